@@ -3,5 +3,43 @@
  * This is the only module that calls `Deno.exit`.
  * @module
  */
-console.error("duckserve: not implemented yet");
-Deno.exit(1);
+
+import { VERSION } from "./lib/version.ts";
+
+const USAGE = `duckserve ${VERSION}: DuckDB behind a REST API, raw SQL and API keys.
+
+Usage:
+  duckserve [serve] [options]   start the server (default command; see serve --help)
+  duckserve auth <verb> ...     manage API keys, roles and permissions (see auth --help)
+  duckserve --version           print the version
+  duckserve --help              print this help
+`;
+
+/** Runs the command line and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [first, ...rest] = args;
+  switch (first) {
+    case "serve":
+      return (await import("./cli/serve.ts")).run(rest);
+    case "auth":
+      return (await import("./cli/auth.ts")).run(rest);
+    case "--version":
+    case "-V":
+    case "version":
+      console.log(VERSION);
+      return 0;
+    case "--help":
+    case "-h":
+    case "help":
+      console.log(USAGE);
+      return 0;
+    default:
+      if (first === undefined || first.startsWith("-")) {
+        return (await import("./cli/serve.ts")).run(args);
+      }
+      console.error(`duckserve: unknown command "${first}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,73 @@
+/**
+ * `duckserve serve` (the default command): load the configuration, start the server, and stop
+ * gracefully on SIGINT/SIGTERM (a second signal forces the exit).
+ * @module
+ */
+
+import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
+import { startServer } from "../lib/server.ts";
+import { createCommand, parseCommand, printError } from "./_program.ts";
+
+/** Help text header of `serve`. */
+export const SERVE_HELP =
+  "Start the HTTP server. Options override environment variables (DUCKDB_*), which override " +
+  "the --config file, which overrides defaults.";
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Runs `serve` with `args`; resolves with the process exit code after shutdown. */
+export async function run(args: string[]): Promise<number> {
+  const command = createCommand("serve")
+    .description(SERVE_HELP)
+    .option("--config <file>", "JSON configuration file")
+    .option("--print-config", "print the effective configuration as JSON and exit");
+  for (const spec of CONFIG_KEYS) {
+    const value = spec.kind === "bool" ? "[true|false]" : "<value>";
+    command.option(`--${spec.flag} ${value}`, `${spec.description} (env ${spec.env})`);
+  }
+  command.action(() => {});
+  const early = await parseCommand(command, args);
+  if (early !== null) return early;
+  const options = command.opts();
+
+  let config;
+  try {
+    const flags: Record<string, string | boolean | undefined> = {};
+    for (const spec of CONFIG_KEYS) flags[spec.key] = options[camel(spec.flag)];
+    config = await loadConfig({ file: options.config, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printError(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  if (options.printConfig) {
+    console.log(JSON.stringify(describeConfig(config), null, 2));
+    return 0;
+  }
+
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    printError(`cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const forced = Promise.withResolvers<number>();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) server.shutdown();
+    else forced.resolve(130);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
+  const code = await Promise.race([
+    server.finished.then(() => server.shutdown()).then(() => 0),
+    forced.promise,
+  ]);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(signal, onSignal);
+  return code;
+}

@@ -1,0 +1,377 @@
+/**
+ * The one typed configuration of duckserve, its defaults, and `loadConfig()`, which merges
+ * (lowest to highest precedence) defaults, a JSON file, environment variables and command-line
+ * flags. Nothing else in the program reads `Deno.env`.
+ *
+ * Every key is one row of {@link CONFIG_KEYS}; README's configuration table mirrors it (a test
+ * keeps the two in step).
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = await loadConfig({ env: { DUCKDB_PORT: "9000" }, flags: { threads: "2" } });
+ * console.assert(config.port === 9000 && config.threads === 2);
+ * ```
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+
+/** The effective configuration. Keys are the reference module's option names. */
+export interface Config {
+  host: string;
+  port: number;
+  route_prefix: string;
+  database_path: string;
+  auth_database_path: string;
+  auth_enabled: boolean;
+  query_timeout: number;
+  max_rows_per_page: number;
+  absolute_max_rows: number;
+  threads: number;
+  access_mode: "read_write" | "read_only";
+  memory_limit: string | null;
+  enable_object_cache: boolean;
+  temp_directory: string | null;
+  allowed_directories: string[];
+  max_body_size: number;
+  log_level: LogLevel;
+}
+
+/** Log verbosity, lowest to highest. */
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+type Kind = "string" | "int" | "bool" | "duration" | "size" | "list" | "enum" | "path" | "memory";
+
+/** One configuration key: its type, default, sources and README description. */
+export interface ConfigKey {
+  key: keyof Config;
+  kind: Kind;
+  default: Config[keyof Config];
+  /** Environment variable (reference names where the reference had one). */
+  env: string;
+  /** Long command-line flag, without the leading `--`. */
+  flag: string;
+  description: string;
+  /** Allowed values of an `enum` key. */
+  values?: readonly string[];
+  /** Smallest allowed value of an `int` key. */
+  min?: number;
+  /** Largest allowed value of an `int` key. */
+  max?: number;
+  /** The key may be unset (`null`). */
+  nullable?: boolean;
+}
+
+/** Every configuration key, in README order. */
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  row("host", "string", "0.0.0.0", "Address to listen on."),
+  row("port", "int", 8080, "TCP port to listen on; `0` picks a free port.", { min: 0, max: 65535 }),
+  row("route_prefix", "string", "/duckdb", "Path prefix of every endpoint (`/` for none)."),
+  row("database_path", "path", ":memory:", "Main database file, or `:memory:`."),
+  row(
+    "auth_database_path",
+    "path",
+    "data/auth.duckdb",
+    "Auth database file (relative paths are resolved against the working directory). " +
+      "Created with default roles and one printed admin key when missing.",
+  ),
+  row(
+    "auth_enabled",
+    "bool",
+    true,
+    "Require API keys. `false` serves every endpoint without a key (for local experiments only).",
+  ),
+  row("query_timeout", "duration", 10_000, "Longest a statement may run before it is interrupted."),
+  row(
+    "max_rows_per_page",
+    "int",
+    100,
+    "Default and largest page size of paginated reads.",
+    { min: 1 },
+  ),
+  row(
+    "absolute_max_rows",
+    "int",
+    10_000,
+    "Most rows an unpaginated read returns; `0` disables the cap.",
+    { min: 0 },
+  ),
+  row("threads", "int", 4, "DuckDB worker threads; also sizes the connection pool.", {
+    min: 1,
+    max: 1024,
+  }),
+  row(
+    "access_mode",
+    "enum",
+    "read_write",
+    "`read_only` opens the main database read-only and refuses writes with 403.",
+    { values: ["read_write", "read_only"] },
+  ),
+  row(
+    "memory_limit",
+    "memory",
+    null,
+    "DuckDB memory limit such as `4GB` or `512MB` (DuckDB's default: 80% of RAM).",
+    { nullable: true },
+  ),
+  row("enable_object_cache", "bool", false, "Enable DuckDB's object cache."),
+  row(
+    "temp_directory",
+    "path",
+    null,
+    "Directory for DuckDB spill files and export scratch space (default: a private " +
+      "directory under the system temp directory, removed at exit).",
+    { nullable: true },
+  ),
+  row(
+    "allowed_directories",
+    "list",
+    [],
+    "Directories user SQL may read and write (comma-separated in the environment and flags). " +
+      "Everything else on the file system is out of reach.",
+  ),
+  row(
+    "max_body_size",
+    "size",
+    10 * 1024 * 1024,
+    "Largest request body accepted, such as `10MB`; larger bodies get 413.",
+  ),
+  row(
+    "log_level",
+    "enum",
+    "info",
+    "Structured log verbosity on stderr.",
+    { values: ["debug", "info", "warn", "error", "silent"] },
+  ),
+];
+
+function row(
+  key: keyof Config,
+  kind: Kind,
+  defaultValue: Config[keyof Config],
+  description: string,
+  extra: Partial<ConfigKey> = {},
+): ConfigKey {
+  return {
+    key,
+    kind,
+    default: defaultValue,
+    env: `DUCKDB_${key.toUpperCase()}`,
+    flag: key.replaceAll("_", "-"),
+    description,
+    ...extra,
+  };
+}
+
+/** A configuration value that cannot be used; its message is one line naming key, value, rule. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Where configuration comes from. */
+export interface ConfigSources {
+  /** A JSON file of `{ key: value }`. */
+  file?: string;
+  /** Environment variables; defaults to the process environment. */
+  env?: Record<string, string>;
+  /** Command-line flag values by key (`database_path`) or flag name (`database-path`). */
+  flags?: Record<string, string | boolean | undefined>;
+  /** Base for relative paths; defaults to the working directory. */
+  cwd?: string;
+}
+
+/**
+ * Builds the effective {@link Config}: defaults, then the file, then the environment, then flags.
+ * Throws {@link ConfigError} with one clear line on the first invalid value.
+ */
+export async function loadConfig(sources: ConfigSources = {}): Promise<Config> {
+  const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k.key, k.default])) as Record<
+    string,
+    unknown
+  >;
+  if (sources.file) {
+    for (const [key, value] of Object.entries(await readConfigFile(sources.file))) {
+      const spec = CONFIG_KEYS.find((k) => k.key === key);
+      if (!spec) {
+        throw new ConfigError(`unknown config key "${key}" in ${sources.file}`);
+      }
+      config[key] = parseValue(spec, value, `${sources.file}`);
+    }
+  }
+  const env = sources.env ?? Deno.env.toObject();
+  for (const spec of CONFIG_KEYS) {
+    const value = env[spec.env];
+    if (value !== undefined && value !== "") config[spec.key] = parseValue(spec, value, spec.env);
+  }
+  for (const [name, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue;
+    const spec = CONFIG_KEYS.find((k) => k.key === name || k.flag === name);
+    if (!spec) throw new ConfigError(`unknown option --${name}`);
+    config[spec.key] = parseValue(spec, value, `--${spec.flag}`);
+  }
+  return finish(config as unknown as Config, sources.cwd ?? Deno.cwd());
+}
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object of key: value`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fail(spec: ConfigKey, value: unknown, source: string, rule: string): never {
+  const shown = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
+  throw new ConfigError(`invalid ${spec.key} = ${shown} (from ${source}): expected ${rule}`);
+}
+
+/** Parses one raw value (string from env/flags, or JSON value from the file) for a key. */
+export function parseValue(spec: ConfigKey, value: unknown, source: string): unknown {
+  if (value === null && spec.nullable) return null;
+  switch (spec.kind) {
+    case "string":
+    case "path":
+      if (typeof value !== "string" || value === "") {
+        fail(spec, value, source, "a non-empty string");
+      }
+      return value;
+    case "int": {
+      const n = typeof value === "number"
+        ? value
+        : /^-?\d+$/.test(String(value))
+        ? Number(value)
+        : NaN;
+      const range = `an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}${
+        spec.max !== undefined ? ` and <= ${spec.max}` : ""
+      }`;
+      if (!Number.isSafeInteger(n)) fail(spec, value, source, range);
+      if (spec.min !== undefined && n < spec.min) fail(spec, value, source, range);
+      if (spec.max !== undefined && n > spec.max) fail(spec, value, source, range);
+      return n;
+    }
+    case "bool": {
+      if (typeof value === "boolean") return value;
+      const s = String(value).toLowerCase();
+      if (["true", "1", "yes", "on"].includes(s)) return true;
+      if (["false", "0", "no", "off"].includes(s)) return false;
+      return fail(spec, value, source, "true or false");
+    }
+    case "duration": {
+      const ms = parseDuration(value);
+      if (ms === null) fail(spec, value, source, "a duration such as 500ms, 10s or 1m");
+      return ms;
+    }
+    case "size": {
+      const bytes = parseSize(value);
+      if (bytes === null) fail(spec, value, source, "a size such as 512KB, 10MB or 1GB");
+      return bytes;
+    }
+    case "memory":
+      if (typeof value !== "string" || parseSize(value) === null || parseSize(value) === 0) {
+        fail(spec, value, source, "a memory size such as 512MB or 4GB");
+      }
+      return value;
+    case "enum":
+      if (typeof value !== "string" || !spec.values!.includes(value)) {
+        fail(spec, value, source, `one of ${spec.values!.join(", ")}`);
+      }
+      return value;
+    case "list": {
+      const items = Array.isArray(value)
+        ? value
+        : typeof value === "string"
+        ? value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+        : null;
+      if (!items || items.some((s) => typeof s !== "string" || s === "")) {
+        fail(spec, value, source, "a list of non-empty strings");
+      }
+      return items;
+    }
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `10s`, `1.5m`, `1h` (or `0`) to milliseconds; `null` when malformed. */
+export function parseDuration(value: unknown): number | null {
+  if (value === 0 || value === "0") return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(value).trim());
+  if (!m) return null;
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]]);
+}
+
+/** Milliseconds to the shortest exact duration text (`10s`, `500ms`, `1m`). */
+export function formatDuration(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** `10MB`, `512KiB`, `1024` to bytes; `null` when malformed. */
+export function parseSize(value: unknown): number | null {
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : null;
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(String(value).trim());
+  if (!m || !(m[2].toLowerCase() in SIZE_UNITS)) return null;
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+}
+
+function finish(config: Config, cwd: string): Config {
+  const prefix = "/" + config.route_prefix.replace(/^\/+|\/+$/g, "");
+  if (!/^(\/[A-Za-z0-9._~-]+)*\/?$/.test(prefix)) {
+    throw new ConfigError(
+      `invalid route_prefix = ${
+        JSON.stringify(config.route_prefix)
+      }: expected path segments of letters, digits and . _ ~ -`,
+    );
+  }
+  config.route_prefix = prefix === "/" ? "" : prefix;
+  const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  if (config.database_path !== ":memory:") config.database_path = absolute(config.database_path);
+  config.auth_database_path = absolute(config.auth_database_path);
+  if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
+  config.allowed_directories = config.allowed_directories.map(absolute);
+  if (config.access_mode === "read_only" && config.database_path === ":memory:") {
+    throw new ConfigError(
+      'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',
+    );
+  }
+  return Object.freeze(config) as Config;
+}
+
+/** The configuration as printed by `serve --print-config`: durations and sizes as text. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    CONFIG_KEYS.map((spec) => {
+      const value = config[spec.key];
+      if (spec.kind === "duration") return [spec.key, formatDuration(value as number)];
+      if (spec.key === "route_prefix") return [spec.key, value === "" ? "/" : value];
+      return [spec.key, value];
+    }),
+  );
+}

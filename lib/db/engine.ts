@@ -1,0 +1,100 @@
+/**
+ * Opens the main DuckDB instance inside its sandbox. Before any user statement runs, the instance
+ * is configured so user SQL cannot reach the file system outside `allowed_directories` (plus the
+ * server's own scratch directory), cannot install or load extensions from disk or network, and
+ * cannot change any setting (`lock_configuration`). The auth store never lives in this instance.
+ * @module
+ */
+
+import { DuckDBInstance } from "@duckdb/node-api";
+import type { Config } from "../config.ts";
+import { ConnectionPool } from "./pool.ts";
+
+/** The opened main database. */
+export interface Engine {
+  readonly pool: ConnectionPool;
+  /** The server's private scratch directory (inside the sandbox's allowed directories). */
+  readonly scratchDirectory: string;
+  /** DuckDB's version string, e.g. `v1.5.5`. */
+  readonly duckdbVersion: string;
+  /** Runs a trivial statement; throws when the database does not answer. */
+  ping(signal?: AbortSignal): Promise<void>;
+  /** Checkpoints (when writable and file-backed) and closes everything. */
+  close(): Promise<void>;
+}
+
+/** Quotes a string as a SQL literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Opens the main database described by `config`, sandboxed. */
+export async function openEngine(config: Config): Promise<Engine> {
+  const ownScratch = config.temp_directory === null;
+  const scratchDirectory = ownScratch
+    ? await Deno.makeTempDir({ prefix: "duckserve-" })
+    : config.temp_directory!;
+  await Deno.mkdir(scratchDirectory, { recursive: true });
+  const scratch = await Deno.realPath(scratchDirectory);
+
+  const options: Record<string, string> = {
+    threads: String(config.threads),
+    enable_object_cache: String(config.enable_object_cache),
+    temp_directory: `${scratch}/spill`,
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+    allow_community_extensions: "false",
+    allow_unsigned_extensions: "false",
+  };
+  if (config.memory_limit) options.memory_limit = config.memory_limit;
+  if (config.database_path !== ":memory:") {
+    options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
+  }
+  const instance = await DuckDBInstance.create(config.database_path, options);
+  const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
+  const setup = await instance.connect();
+  let duckdbVersion: string;
+  try {
+    // Order matters: allowed paths before closing external access, lock last.
+    await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
+    await setup.run("SET enable_external_access = false");
+    await setup.run("SET lock_configuration = true");
+    const reader = await setup.runAndReadAll("SELECT version()");
+    duckdbVersion = String(reader.getRows()[0][0]);
+  } finally {
+    setup.closeSync();
+  }
+  const pool = await ConnectionPool.open(instance, config.threads);
+
+  return {
+    pool,
+    scratchDirectory: scratch,
+    duckdbVersion,
+    async ping(signal) {
+      const lease = await pool.acquire(signal);
+      try {
+        const statement = await lease.prepare("SELECT 1");
+        await statement.run();
+      } finally {
+        lease.release();
+      }
+    },
+    async close() {
+      pool.close();
+      if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
+        const connection = await instance.connect();
+        try {
+          await connection.run("CHECKPOINT");
+        } catch {
+          // A checkpoint can fail while other transactions are still open; closing still
+          // replays the WAL on the next start, so data is safe either way.
+        } finally {
+          connection.closeSync();
+        }
+      }
+      instance.closeSync();
+      if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    },
+  };
+}

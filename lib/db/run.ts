@@ -1,0 +1,145 @@
+/**
+ * Running statements safely: every engine call of a request happens under a {@link Guard} that
+ * interrupts the connection at the request's deadline (`query_timeout`) or when the client goes
+ * away, and turns engine errors into {@link ApiError}s. Writes that hit a transaction conflict are
+ * retried with backoff before the conflict reaches the client.
+ * @module
+ */
+
+import { ApiError, classifyDuckDBError, isTransactionConflict } from "../errors.ts";
+import type { ConnectionPool, Lease } from "./pool.ts";
+
+/** Bounds one request's use of the database. */
+export interface Guard {
+  /** Absolute deadline in `performance.now()` milliseconds. */
+  deadline: number;
+  /** Aborted when the client disconnects. */
+  readonly signal?: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+/** Makes a guard that expires `timeoutMs` from now (0 means never). */
+export function createGuard(timeoutMs: number, signal?: AbortSignal): Guard {
+  return { deadline: timeoutMs > 0 ? performance.now() + timeoutMs : Infinity, signal, timeoutMs };
+}
+
+function timeoutError(guard: Guard): ApiError {
+  return new ApiError(
+    "query_timeout",
+    `The statement was interrupted after query_timeout (${guard.timeoutMs} ms).`,
+  );
+}
+
+function closedError(): ApiError {
+  return new ApiError("client_closed_request", "The client closed the connection.");
+}
+
+/** Acquires a connection, counting the wait against the guard. */
+export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease> {
+  const remaining = guard.deadline - performance.now();
+  if (remaining <= 0) throw timeoutError(guard);
+  const timer = AbortSignal.timeout(Math.min(remaining, 2 ** 31 - 1));
+  const signal = guard.signal ? AbortSignal.any([guard.signal, timer]) : timer;
+  try {
+    return await pool.acquire(signal);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    if (guard.signal?.aborted) throw closedError();
+    throw timeoutError(guard);
+  }
+}
+
+/**
+ * Runs `work` on the lease's connection under the guard: the connection is interrupted when the
+ * deadline passes or the client disconnects, and any engine error becomes an {@link ApiError}.
+ */
+export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise<T>): Promise<T> {
+  let cause: "timeout" | "closed" | null = null;
+  const interrupt = (why: "timeout" | "closed") => {
+    if (cause) return;
+    cause = why;
+    lease.connection.interrupt();
+  };
+  if (guard.signal?.aborted) throw closedError();
+  const remaining = guard.deadline - performance.now();
+  if (remaining <= 0) throw timeoutError(guard);
+  const timer = Number.isFinite(remaining)
+    ? setTimeout(() => interrupt("timeout"), remaining)
+    : undefined;
+  const onAbort = () => interrupt("closed");
+  guard.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const result = await work();
+    // An interrupt between result chunks ends the stream early instead of failing: never let a
+    // cut-short result pass for a complete one.
+    if (cause === "timeout") throw timeoutError(guard);
+    if (cause === "closed") throw closedError();
+    return result;
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    if (cause === "timeout") throw timeoutError(guard);
+    if (cause === "closed") throw closedError();
+    throw classifyDuckDBError(err);
+  } finally {
+    clearTimeout(timer);
+    guard.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+const RETRY_DELAYS_MS = [25, 75];
+
+/**
+ * Runs `attempt` up to three times while it fails with a transaction conflict, sleeping with
+ * jittered backoff between tries; the last conflict surfaces as `transaction_conflict` (409).
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0;; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const conflict = isTransactionConflict(err) ||
+        (err instanceof ApiError && err.code === "transaction_conflict");
+      if (!conflict) throw err;
+      if (i >= RETRY_DELAYS_MS.length) {
+        throw new ApiError(
+          "transaction_conflict",
+          `A concurrent write conflicted with this one ${i + 1} times: ${
+            err instanceof Error ? err.message : err
+          }`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[i] * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * Runs `work` inside `BEGIN` … `COMMIT` on the lease (optionally `READ ONLY`), rolling back on any
+ * failure so the connection goes back to the pool clean.
+ */
+export async function inTransaction<T>(
+  lease: Lease,
+  guard: Guard,
+  work: () => Promise<T>,
+  mode: "read_write" | "read_only" = "read_write",
+): Promise<T> {
+  const begin = mode === "read_only" ? "BEGIN TRANSACTION READ ONLY" : "BEGIN TRANSACTION";
+  await guarded(lease, guard, async () => (await lease.prepare(begin)).run());
+  try {
+    const result = await work();
+    await guarded(lease, guard, async () => (await lease.prepare("COMMIT")).run());
+    return result;
+  } catch (err) {
+    await rollback(lease);
+    throw err;
+  }
+}
+
+/** Rolls back whatever transaction the connection has open; harmless when there is none. */
+export async function rollback(lease: Lease): Promise<void> {
+  try {
+    await lease.connection.run("ROLLBACK");
+  } catch {
+    // no transaction was open
+  }
+}

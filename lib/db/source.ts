@@ -1,0 +1,51 @@
+/**
+ * A {@link ResultSource} over a DuckDB result held on a leased connection: every fetch runs
+ * under the request's guard, and closing the source returns the connection to the pool.
+ * @module
+ */
+
+import type { DuckDBResult } from "@duckdb/node-api";
+import type { Column, ResultSource, RowBatch } from "../encode/source.ts";
+import type { Lease } from "./pool.ts";
+import { type Guard, guarded } from "./run.ts";
+
+/** Options of {@link resultSource}. */
+export interface ResultSourceOptions {
+  /** Runs before the connection is released (e.g. to commit); errors are ignored. */
+  beforeRelease?: () => Promise<void>;
+  /** Release the connection as dirty (replace it). */
+  dirty?: boolean;
+}
+
+/** Wraps a result so encoders can pull its chunks. */
+export function resultSource(
+  result: DuckDBResult,
+  lease: Lease,
+  guard: Guard,
+  options: ResultSourceOptions = {},
+): ResultSource {
+  const names = result.columnNames();
+  const types = result.columnTypes();
+  const columns: Column[] = names.map((name, i) => ({ name, type: types[i] }));
+  let done = false;
+  let closed = false;
+  return {
+    columns,
+    async next(): Promise<RowBatch | null> {
+      if (done || closed) return null;
+      const chunk = await guarded(lease, guard, () => result.fetchChunk());
+      if (!chunk || chunk.rowCount === 0) {
+        done = true;
+        return null;
+      }
+      return { chunk, rows: chunk.rowCount };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      const release = () => lease.release(options.dirty ?? false);
+      if (options.beforeRelease) options.beforeRelease().catch(() => {}).finally(release);
+      else release();
+    },
+  };
+}

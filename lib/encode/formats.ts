@@ -1,0 +1,144 @@
+/**
+ * The registry of output formats (name, MIME types, file extension) and content negotiation:
+ * an explicit format (path suffix or `format=`) wins, else `Accept` with q-values; `*\/*` or no
+ * Accept gives JSON; an Accept nothing can satisfy is a 406 listing what is available.
+ *
+ * @example
+ * ```ts
+ * import { negotiateFormat } from "./formats.ts";
+ * console.assert(negotiateFormat(null, "text/csv;q=0.5, application/json") === "json");
+ * console.assert(negotiateFormat("csv", "application/json") === "csv");
+ * ```
+ * @module
+ */
+
+import { ApiError } from "../errors.ts";
+import type { RowBatch } from "./source.ts";
+
+/** An output format's name. */
+export type FormatName = "json" | "csv" | "ndjson";
+
+/** What the registry knows of a format. */
+export interface FormatInfo {
+  name: FormatName;
+  /** MIME types accepted in `Accept`; the first is sent as Content-Type. */
+  mimeTypes: readonly string[];
+  /** Content-Type header value sent. */
+  contentType: string;
+  extension: string;
+}
+
+/** Every format, in preference order for `*\/*`. */
+export const FORMATS: readonly FormatInfo[] = [
+  {
+    name: "json",
+    mimeTypes: ["application/json"],
+    contentType: "application/json",
+    extension: "json",
+  },
+  {
+    name: "csv",
+    mimeTypes: ["text/csv"],
+    contentType: "text/csv; charset=utf-8",
+    extension: "csv",
+  },
+  {
+    name: "ndjson",
+    mimeTypes: ["application/x-ndjson", "application/ndjson", "application/jsonl"],
+    contentType: "application/x-ndjson",
+    extension: "ndjson",
+  },
+];
+
+/** Looks a format up by name. */
+export function formatInfo(name: FormatName): FormatInfo {
+  return FORMATS.find((f) => f.name === name)!;
+}
+
+/** A streaming encoder: text (or bytes) for the start, each batch, and the end. */
+export interface StreamEncoder {
+  head(): string | Uint8Array;
+  batch(batch: RowBatch): string | Uint8Array;
+  /** `meta` holds envelope members known only at the end (JSON only). */
+  tail(meta: Record<string, unknown>): string | Uint8Array;
+}
+
+/** Parses `format=` or a path suffix; throws `invalid_request` for an unknown one. */
+export function parseFormatName(value: string): FormatName {
+  const found = FORMATS.find((f) => f.name === value.toLowerCase());
+  if (!found) {
+    throw new ApiError(
+      "invalid_request",
+      `Unknown format "${value}": expected one of ${FORMATS.map((f) => f.name).join(", ")}.`,
+    );
+  }
+  return found.name;
+}
+
+interface AcceptItem {
+  type: string;
+  q: number;
+  order: number;
+}
+
+function parseAccept(header: string): AcceptItem[] {
+  return header.split(",").map((part, order) => {
+    const [type, ...params] = part.trim().split(";").map((s) => s.trim());
+    let q = 1;
+    for (const param of params) {
+      const m = /^q=([0-9.]+)$/i.exec(param);
+      if (m) q = Number(m[1]);
+    }
+    return { type: type.toLowerCase(), q: Number.isFinite(q) ? q : 0, order };
+  }).filter((item) => item.type !== "");
+}
+
+function matches(range: string, mime: string): number {
+  if (range === mime) return 3;
+  if (range === "*/*") return 1;
+  const [type, sub] = range.split("/");
+  if (sub === "*" && mime.startsWith(`${type}/`)) return 2;
+  return 0;
+}
+
+/**
+ * Chooses the output format: `explicit` (suffix or `format=`) wins; otherwise the best match of
+ * `accept` by q-value, then specificity, then order. Throws 406 when nothing acceptable exists.
+ */
+export function negotiateFormat(explicit: FormatName | null, accept: string | null): FormatName {
+  if (explicit) return explicit;
+  if (!accept || accept.trim() === "") return "json";
+  const items = parseAccept(accept);
+  let best: { format: FormatName; q: number; specificity: number; order: number } | null = null;
+  for (const format of FORMATS) {
+    for (const mime of format.mimeTypes) {
+      // the most specific range matching this mime decides its q
+      let chosen: { q: number; specificity: number; order: number } | null = null;
+      for (const item of items) {
+        const specificity = matches(item.type, mime);
+        if (specificity > 0 && (!chosen || specificity > chosen.specificity)) {
+          chosen = { q: item.q, specificity, order: item.order };
+        }
+      }
+      if (!chosen || chosen.q <= 0) continue;
+      if (
+        !best || chosen.q > best.q ||
+        (chosen.q === best.q && chosen.specificity > best.specificity) ||
+        (chosen.q === best.q && chosen.specificity === best.specificity &&
+          chosen.order < best.order)
+      ) {
+        best = { format: format.name, ...chosen };
+      }
+    }
+  }
+  if (!best) {
+    throw new ApiError(
+      "not_acceptable",
+      `Cannot produce any of "${accept}". Available: ${
+        FORMATS.flatMap((f) => f.mimeTypes).join(", ")
+      }.`,
+      { extra: { available: FORMATS.flatMap((f) => f.mimeTypes) } },
+    );
+  }
+  return best.format;
+}

@@ -1,0 +1,72 @@
+/**
+ * The JSON envelope `{"data":[{...},...], ...}` and NDJSON, streamed batch by batch. Column order is
+ * kept; repeated column names are suffixed (see `uniqueColumnNames`).
+ * @module
+ */
+
+import type { Column, RowBatch } from "./source.ts";
+import { uniqueColumnNames } from "./source.ts";
+import { jsonFragment, type JsonValueOptions } from "./values.ts";
+import type { StreamEncoder } from "./formats.ts";
+
+function rowRenderer(columns: readonly Column[], options: JsonValueOptions) {
+  const keys = uniqueColumnNames(columns.map((c) => c.name)).map((n) => JSON.stringify(n) + ":");
+  return (batch: RowBatch): string[] => {
+    const fragments = columns.map((column, c) => {
+      const vector = batch.chunk.getColumnVector(c);
+      const out: string[] = new Array(batch.rows);
+      for (let r = 0; r < batch.rows; r++) {
+        out[r] = jsonFragment(vector.getItem(r), column.type, options);
+      }
+      return out;
+    });
+    const rows: string[] = new Array(batch.rows);
+    for (let r = 0; r < batch.rows; r++) {
+      let row = "{";
+      for (let c = 0; c < columns.length; c++) {
+        row += (c ? "," : "") + keys[c] + fragments[c][r];
+      }
+      rows[r] = row + "}";
+    }
+    return rows;
+  };
+}
+
+/** `{"data":[...]` + members of `tail` + `}`. */
+export function createJsonEncoder(
+  columns: readonly Column[],
+  options: JsonValueOptions,
+): StreamEncoder {
+  const render = rowRenderer(columns, options);
+  let first = true;
+  return {
+    head: () => '{"data":[',
+    batch(batch) {
+      const rows = render(batch);
+      if (rows.length === 0) return "";
+      const text = (first ? "" : ",") + rows.join(",");
+      first = false;
+      return text;
+    },
+    tail(meta) {
+      let text = "]";
+      for (const [key, value] of Object.entries(meta)) {
+        if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+      }
+      return text + "}";
+    },
+  };
+}
+
+/** One JSON object per line. */
+export function createNdjsonEncoder(
+  columns: readonly Column[],
+  options: JsonValueOptions,
+): StreamEncoder {
+  const render = rowRenderer(columns, options);
+  return {
+    head: () => "",
+    batch: (batch) => render(batch).map((row) => row + "\n").join(""),
+    tail: () => "",
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The one error type of the HTTP surface, the DuckDB-error classification table, and the
+ * RFC 9457 `application/problem+json` renderer. Every failure a client can see is an
+ * {@link ApiError} rendered by {@link renderProblem}; handlers never build error responses.
+ *
+ * @example
+ * ```ts
+ * import { ApiError, classifyDuckDBError } from "./errors.ts";
+ * const err = classifyDuckDBError(new Error("Constraint Error: Duplicate key \"id: 1\""));
+ * console.assert(err instanceof ApiError && err.status === 409 && err.code === "constraint_violation");
+ * ```
+ * @module
+ */
+
+/** Every stable error code, its HTTP status and a one-line meaning (README's error table). */
+export const ERROR_CODES = {
+  invalid_json: [400, "The request body is not valid JSON."],
+  invalid_request: [400, "The request is malformed: a parameter or body member is wrong."],
+  sql_required: [400, "The request has no SQL text."],
+  syntax_error: [400, "DuckDB could not parse the SQL."],
+  binder_error: [400, "The SQL names a column or function that does not exist, or mixes types."],
+  conversion_error: [400, "A value could not be converted to the column or parameter type."],
+  invalid_input: [400, "DuckDB rejected an input value or statement."],
+  parameter_error: [400, "The bound parameters do not match the statement's placeholders."],
+  statement_not_allowed: [400, "The statement type is not allowed here (e.g. BEGIN/COMMIT)."],
+  not_implemented: [400, "DuckDB does not support this SQL feature."],
+  unauthorized: [401, "No valid API key: missing, unknown, inactive or expired."],
+  forbidden: [403, "The key's role lacks the permission for this operation and table."],
+  sandbox_violation: [
+    403,
+    "The SQL tried to reach files, extensions or settings outside the sandbox.",
+  ],
+  read_only: [403, "The database is read-only (access_mode read_only)."],
+  unknown_table: [404, "The table (or other catalog object) does not exist."],
+  route_not_found: [404, "No endpoint at this path."],
+  method_not_allowed: [405, "The endpoint does not accept this HTTP method."],
+  not_read_only: [405, "GET query endpoints run read-only statements only; use POST /query."],
+  not_acceptable: [406, "None of the formats in Accept can be produced."],
+  already_exists: [409, "The catalog object already exists."],
+  constraint_violation: [
+    409,
+    "A constraint (primary key, unique, not null, check, foreign key) failed.",
+  ],
+  transaction_conflict: [409, "A concurrent write conflicted, still after retries."],
+  payload_too_large: [413, "The request body exceeds max_body_size."],
+  unsupported_media_type: [415, "The request body's Content-Type is not supported."],
+  too_many_requests: [429, "Too many failed authentications from this address; retry later."],
+  client_closed_request: [499, "The client went away before the answer was ready."],
+  internal_error: [500, "A bug in duckserve; the log has details under the request ID."],
+  out_of_memory: [503, "DuckDB ran out of memory for this statement (memory_limit)."],
+  unavailable: [503, "The server is starting or shutting down."],
+  query_timeout: [504, "The statement ran longer than query_timeout and was interrupted."],
+} as const satisfies Record<string, readonly [number, string]>;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options of an {@link ApiError}. */
+export interface ApiErrorOptions {
+  /** Extra response headers (e.g. `WWW-Authenticate`, `Retry-After`, `Allow`). */
+  headers?: Record<string, string>;
+  /** Extra members of the problem body. */
+  extra?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The error every stage throws; {@link renderProblem} turns it into a response. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly extra: Record<string, unknown>;
+
+  constructor(readonly code: ErrorCode, detail?: string, options: ApiErrorOptions = {}) {
+    super(detail ?? ERROR_CODES[code][1], { cause: options.cause });
+    this.status = ERROR_CODES[code][0];
+    this.headers = options.headers ?? {};
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** DuckDB's error class (the text before ` Error:`) to our code; first match wins. */
+const DUCKDB_ERROR_TABLE: readonly [RegExp, ErrorCode, boolean][] = [
+  // [pattern on the message, code, keep DuckDB's message as detail]
+  [/^Parser Error/, "syntax_error", true],
+  [/^Catalog Error: .*(does not exist|not found)/s, "unknown_table", true],
+  [/^Catalog Error: .*already exists/s, "already_exists", true],
+  [/^Catalog Error/, "binder_error", true],
+  [/^Binder Error/, "binder_error", true],
+  [/^(Conversion|Out of Range|Mismatch Type) Error/, "conversion_error", true],
+  [/^Constraint Error/, "constraint_violation", true],
+  [/^Dependency Error/, "constraint_violation", true],
+  [/^Permission Error/, "sandbox_violation", true],
+  [
+    /the configuration has been locked|Cannot change configuration option/,
+    "sandbox_violation",
+    true,
+  ],
+  [/read-only mode|attached in read-only/, "read_only", true],
+  [/^TransactionContext Error: .*[Cc]onflict/s, "transaction_conflict", true],
+  [/^Interrupt Error|INTERRUPT/, "query_timeout", false],
+  [/^Out of Memory Error/, "out_of_memory", true],
+  [/^Not implemented Error/, "not_implemented", true],
+  [
+    /^Invalid Input Error: (Values were not provided|Could not find parameter|Prepared statement)/s,
+    "parameter_error",
+    true,
+  ],
+  [/^Invalid Input Error/, "invalid_input", true],
+  [/^(Sequence|Invalid type|Syntax) Error/, "invalid_input", true],
+  [/^IO Error/, "invalid_input", true],
+  [/^TransactionContext Error/, "invalid_input", true],
+];
+
+/**
+ * Turns an engine error into an {@link ApiError} with the status of its class. Unknown classes
+ * become `internal_error`, whose body carries no engine text.
+ */
+export function classifyDuckDBError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  for (const [pattern, code, keep] of DUCKDB_ERROR_TABLE) {
+    if (pattern.test(message)) {
+      return new ApiError(code, keep ? message.trim() : undefined, { cause: err });
+    }
+  }
+  return new ApiError("internal_error", undefined, { cause: err });
+}
+
+/** True when the engine error is a write-write conflict worth retrying. */
+export function isTransactionConflict(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^TransactionContext Error: .*[Cc]onflict/s.test(message) ||
+    /write-write conflict|Conflict on (tuple|table|update)/i.test(message);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  499: "Client Closed Request",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** The problem+json body of an error, as sent. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  request_id: string;
+  /** Reference-compatible alias of `title`. */
+  error: string;
+  /** Reference-compatible alias of `detail`. */
+  message: string;
+  [extra: string]: unknown;
+}
+
+/** Builds the RFC 9457 body of an error; 5xx bodies never carry engine internals. */
+export function problemBody(err: ApiError, requestId: string): ProblemBody {
+  const title = STATUS_TEXT[err.status] ?? "Error";
+  const detail = err.status >= 500 && err.code === "internal_error"
+    ? `${ERROR_CODES.internal_error[1]} (request ${requestId})`
+    : err.message;
+  return {
+    type: "about:blank",
+    title,
+    status: err.status,
+    detail,
+    code: err.code,
+    request_id: requestId,
+    ...err.extra,
+    error: title,
+    message: detail,
+  };
+}
+
+/** Renders any thrown value as an `application/problem+json` response. */
+export function renderProblem(err: unknown, requestId: string): Response {
+  const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
+    cause: err,
+  });
+  return new Response(JSON.stringify(problemBody(apiError, requestId)), {
+    status: apiError.status,
+    headers: {
+      "content-type": "application/problem+json",
+      "x-request-id": requestId,
+      ...apiError.headers,
+    },
+  });
+}

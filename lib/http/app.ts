@@ -1,0 +1,210 @@
+/**
+ * The HTTP pipeline: request IDs, authentication, the route table and the one error renderer.
+ * Route handlers read like the pipeline: parse, authorize, plan/execute, encode.
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Config } from "../config.ts";
+import { ApiError, renderProblem } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Auth, Principal } from "../auth/mod.ts";
+import type { Engine } from "../db/engine.ts";
+import { createGuard } from "../db/run.ts";
+import { type FormatName, negotiateFormat, parseFormatName } from "../encode/formats.ts";
+import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
+import { readJsonBody } from "./body.ts";
+import { respondRows } from "./respond.ts";
+import { VERSION } from "../version.ts";
+
+/** Everything the handlers need, built once at start-up. */
+export interface AppContext {
+  config: Config;
+  engine: Engine;
+  auth: Auth;
+  log: Logger;
+}
+
+/** Per-request values shared by middleware and handlers. */
+export type AppEnv = {
+  Bindings: { remoteAddr?: { hostname?: string } };
+  Variables: { requestId: string; principal: Principal };
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:=+\/-]{1,128}$/;
+
+/** Takes a well-formed `X-Request-ID` from the client, else makes a UUID v4. */
+export function requestIdOf(header: string | null | undefined): string {
+  return header && REQUEST_ID.test(header) ? header : crypto.randomUUID();
+}
+
+/** Builds the Hono application for `ctx`. */
+export function createApp(ctx: AppContext): Hono<AppEnv> {
+  const { config, engine, auth, log } = ctx;
+  const prefix = config.route_prefix;
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestLifecycle(log));
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
+    const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
+      cause: err,
+    });
+    if (apiError.status >= 500) {
+      log.error("request_failed", {
+        request_id: requestId,
+        code: apiError.code,
+        error: err instanceof Error ? (err.cause instanceof Error ? err.cause : err) : String(err),
+      });
+    }
+    return renderProblem(apiError, requestId);
+  });
+  app.notFound((c) => {
+    throw new ApiError("route_not_found", `Unknown endpoint: ${c.req.method} ${c.req.path}`);
+  });
+
+  // Public endpoints.
+  app.all(`${prefix}/health`, async (c) => {
+    await engine.ping(AbortSignal.timeout(Math.max(config.query_timeout, 1000))).catch((err) => {
+      throw new ApiError("unavailable", "The database does not answer.", { cause: err });
+    });
+    return c.json({ status: "ok", version: VERSION, duckdb_version: engine.duckdbVersion });
+  });
+
+  // Everything else under the prefix needs a key.
+  app.use(`${prefix}/*`, authenticate(auth));
+
+  app.post(`${prefix}/query`, async (c) => {
+    const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
+    const format = negotiateFormat(explicitFormat(c), c.req.header("accept") ?? null);
+    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const principal = c.get("principal");
+    const outcome = await executeRaw(engine.pool, guard, query, {
+      readOnly: false,
+      authorize: (info) => auth.authorizeStatement(principal, info),
+    });
+    return answerRaw(ctx, c, outcome, format, guard);
+  });
+
+  app.get(`${prefix}/query/*`, async (c) => {
+    const { sql, format } = parseQueryPath(new URL(c.req.url).pathname, prefix);
+    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const principal = c.get("principal");
+    const outcome = await executeRaw(engine.pool, guard, { sql }, {
+      readOnly: true,
+      authorize: (info) => auth.authorizeStatement(principal, info),
+    });
+    return answerRaw(ctx, c, outcome, format, guard, {
+      "content-disposition": `${
+        format === "json" ? "inline" : "attachment"
+      }; filename="result.${format}"`,
+    });
+  });
+
+  app.all(`${prefix}/query`, () => {
+    throw new ApiError(
+      "method_not_allowed",
+      "Use POST to execute queries (or GET on /query/{sql}/result.{format}).",
+      {
+        headers: { allow: "POST" },
+      },
+    );
+  });
+  app.all(`${prefix}/query/*`, () => {
+    throw new ApiError("method_not_allowed", "GET query URLs only accept GET.", {
+      headers: { allow: "GET, HEAD" },
+    });
+  });
+
+  return app;
+}
+
+function explicitFormat(c: Context<AppEnv>): FormatName | null {
+  const format = c.req.query("format");
+  return format ? parseFormatName(format) : null;
+}
+
+/** Splits `{prefix}/query/{urlEncodedSQL}/result.{format}`; the SQL is percent-decoded once. */
+export function parseQueryPath(
+  pathname: string,
+  prefix: string,
+): { sql: string; format: FormatName } {
+  const rest = pathname.slice(`${prefix}/query/`.length);
+  const cut = rest.lastIndexOf("/result.");
+  if (cut < 0) {
+    throw new ApiError(
+      "invalid_request",
+      `Invalid GET query path: expected ${prefix}/query/{urlEncodedSQL}/result.{format}.`,
+    );
+  }
+  const format = parseFormatName(rest.slice(cut + "/result.".length));
+  let sql: string;
+  try {
+    sql = decodeURIComponent(rest.slice(0, cut));
+  } catch {
+    throw new ApiError(
+      "invalid_request",
+      "Invalid GET query path: the SQL is not valid percent-encoding.",
+    );
+  }
+  if (sql.trim() === "") {
+    throw new ApiError("sql_required", "Invalid GET query path: the SQL is empty.");
+  }
+  return { sql, format };
+}
+
+function answerRaw(
+  ctx: AppContext,
+  c: Context<AppEnv>,
+  outcome: RawOutcome,
+  format: FormatName,
+  guard: { deadline: number },
+  headers: Record<string, string> = {},
+): Response | Promise<Response> {
+  if (outcome.kind === "changes") {
+    return c.json({
+      success: true,
+      rows_affected: outcome.rowsAffected,
+      execution_time_ms: outcome.elapsedMs,
+    });
+  }
+  return respondRows(outcome.source, {
+    format,
+    cap: ctx.config.absolute_max_rows,
+    requestId: c.get("requestId"),
+    log: ctx.log,
+    json: { bigNumbers: "number" },
+    csv: { delimiter: ",", nullMarker: "" },
+    headers,
+    onStreaming: () => {
+      guard.deadline = Infinity;
+    },
+  });
+}
+
+function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = requestIdOf(c.req.header("x-request-id"));
+    c.set("requestId", requestId);
+    await next();
+    c.res.headers.set("x-request-id", requestId);
+    log.info("request_done", {
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      key_id: c.get("principal")?.keyId,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  };
+}
+
+function authenticate(auth: Auth): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const address = c.env?.remoteAddr?.hostname ?? "unknown";
+    c.set("principal", auth.authenticate(c.req.raw, address));
+    await next();
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Request bodies: read with a size limit (413 beyond `max_body_size`, without buffering more than
+ * the limit) and parsed as JSON without losing integer precision: integers beyond 2^53 become
+ * `bigint`, and numbers whose text a double cannot hold exactly become {@link JsonNumber}.
+ *
+ * @example
+ * ```ts
+ * import { parseJson, JsonNumber } from "./body.ts";
+ * const v = parseJson('{"a": 9007199254740993, "b": 1.5, "c": 0.1000000000000000000001}') as any;
+ * console.assert(v.a === 9007199254740993n && v.b === 1.5 && v.c instanceof JsonNumber);
+ * ```
+ * @module
+ */
+
+import { ApiError } from "../errors.ts";
+
+/** A JSON number kept as its exact text (a double would round it). */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** A parsed JSON value. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonNumber
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** Reads the whole body as text, refusing more than `maxBytes` with 413. */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError("invalid_json", "The request body is not valid UTF-8.");
+  }
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(
+    "payload_too_large",
+    `The request body is larger than max_body_size (${maxBytes} bytes).`,
+  );
+}
+
+/** Parses JSON text exactly (see module doc); throws `invalid_json` with the parser's reason. */
+export function parseJson(text: string): JsonValue {
+  try {
+    return JSON.parse(text, exactNumbers);
+  } catch (err) {
+    throw new ApiError(
+      "invalid_json",
+      `Invalid JSON in request body: ${(err as Error).message}`,
+    );
+  }
+}
+
+function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== "number" || context?.source === undefined) return value;
+  const source = context.source;
+  if (/^-?\d+$/.test(source)) {
+    return Number.isSafeInteger(value) ? value : BigInt(source);
+  }
+  // Keep the text when the double does not read back as the same decimal.
+  return sameDecimal(source, value) ? value : new JsonNumber(source);
+}
+
+function sameDecimal(source: string, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  return normalizeDecimal(source) === normalizeDecimal(String(value));
+}
+
+function normalizeDecimal(text: string): string {
+  // canonical mantissa digits and exponent, enough to compare two spellings of a number
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return text;
+  const [, sign, int, frac = "", exp = "0"] = m;
+  let digits = (int + frac).replace(/^0+/, "");
+  let exponent = Number(exp) - frac.length;
+  const trailing = digits.length - digits.replace(/0+$/, "").length;
+  digits = digits.replace(/0+$/, "");
+  exponent += trailing;
+  if (digits === "") return "0";
+  return `${sign}${digits}e${exponent}`;
+}
+
+/** Reads and parses a JSON body with the size limit. */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonValue> {
+  const text = await readBodyText(request, maxBytes);
+  if (text.trim() === "") throw new ApiError("invalid_json", "The request body is empty.");
+  return parseJson(text);
+}

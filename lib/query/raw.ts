@@ -1,0 +1,361 @@
+/**
+ * Raw SQL (`POST {prefix}/query`, `GET {prefix}/query/{sql}/result.{fmt}`): parse the request,
+ * classify every statement with DuckDB's own parser (prepared statement types, never string
+ * prefixes), authorize, and execute.
+ *
+ * - One statement runs on its own (autocommit), through the connection's statement cache.
+ * - Several statements run in one transaction: all or nothing. Params bind to every statement
+ *   that has placeholders.
+ * - Read-only requests (GET) refuse every statement that is not a query before running anything,
+ *   and run inside `BEGIN TRANSACTION READ ONLY`, so even `EXPLAIN ANALYZE <write>` or `nextval()`
+ *   cannot change data.
+ * - Statements that change things report `rows_affected`; statements that return rows (queries,
+ *   `RETURNING`, `EXPLAIN`, `PRAGMA`, `CALL`) yield a {@link ResultSource}.
+ * @module
+ */
+
+import {
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  ResultReturnType,
+  StatementType,
+} from "@duckdb/node-api";
+import { ApiError } from "../errors.ts";
+import type { JsonValue } from "../http/body.ts";
+import { bindParams, type Params } from "../db/bind.ts";
+import type { ConnectionPool, Lease } from "../db/pool.ts";
+import {
+  acquire,
+  type Guard,
+  guarded,
+  inTransaction,
+  retryOnConflict,
+  rollback,
+} from "../db/run.ts";
+import { resultSource } from "../db/source.ts";
+import type { ResultSource } from "../encode/source.ts";
+
+/** A parsed raw SQL request. */
+export interface RawQuery {
+  sql: string;
+  params?: Params;
+}
+
+/** Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`. */
+export function parseRawQuery(body: JsonValue): RawQuery {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ApiError("invalid_request", 'The body must be a JSON object like {"sql": "..."}.');
+  }
+  const { sql, params, ...rest } = body as Record<string, JsonValue>;
+  const unknown = Object.keys(rest).filter((k) => k !== "format");
+  if (unknown.length) {
+    throw new ApiError(
+      "invalid_request",
+      `Unknown member(s) ${unknown.map((k) => `"${k}"`).join(", ")}: expected "sql" and "params".`,
+    );
+  }
+  if (sql === undefined || sql === null || (typeof sql === "string" && sql.trim() === "")) {
+    throw new ApiError("sql_required", 'SQL query is required: send {"sql": "..."}.');
+  }
+  if (typeof sql !== "string") throw new ApiError("invalid_request", '"sql" must be a string.');
+  if (params !== undefined && params !== null && typeof params !== "object") {
+    throw new ApiError("invalid_request", '"params" must be an array or an object.');
+  }
+  return { sql, params: (params ?? undefined) as Params | undefined };
+}
+
+/** What the authorizer is told before a statement runs. */
+export interface StatementInfo {
+  /** Position of the statement in the request (0-based). */
+  index: number;
+  /** Number of statements in the request. */
+  count: number;
+  type: StatementType;
+  /** The request's SQL text (all statements). */
+  sql: string;
+  lease: Lease;
+  guard: Guard;
+}
+
+/** Options of {@link executeRaw}. */
+export interface RawOptions {
+  /** Refuse anything but queries and run read-only (the GET endpoint). */
+  readOnly: boolean;
+  /** Throws (403) when the caller may not run the statement. */
+  authorize?: (info: StatementInfo) => void | Promise<void>;
+}
+
+/** The outcome of a raw request. */
+export type RawOutcome =
+  | { kind: "rows"; source: ResultSource }
+  | { kind: "changes"; rowsAffected: number; elapsedMs: number };
+
+/** Statement types that read: allowed on the read-only endpoint. */
+const READ_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Statement types that always answer with rows. */
+const ROW_TYPES = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.EXPLAIN,
+  StatementType.PRAGMA,
+  StatementType.CALL,
+]);
+
+/** Statement types after which the connection keeps no session state. */
+const CLEAN_TYPES = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.INSERT,
+  StatementType.UPDATE,
+  StatementType.DELETE,
+  StatementType.EXPLAIN,
+]);
+
+const STATEMENT_NAMES = Object.fromEntries(
+  Object.entries(StatementType).filter(([, v]) => typeof v === "number").map(([k, v]) => [v, k]),
+) as Record<number, string>;
+
+/** The SQL keyword name of a statement type (`SELECT`, `CREATE`, ...). */
+export function statementTypeName(type: StatementType): string {
+  return STATEMENT_NAMES[type] ?? "UNKNOWN";
+}
+
+function checkType(type: StatementType, readOnly: boolean): void {
+  if (type === StatementType.TRANSACTION) {
+    throw new ApiError(
+      "statement_not_allowed",
+      "Transaction statements (BEGIN, COMMIT, ROLLBACK) are not allowed: each request is its own " +
+        "transaction, and several statements in one request already run all or nothing.",
+    );
+  }
+  if (readOnly && !READ_TYPES.has(type)) {
+    throw new ApiError(
+      "not_read_only",
+      `GET requests can only execute read-only queries; this is a ${
+        statementTypeName(type)
+      } statement. Use POST {prefix}/query.`,
+    );
+  }
+}
+
+const MULTI_STATEMENT = /Cannot prepare multiple statements at once/;
+const NO_STATEMENT = /No statement to prepare/;
+
+/** Executes a raw SQL request; see the module documentation for the rules. */
+export async function executeRaw(
+  pool: ConnectionPool,
+  guard: Guard,
+  query: RawQuery,
+  options: RawOptions,
+): Promise<RawOutcome> {
+  const lease = await acquire(pool, guard);
+  let handedOff = false;
+  let dirty = false;
+  try {
+    let statement: DuckDBPreparedStatement | null = null;
+    try {
+      statement = await guarded(lease, guard, () => lease.prepare(query.sql));
+    } catch (err) {
+      const message = (err as ApiError).message;
+      if (NO_STATEMENT.test(message)) {
+        throw new ApiError("sql_required", "The SQL text holds no statement.");
+      }
+      if (!MULTI_STATEMENT.test(message)) throw err;
+    }
+    const outcome = statement
+      ? await runSingle(lease, guard, query, statement, options)
+      : await runScript(lease, guard, query, options);
+    dirty = outcome.dirty;
+    if (outcome.kind === "rows") handedOff = true;
+    return outcome.kind === "rows"
+      ? { kind: "rows", source: outcome.source }
+      : { kind: "changes", rowsAffected: outcome.rowsAffected, elapsedMs: outcome.elapsedMs };
+  } catch (err) {
+    dirty = true;
+    throw err;
+  } finally {
+    if (!handedOff) lease.release(dirty);
+  }
+}
+
+type Outcome = RawOutcome & { dirty: boolean };
+
+async function runSingle(
+  lease: Lease,
+  guard: Guard,
+  query: RawQuery,
+  statement: DuckDBPreparedStatement,
+  options: RawOptions,
+): Promise<Outcome> {
+  const type = statement.statementType;
+  checkType(type, options.readOnly);
+  await options.authorize?.({ index: 0, count: 1, type, sql: query.sql, lease, guard });
+  bindParams(statement, query.params);
+  const dirty = !CLEAN_TYPES.has(type);
+  const started = performance.now();
+  if (options.readOnly) {
+    const stream = type === StatementType.SELECT;
+    return await readOnlyRows(
+      lease,
+      guard,
+      () => stream ? statement.stream() : statement.run(),
+      dirty,
+    );
+  }
+  if (ROW_TYPES.has(type)) {
+    const result = await guarded(lease, guard, () => statement.stream());
+    return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
+  }
+  const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
+  return changesOrRows(result, lease, guard, started, dirty);
+}
+
+/**
+ * Runs inside a READ ONLY transaction. Queries stream (the transaction ends when the result is
+ * closed); anything else is materialized first, so a write attempt fails before any answer.
+ */
+async function readOnlyRows(
+  lease: Lease,
+  guard: Guard,
+  run: () => Promise<DuckDBResult>,
+  dirty: boolean,
+): Promise<Outcome> {
+  await guarded(
+    lease,
+    guard,
+    async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
+  );
+  try {
+    const result = await guarded(lease, guard, run);
+    const source = resultSource(result, lease, guard, {
+      dirty,
+      beforeRelease: () => rollback(lease),
+    });
+    return { kind: "rows", source: readOnlyErrors(source), dirty };
+  } catch (err) {
+    await rollback(lease);
+    throw readOnlyError(err);
+  }
+}
+
+function readOnlyError(err: unknown): unknown {
+  if (err instanceof ApiError && err.code === "read_only") {
+    return new ApiError(
+      "not_read_only",
+      "GET requests can only execute read-only queries; this statement writes. " +
+        "Use POST {prefix}/query.",
+    );
+  }
+  return err;
+}
+
+function readOnlyErrors(source: ResultSource): ResultSource {
+  return {
+    columns: source.columns,
+    next: () => source.next().catch((err) => Promise.reject(readOnlyError(err))),
+    close: () => source.close(),
+  };
+}
+
+function changesOrRows(
+  result: DuckDBResult,
+  lease: Lease,
+  guard: Guard,
+  started: number,
+  dirty: boolean,
+): Outcome {
+  if (result.returnType === ResultReturnType.QUERY_RESULT) {
+    return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
+  }
+  return {
+    kind: "changes",
+    rowsAffected: result.returnType === ResultReturnType.CHANGED_ROWS ? result.rowsChanged : 0,
+    elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
+    dirty,
+  };
+}
+
+/** Several statements: one transaction, all or nothing, retried as a whole on conflict. */
+async function runScript(
+  lease: Lease,
+  guard: Guard,
+  query: RawQuery,
+  options: RawOptions,
+): Promise<Outcome> {
+  const started = performance.now();
+  const extracted = await guarded(
+    lease,
+    guard,
+    () => lease.connection.extractStatements(query.sql),
+  );
+  const count = extracted.count;
+  if (count === 0) throw new ApiError("sql_required", "The SQL text holds no statement.");
+
+  if (options.readOnly) {
+    // Prepare everything first: nothing runs unless every statement is a query.
+    const statements: DuckDBPreparedStatement[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const statement = await guarded(lease, guard, () => extracted.prepare(i));
+        statements.push(statement);
+        checkType(statement.statementType, true);
+        await options.authorize?.({
+          index: i,
+          count,
+          type: statement.statementType,
+          sql: query.sql,
+          lease,
+          guard,
+        });
+        if (statement.parameterCount > 0) bindParams(statement, query.params);
+      }
+      return await readOnlyRows(lease, guard, async () => {
+        for (const s of statements.slice(0, -1)) await s.run();
+        return await statements[count - 1].run();
+      }, false);
+    } finally {
+      for (const s of statements) s.destroySync();
+    }
+  }
+
+  let dirty = false;
+  const outcome = await retryOnConflict(() =>
+    inTransaction(lease, guard, async () => {
+      let rowsAffected = 0;
+      let last: DuckDBResult | null = null;
+      for (let i = 0; i < count; i++) {
+        const statement = await guarded(lease, guard, () => extracted.prepare(i));
+        try {
+          const type = statement.statementType;
+          checkType(type, false);
+          if (!CLEAN_TYPES.has(type)) dirty = true;
+          await options.authorize?.({ index: i, count, type, sql: query.sql, lease, guard });
+          if (statement.parameterCount > 0) bindParams(statement, query.params);
+          const result = await guarded(lease, guard, () => statement.run());
+          if (result.returnType === ResultReturnType.CHANGED_ROWS) {
+            rowsAffected += result.rowsChanged;
+          }
+          last = result;
+        } finally {
+          statement.destroySync();
+        }
+      }
+      return { last: last!, rowsAffected };
+    })
+  ).catch(async (err) => {
+    await rollback(lease);
+    throw err;
+  });
+  if (outcome.last.returnType === ResultReturnType.QUERY_RESULT) {
+    return {
+      kind: "rows",
+      source: resultSource(outcome.last, lease, guard, { dirty }),
+      dirty,
+    };
+  }
+  return {
+    kind: "changes",
+    rowsAffected: outcome.rowsAffected,
+    elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
+    dirty,
+  };
+}
