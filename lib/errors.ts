@@ -43,7 +43,6 @@ export const ERROR_CODES = {
   ],
   transaction_conflict: [409, "A concurrent write conflicted, still after retries."],
   payload_too_large: [413, "The request body exceeds max_body_size."],
-  unsupported_media_type: [415, "The request body's Content-Type is not supported."],
   too_many_requests: [429, "Too many failed authentications from this address; retry later."],
   client_closed_request: [499, "The client went away before the answer was ready."],
   internal_error: [500, "A bug in duckserve; the log has details under the request ID."],
