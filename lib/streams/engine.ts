@@ -23,6 +23,8 @@ import type { PostRequest, PutRequest } from "./request.ts";
 export interface CreateOutcome {
   created: boolean;
   inst: StreamInstance;
+  /** Tail right after this create (201), or the current tail (200). */
+  nextOffset: string;
 }
 
 /** Outcome of a POST. */
@@ -480,7 +482,7 @@ export class StreamEngine {
         if (source) source.forkRefs--;
         throw e;
       }
-      return { created: true, inst };
+      return { created: true, inst, nextOffset: formatOffset(tail) };
     }
   }
 
@@ -508,7 +510,7 @@ export class StreamEngine {
     }
     await inst.lastWrite;
     if (!inst.committed) throw new StreamError(500, "storage_failure", "Stream creation failed");
-    return { created: false, inst };
+    return { created: false, inst, nextOffset: formatOffset(inst.tail) };
   }
 
   /** Plans the sub-offset prefix: the first `sub` bytes / messages of the unit at `pos`. */
@@ -724,7 +726,7 @@ export class StreamEngine {
           closed: false,
           fork: null,
         }, body);
-        if (created.created) return formatOffset(created.inst.tail);
+        if (created.created) return created.nextOffset;
         continue; // someone else created it first: append to theirs
       }
       if (existing.state === "live" && !existing.json) {

@@ -80,10 +80,10 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
   async function put(req: Request, path: string, prefix: string): Promise<Response> {
     const parsed = parsePutHeaders(req.headers, prefix);
     const body = await readBody(req);
-    const { created, inst } = await engine.create(path, parsed, body);
+    const { created, inst, nextOffset } = await engine.create(path, parsed, body);
     const headers = baseHeaders();
     headers.set("content-type", inst.contentType);
-    headers.set(H.nextOffset, formatOffset(inst.tail));
+    headers.set(H.nextOffset, nextOffset);
     if (inst.closed) headers.set(H.closed, "true");
     if (created) headers.set("location", streamLocation(req, prefix, path));
     return new Response(null, { status: created ? 201 : 200, headers });
@@ -207,7 +207,12 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     // long-poll
     const deadline = engine.now() + options.longPollTimeoutMs;
     for (;;) {
-      if (inst.state !== "live") engine.requireReadable(path); // throws 404 / 410
+      if (inst.state === "soft_deleted") {
+        throw new StreamError(410, "stream_gone", "Stream was deleted");
+      }
+      if (inst.state === "deleted") {
+        throw new StreamError(404, "stream_not_found", "Stream was deleted");
+      }
       const plan = engine.planRead(inst, startPos, options.maxReadBytes, granularity);
       if (plan.segments.length > 0) return await dataResponse(inst, plan, read, cursor());
       if (inst.closed) return tailResponse(inst, 204, null);
