@@ -9,7 +9,9 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
 import {
+  bodyPrefixLength,
   decodeBody,
+  decodeTrustedBody,
   type EncodedFrame,
   encodeRecord,
   FILE_MAGIC,
@@ -78,6 +80,9 @@ class GroupSync {
   }
 }
 
+/** Name of the clean-shutdown manifest inside the streams directory. */
+const CLEAN_MANIFEST = "CLEAN.json";
+
 /** Sequential reader with a read-ahead window, for recovery scans. */
 class WindowReader {
   #buf = new Uint8Array(0);
@@ -139,6 +144,7 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
   /** Open handles in LRU order (oldest first). */
   const lru = new Map<LogFile, true>();
   const inFlight = new Set<Promise<void>>();
+  let closed = false;
   const dirSync = new GroupSync(async () => {
     const d = await Deno.open(streamsDir, { read: true });
     try {
@@ -238,6 +244,7 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
   }
 
   function enqueue(f: LogFile, frame: EncodedFrame, units: Unit[]): Promise<void> {
+    if (closed) return Promise.reject(new Error("journal is closed"));
     if (f.broken) return Promise.reject(f.broken);
     let pos = f.size + frame.payloadOffset;
     for (const u of units) {
@@ -261,6 +268,18 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
   const now = options.now ?? Date.now;
   const recovered = new Map<string, StreamInstance>();
   const forkSources = new Map<string, ForkMeta>();
+  // A clean shutdown leaves a manifest of file sizes: those files skip checksum verification.
+  // It is removed before anything is written, so a later crash always gets a full check.
+  const manifestPath = `${streamsDir}/${CLEAN_MANIFEST}`;
+  let clean = new Map<string, number>();
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(manifestPath));
+    clean = new Map(Object.entries(parsed.files as Record<string, number>));
+    await Deno.remove(manifestPath);
+    await dirSync.run();
+  } catch {
+    clean = new Map();
+  }
   const names: string[] = [];
   for await (const entry of Deno.readDir(streamsDir)) {
     if (entry.isFile && entry.name.endsWith(".log")) names.push(entry.name);
@@ -269,13 +288,14 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
   const started = performance.now();
   let records = 0;
   let truncated = 0;
-  for (const name of names) {
+  const recoverFile = async (name: string): Promise<void> => {
     const path = `${streamsDir}/${name}`;
     const h = await open(path, "r+");
     let inst: StreamInstance | null = null;
     let validSize = 0;
     try {
       const size = (await h.stat()).size;
+      const trusted = clean.get(name) === size;
       const reader = new WindowReader(h, size);
       const magic = await reader.get(0, FILE_MAGIC.length);
       let pos = FILE_MAGIC.length;
@@ -283,10 +303,20 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
       while (!torn && pos < size) {
         const header = await reader.get(pos, FRAME_HEADER_BYTES);
         const length = header ? readFrameLength(header) : null;
-        const body = header && length !== null
-          ? await reader.get(pos + FRAME_HEADER_BYTES, length)
-          : null;
-        const decoded = header && body ? decodeBody(header, body) : null;
+        let decoded: ReturnType<typeof decodeBody> = null;
+        if (header && length !== null && pos + FRAME_HEADER_BYTES + length <= size) {
+          if (trusted) {
+            const first = await reader.get(pos + FRAME_HEADER_BYTES, 5);
+            const prefixLength = first ? bodyPrefixLength(first) : Infinity;
+            const prefix = prefixLength <= length
+              ? await reader.get(pos + FRAME_HEADER_BYTES, prefixLength)
+              : null;
+            decoded = prefix ? decodeTrustedBody(prefix) : null;
+          } else {
+            const body = await reader.get(pos + FRAME_HEADER_BYTES, length);
+            decoded = body ? decodeBody(header, body) : null;
+          }
+        }
         if (!decoded) {
           torn = true;
           break;
@@ -325,7 +355,7 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
       // never acknowledged (torn create) or deleted: remove
       if (!inst) options.onEvent({ type: "recovery_dropped", file: path, reason: "no create" });
       await Deno.remove(path).catch(() => {});
-      continue;
+      return;
     }
     recovered.set(inst.id, inst);
     files.set(inst.id, {
@@ -340,7 +370,12 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
       broken: null,
       dropRequested: false,
     });
-  }
+  };
+  // Recover files concurrently (file I/O runs on the runtime's thread pool).
+  let nextFile = 0;
+  await Promise.all(Array.from({ length: Math.min(16, names.length) }, async () => {
+    while (nextFile < names.length) await recoverFile(names[nextFile++]);
+  }));
   // Link forks; a fork whose source is missing cannot be served (set aside, never deleted).
   for (;;) {
     for (const inst of recovered.values()) {
@@ -412,13 +447,30 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
       }
     },
     async close() {
+      closed = true;
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      let healthy = true;
+      const sizes: Record<string, number> = {};
       for (const f of files.values()) {
         if (f.opening) await f.opening.catch(() => {});
         if (f.handle) await f.handle.close().catch(() => {});
         f.handle = null;
+        if (f.broken) healthy = false;
+        sizes[f.path.slice(streamsDir.length + 1)] = f.size;
       }
       lru.clear();
+      if (healthy) {
+        const tmp = `${manifestPath}.tmp`;
+        const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+        try {
+          await file.write(new TextEncoder().encode(JSON.stringify({ version: 1, files: sizes })));
+          await file.sync();
+        } finally {
+          file.close();
+        }
+        await Deno.rename(tmp, manifestPath);
+        await dirSync.run();
+      }
     },
   };
   return { journal, instances: [...recovered.values()] };

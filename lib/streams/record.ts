@@ -118,6 +118,22 @@ export function decodeBody(
 ): { record: LogRecord; payloadOffset: number } | null {
   const hview = new DataView(header.buffer, header.byteOffset, header.byteLength);
   if (crc32c(body) !== hview.getUint32(4, true)) return null;
+  return decodeTrustedBody(body);
+}
+
+/** Length of the type + meta prefix of a body, given its first 5 bytes. */
+export function bodyPrefixLength(first5: Uint8Array): number {
+  return BODY_FIXED_BYTES +
+    new DataView(first5.buffer, first5.byteOffset, first5.byteLength).getUint32(1, true);
+}
+
+/**
+ * Decodes a body without checking the checksum (used at start-up for files a clean shutdown
+ * vouched for). `body` may stop after the meta; the payload is then empty.
+ */
+export function decodeTrustedBody(
+  body: Uint8Array,
+): { record: LogRecord; payloadOffset: number } | null {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const type = body[0];
   const metaLength = view.getUint32(1, true);
