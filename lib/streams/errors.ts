@@ -36,6 +36,7 @@ export type StreamErrorCode =
   | "fork_offset_invalid"
   | "fork_sub_offset_invalid"
   | "read_only_stream"
+  | "forbidden"
   | "reserved_path"
   // engine
   | "storage_failure"

@@ -17,6 +17,7 @@ import {
   parsePutHeaders,
   parseReadRequest,
   type ReadRequest,
+  resolveForkSource,
   validateStreamPath,
 } from "./request.ts";
 
@@ -33,8 +34,32 @@ export interface HandlerOptions {
   onEvent: (event: StreamsEvent) => void;
 }
 
+/** What a request does to a stream, for authorization. */
+export type StreamAction = "read" | "create" | "append" | "delete";
+
+/**
+ * Per-request context from the mounting server. `authorize` is the auth hook: it is asked before
+ * any stream is touched (a fork PUT also asks `read` for the source); false → 403 `forbidden`.
+ */
+export interface HandleContext {
+  authorize?: (action: StreamAction, path: string) => boolean | Promise<boolean>;
+}
+
 /** A protocol request handler. */
-export type StreamsHandler = (req: Request, path: string, prefix: string) => Promise<Response>;
+export type StreamsHandler = (
+  req: Request,
+  path: string,
+  prefix: string,
+  context?: HandleContext,
+) => Promise<Response>;
+
+const ACTIONS: Record<string, StreamAction> = {
+  GET: "read",
+  HEAD: "read",
+  PUT: "create",
+  POST: "append",
+  DELETE: "delete",
+};
 
 const CACHEABLE = "public, max-age=60, stale-while-revalidate=300";
 const EMPTY = new Uint8Array(0);
@@ -245,7 +270,27 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     return new Response(body, { status: e.status, headers });
   }
 
-  return async function handle(req: Request, path: string, prefix: string): Promise<Response> {
+  async function authorize(
+    context: HandleContext | undefined,
+    req: Request,
+    path: string,
+    prefix: string,
+  ): Promise<void> {
+    const check = context?.authorize;
+    const action = ACTIONS[req.method];
+    if (!check || !action) return;
+    const denied = () => new StreamError(403, "forbidden", "Not allowed");
+    if (!(await check(action, path))) throw denied();
+    const from = action === "create" ? req.headers.get(H.forkedFrom) : null;
+    if (from !== null && !(await check("read", resolveForkSource(from, prefix)))) throw denied();
+  }
+
+  return async function handle(
+    req: Request,
+    path: string,
+    prefix: string,
+    context?: HandleContext,
+  ): Promise<Response> {
     try {
       if (req.method === "OPTIONS") {
         return new Response(null, { status: 204, headers: preflightHeaders() });
@@ -258,6 +303,7 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
       if (writes && isReadOnly(path)) {
         throw new StreamError(403, "read_only_stream", "This stream is written by the server only");
       }
+      await authorize(context, req, path, prefix);
       switch (req.method) {
         case "PUT":
           return await put(req, path, prefix);

@@ -21,7 +21,7 @@
 import { StreamEngine } from "./engine.ts";
 import { StreamError } from "./errors.ts";
 import { compileGlob } from "./glob.ts";
-import { createHandler } from "./handler.ts";
+import { createHandler, type HandleContext } from "./handler.ts";
 import { encodeJsonMessage } from "./json_mode.ts";
 import { createMemoryJournal } from "./journal_memory.ts";
 import { openDirJournal } from "./journal_dir.ts";
@@ -32,6 +32,7 @@ import { validateStreamPath } from "./request.ts";
 export { StreamError } from "./errors.ts";
 export type { StreamErrorCode } from "./errors.ts";
 export type { StreamsEvent } from "./model.ts";
+export type { HandleContext, StreamAction } from "./handler.ts";
 
 /** Options of the streams module. */
 export interface StreamsOptions {
@@ -63,8 +64,9 @@ export interface StreamsService {
    * Handles one protocol request. `path` is the (percent-decoded) stream path relative to the
    * mount prefix, e.g. "orders/2024" for URL /v1/stream/orders/2024; `prefix` is the mount
    * prefix ("/v1/stream"), used for Location headers and Stream-Forked-From resolution.
+   * `context.authorize` is the optional auth hook (see `HandleContext`).
    */
-  handle(req: Request, path: string, prefix: string): Promise<Response>;
+  handle(req: Request, path: string, prefix: string, context?: HandleContext): Promise<Response>;
   /**
    * System append used by table change feeds: appends one JSON message to a JSON stream, creating
    * it (application/json, no TTL) if missing. Resolves with the new tail offset once durable.

@@ -293,3 +293,31 @@ Deno.test("long-poll waits for an append and times out with 204 + cursor", async
   assertEquals([got.status, got.text], [200, "news"]);
   assert(got.headers.get("stream-cursor"));
 });
+
+Deno.test("the authorize hook gates every action, including the fork source read", async () => {
+  await using srv = await startServer();
+  await call(srv.at("open"), { method: "PUT", headers: T, body: "x" });
+  await call(srv.at("secret"), { method: "PUT", headers: T, body: "s" });
+  const asked: string[] = [];
+  const authorize = (action: string, path: string) => {
+    asked.push(`${action}:${path}`);
+    return path !== "secret";
+  };
+  const handle = (req: Request, path: string) =>
+    srv.streams.handle(req, path, "/v1/stream", { authorize });
+  const get = await handle(new Request(srv.at("secret")), "secret");
+  assertEquals([get.status, (await get.json()).code], [403, "forbidden"]);
+  const ok = await handle(new Request(srv.at("open")), "open");
+  assertEquals([ok.status, await ok.text()], [200, "x"]);
+  const fork = await handle(
+    new Request(srv.at("f"), {
+      method: "PUT",
+      headers: { "stream-forked-from": "/v1/stream/secret" },
+    }),
+    "f",
+  );
+  assertEquals(fork.status, 403);
+  await fork.body?.cancel();
+  assertEquals(asked, ["read:secret", "read:open", "create:f", "read:secret"]);
+  assertEquals((await call(srv.at("f"))).status, 404, "denied fork was not created");
+});
