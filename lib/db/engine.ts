@@ -9,6 +9,7 @@
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import { ConnectionPool } from "./pool.ts";
+import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
 
 /** The opened main database. */
 export interface Engine {
@@ -19,6 +20,11 @@ export interface Engine {
   readonly duckdbVersion: string;
   /** Runs a trivial statement; throws when the database does not answer. */
   ping(signal?: AbortSignal): Promise<void>;
+  /**
+   * Makes a table function available to every connection (DuckDB keeps it in the instance's
+   * system catalog, so once is enough; user SQL cannot drop or replace it).
+   */
+  registerTableFunction<B>(spec: TableFunctionSpec<B>): Promise<void>;
   /** Checkpoints (when writable and file-backed) and closes everything. */
   close(): Promise<void>;
 }
@@ -66,6 +72,8 @@ export async function openEngine(config: Config): Promise<Engine> {
     setup.closeSync();
   }
   const pool = await ConnectionPool.open(instance, config.threads);
+  // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
+  const functions: unknown[] = [];
 
   return {
     pool,
@@ -80,8 +88,19 @@ export async function openEngine(config: Config): Promise<Engine> {
         lease.release();
       }
     },
+    async registerTableFunction(spec) {
+      const connection = await instance.connect();
+      try {
+        const fn = createTableFunction(spec, (id) => pool.ownerOf(id));
+        connection.registerTableFunction(fn);
+        functions.push(fn);
+      } finally {
+        connection.closeSync();
+      }
+    },
     async close() {
       pool.close();
+      await pool.settled();
       if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
         const connection = await instance.connect();
         try {

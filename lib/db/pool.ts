@@ -3,6 +3,10 @@
  * statements by SQL text, so a repeated request costs one bind and one execution. A lease is
  * returned clean: a caller that may have left session state behind (`SET`, `USE`, temporary
  * objects, an open transaction) releases it as dirty and the connection is replaced.
+ *
+ * A lease may carry an `owner` (the request's principal): code that DuckDB calls back while a
+ * statement runs (table functions such as `read_stream`) finds it with {@link ConnectionPool.ownerOf}
+ * by the connection id DuckDB reports. It is cleared when the lease is released.
  * @module
  */
 
@@ -18,11 +22,17 @@ export interface Lease {
   prepare(sql: string): Promise<DuckDBPreparedStatement>;
   /** Returns the connection; `dirty` closes it and opens a fresh one in its place. */
   release(dirty?: boolean): void;
+  /** DuckDB's id of the connection (`current_connection_id()`). */
+  readonly connectionId: number;
+  /** Who the statements on this lease run for, until release (see the module doc). */
+  owner: unknown;
 }
 
 interface Slot {
   connection: DuckDBConnection;
   statements: Map<string, DuckDBPreparedStatement>;
+  id: number;
+  owner: unknown;
 }
 
 /** A bounded pool of connections to one DuckDB instance. */
@@ -31,6 +41,9 @@ export class ConnectionPool {
   #waiters: { resolve: (slot: Slot) => void; reject: (err: unknown) => void }[] = [];
   #closed = false;
   #open = 0;
+  #byId = new Map<number, Slot>();
+  /** Connections being opened (a closing engine must wait for them). */
+  #opening = new Set<Promise<Slot>>();
 
   private constructor(private readonly instance: DuckDBInstance, readonly size: number) {}
 
@@ -41,14 +54,36 @@ export class ConnectionPool {
     return pool;
   }
 
-  async #connect(): Promise<Slot> {
+  #connect(): Promise<Slot> {
+    const opening = this.#openSlot();
+    this.#opening.add(opening);
+    const forget = () => this.#opening.delete(opening);
+    opening.then(forget, forget);
+    return opening;
+  }
+
+  async #openSlot(): Promise<Slot> {
     this.#open++;
     try {
-      return { connection: await this.instance.connect(), statements: new Map() };
+      const connection = await this.instance.connect();
+      const reader = await connection.runAndReadAll("SELECT current_connection_id()");
+      const slot: Slot = {
+        connection,
+        statements: new Map(),
+        id: Number(reader.getRows()[0][0]),
+        owner: undefined,
+      };
+      this.#byId.set(slot.id, slot);
+      return slot;
     } catch (err) {
       this.#open--;
       throw err;
     }
+  }
+
+  /** The owner of the lease holding connection `connectionId` (undefined when idle or unset). */
+  ownerOf(connectionId: number): unknown {
+    return this.#byId.get(connectionId)?.owner;
   }
 
   /** Number of connections in use. */
@@ -75,11 +110,20 @@ export class ConnectionPool {
     let released = false;
     return {
       connection: slot.connection,
+      connectionId: slot.id,
+      get owner() {
+        return slot.owner;
+      },
+      set owner(owner: unknown) {
+        if (!released) slot.owner = owner;
+      },
       prepare: (sql) => prepareCached(slot, sql),
       release: (dirty = false) => {
         if (released) return;
         released = true;
+        slot.owner = undefined;
         if (dirty || this.#closed) {
+          this.#byId.delete(slot.id);
           closeSlot(slot);
           this.#open--;
           if (!this.#closed) this.#connect().then((fresh) => this.#give(fresh), () => {});
@@ -92,6 +136,7 @@ export class ConnectionPool {
 
   #give(slot: Slot): void {
     if (this.#closed) {
+      this.#byId.delete(slot.id);
       closeSlot(slot);
       this.#open--;
       return;
@@ -101,6 +146,14 @@ export class ConnectionPool {
     else this.#idle.push(slot);
   }
 
+  /**
+   * Resolves once no connection is being opened any more (replacements of dirty connections
+   * run in the background): the instance must not close under a `connect()` in flight.
+   */
+  async settled(): Promise<void> {
+    while (this.#opening.size > 0) await Promise.allSettled([...this.#opening]);
+  }
+
   /** Closes idle connections; leased ones close when released. */
   close(): void {
     this.#closed = true;
@@ -108,6 +161,7 @@ export class ConnectionPool {
       waiter.reject(new ApiError("unavailable", "The server is shutting down."));
     }
     for (const slot of this.#idle.splice(0)) {
+      this.#byId.delete(slot.id);
       closeSlot(slot);
       this.#open--;
     }

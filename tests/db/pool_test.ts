@@ -1,0 +1,36 @@
+import { equal, ok } from "node:assert/strict";
+import { loadConfig } from "../../lib/config.ts";
+import { openEngine } from "../../lib/db/engine.ts";
+
+Deno.test("engine.close() waits for dirty connections being replaced (no connect after close)", async () => {
+  // Before the fix, closing right after dirty releases crashed the process (a connect() on a
+  // closed instance); a crash here fails the whole test run.
+  const config = await loadConfig({ env: {}, flags: { threads: "4" } });
+  for (let round = 0; round < 20; round++) {
+    const engine = await openEngine(config);
+    const leases = await Promise.all(Array.from({ length: 4 }, () => engine.pool.acquire()));
+    for (const lease of leases) lease.release(true);
+    await engine.close();
+  }
+});
+
+Deno.test("a lease carries its connection id and owner until released", async () => {
+  const config = await loadConfig({ env: {}, flags: { threads: "2" } });
+  const engine = await openEngine(config);
+  try {
+    const a = await engine.pool.acquire();
+    const b = await engine.pool.acquire();
+    ok(a.connectionId !== b.connectionId);
+    const reader = await a.connection.runAndReadAll("SELECT current_connection_id()");
+    equal(Number(reader.getRows()[0][0]), a.connectionId);
+    a.owner = "alice";
+    equal(engine.pool.ownerOf(a.connectionId), "alice");
+    equal(engine.pool.ownerOf(b.connectionId), undefined);
+    a.release();
+    equal(engine.pool.ownerOf(a.connectionId), undefined, "released leases have no owner");
+    b.release(true);
+    equal(engine.pool.ownerOf(b.connectionId), undefined);
+  } finally {
+    await engine.close();
+  }
+});
