@@ -92,7 +92,7 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Builds units from per-unit message lists, starting at `start`. */
-function buildUnits(start: number, groups: Uint8Array[][], json: boolean): Unit[] {
+function buildUnits(start: number, groups: Uint8Array[][], json: boolean, ts: number): Unit[] {
   const units: Unit[] = [];
   let pos = start;
   for (const messages of groups) {
@@ -103,6 +103,7 @@ function buildUnits(start: number, groups: Uint8Array[][], json: boolean): Unit[
       lens: json ? messages.map((m) => m.length) : null,
       bytes,
       filePos: -1,
+      ts,
     });
     pos += bytes.length;
   }
@@ -410,7 +411,7 @@ export class StreamEngine {
       }
 
       const now = this.#now();
-      const units = buildUnits(forkPos, groups, json);
+      const units = buildUnits(forkPos, groups, json, now);
       const tail = forkPos + sizeOf(units);
       const inst: StreamInstance = {
         id: randomId(),
@@ -668,9 +669,9 @@ export class StreamEngine {
     }
 
     // Accepted: update the pending state and enqueue one atomic record.
-    const units = buildUnits(inst.pendingTail, groups, inst.json);
-    const meta: AppendMeta = { units: units.map((u) => u.lens ?? [u.end - u.start]), ts: 0 };
-    meta.ts = this.#now();
+    const ts = this.#now();
+    const units = buildUnits(inst.pendingTail, groups, inst.json, ts);
+    const meta: AppendMeta = { units: units.map((u) => u.lens ?? [u.end - u.start]), ts };
     if (producerNext) {
       meta.prod = [producerNext.tuple.id, producerNext.epoch, producerNext.seq];
       inst.producers.set(producerNext.tuple.id, {
@@ -847,6 +848,44 @@ export class StreamEngine {
     } finally {
       unpin();
     }
+  }
+
+  /**
+   * Reads whole messages from `from` synchronously, for SQL scans (which run inside a DuckDB
+   * callback and cannot await): about `maxBytes` per call (at least one message), never past
+   * `limit`. Each message comes with its end position and its append time.
+   */
+  readMessagesSync(
+    inst: StreamInstance,
+    from: number,
+    maxBytes: number,
+    limit: number,
+  ): { bytes: Uint8Array; end: number; ts: number }[] {
+    if (from >= limit) return [];
+    const plan = this.planRead(inst, from, maxBytes, "message");
+    const out: { bytes: Uint8Array; end: number; ts: number }[] = [];
+    for (const seg of plan.segments) {
+      const { unit } = seg;
+      const bytes = this.#journal.readSync(
+        seg.inst,
+        unit,
+        seg.begin - unit.start,
+        seg.end - unit.start,
+      );
+      if (!unit.lens) {
+        if (seg.end <= limit) out.push({ bytes, end: seg.end, ts: unit.ts });
+        continue;
+      }
+      let p = unit.start;
+      for (const len of unit.lens) {
+        const end = p + len;
+        if (p >= seg.begin && end <= seg.end && end <= limit) {
+          out.push({ bytes: bytes.subarray(p - seg.begin, end - seg.begin), end, ts: unit.ts });
+        }
+        p = end;
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- recovery and shutdown

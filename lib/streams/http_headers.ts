@@ -26,6 +26,8 @@ export const H = {
 const ALLOW_HEADERS = [
   "content-type",
   "authorization",
+  "x-api-key",
+  "x-request-id",
   "if-none-match",
   H.seq,
   H.ttl,
@@ -53,6 +55,7 @@ const EXPOSE_HEADERS = [
   H.producerReceivedSeq,
   "etag",
   "location",
+  "x-request-id",
   "content-type",
   "content-encoding",
   "vary",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
 import {
@@ -56,6 +57,8 @@ interface LogFile {
   busy: number;
   broken: Error | null;
   dropRequested: boolean;
+  /** A plain descriptor for synchronous reads (SQL scans), opened on first use. */
+  syncFd?: number | null;
 }
 
 /** Coalesces concurrent requests for the same sync into as few runs as possible. */
@@ -193,8 +196,32 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
     return await f.opening;
   }
 
+  /** Files with an open sync-read descriptor, oldest first (bounded by maxOpenFiles). */
+  const syncOpen = new Set<LogFile>();
+  function closeSyncFd(f: LogFile): void {
+    if (f.syncFd == null) return;
+    try {
+      closeSync(f.syncFd);
+    } catch {
+      // already closed
+    }
+    f.syncFd = null;
+    syncOpen.delete(f);
+  }
+  function syncFdOf(f: LogFile): number {
+    if (f.syncFd != null) return f.syncFd;
+    f.syncFd = openSync(f.path, "r");
+    syncOpen.add(f);
+    for (const old of syncOpen) {
+      if (syncOpen.size <= options.maxOpenFiles) break;
+      if (old !== f) closeSyncFd(old);
+    }
+    return f.syncFd;
+  }
+
   function afterUse(f: LogFile): void {
     if (!f.dropRequested || f.busy > 0 || f.flushing || f.queue.length > 0) return;
+    closeSyncFd(f);
     files.forEach((v, k) => {
       if (v === f) files.delete(k);
     });
@@ -446,8 +473,22 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
         afterUse(f);
       }
     },
+    readSync(inst, unit, begin, end) {
+      if (unit.bytes) return unit.bytes.subarray(begin, end);
+      const f = fileOf(inst);
+      const fd = syncFdOf(f);
+      const buf = new Uint8Array(end - begin);
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, unit.filePos + begin + got);
+        if (n === 0) throw new Error("unexpected end of log file");
+        got += n;
+      }
+      return buf;
+    },
     async close() {
       closed = true;
+      for (const f of [...syncOpen]) closeSyncFd(f);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       let healthy = true;
       const sizes: Record<string, number> = {};

@@ -19,6 +19,10 @@ export function createMemoryJournal(): Journal {
       if (!unit.bytes) return Promise.reject(new Error("unit payload was dropped"));
       return Promise.resolve(unit.bytes.subarray(begin, end));
     },
+    readSync: (_inst: StreamInstance, unit: Unit, begin: number, end: number) => {
+      if (!unit.bytes) throw new Error("unit payload was dropped");
+      return unit.bytes.subarray(begin, end);
+    },
     close: () => done,
   };
 }

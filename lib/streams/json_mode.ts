@@ -39,9 +39,20 @@ export function parseJsonMessages(body: Uint8Array, allowEmptyArray: boolean): J
   return { ok: true, messages: [encoder.encode(JSON.stringify(value))] };
 }
 
-/** Serializes one JSON value as a message (used by system appends). */
+/** bigint → number when exact, else decimal text (JSON has no bigint). */
+function bigintSafe(_key: string, value: unknown): unknown {
+  if (typeof value !== "bigint") return value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value.toString();
+}
+
+/**
+ * Serializes one JSON value as a message (used by system appends). A bigint becomes a number
+ * when a double holds it exactly, else its decimal text.
+ */
 export function encodeJsonMessage(value: unknown): Uint8Array {
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(value, bigintSafe);
   if (text === undefined) throw new TypeError("value is not JSON-serializable");
   return encoder.encode(text);
 }

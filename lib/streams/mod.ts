@@ -30,6 +30,8 @@ import { formatOffset, parseOffset } from "./offsets.ts";
 import { validateStreamPath } from "./request.ts";
 
 export { StreamError } from "./errors.ts";
+export { baseHeaders } from "./http_headers.ts";
+export { compileGlob } from "./glob.ts";
 export type { StreamErrorCode } from "./errors.ts";
 export type { StreamsEvent } from "./model.ts";
 export type { HandleContext, StreamAction } from "./handler.ts";
@@ -74,10 +76,40 @@ export interface StreamsService {
   appendJson(path: string, message: unknown): Promise<string>;
   /** Reads the messages of a JSON stream in order, with the offset after each message. */
   readJson(path: string, fromOffset?: string): AsyncIterable<{ offset: string; value: unknown }>;
+  /**
+   * Creates an empty JSON stream (application/json, no TTL) at `path` unless one exists; used so
+   * a table's change feed can be followed before its first event.
+   */
+  ensureJsonStream(path: string): Promise<void>;
+  /**
+   * A synchronous cursor over the messages of a stream, from the start or from offset `after`
+   * up to the tail as it is now (a snapshot). For SQL table functions, which run inside a DuckDB
+   * callback and cannot await. Throws {@link StreamError} (404, 410, 400 bad offset).
+   */
+  scan(path: string, after?: string): StreamScan;
   /** Names of existing (not deleted/expired) streams, optionally filtered by a glob. */
   list(glob?: string): string[];
   /** Stops the service: ends live readers, flushes storage, closes files. */
   close(): Promise<void>;
+}
+
+/** One message read by a {@link StreamScan}. */
+export interface ScannedMessage {
+  /** The offset right after the message (read from it to continue after this message). */
+  nextOffset: string;
+  /** The message (one JSON value of a JSON stream; one append of any other stream). */
+  bytes: Uint8Array;
+  /** When the message was appended (ms since the epoch). */
+  appendedAtMs: number;
+}
+
+/** A synchronous snapshot cursor over a stream (see `StreamsService.scan`). */
+export interface StreamScan {
+  readonly contentType: string;
+  /** True for `application/json` streams (one message per JSON value). */
+  readonly json: boolean;
+  /** The next messages (about 1 MiB at most, at least one); empty at the end of the snapshot. */
+  next(): ScannedMessage[];
 }
 
 const MIB = 1024 * 1024;
@@ -169,6 +201,53 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
       return engine.appendSystemJson(path, encodeJsonMessage(message));
     },
     readJson,
+    async ensureJsonStream(path) {
+      validateStreamPath(path);
+      const existing = engine.lookup(path);
+      if (existing) {
+        if (existing.state === "live" && !existing.json) {
+          throw new StreamError(409, "content_type_mismatch", `${path} is not a JSON stream`);
+        }
+        return;
+      }
+      try {
+        await engine.create(path, {
+          contentType: "application/json",
+          ttlSeconds: null,
+          expiresAtMs: null,
+          closed: false,
+          fork: null,
+        }, new Uint8Array(0));
+      } catch (e) {
+        // created concurrently with another configuration: the stream exists, which is enough
+        if (!(e instanceof StreamError && e.code === "stream_exists")) throw e;
+      }
+    },
+    scan(path, after) {
+      validateStreamPath(path);
+      const inst = engine.requireReadable(path);
+      let pos = 0;
+      if (after !== undefined && after !== "-1") {
+        const parsed = parseOffset(after);
+        if (parsed === null) throw new StreamError(400, "bad_offset", "Malformed offset");
+        pos = parsed;
+      }
+      engine.validateReadOffset(inst, pos);
+      const limit = inst.tail;
+      return {
+        contentType: inst.contentType,
+        json: inst.json,
+        next() {
+          const messages = engine.readMessagesSync(inst, pos, maxReadBytes, limit);
+          if (messages.length > 0) pos = messages[messages.length - 1].end;
+          return messages.map((m) => ({
+            nextOffset: formatOffset(m.end),
+            bytes: m.bytes,
+            appendedAtMs: m.ts,
+          }));
+        },
+      };
+    },
     list(glob) {
       const all = engine.paths();
       return glob === undefined ? all : all.filter(compileGlob(glob));

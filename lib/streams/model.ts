@@ -21,6 +21,8 @@ export interface Unit {
   bytes: Uint8Array | null;
   /** Position of the payload in the instance's log file (durable storage). */
   filePos: number;
+  /** When the unit was appended (ms since the epoch; the record's timestamp). */
+  ts: number;
 }
 
 /** Fork linkage of an instance. */
@@ -95,6 +97,11 @@ export interface Journal {
   drop(inst: StreamInstance): void;
   /** Reads `[begin, end)` of a unit's payload (relative to the unit start). */
   read(inst: StreamInstance, unit: Unit, begin: number, end: number): Promise<Uint8Array>;
+  /**
+   * Synchronous `read` for callers that cannot await (SQL table functions run inside a DuckDB
+   * callback on the JS thread). Throws when the data is gone (stream deleted meanwhile).
+   */
+  readSync(inst: StreamInstance, unit: Unit, begin: number, end: number): Uint8Array;
   /** Flushes and releases everything. */
   close(): Promise<void>;
 }

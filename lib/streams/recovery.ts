@@ -10,13 +10,26 @@ import type { StreamInstance, Unit } from "./model.ts";
 import type { AppendMeta, CreateMeta } from "./record.ts";
 
 /** Builds units from per-unit message lengths, payload starting at `filePos`. */
-function unitsFrom(start: number, groups: number[][], json: boolean, filePos: number): Unit[] {
+function unitsFrom(
+  start: number,
+  groups: number[][],
+  json: boolean,
+  filePos: number,
+  ts: number,
+): Unit[] {
   const units: Unit[] = [];
   let pos = start;
   let fp = filePos;
   for (const lens of groups) {
     const size = lens.reduce((a, b) => a + b, 0);
-    units.push({ start: pos, end: pos + size, lens: json ? lens : null, bytes: null, filePos: fp });
+    units.push({
+      start: pos,
+      end: pos + size,
+      lens: json ? lens : null,
+      bytes: null,
+      filePos: fp,
+      ts,
+    });
     pos += size;
     fp += size;
   }
@@ -27,7 +40,7 @@ function unitsFrom(start: number, groups: number[][], json: boolean, filePos: nu
 export function replayCreate(meta: CreateMeta, payloadPos: number, nowMs: number): StreamInstance {
   const json = isJsonType(meta.ct);
   const base = meta.fork?.pos ?? 0;
-  const units = unitsFrom(base, meta.units, json, payloadPos);
+  const units = unitsFrom(base, meta.units, json, payloadPos, meta.ts);
   const tail = units.length ? units[units.length - 1].end : base;
   return {
     id: meta.id,
@@ -63,7 +76,7 @@ export function replayCreate(meta: CreateMeta, payloadPos: number, nowMs: number
 
 /** Applies one APPEND record. */
 export function replayAppend(inst: StreamInstance, meta: AppendMeta, payloadPos: number): void {
-  const units = unitsFrom(inst.tail, meta.units, inst.json, payloadPos);
+  const units = unitsFrom(inst.tail, meta.units, inst.json, payloadPos, meta.ts ?? 0);
   for (const u of units) inst.units.push(u);
   if (units.length) inst.tail = inst.pendingTail = units[units.length - 1].end;
   if (meta.prod) {
