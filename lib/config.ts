@@ -36,6 +36,14 @@ export interface Config {
   allowed_directories: string[];
   max_body_size: number;
   log_level: LogLevel;
+  streams: boolean;
+  streams_prefix: string;
+  streams_storage: "memory" | "dir";
+  streams_dir: string;
+  streams_auth: "keys" | "none";
+  long_poll_timeout: number;
+  sse_reconnect_interval: number;
+  change_feeds: boolean;
 }
 
 /** Log verbosity, lowest to highest. */
@@ -143,6 +151,54 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "info",
     "Structured log verbosity on stderr.",
     { values: ["debug", "info", "warn", "error", "silent"] },
+  ),
+  row("streams", "bool", true, "Serve Durable Streams at `streams_prefix`."),
+  row(
+    "streams_prefix",
+    "string",
+    "/v1/stream",
+    "Path of the streams endpoint, at the server root (not under `route_prefix`).",
+  ),
+  row(
+    "streams_storage",
+    "enum",
+    "dir",
+    "`dir`: durable, crash-safe log files under `streams_dir`; `memory`: lost at exit " +
+      "(`deno task dev` uses it).",
+    { values: ["dir", "memory"] },
+  ),
+  row(
+    "streams_dir",
+    "path",
+    "data/streams",
+    "Directory of durable stream storage (relative paths are resolved against the working " +
+      "directory). Never reachable from user SQL.",
+  ),
+  row(
+    "streams_auth",
+    "enum",
+    "keys",
+    "`keys`: streams need an API key with grants on `stream:<name>`; `none`: open, like the " +
+      "reference plugin.",
+    { values: ["keys", "none"] },
+  ),
+  row(
+    "long_poll_timeout",
+    "duration",
+    30_000,
+    "How long a `live=long-poll` read waits for data before answering 204.",
+  ),
+  row(
+    "sse_reconnect_interval",
+    "duration",
+    60_000,
+    "How long a `live=sse` response stays open before the server ends it (clients reconnect).",
+  ),
+  row(
+    "change_feeds",
+    "bool",
+    true,
+    "Append an event to `{streams_prefix}/_changes/{table}` for every committed write.",
   ),
 ];
 
@@ -351,9 +407,11 @@ function finish(config: Config, cwd: string): Config {
     );
   }
   config.route_prefix = prefix === "/" ? "" : prefix;
+  config.streams_prefix = finishStreamsPrefix(config.streams_prefix, config.route_prefix);
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   if (config.database_path !== ":memory:") config.database_path = absolute(config.database_path);
   config.auth_database_path = absolute(config.auth_database_path);
+  config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
@@ -362,6 +420,24 @@ function finish(config: Config, cwd: string): Config {
     );
   }
   return Object.freeze(config) as Config;
+}
+
+/**
+ * Normalizes `streams_prefix` (`/v1/stream`, no trailing slash). It must not be the root and must
+ * not contain the route prefix's own endpoints (streams are routed before them).
+ */
+function finishStreamsPrefix(value: string, routePrefix: string): string {
+  const prefix = "/" + value.replace(/^\/+|\/+$/g, "");
+  const fail = (rule: string) => {
+    throw new ConfigError(`invalid streams_prefix = ${JSON.stringify(value)}: ${rule}`);
+  };
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
+    fail("expected one or more path segments of letters, digits and . _ ~ -");
+  }
+  if (prefix === routePrefix || routePrefix.startsWith(`${prefix}/`)) {
+    fail(`it would hide the endpoints under route_prefix ${JSON.stringify(routePrefix)}`);
+  }
+  return prefix;
 }
 
 /** The configuration as printed by `serve --print-config`: durations and sizes as text. */

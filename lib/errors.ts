@@ -81,6 +81,8 @@ export class ApiError extends Error {
 /** DuckDB's error class (the text before ` Error:`) to our code; first match wins. */
 const DUCKDB_ERROR_TABLE: readonly [RegExp, ErrorCode, boolean][] = [
   // [pattern on the message, code, keep DuckDB's message as detail]
+  [/read_stream\(\): forbidden/, "forbidden", true],
+  [/read_stream\(\): no stream/, "unknown_table", true],
   [/^Parser Error/, "syntax_error", true],
   [/^Catalog Error: .*(does not exist|not found)/s, "unknown_table", true],
   [/^Catalog Error: .*already exists/s, "already_exists", true],

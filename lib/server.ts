@@ -5,10 +5,11 @@
  */
 
 import type { Config } from "./config.ts";
-import { createAuth } from "./auth/mod.ts";
+import { type Auth, createAuth } from "./auth/mod.ts";
 import { openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { openStreamsRuntime } from "./streams/runtime.ts";
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
@@ -24,6 +25,8 @@ export interface RunningServer extends AsyncDisposable {
 /** Options of {@link startServer}. */
 export interface StartOptions {
   log?: Logger;
+  /** The auth stage to use instead of `createAuth(config)` (embedding, tests). */
+  auth?: Auth;
 }
 
 /** Opens everything and starts listening. */
@@ -32,12 +35,20 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
-  const engine = await openEngine(config);
-  const auth = await createAuth(config).catch(async (err) => {
-    await engine.close();
+  const streams = await openStreamsRuntime(config, log);
+  const engine = await openEngine(config).catch(async (err) => {
+    await streams?.close();
     throw err;
   });
-  const app = createApp({ config, engine, auth, log });
+  const auth = await (options.auth ? Promise.resolve(options.auth) : createAuth(config)).catch(
+    async (err) => {
+      await engine.close();
+      await streams?.close();
+      throw err;
+    },
+  );
+  await streams?.attach(engine, auth);
+  const app = createApp({ config, engine, auth, log, streams });
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: config.host,
@@ -54,7 +65,8 @@ export async function startServer(
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
     stopping ??= (async () => {
-      await server.shutdown();
+      // Closing streams ends live readers (long-poll, SSE), which would hold the shutdown.
+      await Promise.all([server.shutdown(), streams?.close()]);
       await auth.close();
       await engine.close();
       log.info("server_stopped", {});

@@ -5,7 +5,7 @@
  */
 
 import { type Config, loadConfig } from "../lib/config.ts";
-import { type RunningServer, startServer } from "../lib/server.ts";
+import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 
 /** A configuration for tests: loopback, port 0, silent logs, no environment. */
@@ -17,6 +17,7 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
       port: "0",
       log_level: "silent",
       auth_enabled: "false",
+      streams_storage: "memory",
       ...flags,
     },
   });
@@ -56,12 +57,18 @@ export async function consume(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, body };
 }
 
-/** Starts a server with `flags` (config keys) on top of {@link testConfig}. */
-export async function startTestServer(flags: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts a server with `flags` (config keys) on top of {@link testConfig}; `options` go to
+ * `startServer` (e.g. an `auth` stage).
+ */
+export async function startTestServer(
+  flags: Record<string, string> = {},
+  options: Omit<StartOptions, "log"> = {},
+): Promise<TestServer> {
   const config = await testConfig(flags);
   const logs: string[] = [];
   const log: Logger = createLogger("debug", (line) => logs.push(line));
-  const server = await startServer(config, { log });
+  const server = await startServer(config, { ...options, log });
   const request = async (path: string, init?: RequestInit) =>
     consume(await fetch(`${server.url}${path}`, init));
   return {

@@ -146,3 +146,42 @@ Deno.test("an invalid value stops start-up with exit code 2 and one line", async
   equal(r.stderr.trim().split("\n").length, 1);
   match(r.stderr, /invalid threads = "abc" \(from --threads\)/);
 });
+
+Deno.test("streams config: defaults, env names and prefix rules", async () => {
+  const config = await loadConfig({ env: {}, cwd: "/srv" });
+  equal(config.streams, true);
+  equal(config.streams_prefix, "/v1/stream");
+  equal(config.streams_storage, "dir");
+  equal(config.streams_dir, "/srv/data/streams");
+  equal(config.streams_auth, "keys");
+  equal(config.long_poll_timeout, 30_000);
+  equal(config.sse_reconnect_interval, 60_000);
+  equal(config.change_feeds, true);
+  const env = await loadConfig({
+    env: {
+      DUCKDB_STREAMS_PREFIX: "events/",
+      DUCKDB_STREAMS_STORAGE: "memory",
+      DUCKDB_LONG_POLL_TIMEOUT: "500ms",
+      DUCKDB_STREAMS_AUTH: "none",
+    },
+  });
+  equal(env.streams_prefix, "/events");
+  equal(env.streams_storage, "memory");
+  equal(env.long_poll_timeout, 500);
+  equal(env.streams_auth, "none");
+  for (const bad of ["/", "/duckdb", "/a b"]) {
+    await rejects(
+      loadConfig({ env: {}, flags: { streams_prefix: bad } }),
+      (err: Error) => err instanceof ConfigError && /streams_prefix/.test(err.message),
+      bad,
+    );
+  }
+  await rejects(
+    loadConfig({ env: {}, flags: { route_prefix: "/v1/stream/x" } }),
+    /hide the endpoints/,
+  );
+  equal(
+    (await loadConfig({ env: {}, flags: { streams_prefix: "/duckdb/streams" } })).streams_prefix,
+    "/duckdb/streams",
+  );
+});

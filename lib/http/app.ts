@@ -16,6 +16,8 @@ import { type FormatName, negotiateFormat, parseFormatName } from "../encode/for
 import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
 import { readJsonBody } from "./body.ts";
 import { respondRows } from "./respond.ts";
+import { mountStreams } from "./streams.ts";
+import type { StreamsRuntime } from "../streams/runtime.ts";
 import { VERSION } from "../version.ts";
 
 /** Everything the handlers need, built once at start-up. */
@@ -24,6 +26,8 @@ export interface AppContext {
   engine: Engine;
   auth: Auth;
   log: Logger;
+  /** Durable Streams and table change feeds (null when `streams` is off). */
+  streams?: StreamsRuntime | null;
 }
 
 /** Per-request values shared by middleware and handlers. */
@@ -72,6 +76,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     return c.json({ status: "ok", version: VERSION, duckdb_version: engine.duckdbVersion });
   });
 
+  // Durable Streams (own auth per streams_auth; registered before the prefix's key check).
+  mountStreams(app, ctx);
+
   // Everything else under the prefix needs a key.
   app.use(`${prefix}/*`, authenticate(auth));
 
@@ -82,8 +89,16 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, query, {
       readOnly: false,
+      owner: principal,
       authorize: (info) => auth.authorizeStatement(principal, info),
     });
+    if (outcome.mayWrite) {
+      await ctx.streams?.changes?.recordSql({
+        sql: query.sql,
+        rowsAffected: outcome.kind === "changes" ? outcome.rowsAffected : null,
+        requestId: c.get("requestId"),
+      });
+    }
     return answerRaw(ctx, c, outcome, format, guard);
   });
 
@@ -93,6 +108,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, { sql }, {
       readOnly: true,
+      owner: principal,
       authorize: (info) => auth.authorizeStatement(principal, info),
     });
     return answerRaw(ctx, c, outcome, format, guard, {

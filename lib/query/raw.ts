@@ -83,12 +83,21 @@ export interface RawOptions {
   readOnly: boolean;
   /** Throws (403) when the caller may not run the statement. */
   authorize?: (info: StatementInfo) => void | Promise<void>;
+  /** Who the request runs for: set as the lease's owner (seen by table functions). */
+  owner?: unknown;
 }
 
-/** The outcome of a raw request. */
+/**
+ * The outcome of a raw request. `mayWrite`: some statement was not a plain SELECT (so it may
+ * have changed data; the change feed looks closer).
+ */
 export type RawOutcome =
-  | { kind: "rows"; source: ResultSource }
-  | { kind: "changes"; rowsAffected: number; elapsedMs: number };
+  & ({ kind: "rows"; source: ResultSource } | {
+    kind: "changes";
+    rowsAffected: number;
+    elapsedMs: number;
+  })
+  & { mayWrite?: boolean };
 
 /** Statement types that read: allowed on the read-only endpoint. */
 const READ_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -154,6 +163,15 @@ export async function executeRaw(
   options: RawOptions,
 ): Promise<RawOutcome> {
   const lease = await acquire(pool, guard);
+  lease.owner = options.owner;
+  let mayWrite = false;
+  const watched: RawOptions = {
+    ...options,
+    authorize: (info) => {
+      if (info.type !== StatementType.SELECT) mayWrite = true;
+      return options.authorize?.(info);
+    },
+  };
   let handedOff = false;
   let dirty = false;
   try {
@@ -168,13 +186,16 @@ export async function executeRaw(
       if (!MULTI_STATEMENT.test(message)) throw err;
     }
     const outcome = statement
-      ? await runSingle(lease, guard, query, statement, options)
-      : await runScript(lease, guard, query, options);
+      ? await runSingle(lease, guard, query, statement, watched)
+      : await runScript(lease, guard, query, watched);
     dirty = outcome.dirty;
     if (outcome.kind === "rows") handedOff = true;
-    return outcome.kind === "rows"
-      ? { kind: "rows", source: outcome.source }
-      : { kind: "changes", rowsAffected: outcome.rowsAffected, elapsedMs: outcome.elapsedMs };
+    return outcome.kind === "rows" ? { kind: "rows", source: outcome.source, mayWrite } : {
+      kind: "changes",
+      rowsAffected: outcome.rowsAffected,
+      elapsedMs: outcome.elapsedMs,
+      mayWrite,
+    };
   } catch (err) {
     dirty = true;
     throw err;

@@ -1,0 +1,60 @@
+/**
+ * Grants on stream pseudo-tables: a grant whose table is `stream:<glob>` covers the streams whose
+ * path matches the glob (`*` within one path segment, `**` across segments, `?` one character).
+ * Stream paths are case-sensitive and may contain dots, so a `stream:` grant is never parsed as
+ * a `schema.table` name nor case-folded. Pure functions only.
+ *
+ * @example
+ * ```ts
+ * import { matchesStreamGrant } from "./stream_grants.ts";
+ * console.assert(matchesStreamGrant("stream:orders/*", "orders/eu"));
+ * console.assert(!matchesStreamGrant("stream:orders/*", "orders/eu/2024"));
+ * console.assert(matchesStreamGrant("stream:**", "logs/app.v2"));
+ * console.assert(!matchesStreamGrant("orders", "orders"));
+ * ```
+ * @module
+ */
+
+import { compileGlob } from "../streams/glob.ts";
+
+/** The table-name prefix of stream grants. */
+export const STREAM_GRANT_PREFIX = "stream:";
+
+/** True when a grant's (or an authorization call's) table names a stream: `stream:…`. */
+export function isStreamTable(table: string): boolean {
+  return table.startsWith(STREAM_GRANT_PREFIX);
+}
+
+/**
+ * Validates the table of a stream grant (`stream:orders`, `stream:orders/*`, `stream:**`) and
+ * returns it unchanged; throws a `TypeError` with a one-line reason otherwise.
+ */
+export function parseStreamGrant(table: string): string {
+  const glob = table.slice(STREAM_GRANT_PREFIX.length);
+  if (!isStreamTable(table) || glob === "") {
+    throw new TypeError(`invalid stream grant "${table}": expected stream:<name or glob>`);
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(glob) || glob.split("/").some((s) => s === "")) {
+    throw new TypeError(`invalid stream grant "${table}": empty segment or control character`);
+  }
+  return table;
+}
+
+const compiled = new Map<string, (path: string) => boolean>();
+
+/**
+ * True when the grant table `grant` (`stream:<glob>`) covers the stream at `path` (the path
+ * relative to `streams_prefix`, e.g. `orders/eu`). Grants that are not `stream:` grants (table
+ * names, `*`) never match here: whether `*` covers streams is the policy's decision.
+ */
+export function matchesStreamGrant(grant: string, path: string): boolean {
+  if (!isStreamTable(grant)) return false;
+  let match = compiled.get(grant);
+  if (!match) {
+    match = compileGlob(grant.slice(STREAM_GRANT_PREFIX.length));
+    if (compiled.size > 1024) compiled.clear();
+    compiled.set(grant, match);
+  }
+  return match(path);
+}

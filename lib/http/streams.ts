@@ -1,0 +1,77 @@
+/**
+ * Mounts Durable Streams at `{streams_prefix}/*` (at the server root, before the route prefix's
+ * key check): decodes the stream path, authenticates with the server's API keys unless
+ * `streams_auth` is `none`, authorizes each action on the `stream:<path>` pseudo-table (a change
+ * feed `_changes/<table>` is read with `r` on the table) and hands the request to the protocol
+ * handler. Errors before the handler keep the protocol's CORS and security headers.
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { ApiError, renderProblem } from "../errors.ts";
+import type { Auth, Principal } from "../auth/mod.ts";
+import { canonicalStreamPath, feedTableOf, streamAccess } from "../streams/access.ts";
+import { baseHeaders, type StreamAction } from "../streams/mod.ts";
+import type { AppContext, AppEnv } from "./app.ts";
+
+/** Whether `principal` may do `action` on the stream at `path`. */
+export function mayUseStream(
+  auth: Auth,
+  principal: Principal,
+  action: StreamAction,
+  path: string,
+): boolean {
+  const { operation, table } = streamAccess(action, path);
+  try {
+    auth.authorize(principal, operation, table);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return false;
+    throw err;
+  }
+}
+
+function withStreamHeaders(response: Response): Response {
+  for (const [name, value] of baseHeaders()) response.headers.set(name, value);
+  return response;
+}
+
+/** Registers the streams route on `app` (nothing when streams are off). */
+export function mountStreams(app: Hono<AppEnv>, ctx: AppContext): void {
+  const runtime = ctx.streams;
+  if (!runtime) return;
+  const { service, prefix, changes } = runtime;
+  const auth = ctx.config.streams_auth === "keys" ? ctx.auth : null;
+
+  app.all(`${prefix}/*`, async (c) => {
+    const request = c.req.raw;
+    try {
+      let path: string;
+      try {
+        const rest = new URL(request.url).pathname.slice(prefix.length + 1);
+        path = canonicalStreamPath(rest.split("/").map(decodeURIComponent).join("/"));
+      } catch {
+        throw new ApiError("invalid_request", "The stream path is not valid percent-encoding.");
+      }
+      let principal: Principal | null = null;
+      if (auth && request.method !== "OPTIONS") {
+        principal = auth.authenticate(request, c.env?.remoteAddr?.hostname ?? "unknown");
+        c.set("principal", principal);
+      }
+      const following = changes !== null && (request.method === "GET" || request.method === "HEAD");
+      return await service.handle(request, path, prefix, {
+        authorize: async (action, target) => {
+          if (auth && principal && !mayUseStream(auth, principal, action, target)) return false;
+          // A table's feed can be followed before its first event.
+          if (following && action === "read" && feedTableOf(target) !== null) {
+            await service.ensureJsonStream(target);
+          }
+          return true;
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return withStreamHeaders(renderProblem(err, c.get("requestId")));
+    }
+  });
+}
