@@ -1,0 +1,304 @@
+/**
+ * Which tables a SQL text writes, statement by statement, for the raw-SQL change feed. DuckDB
+ * gives statement types but no write targets (`getTableNames` lists only tables read), so a small
+ * lexer (comments, `'…'`, `E'…'`, `$tag$…$tag$` strings, `"…"` identifiers, brackets) finds the
+ * top-level shape of each statement: `INSERT [OR …] INTO t`, `UPDATE t`, `DELETE FROM t`,
+ * `TRUNCATE t`, `MERGE INTO t`, `COPY t FROM …`, `CREATE [OR REPLACE] [TEMP] TABLE t`,
+ * `DROP TABLE t, u`, `ALTER TABLE t [RENAME TO u]`, also behind a `WITH` clause or
+ * `EXPLAIN ANALYZE`. Pure functions only.
+ *
+ * @example
+ * ```ts
+ * import { findWriteTargets } from "./write_targets.ts";
+ * const found = findWriteTargets("WITH x AS (SELECT 1) INSERT INTO sales.orders SELECT * FROM x; SELECT 1");
+ * console.assert(found!.length === 1 && found![0].statement === "INSERT");
+ * console.assert(found![0].tables[0].join(".") === "sales.orders");
+ * ```
+ * @module
+ */
+
+/** The writing statements of a SQL text, in order. */
+export interface WriteTarget {
+  /** What the statement does, as a SQL keyword. */
+  statement:
+    | "INSERT"
+    | "UPDATE"
+    | "DELETE"
+    | "TRUNCATE"
+    | "MERGE"
+    | "COPY"
+    | "CREATE"
+    | "DROP"
+    | "ALTER";
+  /** The tables it writes, as identifier parts written in the SQL (quotes removed). */
+  tables: string[][];
+  /** `CREATE TEMP TABLE`: a connection-local table. */
+  temporary: boolean;
+}
+
+type Kind = "word" | "quoted" | "open" | "close" | "semicolon" | "dot" | "comma" | "other";
+
+interface Token {
+  kind: Kind;
+  /** Words: lowercased; quoted identifiers: unescaped; others: empty. */
+  value: string;
+  /** Words: as written. */
+  raw: string;
+  depth: number;
+}
+
+const WORD_START = /[A-Za-z_\u0080-\uffff]/;
+const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+
+/** Splits SQL into tokens; null when a string, identifier or comment never ends. */
+function tokenize(sql: string): Token[] | null {
+  const tokens: Token[] = [];
+  let depth = 0;
+  let i = 0;
+  const push = (kind: Kind, value = "", raw = "", at = depth) =>
+    tokens.push({ kind, value, raw, depth: at });
+  while (i < sql.length) {
+    const ch = sql[i];
+    if (/\s/.test(ch)) {
+      i++;
+    } else if (ch === "-" && sql[i + 1] === "-") {
+      const end = sql.indexOf("\n", i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (ch === "/" && sql[i + 1] === "*") {
+      let nest = 1;
+      i += 2;
+      while (nest > 0) {
+        if (i >= sql.length) return null;
+        const pair = sql.slice(i, i + 2);
+        if (pair === "/*" || pair === "*/") {
+          nest += pair === "/*" ? 1 : -1;
+          i += 2;
+        } else {
+          i++;
+        }
+      }
+    } else if (ch === "'" || ((ch === "e" || ch === "E") && sql[i + 1] === "'")) {
+      const escapes = ch !== "'";
+      i += escapes ? 2 : 1;
+      for (;;) {
+        if (i >= sql.length) return null;
+        if (escapes && sql[i] === "\\") i += 2;
+        else if (sql[i] === "'" && sql[i + 1] === "'") i += 2;
+        else if (sql[i] === "'") break;
+        else i++;
+      }
+      i++;
+      push("other");
+    } else if (ch === "$" && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i, i + 130))) {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))![0];
+      const end = sql.indexOf(tag, i + tag.length);
+      if (end < 0) return null;
+      i = end + tag.length;
+      push("other");
+    } else if (ch === '"') {
+      let value = "";
+      i++;
+      for (;;) {
+        if (i >= sql.length) return null;
+        if (sql[i] === '"' && sql[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (sql[i] === '"') {
+          break;
+        } else {
+          value += sql[i++];
+        }
+      }
+      i++;
+      push("quoted", value, value);
+    } else if (WORD_START.test(ch)) {
+      const start = i;
+      while (i < sql.length && WORD_PART.test(sql[i])) i++;
+      const raw = sql.slice(start, i);
+      push("word", raw.toLowerCase(), raw);
+    } else if (ch === "(" || ch === "[" || ch === "{") {
+      push("open");
+      depth++;
+      i++;
+    } else if (ch === ")" || ch === "]" || ch === "}") {
+      depth = Math.max(0, depth - 1);
+      push("close");
+      i++;
+    } else if (ch === ";") {
+      push("semicolon");
+      i++;
+    } else if (ch === ".") {
+      push("dot");
+      i++;
+    } else if (ch === ",") {
+      push("comma");
+      i++;
+    } else {
+      i++;
+      push("other");
+    }
+  }
+  return tokens;
+}
+
+/** A cursor over one statement's top-level tokens. */
+class Cursor {
+  i = 0;
+  constructor(readonly tokens: Token[]) {}
+  get token(): Token | undefined {
+    return this.tokens[this.i];
+  }
+  /** Consumes one of `words` at the top level. */
+  take(...words: string[]): string | null {
+    const t = this.token;
+    if (!t || t.kind !== "word" || t.depth !== 0 || !words.includes(t.value)) return null;
+    this.i++;
+    return t.value;
+  }
+  /** Skips a bracket group at the cursor. */
+  skipGroup(): boolean {
+    if (this.token?.kind !== "open") return false;
+    const depth = this.token.depth;
+    for (let j = this.i + 1; j < this.tokens.length; j++) {
+      if (this.tokens[j].kind === "close" && this.tokens[j].depth === depth) {
+        this.i = j + 1;
+        return true;
+      }
+    }
+    this.i = this.tokens.length;
+    return false;
+  }
+  /** A dotted name of one to three identifiers. */
+  name(): string[] | null {
+    const parts: string[] = [];
+    for (;;) {
+      const t = this.token;
+      if (!t || t.depth !== 0 || (t.kind !== "word" && t.kind !== "quoted")) return null;
+      parts.push(t.kind === "word" ? t.raw : t.value);
+      this.i++;
+      if (this.token?.kind !== "dot" || this.token.depth !== 0) break;
+      this.i++;
+    }
+    return parts.length <= 3 ? parts : null;
+  }
+  /** Advances to the next top-level word among `words`; false at the end. */
+  seek(...words: string[]): boolean {
+    while (this.i < this.tokens.length) {
+      const t = this.tokens[this.i];
+      if (t.kind === "word" && t.depth === 0 && words.includes(t.value)) return true;
+      this.i++;
+    }
+    return false;
+  }
+}
+
+const MAIN_VERBS = ["insert", "update", "delete", "merge", "select", "from", "values", "table"];
+
+function dissect(tokens: Token[]): WriteTarget | null {
+  const c = new Cursor(tokens);
+  if (c.take("explain")) {
+    // EXPLAIN runs nothing unless it is EXPLAIN ANALYZE
+    let analyze = c.take("analyze", "analyse") !== null;
+    if (c.token?.kind === "open") {
+      const from = c.i;
+      c.skipGroup();
+      analyze ||= tokens.slice(from, c.i).some((t) =>
+        t.value === "analyze" || t.value === "analyse"
+      );
+    }
+    if (!analyze) return null;
+    return dissect(tokens.slice(c.i));
+  }
+  if (c.token?.value === "with" && c.token.kind === "word") {
+    c.i++;
+    if (!c.seek(...MAIN_VERBS)) return null;
+  }
+  const one = (statement: WriteTarget["statement"], table: string[] | null): WriteTarget | null =>
+    table ? { statement, tables: [table], temporary: false } : null;
+  switch (
+    c.take("insert", "update", "delete", "truncate", "merge", "copy", "create", "drop", "alter")
+  ) {
+    case "insert":
+      if (c.take("or")) c.take("replace", "ignore");
+      return c.take("into") ? one("INSERT", c.name()) : null;
+    case "update":
+      c.take("only");
+      return one("UPDATE", c.name());
+    case "delete":
+      if (!c.take("from")) return null;
+      c.take("only");
+      return one("DELETE", c.name());
+    case "truncate":
+      c.take("table");
+      c.take("only");
+      return one("TRUNCATE", c.name());
+    case "merge":
+      return c.take("into") ? one("MERGE", c.name()) : null;
+    case "copy": {
+      const table = c.name();
+      if (!table) return null;
+      if (c.token?.kind === "open") c.skipGroup();
+      return c.take("from") ? one("COPY", table) : null;
+    }
+    case "create": {
+      if (c.take("or")) c.take("replace");
+      const temporary = c.take("temp", "temporary") !== null;
+      c.take("persistent");
+      if (!c.take("table")) return null;
+      if (c.take("if")) c.take("not") && c.take("exists");
+      const table = c.name();
+      return table ? { statement: "CREATE", tables: [table], temporary } : null;
+    }
+    case "drop": {
+      if (!c.take("table")) return null;
+      if (c.take("if")) c.take("exists");
+      const tables: string[][] = [];
+      for (;;) {
+        const table = c.name();
+        if (!table) break;
+        tables.push(table);
+        if (c.token?.kind !== "comma" || c.token.depth !== 0) break;
+        c.i++;
+      }
+      return tables.length ? { statement: "DROP", tables, temporary: false } : null;
+    }
+    case "alter": {
+      if (!c.take("table")) return null;
+      if (c.take("if")) c.take("exists");
+      c.take("only");
+      const table = c.name();
+      if (!table) return null;
+      const tables = [table];
+      if (c.take("rename") && c.take("to")) {
+        const renamed = c.name();
+        // the new name is in the table's schema
+        if (renamed) tables.push([...table.slice(0, -1), renamed[renamed.length - 1]]);
+      }
+      return { statement: "ALTER", tables, temporary: false };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The writing statements of `sql` in order (statements that write no table are left out);
+ * null when the text cannot be tokenized.
+ */
+export function findWriteTargets(sql: string): WriteTarget[] | null {
+  const tokens = tokenize(sql);
+  if (!tokens) return null;
+  const found: WriteTarget[] = [];
+  let current: Token[] = [];
+  const flush = () => {
+    const target = current.length ? dissect(current) : null;
+    if (target) found.push(target);
+    current = [];
+  };
+  for (const token of tokens) {
+    if (token.kind === "semicolon" && token.depth === 0) flush();
+    else current.push(token);
+  }
+  flush();
+  return found;
+}
