@@ -29,7 +29,7 @@ try {
     }
   }));
   const chunk = new Uint8Array(256 * 1024).fill(7);
-  const req = (body?: Uint8Array, method = "POST") =>
+  const req = (body?: Uint8Array<ArrayBuffer>, method = "POST") =>
     new Request("http://x/v1/stream/big", {
       method,
       headers: { "content-type": "application/octet-stream" },
