@@ -14,6 +14,7 @@ import type { Engine } from "../db/engine.ts";
 import { createGuard } from "../db/run.ts";
 import { type FormatName, negotiateFormat, parseFormatName } from "../encode/formats.ts";
 import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
+import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
 import { respondRows } from "./respond.ts";
 import { VERSION } from "../version.ts";
@@ -101,6 +102,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       }; filename="result.${format}"`,
     });
   });
+
+  registerApiRoutes(app, ctx);
 
   app.all(`${prefix}/query`, () => {
     throw new ApiError(

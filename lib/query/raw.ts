@@ -23,6 +23,7 @@ import {
 import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../http/body.ts";
 import { bindParams, type Params } from "../db/bind.ts";
+import { invalidateCatalog } from "../db/catalog.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
@@ -101,6 +102,14 @@ const ROW_TYPES = new Set<StatementType>([
   StatementType.CALL,
 ]);
 
+/** Statement types that cannot change the catalog (anything else invalidates its cache). */
+const DATA_TYPES = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.INSERT,
+  StatementType.UPDATE,
+  StatementType.DELETE,
+]);
+
 /** Statement types after which the connection keeps no session state. */
 const CLEAN_TYPES = new Set<StatementType>([
   StatementType.SELECT,
@@ -150,6 +159,16 @@ export async function executeRaw(
   const lease = await acquire(pool, guard);
   let handedOff = false;
   let dirty = false;
+  // Every statement is authorized before it runs: note the ones that may change the catalog.
+  let catalogMayChange = false;
+  const authorize = options.authorize;
+  options = {
+    ...options,
+    authorize: (info) => {
+      if (!options.readOnly && !DATA_TYPES.has(info.type)) catalogMayChange = true;
+      return authorize?.(info);
+    },
+  };
   try {
     let statement: DuckDBPreparedStatement | null = null;
     try {
@@ -173,6 +192,7 @@ export async function executeRaw(
     dirty = true;
     throw err;
   } finally {
+    if (catalogMayChange) invalidateCatalog(pool);
     if (!handedOff) lease.release(dirty);
   }
 }
