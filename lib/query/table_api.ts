@@ -303,7 +303,10 @@ async function readPage(
 }
 
 async function stage(lease: Lease, guard: Guard, group: InsertGroup): Promise<void> {
-  await run(lease, guard, { sql: buildStageTableSql(group.columns.length), params: [] });
+  // Not through the statement cache: DuckDB re-running a prepared CREATE OR REPLACE makes a
+  // table without columns.
+  const ddl = buildStageTableSql(group.columns.length);
+  await guarded(lease, guard, () => lease.connection.run(ddl));
   await appendTextRows(
     lease,
     guard,
