@@ -114,15 +114,15 @@ function writeOps(op: Operation, prefer: WritePreferences, onConflict = false): 
   return ops;
 }
 
-/** Streams read rows in the negotiated format; a HEAD request gets the headers only. */
-async function answerRows(
+/** Streams read rows in the negotiated format. */
+function answerRows(
   ctx: AppContext,
   c: Ctx,
   result: ReadResult,
   format: FormatName,
   guard: Guard,
 ): Promise<Response> {
-  const response = await respondRows(result.source, {
+  return respondRows(result.source, {
     format,
     cap: 0,
     requestId: c.get("requestId"),
@@ -136,11 +136,6 @@ async function answerRows(
       guard.deadline = Infinity;
     },
   });
-  if (c.req.method === "HEAD") {
-    await response.body?.cancel();
-    return new Response(null, { status: response.status, headers: response.headers });
-  }
-  return response;
 }
 
 async function answerWrite(

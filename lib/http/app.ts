@@ -47,6 +47,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use("*", requestLifecycle(log));
+  app.use("*", headWithoutBody());
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
@@ -201,6 +202,20 @@ function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
       key_id: c.get("principal")?.keyId,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
+  };
+}
+
+/**
+ * Hono answers HEAD with the GET handler's response minus its body, without cancelling that body:
+ * a streamed result would keep its pooled connection forever. Cancel it here.
+ */
+function headWithoutBody(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.req.method === "HEAD" && c.res.body) {
+      await c.res.body.cancel().catch(() => {});
+      c.res = new Response(null, c.res);
+    }
   };
 }
 
