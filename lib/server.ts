@@ -24,6 +24,8 @@ export interface RunningServer extends AsyncDisposable {
 /** Options of {@link startServer}. */
 export interface StartOptions {
   log?: Logger;
+  /** Receives the one-time admin key announcement of a newly created auth store (default: stderr). */
+  announce?: (text: string) => void;
 }
 
 /** Opens everything and starts listening. */
@@ -33,7 +35,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
   const engine = await openEngine(config);
-  const auth = await createAuth(config).catch(async (err) => {
+  const auth = await createAuth(config, { log, announce: options.announce }).catch(async (err) => {
     await engine.close();
     throw err;
   });

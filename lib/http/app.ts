@@ -34,6 +34,15 @@ export type AppEnv = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:=+\/-]{1,128}$/;
 
+/** Paths under the prefix that answer without an API key (one line per public endpoint). */
+export const PUBLIC_PATHS: readonly string[] = [
+  "/health",
+  "/livez",
+  "/readyz",
+  "/openapi.json",
+  "/docs",
+];
+
 /** Takes a well-formed `X-Request-ID` from the client, else makes a UUID v4. */
 export function requestIdOf(header: string | null | undefined): string {
   return header && REQUEST_ID.test(header) ? header : crypto.randomUUID();
@@ -73,7 +82,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   });
 
   // Everything else under the prefix needs a key.
-  app.use(`${prefix}/*`, authenticate(auth));
+  app.use(`${prefix}/*`, authenticate(auth, new Set(PUBLIC_PATHS.map((p) => prefix + p))));
 
   app.post(`${prefix}/query`, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
@@ -201,10 +210,12 @@ function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-function authenticate(auth: Auth): MiddlewareHandler<AppEnv> {
+function authenticate(auth: Auth, publicPaths: ReadonlySet<string>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const address = c.env?.remoteAddr?.hostname ?? "unknown";
-    c.set("principal", auth.authenticate(c.req.raw, address));
+    if (!publicPaths.has(c.req.path)) {
+      const address = c.env?.remoteAddr?.hostname ?? "unknown";
+      c.set("principal", auth.authenticate(c.req.raw, address, c.get("requestId")));
+    }
     await next();
   };
 }

@@ -75,6 +75,11 @@ export interface StatementInfo {
   sql: string;
   lease: Lease;
   guard: Guard;
+  /**
+   * Resolves once every statement of the request has finished and its transaction has ended
+   * (committed or rolled back), so catalog changes it made are visible to other connections.
+   */
+  settled: Promise<void>;
 }
 
 /** Options of {@link executeRaw}. */
@@ -150,6 +155,7 @@ export async function executeRaw(
   const lease = await acquire(pool, guard);
   let handedOff = false;
   let dirty = false;
+  const settled = Promise.withResolvers<void>();
   try {
     let statement: DuckDBPreparedStatement | null = null;
     try {
@@ -162,8 +168,8 @@ export async function executeRaw(
       if (!MULTI_STATEMENT.test(message)) throw err;
     }
     const outcome = statement
-      ? await runSingle(lease, guard, query, statement, options)
-      : await runScript(lease, guard, query, options);
+      ? await runSingle(lease, guard, query, statement, options, settled.promise)
+      : await runScript(lease, guard, query, options, settled.promise);
     dirty = outcome.dirty;
     if (outcome.kind === "rows") handedOff = true;
     return outcome.kind === "rows"
@@ -173,6 +179,7 @@ export async function executeRaw(
     dirty = true;
     throw err;
   } finally {
+    settled.resolve();
     if (!handedOff) lease.release(dirty);
   }
 }
@@ -185,10 +192,19 @@ async function runSingle(
   query: RawQuery,
   statement: DuckDBPreparedStatement,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const type = statement.statementType;
   checkType(type, options.readOnly);
-  await options.authorize?.({ index: 0, count: 1, type, sql: query.sql, lease, guard });
+  await options.authorize?.({
+    index: 0,
+    count: 1,
+    type,
+    sql: query.sql,
+    lease,
+    guard,
+    settled,
+  });
   bindParams(statement, query.params);
   const dirty = !CLEAN_TYPES.has(type);
   const started = performance.now();
@@ -280,6 +296,7 @@ async function runScript(
   guard: Guard,
   query: RawQuery,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const started = performance.now();
   const extracted = await guarded(
@@ -305,6 +322,7 @@ async function runScript(
           sql: query.sql,
           lease,
           guard,
+          settled,
         });
         if (statement.parameterCount > 0) bindParams(statement, query.params);
       }
@@ -328,7 +346,15 @@ async function runScript(
           const type = statement.statementType;
           checkType(type, false);
           if (!CLEAN_TYPES.has(type)) dirty = true;
-          await options.authorize?.({ index: i, count, type, sql: query.sql, lease, guard });
+          await options.authorize?.({
+            index: i,
+            count,
+            type,
+            sql: query.sql,
+            lease,
+            guard,
+            settled,
+          });
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
           if (result.returnType === ResultReturnType.CHANGED_ROWS) {
