@@ -17,7 +17,7 @@ import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
-import { type StatementInfo, statementTypeName } from "../query/raw.ts";
+import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
 import { constantTimeEqual, hashKey, presentedKey } from "./keys.ts";
 import { createFailureLimiter } from "./limiter.ts";
 import {
@@ -27,6 +27,7 @@ import {
   type Operation,
   OPERATION_NAMES,
   readsEverything,
+  type RolePolicy,
   tableKey,
 } from "./policy.ts";
 import { fileSignature, watchFile } from "./reload.ts";
@@ -57,7 +58,15 @@ export interface Auth {
    * checking that the table exists, so a 404 never tells an unauthorized caller anything.
    */
   authorize(principal: Principal, operation: Operation, table: string): void;
-  /** Throws `forbidden` (403) when `principal` may not run the raw SQL statement. */
+  /**
+   * Throws `forbidden` (403) when `principal` may not run raw SQL text, judged from DuckDB's parse
+   * of the text before anything is prepared (so the answer never depends on the catalog).
+   */
+  authorizeSql(principal: Principal, info: SqlInfo): Promise<void>;
+  /**
+   * Throws `forbidden` (403) when `principal` may not run one prepared statement of the request
+   * (checked again with the statement type DuckDB reports).
+   */
   authorizeStatement(principal: Principal, info: StatementInfo): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,6 +90,7 @@ const ANONYMOUS: Principal = Object.freeze({ keyId: "anonymous", role: "anonymou
 const OPEN_AUTH: Auth = {
   authenticate: () => ANONYMOUS,
   authorize: () => {},
+  authorizeSql: () => Promise.resolve(),
   authorizeStatement: () => Promise.resolve(),
   close: () => Promise.resolve(),
 };
@@ -165,6 +175,8 @@ class KeyAuth implements Auth {
   #userFunctions: ReadonlySet<string> | null = null;
   #functionsEpoch = 0;
   #catalogChangesInFlight = 0;
+  /** Counts checks that consulted the user-defined functions. */
+  #consultedFunctions = 0;
   #watcher: { stop(): Promise<void> } | null = null;
   readonly #limiter;
   readonly #now: () => number;
@@ -283,11 +295,40 @@ class KeyAuth implements Auth {
     });
   }
 
+  async authorizeSql(principal: Principal, info: SqlInfo): Promise<void> {
+    const policy = this.#rawSqlPolicy(principal);
+    if (!policy) return;
+    await this.#decide(`sql\0${principal.role}\0${info.sql}`, info, async (plans) => {
+      for (const plan of plans ?? []) {
+        // Statements DuckDB cannot parse fail before it reads the catalog; statements that are
+        // neither queries nor writes are judged again once DuckDB has typed them.
+        if (plan.parseError) continue;
+        if (plan.kind === "other" && readsEverything(policy)) continue;
+        const denial = await this.#check(policy, plan, typeNameOf(plan), info);
+        if (denial) return denial;
+      }
+      return null;
+    });
+  }
+
   async authorizeStatement(principal: Principal, info: StatementInfo): Promise<void> {
     const typeName = statementTypeName(info.type);
     if (!CATALOG_NEUTRAL.has(typeName)) this.#noteCatalogChange(info.settled);
+    const policy = this.#rawSqlPolicy(principal);
+    if (!policy) return;
+    if (typeName === "SELECT" && readsEverything(policy)) return;
+    const key =
+      `statement\0${principal.role}\0${info.index}\0${info.count}\0${typeName}\0${info.sql}`;
+    await this.#decide(key, info, (plans) => {
+      const usable = plans !== null && plans.length === info.count ? plans : null;
+      return this.#check(policy, usable?.[info.index], typeName, info);
+    });
+  }
+
+  /** The role's policy when raw SQL needs checking; null when it may run anything. */
+  #rawSqlPolicy(principal: Principal): RolePolicy | null {
     const policy = this.#snapshot.roles.get(principal.role);
-    if (policy && isUnrestricted(policy)) return;
+    if (policy && isUnrestricted(policy)) return null;
     if (!policy || !policy.anywhere.has("q")) {
       throw forbidden({
         operation: "q",
@@ -295,46 +336,50 @@ class KeyAuth implements Auth {
         message: "Forbidden: insufficient permissions for raw SQL queries",
       });
     }
-    if (typeName === "SELECT" && readsEverything(policy)) return;
+    return policy;
+  }
 
-    const cacheKey = `${principal.role}\0${info.index}\0${info.count}\0${typeName}\0${info.sql}`;
-    const cached = this.#decisions.get(cacheKey);
+  /** Runs `decide` (or reuses its cached verdict) and throws its denial. */
+  async #decide(
+    key: string,
+    info: SqlInfo,
+    decide: (plans: StatementPlan[] | null) => Promise<Denial | null>,
+  ): Promise<void> {
+    const cached = this.#decisions.get(key);
     if (cached && (cached.functionsEpoch < 0 || cached.functionsEpoch === this.#functionsEpoch)) {
       if (cached.denial) throw forbidden(cached.denial);
       return;
     }
     const snapshot = this.#snapshot;
     const epoch = this.#functionsEpoch;
-    const plans = await this.#plan(info);
-    const usable = plans !== null && plans.length === info.count ? plans : null;
-
-    // Before the first statement of a script runs, check all of them as planned, so a script
-    // is refused before any of it executes; each statement is checked again with its real type.
-    const checks: [StatementPlan | undefined, string][] = [[usable?.[info.index], typeName]];
-    if (info.index === 0 && usable && usable.length > 1) {
-      for (const plan of usable.slice(1)) checks.push([plan, typeNameOf(plan)]);
-    }
-    let usedFunctions = false;
-    let denial: Denial | null = null;
-    for (const [plan, type] of checks) {
-      let userFunctions: ReadonlySet<string> | null = null;
-      if (plan && needsUserFunctions(policy, plan)) {
-        userFunctions = await this.#loadUserFunctions(info);
-        usedFunctions = true;
-      }
-      denial = checkStatement(policy, plan, type, userFunctions);
-      if (denial) break;
-    }
+    const consulted = this.#consultedFunctions;
+    const denial = await decide(await this.#plan(info));
+    const usedFunctions = this.#consultedFunctions !== consulted;
     const stable = snapshot === this.#snapshot &&
       (!usedFunctions || (epoch === this.#functionsEpoch && this.#catalogChangesInFlight === 0));
     if (stable && info.sql.length <= MAX_CACHED_SQL) {
       if (this.#decisions.size >= MAX_DECISIONS) this.#decisions.clear();
-      this.#decisions.set(cacheKey, { denial, functionsEpoch: usedFunctions ? epoch : -1 });
+      this.#decisions.set(key, { denial, functionsEpoch: usedFunctions ? epoch : -1 });
     }
     if (denial) throw forbidden(denial);
   }
 
-  #plan(info: StatementInfo): Promise<StatementPlan[] | null> {
+  /** Checks one planned statement, loading user-defined function names when it matters. */
+  async #check(
+    policy: RolePolicy,
+    plan: StatementPlan | undefined,
+    typeName: string,
+    info: SqlInfo,
+  ): Promise<Denial | null> {
+    let userFunctions: ReadonlySet<string> | null = null;
+    if (plan && needsUserFunctions(policy, plan)) {
+      userFunctions = await this.#loadUserFunctions(info);
+      this.#consultedFunctions++;
+    }
+    return checkStatement(policy, plan, typeName, userFunctions);
+  }
+
+  #plan(info: SqlInfo): Promise<StatementPlan[] | null> {
     const cached = this.#plans.get(info.sql);
     if (cached) {
       this.#plans.delete(info.sql);
@@ -358,7 +403,7 @@ class KeyAuth implements Auth {
   }
 
   /** The names of user-defined functions (which may shadow built-ins), from the live catalog. */
-  async #loadUserFunctions(info: StatementInfo): Promise<ReadonlySet<string>> {
+  async #loadUserFunctions(info: SqlInfo): Promise<ReadonlySet<string>> {
     if (this.#userFunctions && this.#catalogChangesInFlight === 0) return this.#userFunctions;
     const epoch = this.#functionsEpoch;
     const names = await guarded(info.lease, info.guard, async () => {

@@ -55,6 +55,11 @@ export interface StatementPlan {
   readAll: string | null;
   /** Why the statement needs every operation on `*`, or null. */
   unrestricted: string | null;
+  /**
+   * DuckDB's parser rejects the text: DuckDB will answer with a syntax error before it looks at
+   * the catalog, so there is nothing to authorize.
+   */
+  parseError: boolean;
 }
 
 /** Parses SQL text with DuckDB (`json_serialize_sql`); resolves with its JSON tree. */
@@ -126,11 +131,17 @@ async function planStatement(
     functions: [],
     readAll: null,
     unrestricted: null,
+    parseError: false,
   };
-  const select = await selectFindings(text, serialize);
+  const tree = await serialize(text) as ParseResult;
+  const select = findingsOf(tree);
   if (select) {
     plan.kind = "select";
     addReads(plan, select, mainCatalog);
+    return plan;
+  }
+  if (tree?.error === true && tree.error_type === "parser") {
+    plan.parseError = true;
     return plan;
   }
   const write = dissectWrite(text);
@@ -142,7 +153,7 @@ async function planStatement(
     if (write.returning) ops.push("r");
     for (const operation of ops) plan.needs.push({ operation, table: target });
     for (const probe of write.probes) {
-      const findings = await selectFindings(probe, serialize);
+      const findings = findingsOf(await serialize(probe) as ParseResult);
       if (!findings) {
         plan.unrestricted = `this ${write.kind.toUpperCase()} statement cannot be analysed`;
         break;
@@ -162,8 +173,14 @@ async function planStatement(
   return plan;
 }
 
-async function selectFindings(text: string, serialize: Serializer): Promise<TreeFindings | null> {
-  const tree = await serialize(text) as { error?: boolean; statements?: unknown[] };
+/** The result of `json_serialize_sql()`. */
+interface ParseResult {
+  error?: boolean;
+  error_type?: string;
+  statements?: unknown[];
+}
+
+function findingsOf(tree: ParseResult): TreeFindings | null {
   if (!tree || tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) {
     return null;
   }

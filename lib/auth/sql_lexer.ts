@@ -282,9 +282,9 @@ class Cursor {
     return this.slice(from, this.i);
   }
   /** An identifier (word that is not a keyword, or quoted); its value, or null. */
-  identifier(anyWord = false): string | null {
+  identifier(anyWord = false, depth = 0): string | null {
     const t = this.token;
-    if (!t || t.depth !== 0) return null;
+    if (!t || t.depth !== depth) return null;
     if (t.kind === "quoted" || (t.kind === "word" && (anyWord || !NOT_IDENTIFIERS.has(t.value)))) {
       this.i++;
       return t.kind === "word" ? this.text.slice(t.start, t.end) : t.value;
@@ -292,13 +292,13 @@ class Cursor {
     return null;
   }
   /** A dotted name of 1 to 3 identifiers. */
-  path(): string[] | null {
-    const first = this.identifier();
+  path(depth = 0): string[] | null {
+    const first = this.identifier(false, depth);
     if (first === null) return null;
     const parts = [first];
-    while (this.token?.kind === "dot" && this.token.depth === 0) {
+    while (this.token?.kind === "dot" && this.token.depth === depth) {
       this.i++;
-      const next = this.identifier(true);
+      const next = this.identifier(true, depth);
       if (next === null) return null;
       parts.push(next);
     }
@@ -310,7 +310,7 @@ class Cursor {
       if (this.token?.kind === "open") {
         const close = this.closing(this.i);
         this.i++;
-        const parts = this.path();
+        const parts = this.path(1);
         if (!parts || this.i !== close) return null;
         this.i++;
         return parts;

@@ -251,10 +251,14 @@ async function requireRole(db: Db, name: string): Promise<void> {
 }
 
 /** Adds a role. */
-export function addRole(path: string, name: string, description?: string | null): Promise<void> {
+export async function addRole(
+  path: string,
+  name: string,
+  description?: string | null,
+): Promise<void> {
   checkRoleName(name);
   const text = checkDescription(description);
-  return mutate(path, async (db) => {
+  return await mutate(path, async (db) => {
     if (await roleExists(db, name)) throw new AuthInputError(`role "${name}" already exists`);
     await db.run("INSERT INTO roles (role_name, description) VALUES (?, ?)", [name, text]);
   });
@@ -264,12 +268,12 @@ export function addRole(path: string, name: string, description?: string | null)
  * Removes a role. Refuses while keys or grants still use it, unless `force`, which removes
  * them too; returns how many of each went.
  */
-export function removeRole(
+export async function removeRole(
   path: string,
   name: string,
   force = false,
 ): Promise<{ keys: number; permissions: number }> {
-  return mutate(path, async (db) => {
+  return await mutate(path, async (db) => {
     await requireRole(db, name);
     const [counts] = await db.all(
       `SELECT (SELECT count(*) FROM api_keys WHERE role_name = ?)::INTEGER AS keys,
@@ -313,14 +317,14 @@ export interface NewKey {
 }
 
 /** Adds a key for a role; returns the key (shown once). */
-export function addKey(path: string, options: AddKeyOptions): Promise<NewKey> {
+export async function addKey(path: string, options: AddKeyOptions): Promise<NewKey> {
   const description = checkDescription(options.description);
   if (options.key !== undefined) validateCustomKey(options.key);
   const expiresAt = options.expiresAt ?? null;
   if (expiresAt !== null && expiresAt <= (options.now ?? Date.now())) {
     throw new AuthInputError("the expiry is in the past");
   }
-  return mutate(path, async (db) => {
+  return await mutate(path, async (db) => {
     await requireRole(db, options.role);
     let key = options.key;
     let keyId: string;
@@ -347,8 +351,8 @@ export function addKey(path: string, options: AddKeyOptions): Promise<NewKey> {
 }
 
 /** Removes a key named by the key itself or by its key id; returns what was removed. */
-export function removeKey(path: string, keyOrId: string): Promise<KeyRecord> {
-  return mutate(path, async (db) => {
+export async function removeKey(path: string, keyOrId: string): Promise<KeyRecord> {
+  return await mutate(path, async (db) => {
     const byId = KEY_ID_PATTERN.test(keyOrId);
     const rows = await db.all(
       `SELECT key_id, key_hash, role_name, description, is_active,
@@ -390,7 +394,7 @@ async function insertPermission(
  * Grants `operations` on `table` to a role, replacing that role's earlier grant for the same
  * table (however it was spelled). Returns the stored grant.
  */
-export function setPermission(
+export async function setPermission(
   path: string,
   role: string,
   table: string,
@@ -398,7 +402,7 @@ export function setPermission(
 ): Promise<PermissionRecord> {
   const key = parseGrantTable(table);
   if (operations.length === 0) throw new AuthInputError("no operations given");
-  return mutate(path, async (db) => {
+  return await mutate(path, async (db) => {
     await requireRole(db, role);
     await insertPermission(db, role, key, operations);
     return { role, table: key, operations };
@@ -406,9 +410,9 @@ export function setPermission(
 }
 
 /** Removes a role's grant on a table. */
-export function removePermission(path: string, role: string, table: string): Promise<void> {
+export async function removePermission(path: string, role: string, table: string): Promise<void> {
   const key = parseGrantTable(table);
-  return mutate(path, async (db) => {
+  return await mutate(path, async (db) => {
     await requireRole(db, role);
     const removed = await db.run(
       "DELETE FROM permissions WHERE role_name = ? AND table_name = ?",
@@ -421,8 +425,8 @@ export function removePermission(path: string, role: string, table: string): Pro
 }
 
 /** Sets a key's active flag (for administrators editing the store directly and for tests). */
-export function setKeyActive(path: string, keyId: string, active: boolean): Promise<void> {
-  return mutate(path, async (db) => {
+export async function setKeyActive(path: string, keyId: string, active: boolean): Promise<void> {
+  return await mutate(path, async (db) => {
     const changed = await db.run("UPDATE api_keys SET is_active = ? WHERE key_id = ?", [
       active,
       keyId,

@@ -91,6 +91,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, query, {
       readOnly: false,
+      authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
     });
     return answerRaw(ctx, c, outcome, format, guard);
@@ -102,6 +103,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, { sql }, {
       readOnly: true,
+      authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
     });
     return answerRaw(ctx, c, outcome, format, guard, {

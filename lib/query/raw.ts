@@ -64,17 +64,21 @@ export function parseRawQuery(body: JsonValue): RawQuery {
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
+/** What the authorizer is told before DuckDB sees the request's SQL text. */
+export interface SqlInfo {
+  /** The request's SQL text (all statements). */
+  sql: string;
+  lease: Lease;
+  guard: Guard;
+}
+
 /** What the authorizer is told before a statement runs. */
-export interface StatementInfo {
+export interface StatementInfo extends SqlInfo {
   /** Position of the statement in the request (0-based). */
   index: number;
   /** Number of statements in the request. */
   count: number;
   type: StatementType;
-  /** The request's SQL text (all statements). */
-  sql: string;
-  lease: Lease;
-  guard: Guard;
   /**
    * Resolves once every statement of the request has finished and its transaction has ended
    * (committed or rolled back), so catalog changes it made are visible to other connections.
@@ -86,6 +90,11 @@ export interface StatementInfo {
 export interface RawOptions {
   /** Refuse anything but queries and run read-only (the GET endpoint). */
   readOnly: boolean;
+  /**
+   * Throws (403) when the caller may not run the SQL text; called before DuckDB prepares (and
+   * so binds) anything, so a refusal never depends on what the catalog holds.
+   */
+  authorizeSql?: (info: SqlInfo) => void | Promise<void>;
   /** Throws (403) when the caller may not run the statement. */
   authorize?: (info: StatementInfo) => void | Promise<void>;
 }
@@ -153,6 +162,13 @@ export async function executeRaw(
   options: RawOptions,
 ): Promise<RawOutcome> {
   const lease = await acquire(pool, guard);
+  try {
+    await options.authorizeSql?.({ sql: query.sql, lease, guard });
+  } catch (err) {
+    // A refusal leaves the connection as it was; anything else may not have.
+    lease.release(!(err instanceof ApiError && err.code === "forbidden"));
+    throw err;
+  }
   let handedOff = false;
   let dirty = false;
   const settled = Promise.withResolvers<void>();
