@@ -45,8 +45,7 @@ export async function run(args: string[]): Promise<number> {
   let exitCode = 0;
   const program = createCommand("duckserve auth")
     .description(AUTH_HELP)
-    .option(DB_FLAG, DB_HELP)
-    .showHelpAfterError("(add --help for usage)");
+    .option(DB_FLAG, DB_HELP);
 
   /** Wraps a verb: resolves the database path, maps known errors to one line and exit 1. */
   const verb =
