@@ -36,6 +36,7 @@ export interface Config {
   allowed_directories: string[];
   max_body_size: number;
   log_level: LogLevel;
+  shutdown_grace: number;
 }
 
 /** Log verbosity, lowest to highest. */
@@ -143,6 +144,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "info",
     "Structured log verbosity on stderr.",
     { values: ["debug", "info", "warn", "error", "silent"] },
+  ),
+  row(
+    "shutdown_grace",
+    "duration",
+    10_000,
+    "On SIGINT/SIGTERM, how long in-flight requests may still run before their statements are " +
+      "interrupted (`0` interrupts at once).",
   ),
 ];
 
