@@ -141,7 +141,11 @@ export function columnSchema(type: string, nullable = false): JsonSchema {
 }
 
 function allowNull(schema: JsonSchema): JsonSchema {
-  if (typeof schema.type === "string") return { ...schema, type: [schema.type, "null"] };
+  if (typeof schema.type === "string") {
+    const nullable: JsonSchema = { ...schema, type: [schema.type, "null"] };
+    if (schema.enum) nullable.enum = [...schema.enum, null];
+    return nullable;
+  }
   if (schema.anyOf) return { ...schema, anyOf: [...schema.anyOf, { type: "null" }] };
   return schema; // unconstrained: null is already allowed
 }
