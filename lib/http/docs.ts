@@ -83,6 +83,7 @@ export function createDocs(options: DocsOptions): Docs {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>duckserve API reference</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeHtml(base)}/swagger-ui.css">
 <link rel="stylesheet" href="${escapeHtml(base)}/docs.css">
 </head>
