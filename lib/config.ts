@@ -8,9 +8,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
  * const config = await loadConfig({ env: { DUCKDB_PORT: "9000" }, flags: { threads: "2" } });
- * console.assert(config.port === 9000 && config.threads === 2);
+ * equal(config.port, 9000);
+ * equal(config.threads, 2);
  * ```
  * @module
  */

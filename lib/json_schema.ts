@@ -7,10 +7,11 @@
  *
  * @example
  * ```ts
+ * import { deepEqual, equal } from "node:assert/strict";
  * import { columnSchema } from "./json_schema.ts";
  * const s = columnSchema("INTEGER[]", true);
- * console.assert(JSON.stringify(s.type) === '["array","null"]');
- * console.assert(s.items?.format === "int32");
+ * deepEqual(s.type, ["array", "null"]);
+ * equal(s.items?.format, "int32");
  * ```
  * @module
  */

@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { createLifecycle } from "./lifecycle.ts";
  * const lifecycle = createLifecycle();
- * console.assert(lifecycle.phase === "starting");
+ * equal(lifecycle.phase, "starting");
  * lifecycle.enter("ready");
- * console.assert(lifecycle.phase === "ready");
+ * equal(lifecycle.phase, "ready");
  * ```
  * @module
  */

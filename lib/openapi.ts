@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import { equal, ok } from "node:assert/strict";
  * import { buildOpenApi } from "./openapi.ts";
  * import { ENDPOINTS } from "./http/endpoints.ts";
  * import { loadConfig } from "./config.ts";
@@ -16,7 +17,8 @@
  *   columns: [{ name: "id", type: "INTEGER", nullable: false, default: null, primaryKey: true }],
  * };
  * const doc = buildOpenApi([table], config, ENDPOINTS);
- * console.assert("/api/users" in doc.paths && doc.servers[0].url === "/duckdb");
+ * ok("/api/users" in doc.paths);
+ * equal(doc.servers[0].url, "/duckdb");
  * ```
  * @module
  */

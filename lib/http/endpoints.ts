@@ -10,13 +10,15 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { documentRoutes } from "./endpoints.ts";
  * const routes = [
  *   { method: "ALL", path: "/duckdb/health", handler: (_c: unknown) => null },
  *   { method: "GET", path: "/duckdb/nowhere", handler: (_c: unknown) => null },
  * ];
  * const { endpoints, undocumented } = documentRoutes(routes, "/duckdb");
- * console.assert(endpoints[0].route === "/health" && undocumented[0] === "GET /duckdb/nowhere");
+ * deepEqual(endpoints.map((e) => e.route), ["/health"]);
+ * deepEqual(undocumented, ["GET /duckdb/nowhere"]);
  * ```
  * @module
  */

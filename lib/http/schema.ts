@@ -5,12 +5,14 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { describeTable } from "./schema.ts";
  * const info = describeTable({
  *   schema: "main", name: "users", kind: "table", primaryKey: ["id"], estimatedRows: 2,
  *   columns: [{ name: "id", type: "INTEGER", nullable: false, default: null, primaryKey: true }],
  * });
- * console.assert(info.row_count_estimate === 2 && info.columns[0].primary_key === true);
+ * equal(info.row_count_estimate, 2);
+ * equal(info.columns[0].primary_key, true);
  * ```
  * @module
  */
