@@ -14,10 +14,7 @@ import { answerLivez, notReady } from "./probes.ts";
 /** Builds the start-up app for `config`. */
 export function createStartingApp(config: Config, lifecycle: Lifecycle): Hono {
   const app = new Hono();
-  app.onError((err, c) => {
-    const response = renderProblem(err, requestIdOf(c.req.header("x-request-id")));
-    return response;
-  });
+  app.onError((err, c) => renderProblem(err, requestIdOf(c.req.header("x-request-id"))));
   app.get(`${config.route_prefix}/livez`, (c) => {
     c.header("x-request-id", requestIdOf(c.req.header("x-request-id")));
     return answerLivez(c, lifecycle);
