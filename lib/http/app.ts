@@ -93,7 +93,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     );
     documented ??= documentRoutes(app.routes, prefix).endpoints;
     return c.json(buildOpenApi(catalog, config, documented, {
-      can: (op, table) => allowed(auth, principal, op, table),
+      // Public: anonymous callers get the whole catalog; a key narrows it to what it may use.
+      can: principal === null ? () => true : (op, table) => allowed(auth, principal, op, table),
       docAssets: Object.keys(DOC_ASSETS),
     }));
   });
