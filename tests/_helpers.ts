@@ -7,7 +7,7 @@
  */
 
 import { type Config, loadConfig } from "../lib/config.ts";
-import { type RunningServer, startServer } from "../lib/server.ts";
+import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import {
   addKey,
@@ -69,13 +69,17 @@ export async function consume(response: Response): Promise<Reply> {
 }
 
 /**
- * Starts a server with `flags` (config keys) on top of {@link testConfig}. With
- * `auth_enabled: "true"` and no `auth_database_path`, the auth store is created in a temporary
- * directory (removed on dispose), never under the working directory.
+ * Starts a server with `flags` (config keys) on top of {@link testConfig}; `options` go to
+ * `startServer` (e.g. an `auth` stage). With `auth_enabled: "true"` and no
+ * `auth_database_path`, the auth store is created in a temporary directory (removed on
+ * dispose), never under the working directory.
  */
-export async function startTestServer(flags: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  flags: Record<string, string> = {},
+  options: Omit<StartOptions, "log"> = {},
+): Promise<TestServer> {
   let scratch: string | null = null;
-  if (flags.auth_enabled === "true" && !flags.auth_database_path) {
+  if (flags.auth_enabled === "true" && !flags.auth_database_path && !options.auth) {
     scratch = await Deno.makeTempDir({ prefix: "duckserve-auth-test-" });
     flags = { ...flags, auth_database_path: `${scratch}/auth.duckdb` };
   }
@@ -84,8 +88,9 @@ export async function startTestServer(flags: Record<string, string> = {}): Promi
   const announcements: string[] = [];
   const log: Logger = createLogger("debug", (line) => logs.push(line));
   const server = await startServer(config, {
-    log,
     announce: (text) => announcements.push(text),
+    ...options,
+    log,
   });
   const request = async (path: string, init?: RequestInit) =>
     consume(await fetch(`${server.url}${path}`, init));

@@ -133,6 +133,38 @@ Deno.test("the default roles and a custom role on POST and GET /query", async ()
   deepEqual(count.body.data, [{ n: 3 }]);
 });
 
+Deno.test("the default roles and a custom role on the schema and document endpoints", async () => {
+  await using t = await startAuthServer({ roles: { analyst: [["reports", "rq"]] } });
+  await setUp(t);
+  const names = async (role: string) => {
+    const r = await t.request("/tables", { headers: t.as(t.keys[role]) });
+    equal(r.status, 200, r.text);
+    return r.body.tables.map((x: { name: string; schema: string }) =>
+      x.schema === "main" ? x.name : `${x.schema}.${x.name}`
+    ).sort();
+  };
+  const all = ["reports", "sales.orders", "secret", "secret_view"];
+  deepEqual(await names("admin"), all);
+  deepEqual(await names("editor"), all);
+  deepEqual(await names("reader"), all);
+  deepEqual(await names("analyst"), ["reports"]);
+  const one = async (role: string, table: string) =>
+    (await t.request(`/tables/${table}`, { headers: t.as(t.keys[role]) })).status;
+  equal(await one("analyst", "reports"), 200);
+  equal(await one("analyst", "secret"), 403);
+  equal(await one("analyst", "no_such_table"), 403, "403 before 404");
+  equal(await one("admin", "no_such_table"), 404);
+  equal(await one("reader", "sales.orders"), 200);
+  equal((await t.request("/tables")).status, 401);
+  // the document is public, but a bad key is still refused
+  equal((await t.request("/openapi.json")).status, 200);
+  equal(
+    (await t.request("/openapi.json", { headers: t.as("not-a-real-key-000000000000") })).status,
+    401,
+  );
+  equal((await t.request("/openapi.json", { headers: t.as(t.keys.analyst) })).status, 200);
+});
+
 Deno.test("raw SQL is authorized per table: joins, subqueries, CTEs, views, table functions", async () => {
   await using t = await startAuthServer({
     roles: {
@@ -390,7 +422,8 @@ Deno.test("authorize() matches grants the way DuckDB resolves names (the CRUD co
         ["r", "orders"],
         ["r", "sales.reports"],
         ["r", "other.main.reports"],
-        ["r", "bad name"],
+        ["r", "odd name"],
+        ["r", 'bad"name'],
         ["r", "*"],
       ];
       for (const [op, name] of refused) {
@@ -403,7 +436,7 @@ Deno.test("authorize() matches grants the way DuckDB resolves names (the CRUD co
         }, `${op} ${name}`);
       }
       const admin = { keyId: "test0001", role: "admin" };
-      for (const name of ["anything", "bad name", "a.b.c.d"]) auth2.authorize(admin, "d", name);
+      for (const name of ["anything", 'bad"name', "a.b.c.d"]) auth2.authorize(admin, "d", name);
       throws(() => auth2.authorize({ keyId: "x", role: "gone" }, "r", "reports"), ApiError);
     } finally {
       await auth2.close();

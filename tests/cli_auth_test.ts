@@ -22,7 +22,11 @@ async function auth(args: string[], env: Record<string, string> = {}): Promise<R
   return {
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
+    // Deno itself may note that parallel runs wait for each other's node_modules lock.
+    stderr: new TextDecoder().decode(output.stderr).replace(
+      /^Blocking waiting for file lock.*\n/gm,
+      "",
+    ),
   };
 }
 

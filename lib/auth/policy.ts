@@ -87,7 +87,8 @@ export function foldCase(name: string): string {
 
 /**
  * Splits a dotted table name into its identifiers, honouring double quotes (`"my.table"` is one
- * identifier, `""` is a quote inside one). Returns null when the text is not a name.
+ * identifier, `""` is a quote inside one). Unquoted parts may hold any character but `.` and `"`
+ * (a URL may name the table `odd name`). Returns null when the text is not a name.
  */
 export function splitName(text: string): string[] | null {
   const parts: string[] = [];
@@ -114,7 +115,7 @@ export function splitName(text: string): string[] | null {
     } else {
       const start = i;
       while (i < s.length && s[i] !== ".") {
-        if (s[i] === '"' || /\s/.test(s[i])) return null;
+        if (s[i] === '"') return null;
         i++;
       }
       part = s.slice(start, i);

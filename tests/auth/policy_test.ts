@@ -30,7 +30,8 @@ Deno.test("splitName() honours double quotes", () => {
   deepEqual(splitName("a.b"), ["a", "b"]);
   deepEqual(splitName('"my.table"'), ["my.table"]);
   deepEqual(splitName('s."a""b"'), ["s", 'a"b']);
-  for (const bad of ["", "a.", ".a", "a..b", '"open', "a b", 'a"b']) {
+  deepEqual(splitName("odd name"), ["odd name"]);
+  for (const bad of ["", "a.", ".a", "a..b", '"open', 'a"b', '"a"b']) {
     equal(splitName(bad), null, bad);
   }
 });
@@ -45,8 +46,10 @@ Deno.test("tableKey() follows DuckDB identifier rules", () => {
   equal(tableKey("other.main.reports", "memory"), "other.main.reports");
   equal(tableKey('"odd name"'), 'main."odd name"');
   equal(tableKey("*"), 'main."*"');
+  equal(tableKey("Odd Name"), 'main."odd name"');
+  equal(tableKey('"Odd Name"'), tableKey("odd name"));
   throws(() => tableKey("a.b.c.d"), AuthInputError);
-  throws(() => tableKey("bad name"), AuthInputError);
+  throws(() => tableKey('bad"name'), AuthInputError);
 });
 
 Deno.test("parseGrantTable() accepts *, table and schema.table", () => {
