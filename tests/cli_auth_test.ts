@@ -140,7 +140,7 @@ Deno.test("auth key add -e: the key stops working when it expires", async () => 
   await withStore(async (db) => {
     await ok0(["init", "-d", db]);
     await using t = await startTestServer({ auth_enabled: "true", auth_database_path: db });
-    const expires = new Date(Date.now() + 2500).toISOString();
+    const expires = new Date(Date.now() + 4000).toISOString();
     const out = await ok0(["key", "add", "-d", db, "-r", "reader", "-e", expires, "--json"]);
     const { key } = JSON.parse(out);
     ok(
@@ -151,7 +151,7 @@ Deno.test("auth key add -e: the key stops working when it expires", async () => 
     ok(
       await eventually(
         async () => (await t.request("/x", { headers: { "x-api-key": key } })).status === 401,
-        4000,
+        6000,
       ),
     );
     match(await ok0(["key", "list", "-d", db]), /expired/);
