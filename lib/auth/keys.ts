@@ -9,10 +9,11 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { generateKey, hashKey, KEY_ID_PATTERN } from "./keys.ts";
  * const { key, keyId } = generateKey();
- * console.assert(key.startsWith(`dsk_${keyId}_`) && KEY_ID_PATTERN.test(keyId));
- * console.assert(hashKey(key).length === 64 && hashKey(key) === hashKey(key));
+ * ok(key.startsWith(`dsk_${keyId}_`) && KEY_ID_PATTERN.test(keyId));
+ * ok(hashKey(key).length === 64 && hashKey(key) === hashKey(key));
  * ```
  * @module
  */

@@ -5,15 +5,16 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { createFailureLimiter } from "./limiter.ts";
  * let now = 0;
  * const limiter = createFailureLimiter({ limit: 2, windowMs: 60_000, now: () => now });
  * limiter.fail("10.0.0.1");
- * console.assert(limiter.retryAfter("10.0.0.1") === null);
+ * ok(limiter.retryAfter("10.0.0.1") === null);
  * limiter.fail("10.0.0.1");
- * console.assert(limiter.retryAfter("10.0.0.1") === 60);
+ * ok(limiter.retryAfter("10.0.0.1") === 60);
  * now = 60_000;
- * console.assert(limiter.retryAfter("10.0.0.1") === null);
+ * ok(limiter.retryAfter("10.0.0.1") === null);
  * ```
  * @module
  */

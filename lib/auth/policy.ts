@@ -12,13 +12,14 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { can, compilePolicy, tableKey } from "./policy.ts";
  * const policy = compilePolicy([
  *   { table: "reports", operations: "rq" },
  *   { table: "*", operations: "r" },
  * ]);
- * console.assert(can(policy, "q", tableKey("Main.REPORTS")));
- * console.assert(can(policy, "r", tableKey("sales.orders")) && !can(policy, "q", tableKey("orders")));
+ * ok(can(policy, "q", tableKey("Main.REPORTS")));
+ * ok(can(policy, "r", tableKey("sales.orders")) && !can(policy, "q", tableKey("orders")));
  * ```
  * @module
  */

@@ -5,14 +5,15 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { buildSnapshot } from "./snapshot.ts";
  * const snapshot = buildSnapshot({
  *   roles: [{ name: "reader", description: null }],
  *   keys: [{ keyId: "abcd2345", hash: "ff", role: "reader", description: null, createdAt: 0, expiresAt: null, active: true }],
  *   permissions: [{ role: "reader", table: "*", operations: ["r"] }],
  * });
- * console.assert(snapshot.keys.get("ff")?.principal.role === "reader");
- * console.assert(snapshot.roles.get("reader")?.everywhere.has("r"));
+ * ok(snapshot.keys.get("ff")?.principal.role === "reader");
+ * ok(snapshot.roles.get("reader")?.everywhere.has("r"));
  * ```
  * @module
  */

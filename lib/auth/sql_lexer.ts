@@ -12,11 +12,12 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { dissectWrite, splitStatements } from "./sql_lexer.ts";
- * console.assert(splitStatements("SELECT ';'; -- x\nDELETE FROM t")!.length === 2);
+ * ok(splitStatements("SELECT ';'; -- x\nDELETE FROM t")!.length === 2);
  * const write = dissectWrite("UPDATE sales.orders o SET total = (SELECT 1 FROM prices) WHERE id = ?")!;
- * console.assert(write.kind === "update" && write.target.join(".") === "sales.orders");
- * console.assert(write.probes[0] === "SELECT total = (SELECT 1 FROM prices) WHERE id = ?");
+ * ok(write.kind === "update" && write.target.join(".") === "sales.orders");
+ * ok(write.probes[0] === "SELECT total = (SELECT 1 FROM prices) WHERE id = ?");
  * ```
  * @module
  */

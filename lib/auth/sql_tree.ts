@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { readTree } from "./sql_tree.ts";
  * const tree = { statements: [{ node: {
  *   type: "SELECT_NODE",
@@ -17,7 +18,7 @@
  *   from_table: { type: "BASE_TABLE", table_name: "x" },
  * } }] };
  * const found = readTree(tree);
- * console.assert(found.tables.length === 1 && found.tables[0].join(".") === "reports");
+ * ok(found.tables.length === 1 && found.tables[0].join(".") === "reports");
  * ```
  * @module
  */
