@@ -232,6 +232,7 @@ Deno.test("authorization comes before the existence check: no 404-versus-403 ora
         throw new ApiError("forbidden", `Forbidden: ${op} on ${table}`);
       }
     },
+    authorizeSql: () => Promise.resolve(),
     authorizeStatement: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

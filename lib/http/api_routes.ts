@@ -22,6 +22,7 @@ import {
 import { createTableApi, type ReadResult, type WriteResult } from "../query/table_api.ts";
 import type { AppContext, AppEnv } from "./app.ts";
 import { readJsonBody } from "./body.ts";
+import { fallback } from "./endpoints.ts";
 import { respondRows } from "./respond.ts";
 
 type Ctx = Context<AppEnv>;
@@ -89,17 +90,19 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     return await answerWrite(ctx, c, await api.remove(request, guardOf(c)), 200, format, prefer);
   });
 
-  app.all(path, (c) => {
-    throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on /api/{table}.`, {
-      headers: allow,
-    });
-  });
-  app.all(`${config.route_prefix}/api`, () => {
+  app.all(
+    path,
+    fallback((c: Ctx) => {
+      throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on /api/{table}.`, {
+        headers: allow,
+      });
+    }),
+  );
+  const noTable = fallback(() => {
     throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
   });
-  app.all(`${config.route_prefix}/api/`, () => {
-    throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
-  });
+  app.all(`${config.route_prefix}/api`, noTable);
+  app.all(`${config.route_prefix}/api/`, noTable);
 }
 
 /**

@@ -6,11 +6,12 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { buildCountSql } from "./build_sql.ts";
  * const table = { schema: "main", name: "t", kind: "table" as const, columns: [], primaryKey: [],
  *   estimatedRows: 0 };
  * const q = buildCountSql(table, [{ sql: `"a" = ?`, params: ["x"] }]);
- * console.assert(q.sql === `SELECT count(*) FROM "main"."t" WHERE "a" = ?`);
+ * deepEqual(q, { sql: `SELECT count(*) FROM "main"."t" WHERE "a" = ?`, params: ["x"] });
  * ```
  * @module
  */

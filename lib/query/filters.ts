@@ -12,10 +12,10 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { parseFilter } from "./filters.ts";
  * const [c] = parseFilter("name:in:a\\,b|c", "filter");
- * console.assert(c.op === "in" && c.values.length === 2 && "text" in c.values[0] &&
- *   c.values[0].text === "a,b");
+ * deepEqual([c.op, c.values], ["in", [{ text: "a,b" }, { text: "c" }]]);
  * ```
  * @module
  */

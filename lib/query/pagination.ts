@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { pageLinks } from "./pagination.ts";
  * const links = pageLinks("/duckdb/api/users", [["page", "2"], ["limit", "10"]], 10, 2, 10);
- * console.assert(links.next === "/duckdb/api/users?limit=10&page=3&links=true");
+ * equal(links.next, "/duckdb/api/users?limit=10&page=3&links=true");
  * ```
  * @module
  */

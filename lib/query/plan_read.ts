@@ -15,9 +15,10 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { parseReadRequest } from "./plan_read.ts";
  * const r = parseReadRequest("users", new URLSearchParams("filter=age:gt:18&sort=name:desc&page=2"));
- * console.assert(r.page === 2 && r.sort[0].direction === "desc" && r.filters.length === 1);
+ * deepEqual([r.page, r.sort, r.filters.length], [2, [{ column: "name", direction: "desc" }], 1]);
  * ```
  * @module
  */

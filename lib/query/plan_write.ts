@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { parsePrefer } from "./plan_write.ts";
  * const p = parsePrefer("return=representation, resolution=merge-duplicates");
- * console.assert(p.returning && p.resolution === "merge");
+ * deepEqual(p, { returning: true, resolution: "merge" });
  * ```
  * @module
  */

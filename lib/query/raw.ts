@@ -65,23 +65,37 @@ export function parseRawQuery(body: JsonValue): RawQuery {
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
-/** What the authorizer is told before a statement runs. */
-export interface StatementInfo {
-  /** Position of the statement in the request (0-based). */
-  index: number;
-  /** Number of statements in the request. */
-  count: number;
-  type: StatementType;
+/** What the authorizer is told before DuckDB sees the request's SQL text. */
+export interface SqlInfo {
   /** The request's SQL text (all statements). */
   sql: string;
   lease: Lease;
   guard: Guard;
 }
 
+/** What the authorizer is told before a statement runs. */
+export interface StatementInfo extends SqlInfo {
+  /** Position of the statement in the request (0-based). */
+  index: number;
+  /** Number of statements in the request. */
+  count: number;
+  type: StatementType;
+  /**
+   * Resolves once every statement of the request has finished and its transaction has ended
+   * (committed or rolled back), so catalog changes it made are visible to other connections.
+   */
+  settled: Promise<void>;
+}
+
 /** Options of {@link executeRaw}. */
 export interface RawOptions {
   /** Refuse anything but queries and run read-only (the GET endpoint). */
   readOnly: boolean;
+  /**
+   * Throws (403) when the caller may not run the SQL text; called before DuckDB prepares (and
+   * so binds) anything, so a refusal never depends on what the catalog holds.
+   */
+  authorizeSql?: (info: SqlInfo) => void | Promise<void>;
   /** Throws (403) when the caller may not run the statement. */
   authorize?: (info: StatementInfo) => void | Promise<void>;
 }
@@ -136,6 +150,12 @@ function checkType(type: StatementType, readOnly: boolean): void {
         "transaction, and several statements in one request already run all or nothing.",
     );
   }
+  if (type === StatementType.ATTACH || type === StatementType.DETACH) {
+    throw new ApiError(
+      "sandbox_violation",
+      "ATTACH and DETACH are not allowed: user SQL works on the server's database only.",
+    );
+  }
   if (readOnly && !READ_TYPES.has(type)) {
     throw new ApiError(
       "not_read_only",
@@ -157,6 +177,13 @@ export async function executeRaw(
   options: RawOptions,
 ): Promise<RawOutcome> {
   const lease = await acquire(pool, guard);
+  try {
+    await options.authorizeSql?.({ sql: query.sql, lease, guard });
+  } catch (err) {
+    // A refusal leaves the connection as it was; anything else may not have.
+    lease.release(!(err instanceof ApiError && err.code === "forbidden"));
+    throw err;
+  }
   let handedOff = false;
   let dirty = false;
   // Every statement is authorized before it runs: note the ones that may change the catalog.
@@ -169,6 +196,7 @@ export async function executeRaw(
       return authorize?.(info);
     },
   };
+  const settled = Promise.withResolvers<void>();
   try {
     let statement: DuckDBPreparedStatement | null = null;
     try {
@@ -181,8 +209,8 @@ export async function executeRaw(
       if (!MULTI_STATEMENT.test(message)) throw err;
     }
     const outcome = statement
-      ? await runSingle(lease, guard, query, statement, options)
-      : await runScript(lease, guard, query, options);
+      ? await runSingle(lease, guard, query, statement, options, settled.promise)
+      : await runScript(lease, guard, query, options, settled.promise);
     dirty = outcome.dirty;
     if (outcome.kind === "rows") handedOff = true;
     return outcome.kind === "rows"
@@ -192,6 +220,7 @@ export async function executeRaw(
     dirty = true;
     throw err;
   } finally {
+    settled.resolve();
     if (catalogMayChange) invalidateCatalog(pool);
     if (!handedOff) lease.release(dirty);
   }
@@ -205,10 +234,19 @@ async function runSingle(
   query: RawQuery,
   statement: DuckDBPreparedStatement,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const type = statement.statementType;
   checkType(type, options.readOnly);
-  await options.authorize?.({ index: 0, count: 1, type, sql: query.sql, lease, guard });
+  await options.authorize?.({
+    index: 0,
+    count: 1,
+    type,
+    sql: query.sql,
+    lease,
+    guard,
+    settled,
+  });
   bindParams(statement, query.params);
   const dirty = !CLEAN_TYPES.has(type);
   const started = performance.now();
@@ -300,6 +338,7 @@ async function runScript(
   guard: Guard,
   query: RawQuery,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const started = performance.now();
   const extracted = await guarded(
@@ -325,6 +364,7 @@ async function runScript(
           sql: query.sql,
           lease,
           guard,
+          settled,
         });
         if (statement.parameterCount > 0) bindParams(statement, query.params);
       }
@@ -348,7 +388,15 @@ async function runScript(
           const type = statement.statementType;
           checkType(type, false);
           if (!CLEAN_TYPES.has(type)) dirty = true;
-          await options.authorize?.({ index: i, count, type, sql: query.sql, lease, guard });
+          await options.authorize?.({
+            index: i,
+            count,
+            type,
+            sql: query.sql,
+            lease,
+            guard,
+            settled,
+          });
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
           if (result.returnType === ResultReturnType.CHANGED_ROWS) {

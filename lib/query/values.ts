@@ -12,10 +12,11 @@
  *
  * @example
  * ```ts
+ * import { deepEqual } from "node:assert/strict";
  * import { planValue } from "./values.ts";
  * const id = { name: "id", type: "BIGINT", nullable: false, default: null, primaryKey: true };
  * const v = planValue(id, { text: "9007199254740993" }, "filter id:eq:9007199254740993");
- * console.assert(v.sql === "CAST(? AS BIGINT)" && v.params[0] === 9007199254740993n);
+ * deepEqual(v, { sql: "CAST(? AS BIGINT)", params: [9007199254740993n] });
  * ```
  * @module
  */
