@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { sqlPath, startTestServer, testConfig } from "./_helpers.ts";
+import { sqlPath, startAuthServer, startTestServer, testConfig } from "./_helpers.ts";
 import { api, ids } from "./_api.ts";
 import { ApiError, ERROR_CODES } from "../lib/errors.ts";
 import { openEngine } from "../lib/db/engine.ts";
@@ -332,4 +332,55 @@ Deno.test("every CRUD error code answers with its status, problem+json and a sta
     equal(r.body.request_id, r.headers.get("x-request-id"));
     equal(/LINE \d+:/.test(r.body.detail), false, "no echo of generated SQL");
   }
+});
+
+Deno.test("with real keys, each method needs its operation, and 403 comes before 404", async () => {
+  await using t = await startAuthServer({
+    roles: { clerk: [["reports", "r"]], writer: [["reports", "c"]] },
+  });
+  const setup = await t.query(
+    "CREATE TABLE reports (id INTEGER PRIMARY KEY, v INTEGER); CREATE TABLE secret (s VARCHAR)",
+    undefined,
+    t.as(t.keys.admin),
+  );
+  equal(setup.status, 200, setup.text);
+  const call = async (key: string | null, method: string, path: string, body?: unknown, h = {}) =>
+    (await t.request(`/api/${path}`, {
+      method,
+      headers: { ...(key ? t.as(key) : {}), ...h },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })).status;
+  const { admin, editor, reader, clerk, writer } = t.keys;
+  equal(await call(null, "GET", "reports"), 401);
+  equal(await call(editor, "POST", "reports", { id: 1, v: 1 }), 201);
+  equal(await call(reader, "GET", "reports"), 200);
+  equal(await call(reader, "GET", "missing"), 404);
+  for (
+    const [method, body] of [["POST", { id: 2 }], ["PUT", { where: { id: 1 }, set: { v: 2 } }]]
+  ) {
+    equal(await call(reader, method as string, "reports", body), 403, `${method}`);
+  }
+  equal(await call(reader, "DELETE", "reports?where=id:eq:1"), 403);
+  equal(await call(clerk, "GET", "reports?filter=v:eq:1"), 200);
+  equal(await call(clerk, "GET", "secret"), 403);
+  equal(await call(clerk, "GET", "missing"), 403); // not 404: no existence oracle
+  equal(await call(clerk, "POST", "missing", { id: 1 }), 403);
+  equal(await call(writer, "POST", "reports", { id: 3, v: 3 }), 201);
+  equal(await call(writer, "GET", "reports"), 403);
+  equal(await call(writer, "POST", "reports", { id: 4 }, { prefer: "return=representation" }), 403);
+  equal(await call(writer, "POST", "reports?on_conflict=id", { id: 3, v: 9 }), 403);
+  equal(
+    await call(writer, "POST", "reports", { id: 3 }, { prefer: "resolution=ignore-duplicates" }),
+    201,
+  );
+  equal(
+    await call(editor, "POST", "reports?on_conflict=id", { id: 3, v: 9 }, {
+      prefer: "return=representation",
+    }),
+    201,
+  );
+  equal(await call(editor, "DELETE", "reports?where=id:eq:1&dry_run=1"), 200);
+  equal(await call(admin, "DELETE", "reports?where=id:gte:0"), 200);
+  const left = await t.query("SELECT count(*)::INTEGER AS n FROM reports", undefined, t.as(admin));
+  deepEqual(left.body.data, [{ n: 0 }]);
 });
