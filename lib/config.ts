@@ -8,9 +8,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
  * const config = await loadConfig({ env: { DUCKDB_PORT: "9000" }, flags: { threads: "2" } });
- * console.assert(config.port === 9000 && config.threads === 2);
+ * equal(config.port, 9000);
+ * equal(config.threads, 2);
  * ```
  * @module
  */
@@ -25,6 +27,8 @@ export interface Config {
   database_path: string;
   auth_database_path: string;
   auth_enabled: boolean;
+  auth_failure_limit: number;
+  auth_failure_window: number;
   query_timeout: number;
   max_rows_per_page: number;
   absolute_max_rows: number;
@@ -36,6 +40,7 @@ export interface Config {
   allowed_directories: string[];
   max_body_size: number;
   log_level: LogLevel;
+  shutdown_grace: number;
   streams: boolean;
   streams_prefix: string;
   streams_storage: "memory" | "dir";
@@ -89,6 +94,20 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "bool",
     true,
     "Require API keys. `false` serves every endpoint without a key (for local experiments only).",
+  ),
+  row(
+    "auth_failure_limit",
+    "int",
+    20,
+    "Failed authentications one client address may make per `auth_failure_window` before " +
+      "its requests get 429; `0` disables the limit.",
+    { min: 0 },
+  ),
+  row(
+    "auth_failure_window",
+    "duration",
+    60_000,
+    "Window of `auth_failure_limit`; a limited address may try again when it ends.",
   ),
   row("query_timeout", "duration", 10_000, "Longest a statement may run before it is interrupted."),
   row(
@@ -151,6 +170,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "info",
     "Structured log verbosity on stderr.",
     { values: ["debug", "info", "warn", "error", "silent"] },
+  ),
+  row(
+    "shutdown_grace",
+    "duration",
+    10_000,
+    "On SIGINT/SIGTERM, how long in-flight requests may still run before their statements are " +
+      "interrupted (`0` interrupts at once).",
   ),
   row("streams", "bool", true, "Serve Durable Streams at `streams_prefix`."),
   row(

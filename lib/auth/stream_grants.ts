@@ -6,11 +6,12 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { matchesStreamGrant } from "./stream_grants.ts";
- * console.assert(matchesStreamGrant("stream:orders/*", "orders/eu"));
- * console.assert(!matchesStreamGrant("stream:orders/*", "orders/eu/2024"));
- * console.assert(matchesStreamGrant("stream:**", "logs/app.v2"));
- * console.assert(!matchesStreamGrant("orders", "orders"));
+ * ok(matchesStreamGrant("stream:orders/*", "orders/eu"));
+ * ok(!matchesStreamGrant("stream:orders/*", "orders/eu/2024"));
+ * ok(matchesStreamGrant("stream:**", "logs/app.v2"));
+ * ok(!matchesStreamGrant("orders", "orders"));
  * ```
  * @module
  */

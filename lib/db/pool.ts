@@ -26,6 +26,8 @@ export interface Lease {
   readonly connectionId: number;
   /** Who the statements on this lease run for, until release (see the module doc). */
   owner: unknown;
+  /** True once the pool is closing (server shutdown): no new statement should start. */
+  readonly closing: boolean;
 }
 
 interface Slot {
@@ -44,6 +46,7 @@ export class ConnectionPool {
   #byId = new Map<number, Slot>();
   /** Connections being opened (a closing engine must wait for them). */
   #opening = new Set<Promise<Slot>>();
+  #leased = new Set<Slot>();
 
   private constructor(private readonly instance: DuckDBInstance, readonly size: number) {}
 
@@ -108,6 +111,8 @@ export class ConnectionPool {
 
   #lease(slot: Slot): Lease {
     let released = false;
+    this.#leased.add(slot);
+    const isClosed = () => this.#closed;
     return {
       connection: slot.connection,
       connectionId: slot.id,
@@ -118,10 +123,14 @@ export class ConnectionPool {
         if (!released) slot.owner = owner;
       },
       prepare: (sql) => prepareCached(slot, sql),
+      get closing() {
+        return isClosed();
+      },
       release: (dirty = false) => {
         if (released) return;
         released = true;
         slot.owner = undefined;
+        this.#leased.delete(slot);
         if (dirty || this.#closed) {
           this.#byId.delete(slot.id);
           closeSlot(slot);
@@ -152,6 +161,15 @@ export class ConnectionPool {
    */
   async settled(): Promise<void> {
     while (this.#opening.size > 0) await Promise.allSettled([...this.#opening]);
+  }
+
+  /**
+   * Interrupts the statement running on every leased connection (used at the end of the
+   * shutdown grace period, after {@link close}); returns how many connections were on loan.
+   */
+  interruptAll(): number {
+    for (const slot of this.#leased) slot.connection.interrupt();
+    return this.#leased.size;
   }
 
   /** Closes idle connections; leased ones close when released. */

@@ -9,10 +9,11 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { findWriteTargets } from "./write_targets.ts";
  * const found = findWriteTargets("WITH x AS (SELECT 1) INSERT INTO sales.orders SELECT * FROM x; SELECT 1");
- * console.assert(found!.length === 1 && found![0].statement === "INSERT");
- * console.assert(found![0].tables[0].join(".") === "sales.orders");
+ * ok(found!.length === 1 && found![0].statement === "INSERT");
+ * ok(found![0].tables[0].join(".") === "sales.orders");
  * ```
  * @module
  */

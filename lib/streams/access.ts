@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { changeFeedPath, streamAccess } from "./access.ts";
- * console.assert(streamAccess("append", "orders/eu").table === "stream:orders/eu");
- * console.assert(streamAccess("read", "_changes/Sales.Orders").table === "sales.orders");
- * console.assert(changeFeedPath("main.Orders") === "_changes/orders");
+ * ok(streamAccess("append", "orders/eu").table === "stream:orders/eu");
+ * ok(streamAccess("read", "_changes/Sales.Orders").table === "sales.orders");
+ * ok(changeFeedPath("main.Orders") === "_changes/orders");
  * ```
  * @module
  */

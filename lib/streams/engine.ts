@@ -157,6 +157,7 @@ export class StreamEngine {
   /** Instances with a TTL or Expires-At, for the sweeper. */
   readonly #expiring = new Set<StreamInstance>();
   #closed = false;
+  #liveEnded = false;
 
   constructor(options: EngineOptions) {
     this.#journal = options.journal;
@@ -323,7 +324,7 @@ export class StreamEngine {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<"changed" | "timeout" | "aborted"> {
-    if (this.#closed || signal?.aborted) return Promise.resolve("aborted");
+    if (this.#liveEnded || signal?.aborted) return Promise.resolve("aborted");
     return new Promise((resolve) => {
       const done = (result: "changed" | "timeout" | "aborted") => {
         clearTimeout(timer);
@@ -331,7 +332,7 @@ export class StreamEngine {
         signal?.removeEventListener("abort", onAbort);
         resolve(result);
       };
-      const wake = () => done(this.#closed ? "aborted" : "changed");
+      const wake = () => done(this.#liveEnded ? "aborted" : "changed");
       const onAbort = () => done("aborted");
       const timer = setTimeout(() => done("timeout"), timeoutMs);
       inst.waiters.add(wake);
@@ -910,14 +911,25 @@ export class StreamEngine {
     }
   }
 
+  /** Ends live reads: wakes every waiter, and later waits return at once. Writes go on. */
+  endLive(): void {
+    this.#liveEnded = true;
+    for (const inst of this.#byPath.values()) this.#notify(inst);
+  }
+
   /** Stops accepting requests and wakes every waiter. */
   shutdown(): void {
     this.#closed = true;
-    for (const inst of this.#byPath.values()) this.#notify(inst);
+    this.endLive();
   }
 
   /** True after `shutdown()`. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** True after `endLive()` or `shutdown()`: live readers should finish. */
+  get liveEnded(): boolean {
+    return this.#liveEnded;
   }
 }

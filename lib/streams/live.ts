@@ -49,7 +49,7 @@ export function createSseBody(
     let pos = startPos;
     let announcedUpToDate = false;
     const send = (text: string) => controller.enqueue(encoder.encode(text));
-    while (!abort.signal.aborted && !engine.isClosed && inst.state === "live") {
+    while (!abort.signal.aborted && !engine.liveEnded && inst.state === "live") {
       const plan = engine.planRead(inst, pos, options.maxReadBytes, textMode ? "message" : "byte");
       if (plan.segments.length > 0) {
         const parts = await engine.fetchPlan(plan, inst.json);

@@ -89,6 +89,11 @@ export interface StreamsService {
   scan(path: string, after?: string): StreamScan;
   /** Names of existing (not deleted/expired) streams, optionally filtered by a glob. */
   list(glob?: string): string[];
+  /**
+   * Ends live reads at once (long-polls answer 204, SSE responses end, new live reads return
+   * immediately) while writes keep working: for a server that starts draining.
+   */
+  endLive(): void;
   /** Stops the service: ends live readers, flushes storage, closes files. */
   close(): Promise<void>;
 }
@@ -251,6 +256,9 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     list(glob) {
       const all = engine.paths();
       return glob === undefined ? all : all.filter(compileGlob(glob));
+    },
+    endLive() {
+      engine.endLive();
     },
     close() {
       closing ??= (async () => {

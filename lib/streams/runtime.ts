@@ -25,6 +25,8 @@ export interface StreamsRuntime {
   readonly changes: ChangeFeed | null;
   /** Registers `read_stream()` on the engine, authorized by `auth` (per `streams_auth`). */
   attach(engine: Engine, auth: Auth): Promise<void>;
+  /** Ends live reads (long-poll answers, SSE responses end); writes still work. */
+  endLive(): void;
   /** Ends live readers, flushes storage and closes files. */
   close(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function openStreamsRuntime(
         authorizeRead: open ? null : (owner, path) => authorizeStreamRead(auth, owner, path),
       }));
     },
+    endLive: () => service.endLive(),
     close: () => service.close(),
   };
 }

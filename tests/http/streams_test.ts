@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { consume, startTestServer } from "../_helpers.ts";
+import { consume, startAuthServer, startTestServer } from "../_helpers.ts";
 import { createGrantsAuth } from "../streams/_grants_auth.ts";
 
 const json = { "content-type": "application/json" };
@@ -143,4 +143,51 @@ Deno.test("a stream path with bad percent-encoding is a 400", async () => {
   equal(bad.status, 400);
   equal(bad.body.code, "invalid_request");
   equal(bad.headers.get("access-control-allow-origin"), "*");
+});
+
+Deno.test("with the real key store, the default roles' grants on * cover streams", async () => {
+  await using t = await startAuthServer({ roles: { orders_fan: [["orders", "r"]] } });
+  const root = new URL(t.url).origin;
+  const call = async (key: string | null, method: string, path: string, body?: string) =>
+    (await consume(
+      await fetch(`${root}/v1/stream/${path}`, {
+        method,
+        headers: { ...(key ? t.as(key) : {}), ...(body ? json : {}) },
+        body,
+      }),
+    )).status;
+  equal(await call(null, "PUT", "events", "[]"), 401);
+  equal(await call(t.keys.editor, "PUT", "events", "[]"), 201);
+  equal(await call(t.keys.editor, "POST", "events", '{"n":1}'), 204);
+  equal(await call(t.keys.reader, "GET", "events?offset=-1"), 200);
+  equal(await call(t.keys.reader, "POST", "events", '{"n":2}'), 403);
+  equal(await call(t.keys.reader, "DELETE", "events"), 403);
+  equal(await call(t.keys.orders_fan, "GET", "events?offset=-1"), 403);
+  equal(await call(t.keys.orders_fan, "GET", "_changes/orders?offset=-1"), 200);
+  equal(await call(t.keys.orders_fan, "GET", "_changes/customers?offset=-1"), 403);
+  const sql = await t.query(
+    "SELECT value->>'n' AS n FROM read_stream('events')",
+    undefined,
+    t.as(t.keys.admin),
+  );
+  deepEqual(sql.body.data, [{ n: "1" }]);
+  equal(await call(t.keys.admin, "DELETE", "events"), 204);
+});
+
+Deno.test("a draining server ends live stream reads at once instead of waiting out the grace", async () => {
+  const t = await startTestServer({ long_poll_timeout: "1m", shutdown_grace: "3s" });
+  const root = new URL(t.url).origin;
+  await consume(
+    await fetch(`${root}/v1/stream/live`, { method: "PUT", headers: json, body: "[]" }),
+  );
+  const tail = (await consume(await fetch(`${root}/v1/stream/live`, { method: "HEAD" }))).headers
+    .get("stream-next-offset");
+  const poll = fetch(`${root}/v1/stream/live?offset=${tail}&live=long-poll`).then(consume);
+  const sse = fetch(`${root}/v1/stream/live?offset=${tail}&live=sse`).then(consume);
+  await new Promise((r) => setTimeout(r, 100));
+  await t.server.shutdown();
+  equal((await poll).status, 204);
+  equal((await sse).status, 200, "the SSE response ended");
+  const stopped = t.logs.map((l) => JSON.parse(l)).find((e) => e.event === "server_stopped");
+  equal(stopped?.graceful, true);
 });

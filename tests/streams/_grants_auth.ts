@@ -31,6 +31,7 @@ export function createGrantsAuth(keys: KeyGrants): Auth & { calls: string[] } {
       );
       if (!ok) throw new ApiError("forbidden", `no ${operation} on ${table}`);
     },
+    authorizeSql: () => Promise.resolve(),
     authorizeStatement: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
