@@ -53,7 +53,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-const work = await Deno.makeTempDir({ prefix: "duckserve-streams-bench-", dir: ROOT });
+const work = await Deno.makeTempDir({ prefix: "duckserve-streams-bench-" });
 
 async function ensureReference(): Promise<void> {
   try {
@@ -81,10 +81,10 @@ async function start(kind: Kind, storage: Storage): Promise<Running> {
   const dir = `${work}/${kind}-${storage}`;
   if (kind === "duckserve") {
     const server = await startServer({
+      auth_enabled: "false",
       streams_auth: "none",
       streams_storage: storage === "durable" ? "dir" : "memory",
       streams_dir: dir,
-      auth_database_path: `${work}/auth-${storage}.duckdb`,
       long_poll_timeout: "30s",
     });
     return { origin: new URL(server.url).origin, stop: server.stop };

@@ -7,7 +7,7 @@
 import { computeCursor } from "./cursor.ts";
 import { concatBytes, type ReadPlan, type StreamEngine } from "./engine.ts";
 import { problemBody, StreamError } from "./errors.ts";
-import { baseHeaders, H, preflightHeaders } from "./http_headers.ts";
+import { baseHeaderPairs, baseHeaders, H, preflightHeaders } from "./http_headers.ts";
 import { joinJsonArray } from "./json_mode.ts";
 import { createSseBody } from "./live.ts";
 import type { StreamInstance, StreamsEvent } from "./model.ts";
@@ -62,6 +62,8 @@ const ACTIONS: Record<string, StreamAction> = {
 };
 
 const CACHEABLE = "public, max-age=60, stale-while-revalidate=300";
+const RECENT_BODIES = 256;
+const RECENT_BODY_BYTES = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /** Creates the protocol handler. */
@@ -159,6 +161,13 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
   }
 
   /** A 200 carrying a planned read (catch-up or long-poll data). */
+  /**
+   * Recently served small bodies by ETag (which names the instance and the range): many live
+   * readers woken by one append read the same range, so it is fetched and joined once. Bounded:
+   * bodies up to 64 KiB, 256 of them.
+   */
+  const recentBodies = new Map<string, Uint8Array>();
+
   async function dataResponse(
     inst: StreamInstance,
     plan: ReadPlan,
@@ -166,19 +175,29 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     cursor: string | null,
   ): Promise<Response> {
     const etag = etagOf(inst, plan);
-    const headers = baseHeaders();
-    headers.set("etag", etag);
-    headers.set(H.nextOffset, formatOffset(plan.next));
-    if (plan.upToDate) headers.set(H.upToDate, "true");
-    if (plan.closedAtEnd) headers.set(H.closed, "true");
-    if (cursor !== null) headers.set(H.cursor, cursor);
+    const headers = baseHeaderPairs();
+    headers.push(["etag", etag], [H.nextOffset, formatOffset(plan.next)]);
+    if (plan.upToDate) headers.push([H.upToDate, "true"]);
+    if (plan.closedAtEnd) headers.push([H.closed, "true"]);
+    if (cursor !== null) headers.push([H.cursor, cursor]);
     if (read.ifNoneMatch.some((t) => t === etag || t === `W/${etag}` || t === "*")) {
       return new Response(null, { status: 304, headers });
     }
-    const parts = await engine.fetchPlan(plan, inst.json);
-    const body = inst.json ? joinJsonArray(parts) : concatBytes(parts.length ? parts : [EMPTY]);
-    headers.set("content-type", inst.contentType);
-    headers.set("cache-control", plan.segments.length > 0 ? CACHEABLE : "no-cache");
+    let body = recentBodies.get(etag);
+    if (body === undefined) {
+      const parts = await engine.fetchPlan(plan, inst.json);
+      body = inst.json ? joinJsonArray(parts) : concatBytes(parts.length ? parts : [EMPTY]);
+      if (body.length <= RECENT_BODY_BYTES) {
+        if (recentBodies.size >= RECENT_BODIES) {
+          recentBodies.delete(recentBodies.keys().next().value!);
+        }
+        recentBodies.set(etag, body);
+      }
+    }
+    headers.push(
+      ["content-type", inst.contentType],
+      ["cache-control", plan.segments.length > 0 ? CACHEABLE : "no-cache"],
+    );
     return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers });
   }
 
