@@ -13,7 +13,7 @@
  *
  * Prints a table of ratios (> 1 means duckserve is better) with the absolute numbers.
  *
- *   deno task bench:streams [--repeats 5] [--seconds 3] [--readers 1000] [--rounds 5]
+ *   deno task bench:streams [--repeats 5] [--seconds 3] [--readers 1000] [--rounds 7]
  * @module
  */
 
@@ -35,7 +35,7 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "5" },
     seconds: { type: "string", default: "3" },
     readers: { type: "string", default: "1000" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "7" },
   },
 });
 const REPEATS = Number(values.repeats);
