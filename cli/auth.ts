@@ -180,7 +180,10 @@ export async function run(args: string[]): Promise<number> {
   );
   leaf(permission, "add", "grant operations on a table to a role (replaces its earlier grant)")
     .requiredOption("-r, --role <role>", "role")
-    .requiredOption("-t, --table <table>", "table name, schema.table, or * for every table")
+    .requiredOption(
+      "-t, --table <table>",
+      "table name, schema.table, * for every table, or stream:<name or glob> (r, c, d only)",
+    )
     .requiredOption(
       "-o, --operations <ops>",
       "operations: letters of crudq (c create, r read, u update, d delete, q query), " +
@@ -201,7 +204,7 @@ export async function run(args: string[]): Promise<number> {
     }));
   leaf(permission, "remove", "remove a role's grant on a table")
     .requiredOption("-r, --role <role>", "role")
-    .requiredOption("-t, --table <table>", "table name, schema.table, or *")
+    .requiredOption("-t, --table <table>", "table name, schema.table, *, or stream:<glob>")
     .action(verb("permission remove", async (o, db) => {
       await removePermission(db, o.role as string, o.table as string);
       print(`Removed the permission of role ${o.role} on ${o.table}.`);

@@ -290,3 +290,55 @@ Deno.test("auth -d defaults to the configured auth_database_path", async () => {
     equal(JSON.parse(await ok0(["info", "--json", "-d", other], env)).path, other);
   });
 });
+
+Deno.test("auth permission add takes stream:<name or glob> grants, which a running server honours", async () => {
+  await withStore(async (db) => {
+    await ok0(["init", "-d", db]);
+    await using t = await startTestServer({ auth_enabled: "true", auth_database_path: db });
+    const root = new URL(t.url).origin;
+    await ok0(["role", "add", "-d", db, "-n", "producer"]);
+    match(
+      await ok0([
+        "perm",
+        "add",
+        "-d",
+        db,
+        "-r",
+        "producer",
+        "-t",
+        "stream:Orders/*",
+        "-o",
+        "r,c,d",
+      ]),
+      /Granted crd on stream:Orders\/\* to role producer/,
+    );
+    const refused = await auth([
+      "perm",
+      "add",
+      "-d",
+      db,
+      "-r",
+      "producer",
+      "-t",
+      "stream:x",
+      "-o",
+      "q",
+    ]);
+    equal(refused.code, 1);
+    match(
+      refused.stderr,
+      /^duckserve: auth permission add: stream grants take r \(read\), c .*\n$/,
+    );
+    const key = JSON.parse(await ok0(["key", "add", "-d", db, "-r", "producer", "--json"])).key;
+    const put = (path: string) =>
+      fetch(`${root}/v1/stream/${path}`, { method: "PUT", headers: { "x-api-key": key } })
+        .then(async (r) => (await r.body?.cancel(), r.status));
+    ok(await eventually(async () => await put("Orders/eu") === 201));
+    equal(await put("orders/eu"), 403, "stream grants are case-sensitive");
+    equal(await put("Orders/eu/2024"), 403);
+    match(
+      await ok0(["permission", "list", "-d", db, "-r", "producer"]),
+      /producer +stream:Orders\/\* +yes +yes +- +yes +-/,
+    );
+  });
+});

@@ -23,11 +23,13 @@ import { createFailureLimiter } from "./limiter.ts";
 import {
   ALL_TABLES,
   can,
+  canStream,
   isUnrestricted,
   type Operation,
   OPERATION_NAMES,
   readsEverything,
   type RolePolicy,
+  streamPathOf,
   tableKey,
 } from "./policy.ts";
 import { fileSignature, watchFile } from "./reload.ts";
@@ -56,6 +58,8 @@ export interface Auth {
    * Throws `forbidden` (403, naming the operation and table) when `principal` may not do
    * `operation` on `table` (as written by the client: `orders`, `Sales.Orders`). Call it before
    * checking that the table exists, so a 404 never tells an unauthorized caller anything.
+   * `stream:<path>` names a Durable Stream: allowed by the role's grant on `*` or a matching
+   * `stream:<glob>` grant (the path is never read as a table name).
    */
   authorize(principal: Principal, operation: Operation, table: string): void;
   /**
@@ -236,7 +240,7 @@ class KeyAuth implements Auth {
   #logLoaded(event: string): void {
     let grants = 0;
     for (const policy of this.#snapshot.roles.values()) {
-      grants += policy.tables.size + (policy.everywhere.size > 0 ? 1 : 0);
+      grants += policy.tables.size + policy.streams.size + (policy.everywhere.size > 0 ? 1 : 0);
     }
     this.log.info(event, {
       roles: this.#snapshot.roles.size,
@@ -279,6 +283,17 @@ class KeyAuth implements Auth {
   authorize(principal: Principal, operation: Operation, table: string): void {
     const policy = this.#snapshot.roles.get(principal.role);
     if (policy?.everywhere.has(operation)) return;
+    const stream = streamPathOf(table);
+    if (stream !== null) {
+      if (policy && canStream(policy, operation, stream)) return;
+      throw forbidden({
+        operation,
+        table,
+        message: `Forbidden: insufficient permissions for ${
+          OPERATION_NAMES[operation].toUpperCase()
+        } operation on stream '${stream}'`,
+      });
+    }
     let key: string | null = null;
     try {
       key = tableKey(table, this.#mainCatalog);

@@ -9,6 +9,9 @@
  *   `"reports"` are one table.
  * - Grants add up: a role may do an operation on a table when any of its grants for that table
  *   or for `*` includes it. There are no deny rules.
+ * - A grant on `stream:<name or glob>` covers Durable Streams (`r` read, `c` create and append,
+ *   `d` delete; see `stream_grants.ts`). It is kept as written: stream paths are case-sensitive
+ *   and may hold dots. A grant on `*` covers streams too.
  *
  * @example
  * ```ts
@@ -25,6 +28,13 @@
  */
 
 import { AuthInputError } from "./keys.ts";
+import {
+  isStreamTable,
+  matchesStreamGrant,
+  parseStreamGrant,
+  STREAM_GRANT_PREFIX,
+  STREAM_OPERATIONS,
+} from "./stream_grants.ts";
 
 /** Operations of the permission model: create, read, update, delete, raw query. */
 export type Operation = "c" | "r" | "u" | "d" | "q";
@@ -160,10 +170,18 @@ export function tableKey(name: string, mainCatalog?: string): string {
 }
 
 /**
- * Parses the table of a grant: `*`, `table` or `schema.table`. Returns the canonical key
- * (`*`, `main.reports`); throws {@link AuthInputError} otherwise.
+ * Parses the table of a grant: `*`, `table`, `schema.table` or `stream:<name or glob>`. Returns
+ * the canonical key (`*`, `main.reports`; a stream grant unchanged); throws
+ * {@link AuthInputError} otherwise.
  */
 export function parseGrantTable(text: string): string {
+  if (isStreamTable(text)) {
+    try {
+      return parseStreamGrant(text);
+    } catch (err) {
+      throw new AuthInputError(err instanceof Error ? err.message : String(err));
+    }
+  }
   const trimmed = text.trim();
   if (trimmed === ALL_TABLES) return ALL_TABLES;
   const parts = splitName(trimmed);
@@ -180,15 +198,35 @@ export function parseGrantTable(text: string): string {
   return tableKeyOf(parts);
 }
 
-/** How a table key is shown: `*`, `reports` (schema main implied) or `sales.orders`. */
+/**
+ * Throws {@link AuthInputError} when `operations` do not apply to the grant's table: streams take
+ * `r`, `c` and `d` only.
+ */
+export function checkGrantOperations(key: string, operations: Iterable<Operation>): void {
+  if (!isStreamTable(key)) return;
+  const wrong = [...operations].filter((op) => !STREAM_OPERATIONS.includes(op));
+  if (wrong.length > 0) {
+    throw new AuthInputError(
+      `stream grants take r (read), c (create and append) and d (delete); not ${
+        wrong.join(",")
+      } on ${key}`,
+    );
+  }
+}
+
+/**
+ * How a table key is shown: `*`, `reports` (schema main implied), `sales.orders`, or a stream
+ * grant as written.
+ */
 export function displayTable(key: string): string {
+  if (isStreamTable(key)) return key;
   const parts = splitName(key);
   return parts?.length === 2 && parts[0] === "main" ? quotePart(parts[1]) : key;
 }
 
 /** One grant of a role. */
 export interface Grant {
-  /** `*` or a table name (any accepted spelling). */
+  /** `*`, a table name (any accepted spelling) or `stream:<name or glob>`. */
   table: string;
   /** Operations, e.g. `rq` or `crud`. */
   operations: string | Iterable<Operation>;
@@ -200,34 +238,56 @@ export interface RolePolicy {
   readonly everywhere: ReadonlySet<Operation>;
   /** Operations granted per table key (not including those on `*`). */
   readonly tables: ReadonlyMap<string, ReadonlySet<Operation>>;
+  /** Operations granted per stream grant (`stream:<glob>`, as written). */
+  readonly streams: ReadonlyMap<string, ReadonlySet<Operation>>;
   /** Every operation granted anywhere. */
   readonly anywhere: ReadonlySet<Operation>;
 }
 
-/** Compiles a role's grants; grants for the same table add up. */
+/** Compiles a role's grants; grants for the same table (or stream glob) add up. */
 export function compilePolicy(grants: Iterable<Grant>): RolePolicy {
   const everywhere = new Set<Operation>();
   const tables = new Map<string, Set<Operation>>();
+  const streams = new Map<string, Set<Operation>>();
   const anywhere = new Set<Operation>();
   for (const grant of grants) {
     const ops = typeof grant.operations === "string"
       ? parseOperations(grant.operations)
       : [...grant.operations];
     const key = parseGrantTable(grant.table);
+    checkGrantOperations(key, ops);
+    const map = isStreamTable(key) ? streams : tables;
     const target = key === ALL_TABLES
       ? everywhere
-      : tables.get(key) ?? tables.set(key, new Set()).get(key)!;
+      : map.get(key) ?? map.set(key, new Set()).get(key)!;
     for (const op of ops) {
       target.add(op);
       anywhere.add(op);
     }
   }
-  return { everywhere, tables, anywhere };
+  return { everywhere, tables, streams, anywhere };
 }
 
 /** True when the policy allows `operation` on the table with canonical key `key`. */
 export function can(policy: RolePolicy, operation: Operation, key: string): boolean {
   return policy.everywhere.has(operation) || (policy.tables.get(key)?.has(operation) ?? false);
+}
+
+/**
+ * True when the policy allows `operation` on the stream at `path` (relative to
+ * `streams_prefix`, e.g. `orders/eu`): its grant on `*` or any matching stream grant has it.
+ */
+export function canStream(policy: RolePolicy, operation: Operation, path: string): boolean {
+  if (policy.everywhere.has(operation)) return true;
+  for (const [grant, ops] of policy.streams) {
+    if (ops.has(operation) && matchesStreamGrant(grant, path)) return true;
+  }
+  return false;
+}
+
+/** The stream path named by an authorization table `stream:<path>`, or null for tables. */
+export function streamPathOf(table: string): string | null {
+  return isStreamTable(table) ? table.slice(STREAM_GRANT_PREFIX.length) : null;
 }
 
 /** True when the policy holds every operation on `*` (the default `admin`). */

@@ -16,7 +16,14 @@ import {
   newKeyId,
   validateCustomKey,
 } from "./keys.ts";
-import { ALL_TABLES, displayTable, type Operation, OPERATIONS, parseGrantTable } from "./policy.ts";
+import {
+  ALL_TABLES,
+  checkGrantOperations,
+  displayTable,
+  type Operation,
+  OPERATIONS,
+  parseGrantTable,
+} from "./policy.ts";
 
 /** Version of the store's schema, kept in `duckserve_meta`. */
 export const SCHEMA_VERSION = 1;
@@ -392,7 +399,8 @@ async function insertPermission(
 
 /**
  * Grants `operations` on `table` to a role, replacing that role's earlier grant for the same
- * table (however it was spelled). Returns the stored grant.
+ * table (however it was spelled). `stream:<name or glob>` grants `r`, `c`, `d` on streams and
+ * is stored as written. Returns the stored grant.
  */
 export async function setPermission(
   path: string,
@@ -402,6 +410,7 @@ export async function setPermission(
 ): Promise<PermissionRecord> {
   const key = parseGrantTable(table);
   if (operations.length === 0) throw new AuthInputError("no operations given");
+  checkGrantOperations(key, operations);
   return await mutate(path, async (db) => {
     await requireRole(db, role);
     await insertPermission(db, role, key, operations);

@@ -2,6 +2,7 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { AuthInputError } from "../../lib/auth/keys.ts";
 import {
   can,
+  canStream,
   compilePolicy,
   displayTable,
   formatOperations,
@@ -84,4 +85,33 @@ Deno.test("can() adds grants up: a table's own grant and *", () => {
   ok(isUnrestricted(compilePolicy([{ table: "*", operations: "all" }])));
   ok(readsEverything(compilePolicy([{ table: "*", operations: "rq" }])));
   ok(!can(compilePolicy([]), "r", tableKey("x")));
+});
+
+Deno.test("parseGrantTable() keeps stream:<glob> grants as written and refuses bad ones", () => {
+  equal(parseGrantTable("stream:Orders/EU"), "stream:Orders/EU", "no case-folding");
+  equal(parseGrantTable("stream:logs/app.v2"), "stream:logs/app.v2", "no splitting on dots");
+  equal(parseGrantTable("stream:orders/**"), "stream:orders/**");
+  equal(displayTable("stream:logs/app.v2"), "stream:logs/app.v2");
+  throws(() => parseGrantTable("stream:"), AuthInputError);
+  throws(() => parseGrantTable("stream:a//b"), /empty segment/);
+  throws(() => compilePolicy([{ table: "stream:x", operations: "q" }]), /r \(read\), c/);
+  throws(() => compilePolicy([{ table: "stream:x", operations: "ru" }]), /not u on stream:x/);
+});
+
+Deno.test("canStream() allows by the grant on * or any matching stream grant, never table grants", () => {
+  const policy = compilePolicy([
+    { table: "stream:orders/*", operations: "rc" },
+    { table: "stream:orders/eu", operations: "d" },
+    { table: "stream:Logs/**", operations: "r" },
+    { table: "orders", operations: "crud" },
+  ]);
+  ok(canStream(policy, "r", "orders/eu") && canStream(policy, "c", "orders/us"));
+  ok(canStream(policy, "d", "orders/eu") && !canStream(policy, "d", "orders/us"));
+  ok(!canStream(policy, "r", "orders/eu/2024"), "* stays within one segment");
+  ok(!canStream(policy, "r", "orders"), "a table grant is not a stream grant");
+  ok(canStream(policy, "r", "Logs/app/2024.v1") && !canStream(policy, "r", "logs/app"));
+  ok(!can(policy, "r", "stream:orders/eu"), "stream grants do not leak into table checks");
+  const everywhere = compilePolicy([{ table: "*", operations: "r" }]);
+  ok(canStream(everywhere, "r", "anything/at/all") && !canStream(everywhere, "c", "x"));
+  ok(!canStream(compilePolicy([]), "r", "x"));
 });

@@ -129,6 +129,26 @@ Deno.test("setPermission() replaces a role's grant on the same table however it 
   });
 });
 
+Deno.test("setPermission() stores stream grants as written, with r, c and d only", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/auth.duckdb`;
+    await initAuthFile(path, { defaults: false });
+    await addRole(path, "producer");
+    await setPermission(path, "producer", "stream:Orders/*", ["r", "c"]);
+    await setPermission(path, "producer", "stream:Orders/*", ["c", "r", "d"]);
+    await setPermission(path, "producer", "stream:logs/app.v2", ["r"]);
+    await rejects(setPermission(path, "producer", "stream:x", ["q"]), AuthInputError);
+    await rejects(setPermission(path, "producer", "stream:a//b", ["r"]), /empty segment/);
+    deepEqual(
+      (await readAuthData(path)).permissions.map((p) => [p.table, p.operations.join("")]),
+      [["stream:Orders/*", "crd"], ["stream:logs/app.v2", "r"]],
+    );
+    await rejects(removePermission(path, "producer", "stream:orders/*"), /no permission/);
+    await removePermission(path, "producer", "stream:Orders/*");
+    equal((await readAuthData(path)).permissions.length, 1);
+  });
+});
+
 Deno.test("removeRole() refuses while keys or grants use the role, unless forced", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/auth.duckdb`;
