@@ -11,6 +11,8 @@
  *   (`u` too for upserts, `r` too with RETURNING); everything else the statement reads is
  *   found by parsing SELECT probes built from its clauses (see `sql_lexer.ts`) and needs `q`+`r`.
  * - EXPLAIN needs what the explained statement needs.
+ * - `read_stream(name)` needs only `q` (on some table): the function itself checks `r` on
+ *   `stream:<name>` for the request's principal every time it runs (`lib/streams/sql.ts`).
  * - Table functions other than pure generators (`range`, `unnest`, …), catalog listings, and
  *   functions that read the catalog or sequences need `q` and `r` on `*`: they can reach any
  *   table or file. So do calls that resolve to user-defined macros (checked against the live
@@ -33,6 +35,7 @@ import {
 } from "./policy.ts";
 import { dissectWrite, explainedStatement, leadingKeyword, splitStatements } from "./sql_lexer.ts";
 import { type FunctionRef, readTree, type TreeFindings } from "./sql_tree.ts";
+import { READ_STREAM } from "../streams/sql.ts";
 
 /** An operation needed on a table (canonical key). */
 export interface Need {
@@ -77,6 +80,12 @@ const PURE_TABLE_FUNCTIONS = new Set([
   "generate_subscripts",
   "regexp_split_to_table",
 ]);
+
+/**
+ * Table functions that authorize every call themselves, for the request's principal (the owner
+ * of the pooled connection): `read_stream` checks `r` on `stream:<name>` when it runs.
+ */
+const SELF_AUTHORIZING_TABLE_FUNCTIONS = new Set([READ_STREAM]);
 
 /** Built-in scalar functions and macros that read the catalog, settings or sequences. */
 const CATALOG_FUNCTIONS = new Set([
@@ -193,7 +202,10 @@ function addReads(plan: StatementPlan, found: TreeFindings, mainCatalog: string)
     plan.needs.push({ operation: "q", table }, { operation: "r", table });
   }
   for (const fn of found.tableFunctions) {
-    if (PURE_TABLE_FUNCTIONS.has(fn.name) && plainFunction(fn)) plan.functions.push(fn);
+    const harmless = PURE_TABLE_FUNCTIONS.has(fn.name) ||
+      SELF_AUTHORIZING_TABLE_FUNCTIONS.has(fn.name);
+    // Still checked against user-defined functions: a macro could shadow the name.
+    if (harmless && plainFunction(fn)) plan.functions.push(fn);
     else plan.readAll ??= `the table function ${fnName(fn)}()`;
   }
   for (const fn of found.functions) {

@@ -166,6 +166,18 @@ Deno.test("checkStatement(): user-defined functions (which may shadow built-ins)
   equal(await decide([["*", "rq"]], "SELECT lower(v) FROM reports", ["lower"]), "ok");
 });
 
+Deno.test("checkStatement(): read_stream() needs only q; it checks the stream grant when it runs", async () => {
+  equal(await decide(ANALYST, "SELECT * FROM read_stream('orders')"), "ok");
+  equal(await decide(ANALYST, "SELECT value FROM system.main.read_stream('_changes/x')"), "ok");
+  equal(
+    await decide(ANALYST, "SELECT * FROM read_stream('o') JOIN secret ON true"),
+    "q secret",
+  );
+  equal(await decide(ANALYST, "SELECT * FROM sales.read_stream('orders')"), "q *");
+  // a user-defined macro may shadow the name: then it is any other macro
+  equal(await decide(ANALYST, "SELECT * FROM read_stream('orders')", ["read_stream"]), "q *");
+});
+
 Deno.test("checkStatement(): writes need q plus c, u or d on the written table", async () => {
   const WRITER: [string, string][] = [["reports", "cuq"], ["src", "rq"]];
   const cases: [string, string][] = [
