@@ -156,3 +156,28 @@ export async function rollback(lease: Lease): Promise<void> {
     // no transaction was open
   }
 }
+
+/**
+ * Waits for `promise` (e.g. a turn in a queue) under the guard: rejects with `query_timeout` at
+ * the deadline and `client_closed_request` when the client goes away.
+ */
+export async function awaitUnderGuard<T>(promise: Promise<T>, guard: Guard): Promise<T> {
+  if (guard.signal?.aborted) throw closedError();
+  const remaining = guard.deadline - performance.now();
+  if (remaining <= 0) throw timeoutError(guard);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    if (Number.isFinite(remaining)) {
+      timer = setTimeout(() => reject(timeoutError(guard)), remaining);
+    }
+    onAbort = () => reject(closedError());
+    guard.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) guard.signal?.removeEventListener("abort", onAbort);
+  }
+}

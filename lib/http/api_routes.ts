@@ -2,7 +2,8 @@
  * The REST interface `{prefix}/api/{table}`: GET reads, POST inserts, PUT updates, DELETE deletes.
  * Each handler reads like the pipeline: parse, authorize (before the table's existence is
  * checked, so a 404 never tells an unauthorized caller that a table exists), execute (catalog,
- * plan, SQL), encode. Registered from `app.ts` with one line.
+ * plan, SQL), encode. Registered from `app.ts` with one line. Every committed write appends one
+ * event to its table's change feed (`_changes/<table>`) before it is answered, when feeds are on.
  * @module
  */
 
@@ -19,7 +20,12 @@ import {
   parseUpdateRequest,
   type WritePreferences,
 } from "../query/plan_write.ts";
-import { createTableApi, type ReadResult, type WriteResult } from "../query/table_api.ts";
+import {
+  createTableApi,
+  type ReadResult,
+  type TableCaller,
+  type WriteResult,
+} from "../query/table_api.ts";
 import type { AppContext, AppEnv } from "./app.ts";
 import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
@@ -30,10 +36,11 @@ type Ctx = Context<AppEnv>;
 /** Adds the `/api/{table}` routes to `app` (after authentication). */
 export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
   const { config, engine, auth } = ctx;
+  const changes = ctx.streams?.changes ?? null;
   const api = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
     absoluteMaxRows: config.absolute_max_rows,
-  });
+  }, { recordChange: changes ? (change) => changes.recordChange(change) : undefined });
   const path = `${config.route_prefix}/api/:table`;
   const allow = { allow: "GET, HEAD, POST, PUT, DELETE" };
 
@@ -44,6 +51,10 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     return table;
   };
   const guardOf = (c: Ctx): Guard => createGuard(config.query_timeout, c.req.raw.signal);
+  const callerOf = (c: Ctx): TableCaller => ({
+    owner: c.get("principal"),
+    requestId: c.get("requestId"),
+  });
   const formatOf = (c: Ctx): FormatName => {
     const explicit = c.req.query("format");
     return negotiateFormat(
@@ -58,7 +69,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     const request = parseReadRequest(table, url.searchParams);
     const format = formatOf(c);
     const guard = guardOf(c);
-    return await answerRows(ctx, c, await api.read(request, guard, url.pathname), format, guard);
+    const result = await api.read(request, guard, url.pathname, callerOf(c));
+    return await answerRows(ctx, c, result, format, guard);
   });
 
   app.post(path, async (c) => {
@@ -67,7 +79,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     const format = prefer.returning ? formatOf(c) : "json";
     const body = await readJsonBody(c.req.raw, config.max_body_size);
     const request = parseInsertRequest(table, new URL(c.req.url).searchParams, prefer, body);
-    return await answerWrite(ctx, c, await api.insert(request, guardOf(c)), 201, format, prefer);
+    const result = await api.insert(request, guardOf(c), callerOf(c));
+    return await answerWrite(ctx, c, result, 201, format, prefer);
   });
 
   app.put(path, async (c) => {
@@ -79,7 +92,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
       prefer,
       await readJsonBody(c.req.raw, config.max_body_size),
     );
-    return await answerWrite(ctx, c, await api.update(request, guardOf(c)), 200, format, prefer);
+    const result = await api.update(request, guardOf(c), callerOf(c));
+    return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
   app.delete(path, async (c) => {
@@ -87,7 +101,8 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     const table = authorized(c, ...writeOps("d", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
     const request = parseDeleteRequest(table, new URL(c.req.url).searchParams, prefer);
-    return await answerWrite(ctx, c, await api.remove(request, guardOf(c)), 200, format, prefer);
+    const result = await api.remove(request, guardOf(c), callerOf(c));
+    return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
   app.all(

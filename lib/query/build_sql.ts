@@ -20,7 +20,7 @@ import { qualifiedName, quoteIdentifier, type TableInfo } from "../db/catalog.ts
 import type { ReadPlan } from "./plan_read.ts";
 import { cursorKeySql } from "./plan_read.ts";
 import type { SqlFragment, SqlParam } from "./values.ts";
-import type { DeletePlan, InsertGroup, InsertPlan, UpdatePlan } from "./plan_write.ts";
+import type { Capture, DeletePlan, InsertGroup, InsertPlan, UpdatePlan } from "./plan_write.ts";
 
 function whereClause(where: readonly SqlFragment[]): SqlFragment {
   if (where.length === 0) return { sql: "", params: [] };
@@ -84,8 +84,27 @@ export function buildReadSql(plan: ReadPlan, options: ReadSqlOptions): SqlFragme
   return { sql, params };
 }
 
-function returning(flag: boolean): string {
-  return flag ? " RETURNING *" : "";
+/** The parts of a write plan that decide its `RETURNING` clause. */
+export interface ReturningPlan {
+  returning: boolean;
+  capture?: Capture | null;
+  table: TableInfo;
+}
+
+/**
+ * True when the write's statements return rows (`RETURNING`): every column when the client
+ * (`return=representation`) or the change feed (`capture: "rows"`) wants them, the primary key
+ * for `capture: "keys"`.
+ */
+export function returnsRows(plan: ReturningPlan): boolean {
+  return plan.returning || plan.capture === "rows" ||
+    (plan.capture === "keys" && plan.table.primaryKey.length > 0);
+}
+
+function returning(plan: ReturningPlan): string {
+  if (!returnsRows(plan)) return "";
+  if (plan.returning || plan.capture === "rows") return " RETURNING *";
+  return ` RETURNING ${plan.table.primaryKey.map(quoteIdentifier).join(", ")}`;
 }
 
 function conflictClause(plan: InsertPlan, group: InsertGroup): string {
@@ -107,7 +126,7 @@ function conflictClause(plan: InsertPlan, group: InsertGroup): string {
  */
 export function buildInsertValuesSql(plan: InsertPlan, group: InsertGroup, row = 0): SqlFragment {
   const table = qualifiedName(plan.table);
-  const tail = conflictClause(plan, group) + returning(plan.returning);
+  const tail = conflictClause(plan, group) + returning(plan);
   if (group.columns.length === 0) {
     return { sql: `INSERT INTO ${table} DEFAULT VALUES${tail}`, params: [] };
   }
@@ -138,7 +157,7 @@ export function buildInsertStagedSql(plan: InsertPlan, group: InsertGroup): SqlF
   const exprs = group.sql.map((expr, i) => expr.replace("?", `"c${i + 1}"`)).join(", ");
   return {
     sql: `INSERT INTO ${table} (${names}) SELECT ${exprs} FROM temp.main.${STAGE_TABLE}` +
-      conflictClause(plan, group) + returning(plan.returning),
+      conflictClause(plan, group) + returning(plan),
     params: [],
   };
 }
@@ -149,7 +168,7 @@ export function buildUpdateSql(plan: UpdatePlan): SqlFragment {
   const w = whereClause(plan.where);
   return {
     sql: `UPDATE ${qualifiedName(plan.table)} SET ${set.join(", ")}${w.sql}` +
-      returning(plan.returning),
+      returning(plan),
     params: [...plan.set.flatMap((s) => s.value.params), ...w.params],
   };
 }
@@ -159,7 +178,7 @@ export function buildDeleteSql(plan: DeletePlan): SqlFragment {
   if (plan.dryRun) return buildCountSql(plan.table, plan.where);
   const w = whereClause(plan.where);
   return {
-    sql: `DELETE FROM ${qualifiedName(plan.table)}${w.sql}${returning(plan.returning)}`,
+    sql: `DELETE FROM ${qualifiedName(plan.table)}${w.sql}${returning(plan)}`,
     params: w.params,
   };
 }

@@ -63,6 +63,13 @@ function isObject(value: JsonValue | undefined): value is Record<string, JsonVal
     !(value instanceof JsonNumber);
 }
 
+/**
+ * What a write returns for the table change feed (set by the executor, not the planner):
+ * `rows` every column (`RETURNING *`), `keys` the primary key columns. Rows asked for with
+ * `Prefer: return=representation` are returned whatever this says.
+ */
+export type Capture = "rows" | "keys";
+
 /** Writes to views are refused: only tables take writes. */
 export function requireWritable(table: TableInfo): void {
   if (table.kind === "view") {
@@ -147,6 +154,8 @@ export interface InsertPlan {
   rowCount: number;
   returning: boolean;
   conflict: { target: ColumnInfo[]; action: "update" | "nothing" } | null;
+  /** Rows returned for the change feed (see {@link Capture}); none when absent. */
+  capture?: Capture | null;
 }
 
 /** Plans an insert: unknown columns are a 400, values are typed by their columns. */
@@ -254,6 +263,8 @@ export interface UpdatePlan {
   set: { column: ColumnInfo; value: SqlFragment }[];
   where: SqlFragment[];
   returning: boolean;
+  /** Rows returned for the change feed (see {@link Capture}); none when absent. */
+  capture?: Capture | null;
 }
 
 /** Plans an update. */
@@ -320,6 +331,8 @@ export interface DeletePlan {
   where: SqlFragment[];
   dryRun: boolean;
   returning: boolean;
+  /** Rows returned for the change feed (see {@link Capture}); none when absent. */
+  capture?: Capture | null;
 }
 
 /** Plans a delete. */

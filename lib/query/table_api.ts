@@ -13,6 +13,13 @@
  *   connection-private staging table filled by DuckDB's appender and one `INSERT … SELECT`;
  *   several statements (rows with different columns) run in one transaction. Transaction
  *   conflicts are retried.
+ * - Change feed (when `recordChange` is given): each write's statement also returns what its
+ *   event needs (`RETURNING`, in the same statement: a single-row insert stays one driver call;
+ *   see `change_capture.ts`), and the event is queued right after the commit. Writes to one
+ *   table take turns, from their first statement until their event is queued, so events are
+ *   appended in commit order; writes to other tables and reads do not wait.
+ * - The lease's owner is the caller's principal, so table functions that authorize per caller
+ *   (`read_stream()` in a view) see who is asking.
  * @module
  */
 
@@ -23,9 +30,17 @@ import { bindScalars } from "../db/bind.ts";
 import { catalogCache, type TableInfo } from "../db/catalog.ts";
 import { materializedCell, materializedSource } from "../db/materialized.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
-import { acquire, type Guard, guarded, inTransaction, retryOnConflict } from "../db/run.ts";
+import {
+  acquire,
+  awaitUnderGuard,
+  type Guard,
+  guarded,
+  inTransaction,
+  retryOnConflict,
+} from "../db/run.ts";
 import { resultSource } from "../db/source.ts";
 import type { ResultSource } from "../encode/source.ts";
+import type { TableChange } from "../streams/changes.ts";
 import {
   buildCountSql,
   buildDeleteSql,
@@ -34,8 +49,11 @@ import {
   buildReadSql,
   buildStageTableSql,
   buildUpdateSql,
+  type ReturningPlan,
+  returnsRows,
   STAGE_TABLE,
 } from "./build_sql.ts";
+import { type ChangeOp, chooseCapture, describeChange } from "./change_capture.ts";
 import type { Condition } from "./filters.ts";
 import { pageMeta, truncationMessage } from "./pagination.ts";
 import {
@@ -46,6 +64,8 @@ import {
   type ReadRequest,
 } from "./plan_read.ts";
 import {
+  type Capture,
+  type DeletePlan,
   type DeleteRequest,
   type InsertGroup,
   type InsertRequest,
@@ -71,31 +91,72 @@ export interface ReadResult {
   sql: SqlFragment;
 }
 
+/** A committed write: the client's answer, and its change event becoming durable. */
+interface Written {
+  result: WriteResult;
+  recorded: Promise<void> | null;
+}
+
+/** The key of a table's turn among writers: its identity as DuckDB matches names. */
+function turnKey(table: { schema?: string; name: string }): string {
+  return `${table.schema ?? "main"}\0${table.name}`.toLowerCase();
+}
+
 /** The outcome of a write. */
 export type WriteResult =
   | { kind: "changed"; rowsAffected: number }
   | { kind: "rows"; rowsAffected: number; source: ResultSource }
   | { kind: "dry_run"; affectedRows: number };
 
+/** Who a table request runs for. */
+export interface TableCaller {
+  /**
+   * The request's principal: the owner of the pooled connection while the request runs, so table
+   * functions that authorize per caller (`read_stream()` behind a view) check this caller.
+   */
+  owner?: unknown;
+  /** The request's ID, carried by change events. */
+  requestId?: string;
+}
+
+/** Options of {@link createTableApi}. */
+export interface TableApiOptions {
+  /**
+   * Records a committed write in its table's change feed (`ChangeFeed.recordChange`): must queue
+   * the event before it returns. When set, writes return the rows their event needs and writes
+   * to one table take turns (see the module documentation).
+   */
+  recordChange?: (change: TableChange) => Promise<void>;
+}
+
 /** Table requests against one database. */
 export interface TableApi {
   /** `path` is the request path, for links. */
-  read(request: ReadRequest, guard: Guard, path: string): Promise<ReadResult>;
-  insert(request: InsertRequest, guard: Guard): Promise<WriteResult>;
-  update(request: UpdateRequest, guard: Guard): Promise<WriteResult>;
-  remove(request: DeleteRequest, guard: Guard): Promise<WriteResult>;
+  read(request: ReadRequest, guard: Guard, path: string, caller?: TableCaller): Promise<ReadResult>;
+  insert(request: InsertRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
+  update(request: UpdateRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
+  remove(request: DeleteRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
 }
 
 /** Creates the executor of table requests on `pool`. */
-export function createTableApi(pool: ConnectionPool, limits: ReadLimits): TableApi {
+export function createTableApi(
+  pool: ConnectionPool,
+  limits: ReadLimits,
+  options: TableApiOptions = {},
+): TableApi {
   const catalog = catalogCache(pool);
+  const { recordChange } = options;
+  /** Per table, the end of the last write's turn (writes take turns while feeds are on). */
+  const turns = new Map<string, Promise<void>>();
 
   async function withTable<T>(
     guard: Guard,
     ref: TableRef,
+    caller: TableCaller,
     work: (lease: Lease, table: TableInfo, handOff: () => void, dirty: () => void) => Promise<T>,
   ): Promise<T> {
     const lease = await acquire(pool, guard);
+    lease.owner = caller.owner;
     let handedOff = false;
     let isDirty = false;
     try {
@@ -106,9 +167,79 @@ export function createTableApi(pool: ConnectionPool, limits: ReadLimits): TableA
     }
   }
 
+  /**
+   * Runs `work` once the writes that took turn `key` before it are done (waiting under the
+   * guard); the next write with that key waits until `work` settles.
+   */
+  async function inTurn<T>(key: string, guard: Guard, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(key);
+    const mine = Promise.withResolvers<void>();
+    const tail = previous ? previous.then(() => mine.promise) : mine.promise;
+    turns.set(key, tail);
+    try {
+      if (previous) await awaitUnderGuard(previous, guard);
+      return await work();
+    } finally {
+      mine.resolve();
+      tail.then(() => turns.get(key) === tail && turns.delete(key));
+    }
+  }
+
+  /**
+   * A write to the table `ref` names. With a change feed, `body` runs in the table's turn, taken
+   * before a connection is leased (so writers waiting for their turn hold no connection); the
+   * event is awaited (durable) after the turn has passed on. `body` gets the turn key it holds.
+   */
+  async function writing(
+    ref: TableRef,
+    guard: Guard,
+    body: (held: string | null) => Promise<Written>,
+  ): Promise<WriteResult> {
+    const held = recordChange ? turnKey(ref.candidates[0]) : null;
+    const { result, recorded } = held === null
+      ? await body(null)
+      : await inTurn(held, guard, () => body(held));
+    if (recorded) await recorded;
+    return result;
+  }
+
+  /**
+   * Runs a write's statements (`execute` resolves with their results once committed) and queues
+   * its event while the table's turn is held: no event for a write that failed or changed
+   * nothing. A request that named the table differently than the catalog resolved it also takes
+   * the resolved name's turn.
+   */
+  async function commit(
+    table: TableInfo,
+    held: string | null,
+    guard: Guard,
+    caller: TableCaller,
+    op: ChangeOp,
+    plan: ReturningPlan,
+    execute: () => Promise<DuckDBMaterializedResult[]>,
+  ): Promise<Written> {
+    if (!recordChange) return { result: writeResult(await execute(), plan), recorded: null };
+    const record = async (): Promise<Written> => {
+      const results = await execute();
+      const result = writeResult(results, plan);
+      const recorded = result.rowsAffected > 0
+        ? recordChange(describeChange(
+          op,
+          table,
+          returnsRows(plan) ? results : null,
+          result.rowsAffected,
+          caller.requestId ?? "",
+        ))
+        : null;
+      return { result, recorded };
+    };
+    const key = turnKey(table);
+    return key === held ? await record() : await inTurn(key, guard, record);
+  }
+
   return {
-    read(request, guard, path) {
-      return withTable(guard, request.table, async (lease, table, handOff) => {
+    read(request, guard, path, caller = {}) {
+      return withTable(guard, request.table, caller, async (lease, table, handOff) => {
         const plan = planRead(request, table, limits);
         try {
           return plan.mode.kind === "all"
@@ -124,68 +255,111 @@ export function createTableApi(pool: ConnectionPool, limits: ReadLimits): TableA
       });
     },
 
-    insert(request, guard) {
-      return withTable(guard, request.table, async (lease, table, _handOff, dirty) => {
-        const plan = planInsert(request, table);
-        const results: DuckDBMaterializedResult[] = [];
-        let staged = false;
-        const statements = plan.groups.reduce(
-          (n, g) => n + (g.columns.length === 0 ? g.rows.length : 1),
-          0,
-        );
-        const attempt = async () => {
-          results.length = 0;
-          for (const group of plan.groups) {
-            if (group.columns.length > 0 && group.rows.length > 1) {
-              staged = true;
-              await stage(lease, guard, group);
-              results.push(await run(lease, guard, buildInsertStagedSql(plan, group)));
-            } else {
-              for (let r = 0; r < group.rows.length; r++) {
-                results.push(await run(lease, guard, buildInsertValuesSql(plan, group, r)));
+    insert(request, guard, caller = {}) {
+      return writing(
+        request.table,
+        guard,
+        (held) =>
+          withTable(guard, request.table, caller, async (lease, table, _handOff, dirty) => {
+            const planned = planInsert(request, table);
+            const plan = {
+              ...planned,
+              capture: recordChange ? chooseCapture(table, planned.rowCount) : null,
+            };
+            const results: DuckDBMaterializedResult[] = [];
+            let staged = false;
+            const statements = plan.groups.reduce(
+              (n, g) => n + (g.columns.length === 0 ? g.rows.length : 1),
+              0,
+            );
+            const attempt = async () => {
+              results.length = 0;
+              for (const group of plan.groups) {
+                if (group.columns.length > 0 && group.rows.length > 1) {
+                  staged = true;
+                  await stage(lease, guard, group);
+                  results.push(await run(lease, guard, buildInsertStagedSql(plan, group)));
+                } else {
+                  for (let r = 0; r < group.rows.length; r++) {
+                    results.push(await run(lease, guard, buildInsertValuesSql(plan, group, r)));
+                  }
+                }
               }
-            }
-          }
-        };
-        try {
-          await retryOnConflict(() =>
-            statements > 1 ? inTransaction(lease, guard, attempt) : attempt()
-          );
-        } catch (err) {
-          throw explain(err, insertTexts(request));
-        } finally {
-          if (staged && !(await dropStage(lease))) dirty();
-        }
-        return writeResult(results, plan.returning);
-      });
+            };
+            const op = plan.conflict?.action === "update" ? "upsert" : "insert";
+            return await commit(table, held, guard, caller, op, plan, async () => {
+              try {
+                await retryOnConflict(() =>
+                  statements > 1 ? inTransaction(lease, guard, attempt) : attempt()
+                );
+              } catch (err) {
+                throw explain(err, insertTexts(request));
+              } finally {
+                if (staged && !(await dropStage(lease))) dirty();
+              }
+              return results;
+            });
+          }),
+      );
     },
 
-    update(request, guard) {
-      return withTable(guard, request.table, async (lease, table) => {
-        const plan = planUpdate(request, table);
-        const texts = [
-          ...request.where.flatMap(conditionTexts),
-          ...Object.entries(request.set).map(([k, v]) => ({ label: `set.${k}`, text: textOf(v) })),
-        ];
-        const result = await retryOnConflict(() => run(lease, guard, buildUpdateSql(plan)))
-          .catch((err) => Promise.reject(explain(err, texts)));
-        return writeResult([result], plan.returning);
-      });
+    update(request, guard, caller = {}) {
+      return writing(
+        request.table,
+        guard,
+        (held) =>
+          withTable(guard, request.table, caller, async (lease, table) => {
+            const plan = { ...planUpdate(request, table), capture: captureOf(table) };
+            const texts = [
+              ...request.where.flatMap(conditionTexts),
+              ...Object.entries(request.set).map(([k, v]) => ({
+                label: `set.${k}`,
+                text: textOf(v),
+              })),
+            ];
+            return await commit(table, held, guard, caller, "update", plan, async () => [
+              await retryOnConflict(() => run(lease, guard, buildUpdateSql(plan)))
+                .catch((err) => Promise.reject(explain(err, texts))),
+            ]);
+          }),
+      );
     },
 
-    remove(request, guard) {
-      return withTable(guard, request.table, async (lease, table) => {
-        const plan = planDelete(request, table);
-        const texts = request.where.flatMap(conditionTexts);
-        const result = await retryOnConflict(() => run(lease, guard, buildDeleteSql(plan)))
+    remove(request, guard, caller = {}) {
+      const texts = request.where.flatMap(conditionTexts);
+      const execute = (lease: Lease, plan: DeletePlan) =>
+        retryOnConflict(() => run(lease, guard, buildDeleteSql(plan)))
           .catch((err) => Promise.reject(explain(err, texts)));
-        if (plan.dryRun) {
-          return { kind: "dry_run", affectedRows: Number(materializedCell(result, 0, 0)) };
-        }
-        return writeResult([result], plan.returning);
-      });
+      if (request.dryRun) {
+        return withTable(guard, request.table, caller, async (lease, table) => {
+          const counted = await execute(lease, planDelete(request, table));
+          return { kind: "dry_run", affectedRows: Number(materializedCell(counted, 0, 0)) };
+        });
+      }
+      return writing(
+        request.table,
+        guard,
+        (held) =>
+          withTable(guard, request.table, caller, async (lease, table) => {
+            const plan = { ...planDelete(request, table), capture: captureOf(table) };
+            return await commit(
+              table,
+              held,
+              guard,
+              caller,
+              "delete",
+              plan,
+              async () => [await execute(lease, plan)],
+            );
+          }),
+      );
     },
   };
+
+  /** What an UPDATE or DELETE returns for its event (its row count is not known beforehand). */
+  function captureOf(table: TableInfo): Capture | null {
+    return recordChange ? chooseCapture(table, null) : null;
+  }
 }
 
 /** Prepares (cached by text), binds and runs one statement, materializing its result. */
@@ -325,16 +499,23 @@ async function dropStage(lease: Lease): Promise<boolean> {
   }
 }
 
-function writeResult(results: DuckDBMaterializedResult[], returning: boolean): WriteResult {
-  if (returning) {
-    const rowsAffected = results.reduce((n, r) => n + r.rowCount, 0);
+/** The client's answer: the rows with `return=representation`, else how many changed. */
+function writeResult(
+  results: DuckDBMaterializedResult[],
+  plan: ReturningPlan,
+): Exclude<WriteResult, { kind: "dry_run" }> {
+  // A statement with RETURNING reports its rows, not rowsChanged.
+  const rowsAffected = returnsRows(plan)
+    ? results.reduce((n, r) => n + r.rowCount, 0)
+    : results.reduce((n, r) => n + r.rowsChanged, 0);
+  if (plan.returning) {
     return {
       kind: "rows",
       rowsAffected,
       source: materializedSource(results, results[0].columnCount),
     };
   }
-  return { kind: "changed", rowsAffected: results.reduce((n, r) => n + r.rowsChanged, 0) };
+  return { kind: "changed", rowsAffected };
 }
 
 // --- error messages that name the offending part ---

@@ -12,10 +12,10 @@
  *  "rows_affected": 3, "request_id": "…", "time": "…"}
  * ```
  *
- * - `op`: `insert`, `update`, `delete` (REST API writes) or `sql` (a raw SQL request).
+ * - `op`: `insert`, `update`, `delete`, `upsert` (REST API writes) or `sql` (a raw SQL request).
  * - `table`: the feed's table (case-folded, `schema.table` outside schema `main`).
  * - REST events: `rows` (the affected rows as the API sees them) and/or `keys` (their primary
- *   keys), and `count`.
+ *   keys), and `count`; bounded for bulk writes (see `lib/query/change_capture.ts`).
  * - SQL events: `statements` (the request's statements that wrote this table, as SQL keywords),
  *   `tables` (every table the request wrote) and `rows_affected` (for the whole request; null
  *   when the request answered with rows).
@@ -34,9 +34,10 @@ import type { StreamsService } from "./mod.ts";
 
 /** A committed write through the REST API (`/api/{table}`). */
 export interface TableChange {
-  op: "insert" | "update" | "delete";
-  /** The table as the API names it: `orders`, `sales.orders`. */
-  table: string;
+  /** `upsert`: an insert that may have updated existing rows (`merge-duplicates`). */
+  op: "insert" | "update" | "delete" | "upsert";
+  /** The table: `orders`, `sales.orders`, or its identifier parts (`["main", "odd.name"]`). */
+  table: string | readonly string[];
   /** The affected rows (JSON-ready values; bigint is written as a number or, beyond 2^53, text). */
   rows?: readonly Record<string, unknown>[];
   /** Primary keys of the affected rows, when the table has one. */
@@ -62,7 +63,11 @@ export type ChangeFeedEvent =
 
 /** Records committed writes into the change feeds. */
 export interface ChangeFeed {
-  /** Appends the event of a committed REST API write. Call after COMMIT, never on failure. */
+  /**
+   * Appends the event of a committed REST API write. Call after COMMIT, never on failure. The
+   * append is queued before this returns, so calls made in commit order are appended in that
+   * order; the promise resolves once it is durable (it never rejects: failures are reported).
+   */
   recordChange(change: TableChange): Promise<void>;
   /** Appends the events of a committed raw SQL request (one per written table). */
   recordSql(change: SqlChange): Promise<void>;

@@ -1,0 +1,99 @@
+/**
+ * Followers of a JSON stream for tests: catch-up reads, long-polls and SSE reads that can drop
+ * their connection mid-way (a disconnect) and report where to resume. Every body is consumed.
+ * @module
+ */
+
+// deno-lint-ignore no-explicit-any
+export type Event = Record<string, any>;
+
+/** A catch-up read of every message from `offset`; the reply must be 200. */
+export async function readAll(
+  url: string,
+  headers: Record<string, string> = {},
+  offset = "-1",
+): Promise<{ events: Event[]; next: string }> {
+  const res = await fetch(`${url}?offset=${offset}`, { headers });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${text}`);
+  return { events: JSON.parse(text), next: res.headers.get("stream-next-offset")! };
+}
+
+/** The stream's tail offset (HEAD). */
+export async function tailOf(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(url, { method: "HEAD", headers });
+  await res.body?.cancel();
+  if (res.status !== 200) throw new Error(`HEAD ${url}: ${res.status}`);
+  return res.headers.get("stream-next-offset")!;
+}
+
+/**
+ * One long-poll from `offset`; with `abortMs` the client gives up after that long (a
+ * disconnect: no events, resume from the same offset).
+ */
+export async function longPoll(
+  url: string,
+  offset: string,
+  headers: Record<string, string> = {},
+  abortMs?: number,
+): Promise<{ status: number; events: Event[]; next: string }> {
+  try {
+    const res = await fetch(`${url}?offset=${offset}&live=long-poll`, {
+      headers,
+      signal: abortMs ? AbortSignal.timeout(abortMs) : undefined,
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      events: text ? JSON.parse(text) : [],
+      next: res.headers.get("stream-next-offset") ?? offset,
+    };
+  } catch {
+    return { status: 0, events: [], next: offset };
+  }
+}
+
+/**
+ * Reads SSE data events from `offset` until `count` events and the control event after them
+ * arrived (or the server ended the response), then disconnects; `next` is the offset the last
+ * control event named, where a reconnect resumes.
+ */
+export async function sse(
+  url: string,
+  offset: string,
+  count: number,
+  headers: Record<string, string> = {},
+): Promise<{ events: Event[]; next: string }> {
+  const ctl = new AbortController();
+  const res = await fetch(`${url}?offset=${offset}&live=sse`, { headers, signal: ctl.signal });
+  if (res.status !== 200) throw new Error(`SSE ${url}: ${res.status} ${await res.text()}`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: Event[] = [];
+  let next = offset;
+  let buffer = "";
+  let settled = true; // the last data event was followed by its control event
+  while (events.length < count || !settled) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const kind = /^event: (.*)$/m.exec(block)?.[1];
+      const data = block.split("\n").filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+      if (kind === "data") {
+        events.push(...JSON.parse(data));
+        settled = false;
+      }
+      if (kind === "control") {
+        next = JSON.parse(data).streamNextOffset;
+        settled = true;
+      }
+    }
+  }
+  ctl.abort();
+  await reader.cancel().catch(() => {});
+  return { events, next };
+}
