@@ -2,8 +2,9 @@
  * Mounts Durable Streams at `{streams_prefix}/*` (at the server root, before the route prefix's
  * key check): decodes the stream path, authenticates with the server's API keys unless
  * `streams_auth` is `none`, authorizes each action on the `stream:<path>` pseudo-table (a change
- * feed `_changes/<table>` is read with `r` on the table) and hands the request to the protocol
- * handler. Errors before the handler keep the protocol's CORS and security headers.
+ * feed `_changes/<table>` is read with `r` on the table; a refusal is the auth stage's 403
+ * naming the operation and stream) and hands the request to the protocol handler. Every error is
+ * an `ApiError` rendered by `renderProblem`, with the protocol's CORS and security headers.
  * @module
  */
 
@@ -14,21 +15,15 @@ import { canonicalStreamPath, feedTableOf, streamAccess } from "../streams/acces
 import { baseHeaders, type StreamAction } from "../streams/mod.ts";
 import type { AppContext, AppEnv } from "./app.ts";
 
-/** Whether `principal` may do `action` on the stream at `path`. */
-export function mayUseStream(
+/** Throws 403 `forbidden` unless `principal` may do `action` on the stream at `path`. */
+export function authorizeStream(
   auth: Auth,
   principal: Principal,
   action: StreamAction,
   path: string,
-): boolean {
+): void {
   const { operation, table } = streamAccess(action, path);
-  try {
-    auth.authorize(principal, operation, table);
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return false;
-    throw err;
-  }
+  auth.authorize(principal, operation, table);
 }
 
 function withStreamHeaders(response: Response): Response {
@@ -60,8 +55,9 @@ export function mountStreams(app: Hono<AppEnv>, ctx: AppContext): void {
       }
       const following = changes !== null && (request.method === "GET" || request.method === "HEAD");
       return await service.handle(request, path, prefix, {
+        requestId: c.get("requestId"),
         authorize: async (action, target) => {
-          if (auth && principal && !mayUseStream(auth, principal, action, target)) return false;
+          if (auth && principal) authorizeStream(auth, principal, action, target);
           // A table's feed can be followed before its first event.
           if (following && action === "read" && feedTableOf(target) !== null) {
             await service.ensureJsonStream(target);

@@ -10,7 +10,7 @@
  */
 
 import { DEFAULT_CONTENT_TYPE, isJsonType, sameMediaType } from "./content_type.ts";
-import { StreamError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
 import { H } from "./http_headers.ts";
 import { parseJsonMessages } from "./json_mode.ts";
 import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
@@ -186,25 +186,25 @@ export class StreamEngine {
   requireReadable(path: string): StreamInstance {
     const inst = this.lookup(path);
     if (!inst || !inst.committed) {
-      throw new StreamError(404, "stream_not_found", "Stream not found");
+      throw new ApiError("stream_not_found", "Stream not found");
     }
-    if (inst.state !== "live") throw new StreamError(410, "stream_gone", "Stream was deleted");
+    if (inst.state !== "live") throw new ApiError("stream_gone", "Stream was deleted");
     return inst;
   }
 
   #requireWritable(path: string): StreamInstance {
     this.#assertOpen();
     const inst = this.lookup(path);
-    if (!inst) throw new StreamError(404, "stream_not_found", "Stream not found");
-    if (inst.state !== "live") throw new StreamError(410, "stream_gone", "Stream was deleted");
+    if (!inst) throw new ApiError("stream_not_found", "Stream not found");
+    if (inst.state !== "live") throw new ApiError("stream_gone", "Stream was deleted");
     if (inst.broken) {
-      throw new StreamError(503, "storage_failure", "Stream storage failed; restart required");
+      throw new ApiError("storage_failure", "Stream storage failed; restart required");
     }
     return inst;
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new StreamError(503, "service_closed", "Streams service is closed");
+    if (this.#closed) throw new ApiError("unavailable", "Streams service is closed");
   }
 
   #isExpired(inst: StreamInstance, now: number): boolean {
@@ -303,7 +303,7 @@ export class StreamEngine {
         stream: inst.path,
         message: e instanceof Error ? e.message : String(e),
       });
-      throw new StreamError(500, "storage_failure", "Storage write failed");
+      throw new ApiError("storage_failure", "Storage write failed");
     }
   }
 
@@ -359,14 +359,13 @@ export class StreamEngine {
       if (req.fork) {
         source = this.lookup(req.fork.from) ?? null;
         if (!source || !source.committed) {
-          throw new StreamError(404, "fork_source_not_found", "Fork source stream not found");
+          throw new ApiError("fork_source_not_found", "Fork source stream not found");
         }
         if (source.state !== "live") {
-          throw new StreamError(409, "fork_source_gone", "Fork source stream was deleted");
+          throw new ApiError("fork_source_gone", "Fork source stream was deleted");
         }
         if (req.contentType !== null && !sameMediaType(req.contentType, source.contentType)) {
-          throw new StreamError(
-            409,
+          throw new ApiError(
             "content_type_mismatch",
             "Fork content type differs from the source's",
           );
@@ -374,8 +373,7 @@ export class StreamEngine {
         contentType = req.contentType ?? source.contentType;
         forkPos = req.fork.offset ?? source.tail;
         if (forkPos > source.tail || !this.isBoundary(source, forkPos)) {
-          throw new StreamError(
-            400,
+          throw new ApiError(
             "fork_offset_invalid",
             "Stream-Fork-Offset is beyond the source tail or not a message boundary",
           );
@@ -391,7 +389,7 @@ export class StreamEngine {
       if (body.length > 0) {
         if (json) {
           const parsed = parseJsonMessages(body, true);
-          if (!parsed.ok) throw new StreamError(400, "invalid_json", "Body is not valid JSON");
+          if (!parsed.ok) throw new ApiError("invalid_json", "Body is not valid JSON");
           if (parsed.messages.length > 0) groups.push(parsed.messages);
         } else {
           groups.push([body]);
@@ -490,10 +488,10 @@ export class StreamEngine {
 
   async #confirmExisting(inst: StreamInstance, req: PutRequest): Promise<CreateOutcome> {
     if (inst.state !== "live") {
-      throw new StreamError(409, "stream_exists", "A deleted stream still holds this path");
+      throw new ApiError("stream_exists", "A deleted stream still holds this path");
     }
     const conflict = (why: string) =>
-      new StreamError(409, "stream_exists", `Stream exists with a different ${why}`);
+      new ApiError("stream_exists", `Stream exists with a different ${why}`);
     const wantType = req.contentType ??
       (req.fork && inst.fork ? inst.contentType : DEFAULT_CONTENT_TYPE);
     if (!sameMediaType(wantType, inst.contentType)) throw conflict("content type");
@@ -511,13 +509,13 @@ export class StreamEngine {
       }
     }
     await inst.lastWrite;
-    if (!inst.committed) throw new StreamError(500, "storage_failure", "Stream creation failed");
+    if (!inst.committed) throw new ApiError("storage_failure", "Stream creation failed");
     return { created: false, inst, nextOffset: formatOffset(inst.tail) };
   }
 
   /** Plans the sub-offset prefix: the first `sub` bytes / messages of the unit at `pos`. */
   #planSubOffset(source: StreamInstance, pos: number, sub: number): ReadPlan {
-    const bad = (why: string) => new StreamError(400, "fork_sub_offset_invalid", why);
+    const bad = (why: string) => new ApiError("fork_sub_offset_invalid", why);
     const seg = this.#unitAt(source, pos);
     if (!seg) throw bad("No append unit follows the fork offset");
     let end: number;
@@ -570,10 +568,10 @@ export class StreamEngine {
     const inst = this.#requireWritable(path);
     const closing = req.closed;
     if (body.length === 0 && !closing) {
-      throw new StreamError(400, "empty_body", "Append body must not be empty");
+      throw new ApiError("empty_body", "Append body must not be empty");
     }
     if (body.length > 0 && req.contentType === null) {
-      throw new StreamError(400, "missing_content_type", "Content-Type is required with a body");
+      throw new ApiError("missing_content_type", "Content-Type is required with a body");
     }
     this.touch(inst);
     const closedHeaders = () => ({
@@ -585,7 +583,7 @@ export class StreamEngine {
       producer: { epoch: number; seq: number } | null,
     ): Promise<AppendOutcome> => {
       await inst.lastWrite;
-      if (inst.broken) throw new StreamError(500, "storage_failure", "Storage write failed");
+      if (inst.broken) throw new ApiError("storage_failure", "Storage write failed");
       return {
         status,
         nextOffset: formatOffset(inst.pendingTail),
@@ -605,30 +603,35 @@ export class StreamEngine {
           return settled(204, { epoch: by.epoch, seq: by.seq });
         }
         if (decision.kind === "stale_epoch") {
-          throw new StreamError(403, "producer_stale_epoch", "Stale producer epoch", {
-            [H.producerEpoch]: String(decision.currentEpoch),
+          throw new ApiError("producer_stale_epoch", "Stale producer epoch", {
+            headers: {
+              [H.producerEpoch]: String(decision.currentEpoch),
+            },
           });
         }
         if (decision.kind === "duplicate") {
           return settled(204, { epoch: decision.state.epoch, seq: decision.state.lastSeq });
         }
-        throw new StreamError(409, "stream_closed", "Stream is closed", closedHeaders());
+        throw new ApiError("stream_closed", "Stream is closed", { headers: closedHeaders() });
       }
       switch (decision.kind) {
         case "stale_epoch":
-          throw new StreamError(403, "producer_stale_epoch", "Stale producer epoch", {
-            [H.producerEpoch]: String(decision.currentEpoch),
+          throw new ApiError("producer_stale_epoch", "Stale producer epoch", {
+            headers: {
+              [H.producerEpoch]: String(decision.currentEpoch),
+            },
           });
         case "epoch_seq_not_zero":
-          throw new StreamError(
-            400,
+          throw new ApiError(
             "producer_epoch_seq",
             "A new producer epoch must start at Producer-Seq 0",
           );
         case "gap":
-          throw new StreamError(409, "producer_seq_gap", "Producer sequence gap", {
-            [H.producerExpectedSeq]: String(decision.expected),
-            [H.producerReceivedSeq]: String(decision.received),
+          throw new ApiError("producer_seq_gap", "Producer sequence gap", {
+            headers: {
+              [H.producerExpectedSeq]: String(decision.expected),
+              [H.producerReceivedSeq]: String(decision.received),
+            },
           });
         case "duplicate":
           return settled(204, { epoch: decision.state.epoch, seq: decision.state.lastSeq });
@@ -637,24 +640,20 @@ export class StreamEngine {
       }
     } else if (inst.pendingClosed) {
       if (body.length === 0) return settled(204, null);
-      throw new StreamError(409, "stream_closed", "Stream is closed", closedHeaders());
+      throw new ApiError("stream_closed", "Stream is closed", { headers: closedHeaders() });
     }
 
     let groups: Uint8Array[][] = [];
     if (body.length > 0) {
       if (!sameMediaType(req.contentType!, inst.contentType)) {
-        throw new StreamError(
-          409,
-          "content_type_mismatch",
-          `Stream content type is ${inst.contentType}`,
-        );
+        throw new ApiError("content_type_mismatch", `Stream content type is ${inst.contentType}`);
       }
       if (inst.json) {
         const parsed = parseJsonMessages(body, false);
         if (!parsed.ok) {
           throw parsed.reason === "empty_array"
-            ? new StreamError(400, "empty_json_array", "Appending an empty JSON array is invalid")
-            : new StreamError(400, "invalid_json", "Body is not valid JSON");
+            ? new ApiError("empty_json_array", "Appending an empty JSON array is invalid")
+            : new ApiError("invalid_json", "Body is not valid JSON");
         }
         groups = [parsed.messages];
       } else {
@@ -663,8 +662,10 @@ export class StreamEngine {
     }
     if (req.streamSeq !== null && inst.lastStreamSeq !== null) {
       if (!(req.streamSeq > inst.lastStreamSeq)) {
-        throw new StreamError(409, "seq_conflict", "Stream-Seq must increase", {
-          [H.nextOffset]: formatOffset(inst.pendingTail),
+        throw new ApiError("seq_conflict", "Stream-Seq must increase", {
+          headers: {
+            [H.nextOffset]: formatOffset(inst.pendingTail),
+          },
         });
       }
     }
@@ -732,7 +733,7 @@ export class StreamEngine {
         continue; // someone else created it first: append to theirs
       }
       if (existing.state === "live" && !existing.json) {
-        throw new StreamError(409, "content_type_mismatch", `${path} is not a JSON stream`);
+        throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
       }
       const out = await this.append(path, {
         contentType: "application/json",
@@ -751,9 +752,9 @@ export class StreamEngine {
     this.#assertOpen();
     const inst = this.lookup(path);
     if (!inst || !inst.committed) {
-      throw new StreamError(404, "stream_not_found", "Stream not found");
+      throw new ApiError("stream_not_found", "Stream not found");
     }
-    if (inst.state !== "live") throw new StreamError(410, "stream_gone", "Stream was deleted");
+    if (inst.state !== "live") throw new ApiError("stream_gone", "Stream was deleted");
     await this.#retire(inst);
   }
 
@@ -762,10 +763,10 @@ export class StreamEngine {
   /** Throws 400 unless `from` is a readable position of `inst`. */
   validateReadOffset(inst: StreamInstance, from: number): void {
     if (from > inst.tail) {
-      throw new StreamError(400, "bad_offset", "Offset is beyond the stream tail");
+      throw new ApiError("bad_offset", "Offset is beyond the stream tail");
     }
     if (inst.json && !this.isBoundary(inst, from)) {
-      throw new StreamError(400, "bad_offset", "Offset is not a message boundary");
+      throw new ApiError("bad_offset", "Offset is not a message boundary");
     }
   }
 

@@ -6,7 +6,7 @@
 
 import { computeCursor } from "./cursor.ts";
 import { concatBytes, type ReadPlan, type StreamEngine } from "./engine.ts";
-import { problemBody, StreamError } from "./errors.ts";
+import { ApiError, renderProblem } from "../errors.ts";
 import { baseHeaderPairs, baseHeaders, H, preflightHeaders } from "./http_headers.ts";
 import { joinJsonArray } from "./json_mode.ts";
 import { createSseBody } from "./live.ts";
@@ -39,10 +39,13 @@ export type StreamAction = "read" | "create" | "append" | "delete";
 
 /**
  * Per-request context from the mounting server. `authorize` is the auth hook: it is asked before
- * any stream is touched (a fork PUT also asks `read` for the source); false → 403 `forbidden`.
+ * any stream is touched (a fork PUT also asks `read` for the source); false → 403 `forbidden`
+ * (it may also throw its own `ApiError`, such as a 403 naming the operation). `requestId` goes
+ * into error bodies (default: a new UUID).
  */
 export interface HandleContext {
   authorize?: (action: StreamAction, path: string) => boolean | Promise<boolean>;
+  requestId?: string;
 }
 
 /** A protocol request handler. */
@@ -75,11 +78,7 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
 
   async function readBody(req: Request): Promise<Uint8Array> {
     const tooLarge = () =>
-      new StreamError(
-        413,
-        "payload_too_large",
-        `Body exceeds ${options.maxAppendBytes} bytes`,
-      );
+      new ApiError("payload_too_large", `Body exceeds ${options.maxAppendBytes} bytes`);
     const declared = Number(req.headers.get("content-length") ?? "0");
     if (declared > options.maxAppendBytes) throw tooLarge();
     if (!req.body) return EMPTY;
@@ -252,10 +251,10 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     const deadline = engine.now() + options.longPollTimeoutMs;
     for (;;) {
       if (inst.state === "soft_deleted") {
-        throw new StreamError(410, "stream_gone", "Stream was deleted");
+        throw new ApiError("stream_gone", "Stream was deleted");
       }
       if (inst.state === "deleted") {
-        throw new StreamError(404, "stream_not_found", "Stream was deleted");
+        throw new ApiError("stream_not_found", "Stream was deleted");
       }
       const plan = engine.planRead(inst, startPos, options.maxReadBytes, granularity);
       if (plan.segments.length > 0) return await dataResponse(inst, plan, read, cursor());
@@ -267,9 +266,13 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     }
   }
 
-  function errorResponse(error: unknown, req: Request, path: string): Response {
-    let e: StreamError;
-    if (error instanceof StreamError) {
+  /**
+   * The one problem+json rendering (`renderProblem`) plus what every stream response carries:
+   * the CORS and security headers, `no-store`, and no body for HEAD.
+   */
+  function errorResponse(error: unknown, req: Request, path: string, requestId: string): Response {
+    let e: ApiError;
+    if (error instanceof ApiError) {
       e = error;
     } else {
       options.onEvent({
@@ -278,15 +281,16 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
         path,
         message: error instanceof Error ? error.message : String(error),
       });
-      e = new StreamError(500, "storage_failure", "Internal error");
+      e = new ApiError("internal_error", undefined, { cause: error });
     }
+    const rendered = renderProblem(e, requestId);
     const headers = baseHeaders();
-    for (const [k, v] of Object.entries(e.headers)) headers.set(k, v);
-    headers.set("content-type", "application/problem+json");
+    for (const [name, value] of rendered.headers) headers.set(name, value);
     headers.set("cache-control", "no-store");
-    if (e.status === 405) headers.set("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-    const body = req.method === "HEAD" ? null : problemBody(e);
-    return new Response(body, { status: e.status, headers });
+    return new Response(req.method === "HEAD" ? null : rendered.body, {
+      status: rendered.status,
+      headers,
+    });
   }
 
   async function authorize(
@@ -298,10 +302,12 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     const check = context?.authorize;
     const action = ACTIONS[req.method];
     if (!check || !action) return;
-    const denied = () => new StreamError(403, "forbidden", "Not allowed");
-    if (!(await check(action, path))) throw denied();
+    const denied = (what: StreamAction, target: string) =>
+      new ApiError("forbidden", `Forbidden: may not ${what} stream '${target}'`);
+    if (!(await check(action, path))) throw denied(action, path);
     const from = action === "create" ? req.headers.get(H.forkedFrom) : null;
-    if (from !== null && !(await check("read", resolveForkSource(from, prefix)))) throw denied();
+    const source = from === null ? null : resolveForkSource(from, prefix);
+    if (source !== null && !(await check("read", source))) throw denied("read", source);
   }
 
   return async function handle(
@@ -316,11 +322,11 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
       }
       validateStreamPath(path);
       if (path === "__ds" || path.startsWith("__ds/")) {
-        throw new StreamError(404, "reserved_path", "The __ds/ namespace is reserved");
+        throw new ApiError("reserved_path", "The __ds/ namespace is reserved");
       }
       const writes = req.method === "PUT" || req.method === "POST" || req.method === "DELETE";
       if (writes && isReadOnly(path)) {
-        throw new StreamError(403, "read_only_stream", "This stream is written by the server only");
+        throw new ApiError("read_only_stream", "This stream is written by the server only");
       }
       await authorize(context, req, path, prefix);
       switch (req.method) {
@@ -335,10 +341,12 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
         case "GET":
           return await get(req, path);
         default:
-          throw new StreamError(405, "method_not_allowed", `Method ${req.method} not allowed`);
+          throw new ApiError("method_not_allowed", `Method ${req.method} not allowed`, {
+            headers: { allow: "GET, HEAD, POST, PUT, DELETE, OPTIONS" },
+          });
       }
     } catch (error) {
-      return errorResponse(error, req, path);
+      return errorResponse(error, req, path, context?.requestId ?? crypto.randomUUID());
     }
   };
 }

@@ -19,7 +19,7 @@
  */
 
 import { StreamEngine } from "./engine.ts";
-import { StreamError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
 import { compileGlob } from "./glob.ts";
 import { createHandler, type HandleContext } from "./handler.ts";
 import { encodeJsonMessage } from "./json_mode.ts";
@@ -29,10 +29,8 @@ import type { Journal, StreamInstance, StreamsEvent } from "./model.ts";
 import { formatOffset, parseOffset } from "./offsets.ts";
 import { validateStreamPath } from "./request.ts";
 
-export { StreamError } from "./errors.ts";
 export { baseHeaders } from "./http_headers.ts";
 export { compileGlob } from "./glob.ts";
-export type { StreamErrorCode } from "./errors.ts";
 export type { StreamsEvent } from "./model.ts";
 export type { HandleContext, StreamAction } from "./handler.ts";
 
@@ -84,7 +82,7 @@ export interface StreamsService {
   /**
    * A synchronous cursor over the messages of a stream, from the start or from offset `after`
    * up to the tail as it is now (a snapshot). For SQL table functions, which run inside a DuckDB
-   * callback and cannot await. Throws {@link StreamError} (404, 410, 400 bad offset).
+   * callback and cannot await. Throws an `ApiError` (`stream_not_found`, `stream_gone`, `bad_offset`).
    */
   scan(path: string, after?: string): StreamScan;
   /** Names of existing (not deleted/expired) streams, optionally filtered by a glob. */
@@ -177,12 +175,12 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     validateStreamPath(path);
     const inst = engine.requireReadable(path);
     if (!inst.json) {
-      throw new StreamError(409, "content_type_mismatch", `${path} is not a JSON stream`);
+      throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
     }
     let pos = 0;
     if (fromOffset !== undefined && fromOffset !== "-1") {
       const parsed = parseOffset(fromOffset);
-      if (parsed === null) throw new StreamError(400, "bad_offset", "Malformed offset");
+      if (parsed === null) throw new ApiError("bad_offset", "Malformed offset");
       pos = parsed;
     }
     const decoder = new TextDecoder();
@@ -211,7 +209,7 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
       const existing = engine.lookup(path);
       if (existing) {
         if (existing.state === "live" && !existing.json) {
-          throw new StreamError(409, "content_type_mismatch", `${path} is not a JSON stream`);
+          throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
         }
         return;
       }
@@ -225,7 +223,7 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
         }, new Uint8Array(0));
       } catch (e) {
         // created concurrently with another configuration: the stream exists, which is enough
-        if (!(e instanceof StreamError && e.code === "stream_exists")) throw e;
+        if (!(e instanceof ApiError && e.code === "stream_exists")) throw e;
       }
     },
     scan(path, after) {
@@ -234,7 +232,7 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
       let pos = 0;
       if (after !== undefined && after !== "-1") {
         const parsed = parseOffset(after);
-        if (parsed === null) throw new StreamError(400, "bad_offset", "Malformed offset");
+        if (parsed === null) throw new ApiError("bad_offset", "Malformed offset");
         pos = parsed;
       }
       engine.validateReadOffset(inst, pos);

@@ -1,11 +1,11 @@
 /**
  * Request parsing: protocol headers and query parameters into typed requests. Pure functions
- * that throw `StreamError` (400) on malformed input.
+ * that throw an `ApiError` (400) on malformed input.
  * @module
  */
 
 import { normalizeContentType } from "./content_type.ts";
-import { StreamError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
 import { H } from "./http_headers.ts";
 import { type OffsetParam, parseOffset, parseOffsetParam } from "./offsets.ts";
 import type { ProducerTuple } from "./producer.ts";
@@ -61,11 +61,11 @@ export interface ReadRequest {
  * ```ts
  * import { validateStreamPath } from "./request.ts";
  * validateStreamPath("orders/2024"); // ok
- * // validateStreamPath("a/../b") throws StreamError(400)
+ * // validateStreamPath("a/../b") throws ApiError bad_path (400)
  * ```
  */
 export function validateStreamPath(path: string): void {
-  const bad = (why: string) => new StreamError(400, "bad_path", `Invalid stream path: ${why}`);
+  const bad = (why: string) => new ApiError("bad_path", `Invalid stream path: ${why}`);
   if (path.length === 0) throw bad("empty");
   if (path.length > MAX_PATH_LENGTH) throw bad("too long");
   // deno-lint-ignore no-control-regex
@@ -84,7 +84,7 @@ export function parseClosedHeader(headers: Headers): boolean {
 function parseTtl(raw: string): number {
   const v = raw.trim();
   if (!STRICT_UINT.test(v) || !Number.isSafeInteger(Number(v))) {
-    throw new StreamError(400, "bad_ttl", "Stream-TTL must be a non-negative integer of seconds");
+    throw new ApiError("bad_ttl", "Stream-TTL must be a non-negative integer of seconds");
   }
   return Number(v);
 }
@@ -93,7 +93,7 @@ function parseExpiresAt(raw: string): number {
   const v = raw.trim();
   const ms = RFC3339.test(v) ? Date.parse(v.replace(" ", "T")) : NaN;
   if (Number.isNaN(ms)) {
-    throw new StreamError(400, "bad_expires_at", "Stream-Expires-At must be an RFC 3339 timestamp");
+    throw new ApiError("bad_expires_at", "Stream-Expires-At must be an RFC 3339 timestamp");
   }
   return ms;
 }
@@ -108,18 +108,18 @@ export function resolveForkSource(value: string, prefix: string): string {
     try {
       pathname = new URL(pathname).pathname;
     } catch {
-      throw new StreamError(400, "bad_fork_headers", "Stream-Forked-From is not a valid URL");
+      throw new ApiError("bad_fork_headers", "Stream-Forked-From is not a valid URL");
     }
   }
   const base = prefix.endsWith("/") ? prefix : `${prefix}/`;
   if (!pathname.startsWith(base)) {
-    throw new StreamError(400, "bad_fork_headers", `Stream-Forked-From must start with ${base}`);
+    throw new ApiError("bad_fork_headers", `Stream-Forked-From must start with ${base}`);
   }
   let path: string;
   try {
     path = pathname.slice(base.length).split("/").map(decodeURIComponent).join("/");
   } catch {
-    throw new StreamError(400, "bad_fork_headers", "Stream-Forked-From is not valid UTF-8");
+    throw new ApiError("bad_fork_headers", "Stream-Forked-From is not valid UTF-8");
   }
   validateStreamPath(path);
   return path;
@@ -130,8 +130,7 @@ export function parsePutHeaders(headers: Headers, prefix: string): PutRequest {
   const ttlRaw = headers.get(H.ttl);
   const expRaw = headers.get(H.expiresAt);
   if (ttlRaw !== null && expRaw !== null) {
-    throw new StreamError(
-      400,
+    throw new ApiError(
       "ttl_and_expires_at",
       "Stream-TTL and Stream-Expires-At are mutually exclusive",
     );
@@ -142,8 +141,7 @@ export function parsePutHeaders(headers: Headers, prefix: string): PutRequest {
   let fork: ForkRequest | null = null;
   if (fromRaw === null) {
     if (offsetRaw !== null || subRaw !== null) {
-      throw new StreamError(
-        400,
+      throw new ApiError(
         "bad_fork_headers",
         "Stream-Fork-Offset and Stream-Fork-Sub-Offset require Stream-Forked-From",
       );
@@ -153,23 +151,21 @@ export function parsePutHeaders(headers: Headers, prefix: string): PutRequest {
     if (offsetRaw !== null) {
       offset = parseOffset(offsetRaw.trim());
       if (offset === null) {
-        throw new StreamError(400, "fork_offset_invalid", "Stream-Fork-Offset is malformed");
+        throw new ApiError("fork_offset_invalid", "Stream-Fork-Offset is malformed");
       }
     }
     let sub = 0;
     if (subRaw !== null) {
       const v = subRaw.trim();
       if (!STRICT_UINT.test(v) || !Number.isSafeInteger(Number(v))) {
-        throw new StreamError(
-          400,
+        throw new ApiError(
           "fork_sub_offset_invalid",
           "Stream-Fork-Sub-Offset must be a non-negative integer",
         );
       }
       sub = Number(v);
       if (sub > 0 && offset === null) {
-        throw new StreamError(
-          400,
+        throw new ApiError(
           "fork_sub_offset_invalid",
           "Stream-Fork-Sub-Offset > 0 requires Stream-Fork-Offset",
         );
@@ -191,7 +187,7 @@ function parseProducer(headers: Headers): ProducerTuple | null {
   const epoch = headers.get(H.producerEpoch);
   const seq = headers.get(H.producerSeq);
   if (id === null && epoch === null && seq === null) return null;
-  const bad = (why: string) => new StreamError(400, "bad_producer_headers", why);
+  const bad = (why: string) => new ApiError("bad_producer_headers", why);
   if (id === null || epoch === null || seq === null) {
     throw bad("Producer-Id, Producer-Epoch and Producer-Seq must be sent together");
   }
@@ -222,21 +218,21 @@ export function parsePostHeaders(headers: Headers): PostRequest {
 export function parseReadRequest(url: URL, headers: Headers): ReadRequest {
   const offsets = url.searchParams.getAll("offset");
   if (offsets.length > 1) {
-    throw new StreamError(400, "bad_offset", "The offset parameter must not be repeated");
+    throw new ApiError("bad_offset", "The offset parameter must not be repeated");
   }
   let offset: OffsetParam | null = null;
   if (offsets.length === 1) {
     offset = parseOffsetParam(offsets[0]);
-    if (offset === null) throw new StreamError(400, "bad_offset", "Malformed offset");
+    if (offset === null) throw new ApiError("bad_offset", "Malformed offset");
   }
   const lives = url.searchParams.getAll("live");
-  if (lives.length > 1) throw new StreamError(400, "bad_query", "live must not be repeated");
+  if (lives.length > 1) throw new ApiError("bad_query", "live must not be repeated");
   let live: LiveMode = "none";
   if (lives.length === 1) {
     if (lives[0] === "long-poll" || lives[0] === "sse") live = lives[0];
-    else throw new StreamError(400, "bad_query", "live must be long-poll or sse");
+    else throw new ApiError("bad_query", "live must be long-poll or sse");
     if (offset === null) {
-      throw new StreamError(400, "bad_offset", "Live reads require an offset parameter");
+      throw new ApiError("bad_offset", "Live reads require an offset parameter");
     }
   }
   const inm = headers.get("if-none-match");

@@ -21,7 +21,7 @@
 
 import type { TableFunctionSpec } from "../db/table_function.ts";
 import { canonicalStreamPath } from "./access.ts";
-import { StreamError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
 import type { ScannedMessage, StreamScan, StreamsService } from "./mod.ts";
 
 /** Name of the SQL table function. */
@@ -52,7 +52,7 @@ function valueTypeOf(scan: StreamScan): ValueType {
 }
 
 function fail(path: string, err: unknown): never {
-  if (err instanceof StreamError) {
+  if (err instanceof ApiError) {
     if (err.status === 404 || err.status === 410) {
       throw new Error(`${READ_STREAM}(): no stream '${path}'`);
     }

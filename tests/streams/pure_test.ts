@@ -31,7 +31,7 @@ import {
   parseReadRequest,
   validateStreamPath,
 } from "../../lib/streams/request.ts";
-import { StreamError } from "../../lib/streams/errors.ts";
+import { ApiError } from "../../lib/errors.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -199,7 +199,7 @@ Deno.test("request parsing rejects malformed protocol headers with 400", () => {
     try {
       f();
     } catch (e) {
-      return e instanceof StreamError ? e.status : -1;
+      return e instanceof ApiError ? e.status : -1;
     }
     return 0;
   };
