@@ -3,7 +3,9 @@
  * configuration and the registered endpoints. Everything in it comes from a registry: paths from
  * the endpoint rows the app registered (`lib/http/endpoints.ts`), content types from the format
  * registry (`lib/encode/formats.ts`), error responses from `ERROR_CODES`, filter operators from
- * their table, and one path plus one component schema per table from the catalog.
+ * their table, and one path plus one component schema per table from the catalog. The Durable
+ * Streams endpoints (when `streams` is on) sit at the server root, outside `route_prefix`: their
+ * path item names the full path (`/v1/stream/{path}`) with its own `servers` entry (`/`).
  *
  * @example
  * ```ts
@@ -68,6 +70,8 @@ const METHOD_KEYS: Record<HttpMethod, string> = {
   PUT: "put",
   DELETE: "delete",
   PATCH: "patch",
+  HEAD: "head",
+  OPTIONS: "options",
 };
 
 const COMMON_ERRORS: readonly ErrorCode[] = ["internal_error", "unavailable"];
@@ -92,10 +96,17 @@ export function buildOpenApi(
 
   for (const endpoint of routes) {
     const methods = endpoint.method === "ALL" ? endpoint.documentAs ?? ["GET"] : [endpoint.method];
+    const streams = endpoint.base === "streams";
+    const key = streams ? `${config.streams_prefix}${endpoint.path}` : endpoint.path;
     for (const method of methods) {
-      const isPublic = isPublicRoute(endpoint.route);
+      const isPublic = streams
+        ? config.streams_auth === "none" || method === "OPTIONS"
+        : isPublicRoute(endpoint.route);
       const operation = buildOperation(endpoint, null, { secured, isPublic, options });
-      (paths[endpoint.path] ??= {})[METHOD_KEYS[method]] = operation;
+      const item = paths[key] ??= {};
+      // Outside route_prefix: the path is written from the server root.
+      if (streams) item.servers = [{ url: "/", description: "The server root (streams_prefix)" }];
+      item[METHOD_KEYS[method]] = operation;
       if (!endpoint.tableOp) continue;
       for (const [table, names] of tables) {
         if (!can(endpoint.tableOp, table)) continue;
@@ -122,6 +133,11 @@ export function buildOpenApi(
     { name: "Schema", description: "Tables, columns and keys the key may read." },
     { name: "Raw SQL", description: "SQL in, rows or changes out." },
     { name: "Tables", description: "REST access to any table: `/api/{table}`." },
+    {
+      name: "Streams",
+      description: "Durable Streams at `streams_prefix` (outside `route_prefix`): durable, " +
+        "offset-addressed byte and JSON streams, and the table change feeds `_changes/<table>`.",
+    },
     ...[...tables].filter(([t]) => usedTables.has(t)).map(([t, names]) => ({
       name: names.display,
       description: `${t.kind === "view" ? "View" : "Table"} \`${t.schema}.${t.name}\`` +
@@ -129,7 +145,7 @@ export function buildOpenApi(
     })),
   ].filter((tag) =>
     Object.values(paths).some((item) =>
-      Object.values(item).some((op) => (op as { tags: string[] }).tags.includes(tag.name))
+      Object.values(item).some((op) => (op as { tags?: string[] }).tags?.includes(tag.name))
     )
   );
 
@@ -161,6 +177,7 @@ export function buildOpenApi(
           description: "`true` when the row cap (`absolute_max_rows`) cut the result.",
           schema: { type: "string", enum: ["true"] },
         },
+        ...streamHeaders(),
       },
       securitySchemes: {
         apiKey: {
@@ -249,23 +266,25 @@ function buildOperation(
   if (endpoint.description) operation.description = endpoint.description;
   if (parameters.length) operation.parameters = parameters;
   if (endpoint.requestBody) {
+    const { schema } = endpoint.requestBody;
     operation.requestBody = {
       description: endpoint.requestBody.description,
       required: endpoint.requestBody.required,
-      content: {
-        "application/json": { schema: requestSchema(endpoint.requestBody.schema, table) },
-      },
+      content: schema === "stream:body"
+        ? STREAM_BODY
+        : { "application/json": { schema: requestSchema(schema, table) } },
     };
   }
   const responses: Record<string, unknown> = {};
   for (const success of endpoint.responses) {
+    const headers: Record<string, unknown> = { "X-Request-ID": ref("headers", "RequestId") };
+    if (mentionsRows(success.body)) headers["X-Truncated"] = ref("headers", "Truncated");
+    for (const name of success.headers ?? []) headers[STREAM_HEADERS[name]] = ref("headers", name);
+    const content = successContent(success.body, table);
     responses[String(success.status)] = {
       description: success.description,
-      headers: {
-        "X-Request-ID": ref("headers", "RequestId"),
-        ...(mentionsRows(success.body) ? { "X-Truncated": ref("headers", "Truncated") } : {}),
-      },
-      content: successContent(success.body, table),
+      headers,
+      ...(Object.keys(content).length ? { content } : {}),
     };
   }
   const errors = new Set<ErrorCode>([...endpoint.errors, ...COMMON_ERRORS]);
@@ -319,6 +338,32 @@ function simpleContent(
       };
     case "html":
       return { "text/html": { schema: { type: "string" } } };
+    case "empty":
+      return {};
+    case "stream":
+      return {
+        "application/json": {
+          schema: { type: "array", description: "A JSON stream: its messages, in order." },
+        },
+        "*/*": {
+          schema: {
+            type: "string",
+            format: "binary",
+            description: "Any other stream: its bytes, in its own content type.",
+          },
+        },
+      };
+    case "sse":
+      return {
+        "text/event-stream": {
+          schema: {
+            type: "string",
+            description: "`event: data` (the messages; base64 for binary streams when " +
+              "`Stream-SSE-Data-Encoding: base64`) and `event: control` " +
+              '(`{"streamNextOffset", "streamCursor", "upToDate", "streamClosed"}`).',
+          },
+        },
+      };
     case "asset":
       return {
         "text/javascript": { schema: { type: "string" } },
@@ -573,6 +618,7 @@ function parameters(config: Config, assets: readonly string[]): Record<string, u
       description: "Column(s) of a unique key, comma-separated: upsert on conflict.",
       schema: { type: "string" },
     },
+    ...streamParameters(),
     prefer: {
       name: "Prefer",
       in: "header",
@@ -719,5 +765,123 @@ function baseSchemas(): Record<string, unknown> {
         tables: { type: "array", items: { $ref: "#/components/schemas/TableInfo" } },
       },
     },
+  };
+}
+
+/** Request body of stream creates and appends: any content type; JSON streams take JSON. */
+const STREAM_BODY = {
+  "application/json": {
+    schema: {
+      description: "JSON streams: one message, or an array appending one message per element.",
+    },
+  },
+  "*/*": { schema: { type: "string", format: "binary" } },
+};
+
+/** Response header components of the streams protocol: component name to header name. */
+const STREAM_HEADERS: Record<string, string> = {
+  Location: "Location",
+  ETag: "ETag",
+  StreamNextOffset: "Stream-Next-Offset",
+  StreamUpToDate: "Stream-Up-To-Date",
+  StreamCursor: "Stream-Cursor",
+  StreamClosed: "Stream-Closed",
+  StreamTtl: "Stream-TTL",
+  StreamExpiresAt: "Stream-Expires-At",
+  ProducerEpoch: "Producer-Epoch",
+  ProducerSeq: "Producer-Seq",
+};
+
+function streamHeaders(): Record<string, unknown> {
+  const text = (description: string) => ({ description, schema: { type: "string" } });
+  return {
+    Location: text("The new stream's URL."),
+    ETag: text("Names the stream instance and the range served (for `If-None-Match`)."),
+    StreamNextOffset: text("Where to read next: the offset after the data served (opaque)."),
+    StreamUpToDate: {
+      description: "`true` when the answer reaches the stream's tail.",
+      schema: { type: "string", enum: ["true"] },
+    },
+    StreamCursor: text("Echo as `cursor=` on the next live read (CDN cache busting)."),
+    StreamClosed: {
+      description: "`true` when the stream is closed (no more data will come).",
+      schema: { type: "string", enum: ["true"] },
+    },
+    StreamTtl: text("The stream's sliding time to live in seconds."),
+    StreamExpiresAt: text("The stream's absolute expiry (RFC 3339)."),
+    ProducerEpoch: text("The idempotent producer's epoch the server holds."),
+    ProducerSeq: text("The highest sequence number accepted from the producer."),
+  };
+}
+
+function streamParameters(): Record<string, unknown> {
+  const header = (name: string, description: string, schema: unknown = { type: "string" }) => ({
+    name,
+    in: "header",
+    description,
+    schema,
+  });
+  return {
+    streamPath: {
+      name: "path",
+      in: "path",
+      required: true,
+      description: "The stream's path below `streams_prefix`; it may hold `/` (`orders/eu`, " +
+        "percent-encoded or not) and is case-sensitive. `_changes/<table>` is a table's " +
+        "read-only change feed.",
+      schema: { type: "string" },
+    },
+    offset: {
+      name: "offset",
+      in: "query",
+      description: "Where to start: `-1` (the beginning), `now` (the tail), or a " +
+        "`Stream-Next-Offset` from an earlier answer. Required for live reads.",
+      schema: { type: "string" },
+    },
+    live: {
+      name: "live",
+      in: "query",
+      description: "`long-poll` waits for data; `sse` streams Server-Sent Events.",
+      schema: { type: "string", enum: ["long-poll", "sse"] },
+    },
+    cursor: {
+      name: "cursor",
+      in: "query",
+      description: "The `Stream-Cursor` of the previous live answer.",
+      schema: { type: "string" },
+    },
+    ifNoneMatch: header("If-None-Match", "An earlier `ETag`: 304 when the data is the same."),
+    streamTtl: header("Stream-TTL", "Sliding time to live in seconds (not with an expiry).", {
+      type: "integer",
+      minimum: 0,
+    }),
+    streamExpiresAt: header("Stream-Expires-At", "Absolute expiry, RFC 3339 (not with a TTL).", {
+      type: "string",
+      format: "date-time",
+    }),
+    streamClosed: header("Stream-Closed", "`true` creates the stream closed, or closes it.", {
+      type: "string",
+      enum: ["true"],
+    }),
+    streamForkedFrom: header(
+      "Stream-Forked-From",
+      "Path (under `streams_prefix`) of a stream to fork: the new stream starts with its data.",
+    ),
+    streamForkOffset: header("Stream-Fork-Offset", "Fork at this offset of the source."),
+    streamForkSubOffset: header(
+      "Stream-Fork-Sub-Offset",
+      "Also take this many bytes (JSON: messages) of the next append at the fork offset.",
+      { type: "integer", minimum: 0 },
+    ),
+    streamSeq: header("Stream-Seq", "A writer sequence that must increase (byte-wise)."),
+    producerId: header("Producer-Id", "Idempotent producer: its id (with epoch and seq)."),
+    producerEpoch: header("Producer-Epoch", "Idempotent producer: its epoch.", {
+      type: "integer",
+      minimum: 0,
+    }),
+    producerSeq: header("Producer-Seq", "Idempotent producer: the append's sequence number.", {
+      type: "integer",
+      minimum: 0,
+    }),
   };
 }

@@ -11,6 +11,7 @@ import type { TableInfo } from "../lib/db/catalog.ts";
 import { ApiError, ERROR_CODES, problemBody } from "../lib/errors.ts";
 import { FORMATS } from "../lib/encode/formats.ts";
 import { SILENT } from "../lib/log.ts";
+import { openStreamsRuntime } from "../lib/streams/runtime.ts";
 import { consume, testConfig } from "./_helpers.ts";
 import { fixedAuth } from "./_fixed_auth.ts";
 
@@ -148,7 +149,7 @@ Deno.test("documentRoutes() finds routes registered without a registry row", () 
   deepEqual(undocumented, ["GET /duckdb/secret"]);
 });
 
-/** A real app and server (fixed keys) for the route coverage test. */
+/** A real app and server (fixed keys, streams in memory) for the route coverage test. */
 async function startApp() {
   const config = await testConfig({ auth_enabled: "true" });
   const engine = await openEngine(config);
@@ -156,23 +157,35 @@ async function startApp() {
     admin: { "*": "crudq" },
     nobody: {},
   });
-  const app = createApp({ config, engine, auth, log: SILENT });
+  const streams = await openStreamsRuntime(config, SILENT);
+  await streams!.attach(engine, auth);
+  const app = createApp({ config, engine, auth, log: SILENT, streams });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const base = `http://127.0.0.1:${server.addr.port}${config.route_prefix}`;
+  const origin = `http://127.0.0.1:${server.addr.port}`;
   return {
     app,
     config,
-    base,
+    origin,
+    base: `${origin}${config.route_prefix}`,
     async [Symbol.asyncDispose]() {
       await server.shutdown();
+      await streams!.close();
       await engine.close();
     },
   };
 }
 
-function sampleUrl(base: string, path: string, table: string): string {
+/** A URL to try a documented path with: under the path item's own server when it has one. */
+function sampleUrl(
+  s: { base: string; origin: string },
+  path: string,
+  item: Record<string, unknown>,
+  table: string,
+): string {
+  const base = item.servers ? s.origin : s.base;
   return base + path
     .replace("{table}", table)
+    .replace("{path}", "sample/stream")
     .replace("{asset}", "docs.js")
     .replace("{sql}", encodeURIComponent("SELECT 42 AS answer"))
     .replace("{format}", "json");
@@ -201,20 +214,26 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
   await assertValid(doc);
   ok("t" in doc.components.schemas, "the admin key sees table t");
 
-  // Every registered route has a registry row ...
-  const { endpoints, undocumented } = documentRoutes(s.app.routes, s.config.route_prefix);
+  // Every registered route has a registry row (the streams route included) ...
+  const { endpoints, undocumented } = documentRoutes(
+    s.app.routes,
+    s.config.route_prefix,
+    s.config.streams_prefix,
+  );
   deepEqual(undocumented, []);
+  ok(endpoints.some((e) => e.base === "streams"), "the streams endpoints are registered");
   // ... and the document holds exactly those endpoints (plus their per-table instances).
   const expected = new Set<string>();
   for (const e of endpoints) {
+    const path = e.base === "streams" ? s.config.streams_prefix + e.path : e.path;
     for (const m of e.method === "ALL" ? e.documentAs ?? ["GET"] : [e.method]) {
-      expected.add(`${m} ${e.path}`);
+      expected.add(`${m} ${path}`);
     }
   }
   const tableOps = endpoints.filter((e: Endpoint) => e.tableOp);
   const documented = new Set<string>();
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of Object.keys(item)) {
+    for (const method of Object.keys(item).filter((k) => k !== "servers")) {
       const key = `${method.toUpperCase()} ${path}`;
       const perTable = tableOps.some((e) =>
         e.method === method.toUpperCase() && path === e.path.replace("{table}", "t")
@@ -224,16 +243,20 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
   }
   deepEqual([...documented].sort(), [...expected].sort());
 
-  // Every documented operation is really answered (no 404 route_not_found, no 405).
+  // Every documented operation is really answered (no 404 route_not_found, no 405), and
+  // with a success status of the document for the streams protocol (PUT runs first).
   for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of Object.keys(item)) {
+    const methods = Object.keys(item).filter((k) => k !== "servers")
+      .sort((a, b) => Number(b === "put") - Number(a === "put"));
+    for (const method of methods) {
       const init: RequestInit = { method: method.toUpperCase(), headers: admin };
       if (method === "post" || method === "put") init.body = JSON.stringify({ sql: "SELECT 1" });
-      const answer = await consume(await fetch(sampleUrl(s.base, path, "t"), init));
-      ok(
-        answer.status !== 405 && answer.body?.code !== "route_not_found",
-        `${method} ${path} is documented but answers ${answer.status} ${answer.text.slice(0, 200)}`,
-      );
+      const answer = await consume(await fetch(sampleUrl(s, path, item, "t"), init));
+      const what = `${method} ${path} is documented but answers ${answer.status} ${
+        answer.text.slice(0, 200)
+      }`;
+      ok(answer.status !== 405 && answer.body?.code !== "route_not_found", what);
+      if (item.servers) ok(String(answer.status) in (item[method] as Any).responses, what);
     }
   }
 });
@@ -292,4 +315,59 @@ Deno.test("per-table schemas in /openapi.json match the rows the server sends", 
   // And the schema is not vacuous: a wrong type is rejected.
   ok(!validate({ ...rows[0], dt: 12 }));
   ok(!validate({ ...rows[0], e: "angry" }));
+});
+
+Deno.test("buildOpenApi() documents the streams endpoints at streams_prefix, from the server root", async () => {
+  const rows = ENDPOINTS.filter((e) => e.base === "streams");
+  const config = await testConfig({ auth_enabled: "true", streams_prefix: "/events" });
+  const doc = buildOpenApi([USERS], config, ENDPOINTS);
+  await assertValid(doc);
+  const item = doc.paths["/events/{path}"] as Any;
+  deepEqual(item.servers.map((s: Any) => s.url), ["/"], "outside route_prefix");
+  deepEqual(
+    Object.keys(item).filter((k) => k !== "servers").sort(),
+    ["delete", "get", "head", "options", "post", "put"],
+  );
+  equal(rows.length, 6);
+  // offset, live and cursor on GET; the protocol's headers on its answers
+  deepEqual(
+    item.get.parameters.map((p: Any) => p.$ref.split("/").pop()),
+    ["streamPath", "offset", "live", "cursor", "ifNoneMatch"],
+  );
+  deepEqual((doc.components.parameters as Any).live.schema.enum, ["long-poll", "sse"]);
+  ok(item.get.responses["200"].headers["Stream-Next-Offset"]);
+  ok(item.get.responses["200"].content["text/event-stream"]);
+  ok(item.get.responses["204"] && item.get.responses["304"]);
+  ok(item.post.responses["409"].description.includes("`producer_seq_gap`"));
+  ok(item.put.responses["201"].headers.Location);
+  equal(item.put.responses["201"].content, undefined, "no body");
+  ok(item.put.requestBody.content["*/*"]);
+  // keys needed, except for CORS preflights
+  ok(item.get.responses["401"] && item.get.responses["403"]);
+  deepEqual(item.options.security, []);
+  equal(item.options.responses["401"], undefined);
+  // streams_auth none: no key
+  const open = buildOpenApi([], await testConfig({ auth_enabled: "true", streams_auth: "none" }), [
+    ...rows,
+  ]);
+  await assertValid(open);
+  deepEqual((open.paths["/v1/stream/{path}"] as Any).post.security, []);
+  equal((open.paths["/v1/stream/{path}"] as Any).post.responses["401"], undefined);
+});
+
+Deno.test("documentRoutes() matches the streams route with the streams rows, only when mounted", () => {
+  const app = new Hono();
+  app.all("/v1/stream/*", (c) => c.text("stream"));
+  app.get("/duckdb/livez", (c) => c.text("ok"));
+  const mounted = documentRoutes(app.routes, "/duckdb", "/v1/stream");
+  deepEqual(mounted.undocumented, []);
+  deepEqual(mounted.endpoints.filter((e) => e.base === "streams").map((e) => e.documentAs), [
+    ["PUT"],
+    ["HEAD"],
+    ["GET"],
+    ["POST"],
+    ["DELETE"],
+    ["OPTIONS"],
+  ]);
+  deepEqual(documentRoutes(app.routes, "/duckdb").undocumented, ["ALL /v1/stream/*"]);
 });

@@ -97,7 +97,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    documented ??= documentRoutes(app.routes, prefix).endpoints;
+    documented ??= documentRoutes(app.routes, prefix, ctx.streams?.prefix ?? null).endpoints;
     return c.json(buildOpenApi(catalog, config, documented, {
       // Public: anonymous callers get the whole catalog; a key narrows it to what it may use.
       can: principal === null ? () => true : (op, table) => allowed(auth, principal, op, table),

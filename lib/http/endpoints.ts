@@ -8,6 +8,10 @@
  * Also here until their own registries exist: the public routes (served without a key) and the
  * filter operators of `/api/{table}` (documentation only; the CRUD planner owns their meaning).
  *
+ * Durable Streams rows (`base: "streams"`) are relative to `streams_prefix`, which sits at the
+ * server root outside the route prefix; one Hono route (`{streams_prefix}/*`, any method) has a
+ * row per documented method.
+ *
  * @example
  * ```ts
  * import { deepEqual } from "node:assert/strict";
@@ -27,7 +31,7 @@ import type { ErrorCode } from "../errors.ts";
 import type { Operation } from "../auth/mod.ts";
 
 /** An HTTP method an endpoint is documented with. */
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";
 
 /** What a successful answer carries. */
 export type SuccessBody =
@@ -35,22 +39,29 @@ export type SuccessBody =
   | { kind: "json"; schema: string } // a JSON body described by a component schema
   | { kind: "html" }
   | { kind: "asset" }
-  | { kind: "openapi" };
+  | { kind: "openapi" }
+  | { kind: "stream" } // a stream's messages in its own content type (a JSON array in JSON mode)
+  | { kind: "sse" } // text/event-stream of data and control events
+  | { kind: "empty" }; // no body
 
 /** One success response. */
 export interface SuccessResponse {
   status: number;
   description: string;
   body: SuccessBody | { kind: "oneOf"; bodies: SuccessBody[] };
+  /** Names of `components/headers` entries the response carries (besides `X-Request-ID`). */
+  headers?: string[];
 }
 
 /** One endpoint: how it is registered, and how it is documented. */
 export interface Endpoint {
   /** The Hono method it is registered with (`ALL` for any method). */
   method: HttpMethod | "ALL";
-  /** The Hono route pattern, relative to the route prefix, as registered. */
+  /** What `route` and `path` are relative to: `route_prefix` (default) or `streams_prefix`. */
+  base?: "route" | "streams";
+  /** The Hono route pattern, relative to the base prefix, as registered. */
   route: string;
-  /** The OpenAPI path template relative to the prefix. */
+  /** The OpenAPI path template relative to the base prefix. */
   path: string;
   /** Methods documented for an `ALL` route (the others are accepted too). */
   documentAs?: HttpMethod[];
@@ -64,7 +75,7 @@ export interface Endpoint {
   parameters?: string[];
   /** Path parameters of a template: name to component parameter name. */
   pathParameters?: Record<string, string>;
-  /** A request body: component schema name (or `table:insert` / `table:update`). */
+  /** A request body: component schema name (or `table:insert`, `table:update`, `stream:body`). */
   requestBody?: { schema: string; description: string; required: boolean };
   responses: SuccessResponse[];
   /** Error codes besides the common ones (internal_error, unavailable, auth codes). */
@@ -419,7 +430,190 @@ export const ENDPOINTS: readonly Endpoint[] = [
       "query_timeout",
     ],
   },
+  ...streamEndpoints(),
 ];
+
+/** The Durable Streams protocol at `{streams_prefix}/{path}`: one row per method. */
+function streamEndpoints(): Endpoint[] {
+  const common = {
+    method: "ALL" as const,
+    base: "streams" as const,
+    route: "/*",
+    path: "/{path}",
+    pathParameters: { path: "streamPath" },
+    tag: "Streams",
+  };
+  const path: ErrorCode[] = ["invalid_request", "bad_path", "reserved_path"];
+  const missing: ErrorCode[] = ["stream_not_found", "stream_gone"];
+  return [
+    {
+      ...common,
+      documentAs: ["PUT"],
+      operationId: "createStream",
+      summary: "Create a stream",
+      description: "Creates the stream with the body's `Content-Type` (default " +
+        "`application/octet-stream`; `application/json` streams hold JSON messages) and the " +
+        "body as its first data. Repeating an identical create answers 200; another " +
+        "configuration at the path is 409. `Stream-Forked-From` forks another stream (needs " +
+        "read on it). Needs `c` on `stream:<path>`.",
+      parameters: [
+        "streamTtl",
+        "streamExpiresAt",
+        "streamClosed",
+        "streamForkedFrom",
+        "streamForkOffset",
+        "streamForkSubOffset",
+      ],
+      requestBody: { schema: "stream:body", description: "Initial data.", required: false },
+      responses: [
+        {
+          status: 201,
+          description: "Created.",
+          body: { kind: "empty" },
+          headers: ["Location", "StreamNextOffset", "StreamClosed"],
+        },
+        {
+          status: 200,
+          description: "An identical stream exists.",
+          body: { kind: "empty" },
+          headers: ["StreamNextOffset", "StreamClosed"],
+        },
+      ],
+      errors: [
+        ...path,
+        "read_only_stream",
+        "bad_ttl",
+        "bad_expires_at",
+        "ttl_and_expires_at",
+        "bad_fork_headers",
+        "fork_offset_invalid",
+        "fork_sub_offset_invalid",
+        "fork_source_not_found",
+        "fork_source_gone",
+        "invalid_json",
+        "stream_exists",
+        "content_type_mismatch",
+        "payload_too_large",
+        "storage_failure",
+      ],
+    },
+    {
+      ...common,
+      documentAs: ["HEAD"],
+      operationId: "streamMetadata",
+      summary: "A stream's metadata",
+      description: "Content type, tail offset, TTL or expiry and closed state, without data. " +
+        "Needs `r`.",
+      responses: [{
+        status: 200,
+        description: "The stream exists.",
+        body: { kind: "empty" },
+        headers: ["StreamNextOffset", "StreamTtl", "StreamExpiresAt", "StreamClosed"],
+      }],
+      errors: [...path, ...missing],
+    },
+    {
+      ...common,
+      documentAs: ["GET"],
+      operationId: "readStream",
+      summary: "Read a stream (catch-up, long-poll or SSE)",
+      description: "Catch-up reads answer the data after `offset` (at most about 1 MiB; " +
+        "continue from `Stream-Next-Offset` until `Stream-Up-To-Date`). `live=long-poll` waits " +
+        "up to `long_poll_timeout` for data (204 when none came); `live=sse` streams data and " +
+        "control events (base64 for binary streams) until `sse_reconnect_interval`. JSON " +
+        "streams answer one JSON array of messages. A table's change feed is " +
+        "`_changes/<table>` (needs `r` on the table); other streams need `r` on " +
+        "`stream:<path>`.",
+      parameters: ["offset", "live", "cursor", "ifNoneMatch"],
+      responses: [
+        {
+          status: 200,
+          description: "Data (or an SSE response).",
+          body: { kind: "oneOf", bodies: [{ kind: "stream" }, { kind: "sse" }] },
+          headers: ["StreamNextOffset", "StreamUpToDate", "StreamCursor", "StreamClosed", "ETag"],
+        },
+        {
+          status: 204,
+          description: "Long-poll: no new data before the timeout (or the stream is closed).",
+          body: { kind: "empty" },
+          headers: ["StreamNextOffset", "StreamUpToDate", "StreamCursor", "StreamClosed"],
+        },
+        {
+          status: 304,
+          description: "`If-None-Match` matched: the same data as before.",
+          body: { kind: "empty" },
+          headers: ["ETag", "StreamNextOffset"],
+        },
+      ],
+      errors: [...path, "bad_offset", "bad_query", ...missing],
+    },
+    {
+      ...common,
+      documentAs: ["POST"],
+      operationId: "appendStream",
+      summary: "Append to (or close) a stream",
+      description: "Appends the body (its `Content-Type` must be the stream's; a JSON array " +
+        "appends one message per element). `Stream-Closed: true` closes the stream, with or " +
+        "without a last body. `Producer-Id`/`-Epoch`/`-Seq` make appends idempotent (200 " +
+        "accepted, 204 duplicate); `Stream-Seq` must increase. Needs `c`.",
+      parameters: ["streamClosed", "streamSeq", "producerId", "producerEpoch", "producerSeq"],
+      requestBody: { schema: "stream:body", description: "The data to append.", required: false },
+      responses: [
+        {
+          status: 204,
+          description: "Appended (or a duplicate of an idempotent producer's append).",
+          body: { kind: "empty" },
+          headers: ["StreamNextOffset", "StreamClosed", "ProducerEpoch", "ProducerSeq"],
+        },
+        {
+          status: 200,
+          description: "An idempotent producer's append was accepted.",
+          body: { kind: "empty" },
+          headers: ["StreamNextOffset", "StreamClosed", "ProducerEpoch", "ProducerSeq"],
+        },
+      ],
+      errors: [
+        ...path,
+        "read_only_stream",
+        "missing_content_type",
+        "empty_body",
+        "invalid_json",
+        "empty_json_array",
+        "bad_producer_headers",
+        "producer_epoch_seq",
+        "producer_stale_epoch",
+        ...missing,
+        "stream_closed",
+        "content_type_mismatch",
+        "seq_conflict",
+        "producer_seq_gap",
+        "payload_too_large",
+        "storage_failure",
+      ],
+    },
+    {
+      ...common,
+      documentAs: ["DELETE"],
+      operationId: "deleteStream",
+      summary: "Delete a stream",
+      description: "Deletes the stream; forks keep reading the data they share. Needs `d`.",
+      responses: [{ status: 204, description: "Deleted.", body: { kind: "empty" } }],
+      errors: [...path, "read_only_stream", ...missing, "storage_failure"],
+    },
+    {
+      ...common,
+      documentAs: ["OPTIONS"],
+      operationId: "streamPreflight",
+      summary: "CORS preflight (no key needed)",
+      responses: [{
+        status: 204,
+        description: "The allowed methods and headers.",
+        body: { kind: "empty" },
+      }],
+      errors: [],
+    },
+  ];
+}
 
 /** A route as Hono lists it in `app.routes`. */
 export interface RegisteredRoute {
@@ -448,22 +642,29 @@ export interface DocumentedRoutes {
 
 /**
  * Joins Hono's route list with the registry: middleware (handlers taking `next`) and
- * {@link fallback} handlers are skipped; every other route needs a row.
+ * {@link fallback} handlers are skipped; every other route needs a row. Routes under
+ * `streamsPrefix` (when streams are mounted) match the rows with `base: "streams"`.
  */
 export function documentRoutes(
   routes: readonly RegisteredRoute[],
   prefix: string,
+  streamsPrefix: string | null = null,
 ): DocumentedRoutes {
   const endpoints: Endpoint[] = [];
   const undocumented: string[] = [];
   for (const route of routes) {
     if (route.handler.length > 1 || FALLBACKS.has(route.handler)) continue;
-    const relative = prefix && route.path.startsWith(prefix)
-      ? route.path.slice(prefix.length)
+    const streams = streamsPrefix !== null && route.path.startsWith(`${streamsPrefix}/`);
+    const base = streams ? streamsPrefix : prefix;
+    const relative = base && route.path.startsWith(base)
+      ? route.path.slice(base.length)
       : route.path;
-    const row = ENDPOINTS.find((e) => e.method === route.method && e.route === relative);
-    if (!row) undocumented.push(`${route.method} ${route.path}`);
-    else if (!endpoints.includes(row)) endpoints.push(row);
+    const rows = ENDPOINTS.filter((e) =>
+      e.method === route.method && e.route === relative &&
+      (e.base === "streams") === streams
+    );
+    if (rows.length === 0) undocumented.push(`${route.method} ${route.path}`);
+    for (const row of rows) if (!endpoints.includes(row)) endpoints.push(row);
   }
   endpoints.sort((a, b) => ENDPOINTS.indexOf(a) - ENDPOINTS.indexOf(b));
   return { endpoints, undocumented };
