@@ -16,7 +16,7 @@ import { ApiError } from "../errors.ts";
 import type { RowBatch } from "./source.ts";
 
 /** An output format's name. */
-export type FormatName = "json" | "csv" | "ndjson";
+export type FormatName = "json" | "csv" | "ndjson" | "parquet" | "arrow";
 
 /** What the registry knows of a format. */
 export interface FormatInfo {
@@ -26,6 +26,8 @@ export interface FormatInfo {
   /** Content-Type header value sent. */
   contentType: string;
   extension: string;
+  /** Binary formats are never re-encoded as text; Parquet is already compressed. */
+  compressible: boolean;
 }
 
 /** Every format, in preference order for `*\/*`. */
@@ -35,18 +37,35 @@ export const FORMATS: readonly FormatInfo[] = [
     mimeTypes: ["application/json"],
     contentType: "application/json",
     extension: "json",
+    compressible: true,
   },
   {
     name: "csv",
     mimeTypes: ["text/csv"],
     contentType: "text/csv; charset=utf-8",
     extension: "csv",
+    compressible: true,
   },
   {
     name: "ndjson",
     mimeTypes: ["application/x-ndjson", "application/ndjson", "application/jsonl"],
     contentType: "application/x-ndjson",
     extension: "ndjson",
+    compressible: true,
+  },
+  {
+    name: "parquet",
+    mimeTypes: ["application/vnd.apache.parquet", "application/parquet"],
+    contentType: "application/vnd.apache.parquet",
+    extension: "parquet",
+    compressible: false,
+  },
+  {
+    name: "arrow",
+    mimeTypes: ["application/vnd.apache.arrow.stream"],
+    contentType: "application/vnd.apache.arrow.stream",
+    extension: "arrow",
+    compressible: true,
   },
 ];
 

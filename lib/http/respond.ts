@@ -1,18 +1,38 @@
 /**
- * Turns a {@link ResultSource} into a streamed response in the negotiated format, applying the row
- * cap. Everything that can fail before the first byte (the statement itself, the first rows, the
- * cap's look-ahead) fails as a normal problem+json response; a failure after streaming began
- * aborts the connection, so a client never mistakes a cut-short body for a complete one.
+ * Streamed row responses in the negotiated format. Two entry points:
+ *
+ * - {@link respondRows} encodes a {@link ResultSource} (DuckDB result chunks) in JS: JSON, NDJSON,
+ *   CSV and Arrow directly, Parquet through DuckDB's writer on a private instance. Works for
+ *   every statement that returns rows.
+ * - {@link respondPlan} takes the SQL of one SELECT (raw `SELECT`s, CRUD reads) and lets DuckDB
+ *   write CSV, NDJSON, JSON and Parquet itself (`COPY … TO` a named pipe, values rendered in SQL by
+ *   the same rules as the JS encoders), which is several times faster for large results; Arrow and
+ *   capped JSON reads go through {@link respondRows}.
+ *
+ * Both read ahead (the row cap's look-ahead, then up to 64 KiB of output) before the status line:
+ * whatever fails by then is a normal problem+json response. A failure after streaming began aborts
+ * the connection (never appends text to a body) and is logged with the request ID. Bodies are
+ * compressed (zstd, br, gzip) when the client accepts it and the body is not small, except Parquet.
  * @module
  */
 
+import type { DuckDBPreparedStatement, DuckDBType } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { bindParams, type Params } from "../db/bind.ts";
+import type { Lease } from "../db/pool.ts";
+import { type Guard, guarded, rollback } from "../db/run.ts";
+import { resultSource } from "../db/source.ts";
+import { type CopyRun, parquetFromChunks, startCopy } from "../db/export.ts";
+import { createArrowEncoder } from "../encode/arrow.ts";
 import { createCsvEncoder, type CsvOptions } from "../encode/csv.ts";
 import { formatInfo, type FormatName, type StreamEncoder } from "../encode/formats.ts";
 import { createJsonEncoder, createNdjsonEncoder } from "../encode/json.ts";
-import type { ResultSource, RowBatch } from "../encode/source.ts";
+import { type CopyFormat, planCopy } from "../encode/sql_render.ts";
+import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/source.ts";
 import type { JsonValueOptions } from "../encode/values.ts";
+import { createCompressor, type Encoding } from "./compress.ts";
+import { contentDisposition } from "./output.ts";
 
 /** How to answer with rows. */
 export interface RowsResponseOptions {
@@ -31,25 +51,60 @@ export interface RowsResponseOptions {
   totalRows?: number;
   /** Called once the headers are decided, before streaming (e.g. to lift the deadline). */
   onStreaming?: () => void;
+  /** An export request (see `OutputOptions.export`): capped JSON may then use DuckDB's writer. */
+  export?: boolean;
+  /** `Content-Disposition` to send. */
+  disposition?: { type: "inline" | "attachment"; fileName: string };
+  /** Compress with this coding when the body is at least `compressMinSize` bytes. */
+  encoding?: Encoding | null;
+  compressMinSize?: number;
+  /** Where DuckDB may write export pipes (the engine's scratch directory). */
+  scratchDirectory?: string;
+}
+
+/** One SELECT to answer with (raw SQL, or a CRUD read built from the catalog). */
+export interface QueryPlan {
+  sql: string;
+  params?: Params;
+  /** Run inside a READ ONLY transaction (GET query URLs). */
+  readOnly?: boolean;
+}
+
+/** Output read before the status line is sent. */
+const LOOKAHEAD_BYTES = 64 * 1024;
+
+const textEncoder = new TextEncoder();
+const bytes = (part: string | Uint8Array) =>
+  typeof part === "string" ? textEncoder.encode(part) : part;
+
+/** A pull-based body: `next()` gives bytes, `null` at the end; throws on failure. */
+interface ByteProducer {
+  next(): Promise<Uint8Array | null>;
+  /** Stops early and frees everything (client gone, or a failure before the headers). */
+  cancel(): Promise<void>;
 }
 
 function createEncoder(
-  format: FormatName,
-  source: ResultSource,
+  format: Exclude<FormatName, "parquet">,
+  columns: ResultSource["columns"],
   options: RowsResponseOptions,
 ): StreamEncoder {
   switch (format) {
     case "json":
-      return createJsonEncoder(source.columns, options.json);
+      return createJsonEncoder(columns, options.json);
     case "ndjson":
-      return createNdjsonEncoder(source.columns, options.json);
+      return createNdjsonEncoder(columns, options.json);
     case "csv":
-      return createCsvEncoder(source.columns, options.csv);
+      return createCsvEncoder(columns, options.csv);
+    case "arrow":
+      return createArrowEncoder(columns);
   }
 }
 
-const encoder = new TextEncoder();
-const bytes = (part: string | Uint8Array) => typeof part === "string" ? encoder.encode(part) : part;
+function truncationMessage(cap: number): string {
+  return `Results limited to ${cap} rows by safety limit. ` +
+    "Use pagination (?limit=X&page=Y) or a narrower query to access more data.";
+}
 
 /** Streams the rows of `source` as a response; the source is closed when done or on failure. */
 export async function respondRows(
@@ -63,8 +118,7 @@ export async function respondRows(
   let ended = false;
   let truncated = false;
   try {
-    // Look ahead: up to cap+1 rows when capped (to know about truncation before the headers),
-    // else the first batch (so an early failure is still a clean error response).
+    // Look ahead: up to cap+1 rows when capped (to know about truncation before the headers).
     while (!ended && !truncated && (cap > 0 || buffered.length === 0)) {
       const batch = await source.next();
       if (batch) seen += batch.rows;
@@ -84,75 +138,73 @@ export async function respondRows(
     throw err;
   }
 
-  const info = formatInfo(options.format);
-  const headers: Record<string, string> = {
-    "content-type": info.contentType,
-    ...options.headers,
+  const rest = async function* (): AsyncGenerator<RowBatch> {
+    yield* buffered.splice(0);
+    if (ended || truncated) return;
+    for (let batch = await source.next(); batch; batch = await source.next()) yield batch;
   };
-  if (truncated) headers["x-truncated"] = "true";
-  const encode = createEncoder(options.format, source, options);
-  options.onStreaming?.();
 
+  if (options.format === "parquet") {
+    const names = uniqueColumnNames(source.columns.map((c) => c.name));
+    let run: CopyRun;
+    try {
+      run = await parquetFromChunks(
+        names,
+        source.columns.map((c) => c.type),
+        rest(),
+        options.scratchDirectory ?? await Deno.makeTempDir({ prefix: "duckserve-export-" }),
+      );
+    } finally {
+      source.close();
+    }
+    return await streamResponse(copyProducer(run, {}), options, truncated);
+  }
+
+  const encode = createEncoder(options.format, source.columns, options);
   const tailMeta = async (): Promise<Record<string, unknown>> => {
     const meta: Record<string, unknown> = { ...options.meta };
     if (truncated) {
       const total = options.totalRows ?? await countRest(source, seen);
       meta.truncated = true;
       if (total !== null) meta.total_available = total;
-      meta.message = `Results limited to ${cap} rows by safety limit. ` +
-        "Use pagination (?limit=X&page=Y) or a narrower query to access more data.";
+      meta.message = truncationMessage(cap);
     }
     return meta;
   };
-
-  let finished = false;
-  let cancelled = false;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes(encode.head()));
-      for (const batch of buffered) controller.enqueue(bytes(encode.batch(batch)));
-      buffered.length = 0;
-    },
-    async pull(controller) {
+  const batches = rest();
+  let state: "head" | "rows" | "done" = "head";
+  const producer: ByteProducer = {
+    async next() {
       try {
-        if (!ended && !truncated) {
-          const batch = await source.next();
-          if (batch) {
-            if (cap > 0 && sent + batch.rows > cap) {
-              // cannot happen: the look-ahead already read past the cap when capped
-              throw new ApiError("internal_error", "row cap overrun");
-            }
-            sent += batch.rows;
-            if (cancelled) return;
-            controller.enqueue(bytes(encode.batch(batch)));
-            return;
-          }
-          ended = true;
+        if (state === "head") {
+          state = "rows";
+          return bytes(encode.head());
         }
-        const tail = bytes(encode.tail(await tailMeta()));
-        if (cancelled) return;
-        controller.enqueue(tail);
-        finished = true;
-        source.close();
-        controller.close();
+        while (state === "rows") {
+          const { value: batch, done } = await batches.next();
+          if (done) {
+            state = "done";
+            const tail = bytes(encode.tail(await tailMeta()));
+            source.close();
+            return tail;
+          }
+          const part = bytes(encode.batch(batch));
+          if (part.byteLength > 0) return part;
+        }
+        return null;
       } catch (err) {
+        state = "done";
         source.close();
-        if (cancelled) return;
-        options.log.error("stream_failed", {
-          request_id: options.requestId,
-          rows_sent: sent,
-          code: err instanceof ApiError ? err.code : "internal_error",
-          error: err instanceof Error ? err.message : String(err),
-        });
-        controller.error(err);
+        throw err;
       }
     },
     cancel() {
-      cancelled = true;
-      if (!finished) source.close();
+      state = "done";
+      source.close();
+      return Promise.resolve();
     },
-  }, { highWaterMark: 0 });
-  return new Response(body, { status: 200, headers });
+  };
+  return await streamResponse(producer, options, truncated);
 }
 
 /** All rows of the result (`seen` so far plus the rest, not decoded); null when counting fails. */
@@ -164,4 +216,303 @@ async function countRest(source: ResultSource, seen: number): Promise<number | n
   } catch {
     return null;
   }
+}
+
+/** Bytes of a `COPY` run, between an optional prefix and suffix (the JSON envelope). */
+function copyProducer(
+  run: CopyRun,
+  parts: { prefix?: string; suffix?: () => string; onEnd?: (ok: boolean) => Promise<void> },
+): ByteProducer {
+  let prefix = parts.prefix;
+  let finished = false;
+  const end = async (ok: boolean) => {
+    if (finished) return;
+    finished = true;
+    await run.cancel();
+    await parts.onEnd?.(ok);
+  };
+  return {
+    async next() {
+      if (finished) return null;
+      if (prefix !== undefined) {
+        const text = prefix;
+        prefix = undefined;
+        return bytes(text);
+      }
+      try {
+        const piece = await run.read();
+        if (piece) return piece;
+        await run.done;
+      } catch (err) {
+        await end(false);
+        throw err;
+      }
+      const suffix = parts.suffix?.();
+      await end(true);
+      return suffix ? bytes(suffix) : null;
+    },
+    cancel: () => end(false),
+  };
+}
+
+/** Reads ahead, decides the headers, and streams the rest (compressed when worthwhile). */
+async function streamResponse(
+  producer: ByteProducer,
+  options: RowsResponseOptions,
+  truncated: boolean,
+): Promise<Response> {
+  const ahead: Uint8Array[] = [];
+  let size = 0;
+  let ended = false;
+  try {
+    while (size < LOOKAHEAD_BYTES) {
+      const piece = await producer.next();
+      if (piece === null) {
+        ended = true;
+        break;
+      }
+      ahead.push(piece);
+      size += piece.byteLength;
+    }
+  } catch (err) {
+    await producer.cancel();
+    throw err;
+  }
+
+  const info = formatInfo(options.format);
+  const headers: Record<string, string> = {
+    "content-type": info.contentType,
+    vary: "Accept, Accept-Encoding",
+  };
+  if (options.disposition) {
+    headers["content-disposition"] = contentDisposition(
+      options.disposition.type,
+      options.disposition.fileName,
+    );
+  }
+  if (truncated) headers["x-truncated"] = "true";
+  Object.assign(headers, options.headers);
+  options.onStreaming?.();
+
+  let cancelled = false;
+  let body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const piece of ahead) controller.enqueue(piece);
+      ahead.length = 0;
+      if (ended) controller.close();
+    },
+    async pull(controller) {
+      try {
+        const piece = await producer.next();
+        if (cancelled) return;
+        if (piece === null) controller.close();
+        else controller.enqueue(piece);
+      } catch (err) {
+        if (cancelled) return;
+        options.log.error("stream_failed", {
+          request_id: options.requestId,
+          format: options.format,
+          code: err instanceof ApiError ? err.code : "internal_error",
+          error: err instanceof Error ? err.message : String(err),
+        });
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      cancelled = true;
+      await producer.cancel();
+    },
+  }, { highWaterMark: 0 });
+
+  const encoding = options.encoding;
+  if (
+    encoding && info.compressible &&
+    !(ended && size < (options.compressMinSize ?? 1024))
+  ) {
+    headers["content-encoding"] = encoding;
+    body = body.pipeThrough(createCompressor(encoding));
+  }
+  return new Response(body, { status: 200, headers });
+}
+
+/** Formats DuckDB's writer produces for `options`, or null for the JS encoders. */
+function copyFormatFor(options: RowsResponseOptions): CopyFormat | null {
+  switch (options.format) {
+    case "csv":
+    case "ndjson":
+    case "parquet":
+      return options.format;
+    case "json":
+      // Capped JSON reads (not exports) keep the exact truncation envelope of the JS encoder.
+      return options.cap === 0 || options.export ? "json" : null;
+    case "arrow":
+      return null;
+  }
+}
+
+/** True when {@link respondPlan} would have DuckDB write the body (worth planning for). */
+export function prefersCopy(options: Pick<RowsResponseOptions, "format" | "cap" | "export">) {
+  return copyFormatFor(options as RowsResponseOptions) !== null;
+}
+
+function readOnlyError(err: unknown, readOnly: boolean | undefined): unknown {
+  if (readOnly && err instanceof ApiError && err.code === "read_only") {
+    return new ApiError(
+      "not_read_only",
+      "GET requests can only execute read-only queries; this statement writes. " +
+        "Use POST {prefix}/query.",
+    );
+  }
+  return err;
+}
+
+/**
+ * Answers with the rows of one SELECT (`plan.sql`, with `plan.params`) on `lease`, which this
+ * function owns from now on (it is released when the response ends or fails). DuckDB writes CSV,
+ * NDJSON, Parquet and uncapped or export JSON itself; other cases stream result chunks through
+ * {@link respondRows}. Errors before the first byte throw {@link ApiError}s.
+ *
+ * ```ts
+ * const lease = await acquire(engine.pool, guard);
+ * return respondPlan(lease, guard, { sql, params }, { ...output, requestId, log, scratchDirectory });
+ * ```
+ */
+export async function respondPlan(
+  lease: Lease,
+  guard: Guard,
+  plan: QueryPlan,
+  options: RowsResponseOptions,
+): Promise<Response> {
+  let owned = true;
+  const release = async (dirty: boolean) => {
+    if (!owned) return;
+    owned = false;
+    if (plan.readOnly) await rollback(lease);
+    lease.release(dirty);
+  };
+  try {
+    if (plan.readOnly) {
+      await guarded(lease, guard, async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run());
+    }
+    const statement = await guarded(lease, guard, () => lease.prepare(plan.sql));
+    const names = Array.from({ length: statement.columnCount }, (_, i) => statement.columnName(i));
+    const types = Array.from({ length: statement.columnCount }, (_, i) => statement.columnType(i));
+    const format = copyFormatFor(options);
+    const copy = format === null ? null : planCopy(plan.sql, types, uniqueColumnNames(names), format, {
+      json: options.json,
+      csv: options.csv,
+    });
+    if (!copy || !options.scratchDirectory) {
+      bindParams(statement, plan.params);
+      const result = await guarded(lease, guard, () => statement.stream());
+      owned = false; // the result source releases the lease from here on
+      const source = resultSource(result, lease, guard, {
+        beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
+      });
+      return await respondRows({
+        columns: source.columns,
+        next: () => source.next().catch((err) => Promise.reject(readOnlyError(err, plan.readOnly))),
+        close: () => source.close(),
+      }, options);
+    }
+    owned = false; // from here on, the COPY path releases
+    return await respondCopy(lease, guard, plan, types, names, format!, options, async (dirty) => {
+      owned = true;
+      await release(dirty);
+    });
+  } catch (err) {
+    await release(true);
+    throw readOnlyError(err, plan.readOnly);
+  }
+}
+
+/** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
+async function exceedsCap(lease: Lease, guard: Guard, plan: QueryPlan, cap: number) {
+  const inner = plan.sql.replace(/[\s;]+$/, "");
+  const counter = await guarded(
+    lease,
+    guard,
+    () =>
+      lease.connection.prepare(
+        `SELECT count(*) FROM (SELECT 1 FROM (\n${inner}\n) AS q LIMIT ${cap + 1}) AS c`,
+      ),
+  );
+  try {
+    bindParams(counter, plan.params);
+    const reader = await guarded(lease, guard, () => counter.runAndReadAll());
+    return Number(reader.getRows()[0][0]) > cap;
+  } finally {
+    counter.destroySync();
+  }
+}
+
+/** The COPY path of {@link respondPlan}. */
+async function respondCopy(
+  lease: Lease,
+  guard: Guard,
+  plan: QueryPlan,
+  types: DuckDBType[],
+  names: string[],
+  format: CopyFormat,
+  options: RowsResponseOptions,
+  release: (dirty: boolean) => Promise<void>,
+): Promise<Response> {
+  let truncated = false;
+  let run: CopyRun;
+  try {
+    truncated = options.cap > 0 && await exceedsCap(lease, guard, plan, options.cap);
+    const copy = planCopy(plan.sql, types, uniqueColumnNames(names), format, {
+      json: options.json,
+      csv: options.csv,
+      limit: truncated ? options.cap : 0,
+    })!;
+    run = await startCopy(lease, copy.select, copy.options, {
+      directory: options.scratchDirectory!,
+      params: plan.params,
+    });
+  } catch (err) {
+    await release(true);
+    throw err;
+  }
+
+  // The deadline covers everything before the first byte; a disconnect stops the export.
+  const remaining = guard.deadline - performance.now();
+  const timer = Number.isFinite(remaining)
+    ? setTimeout(() => run.interrupt("timeout"), Math.max(remaining, 0))
+    : undefined;
+  const onAbort = () => void run.cancel();
+  guard.signal?.addEventListener("abort", onAbort, { once: true });
+  if (guard.signal?.aborted) onAbort();
+
+  const envelope = format === "json";
+  const producer = copyProducer(run, {
+    prefix: envelope ? '{"data":' : undefined,
+    suffix: envelope
+      ? () => {
+        const meta: Record<string, unknown> = { ...options.meta };
+        if (truncated) {
+          meta.truncated = true;
+          meta.message = truncationMessage(options.cap);
+        }
+        let text = "";
+        for (const [key, value] of Object.entries(meta)) {
+          if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+        }
+        return text + "}";
+      }
+      : undefined,
+    onEnd: async (ok) => {
+      clearTimeout(timer);
+      guard.signal?.removeEventListener("abort", onAbort);
+      await release(!ok);
+    },
+  });
+  return await streamResponse(producer, {
+    ...options,
+    onStreaming: () => {
+      clearTimeout(timer);
+      guard.deadline = Infinity;
+      options.onStreaming?.();
+    },
+  }, truncated);
 }

@@ -83,11 +83,17 @@ export interface RawOptions {
   readOnly: boolean;
   /** Throws (403) when the caller may not run the statement. */
   authorize?: (info: StatementInfo) => void | Promise<void>;
+  /**
+   * Hand a single SELECT back unexecuted (`kind: "plan"`, with its lease) so the response layer
+   * can have DuckDB write the result (`respondPlan`).
+   */
+  plan?: boolean;
 }
 
 /** The outcome of a raw request. */
 export type RawOutcome =
   | { kind: "rows"; source: ResultSource }
+  | { kind: "plan"; lease: Lease; sql: string; params?: Params; readOnly: boolean }
   | { kind: "changes"; rowsAffected: number; elapsedMs: number };
 
 /** Statement types that read: allowed on the read-only endpoint. */
@@ -165,7 +171,11 @@ export async function executeRaw(
       ? await runSingle(lease, guard, query, statement, options)
       : await runScript(lease, guard, query, options);
     dirty = outcome.dirty;
-    if (outcome.kind === "rows") handedOff = true;
+    if (outcome.kind === "rows" || outcome.kind === "plan") handedOff = true;
+    if (outcome.kind === "plan") {
+      const { dirty: _, ...plan } = outcome;
+      return plan;
+    }
     return outcome.kind === "rows"
       ? { kind: "rows", source: outcome.source }
       : { kind: "changes", rowsAffected: outcome.rowsAffected, elapsedMs: outcome.elapsedMs };
@@ -189,6 +199,10 @@ async function runSingle(
   const type = statement.statementType;
   checkType(type, options.readOnly);
   await options.authorize?.({ index: 0, count: 1, type, sql: query.sql, lease, guard });
+  if (options.plan && type === StatementType.SELECT) {
+    const { sql, params } = query;
+    return { kind: "plan", lease, sql, params, readOnly: options.readOnly, dirty: false };
+  }
   bindParams(statement, query.params);
   const dirty = !CLEAN_TYPES.has(type);
   const started = performance.now();
