@@ -192,13 +192,15 @@ let writerInstance: Promise<DuckDBInstance> | null = null;
  * Writes rows that only exist as result chunks (statements that cannot be wrapped in `COPY`,
  * such as `INSERT … RETURNING` or scripts) as Parquet with DuckDB's own writer: the chunks are
  * appended to a temporary table of a private in-memory DuckDB (never reachable by user SQL), which
- * then copies it. Returns the file's bytes through a {@link CopyRun}.
+ * then copies it (`project` gives the SELECT over that table). Returns the file's bytes through a
+ * {@link CopyRun}.
  */
 export async function parquetFromChunks(
   names: readonly string[],
   types: readonly DuckDBType[],
   chunks: AsyncIterable<{ chunk: DuckDBDataChunk; rows: number }>,
   directory: string,
+  project: (table: string) => string = (table) => `FROM ${table}`,
 ): Promise<CopyRun> {
   writerInstance ??= DuckDBInstance.create(":memory:", {
     threads: "1",
@@ -231,9 +233,14 @@ export async function parquetFromChunks(
     prepare: (sql) => connection.prepare(sql),
     release: () => {},
   };
-  const run = await startCopy(lease, `FROM temp.${table}`, "FORMAT parquet, USE_TMP_FILE false", {
-    directory,
-  });
+  const run = await startCopy(
+    lease,
+    project(`temp.${table}`),
+    "FORMAT parquet, USE_TMP_FILE false",
+    {
+      directory,
+    },
+  );
   const drop = run.done.finally(async () => {
     await connection.run(`DROP TABLE IF EXISTS temp.${table}`).catch(() => {});
     connection.closeSync();

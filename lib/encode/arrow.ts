@@ -71,7 +71,7 @@ import {
   DuckDBTypeId,
   type DuckDBVector,
 } from "@duckdb/node-api";
-import type { Column, RowBatch } from "./source.ts";
+import { type Column, type RowBatch, uniqueColumnNames } from "./source.ts";
 import type { StreamEncoder } from "./formats.ts";
 import { jsonFragment } from "./values.ts";
 
@@ -253,14 +253,18 @@ function validityOf(
       if (out[i] !== 0xff) nulls += 8 - POPCOUNT[out[i]];
     }
     if (tail) nulls -= 8 - tail;
-    return nulls === 0 ? { nullBitmap: undefined, nullCount: 0 } : { nullBitmap: out, nullCount: nulls };
+    return nulls === 0
+      ? { nullBitmap: undefined, nullCount: 0 }
+      : { nullBitmap: out, nullCount: nulls };
   }
   for (let i = 0; i < sel.count; i++) {
     const bit = base + at(sel, i);
     if (bits[bit >> 3] & (1 << (bit & 7))) out[i >> 3] |= 1 << (i & 7);
     else nulls++;
   }
-  return nulls === 0 ? { nullBitmap: undefined, nullCount: 0 } : { nullBitmap: out, nullCount: nulls };
+  return nulls === 0
+    ? { nullBitmap: undefined, nullCount: 0 }
+    : { nullBitmap: out, nullCount: nulls };
 }
 
 type TypedArray =
@@ -346,7 +350,12 @@ function readAt(address: number, length: number): Uint8Array {
   return blobBytes.call(addressReader as unknown as DuckDBBlobVector, 0)!;
 }
 
-function textData(raw: RawVector, type: DuckDBType, sel: Selection, v: ReturnType<typeof validityOf>) {
+function textData(
+  raw: RawVector,
+  type: DuckDBType,
+  sel: Selection,
+  v: ReturnType<typeof validityOf>,
+) {
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   const offsets = new Int32Array(sel.count + 1);
@@ -379,12 +388,22 @@ function textData(raw: RawVector, type: DuckDBType, sel: Selection, v: ReturnTyp
 }
 
 /** Builds the Arrow data of rows `sel` of `vector` (of DuckDB `type`, Arrow `target`). */
-function columnData(vector: DuckDBVector, type: DuckDBType, target: ArrowColumnType, sel: Selection): Data {
+function columnData(
+  vector: DuckDBVector,
+  type: DuckDBType,
+  target: ArrowColumnType,
+  sel: Selection,
+): Data {
   const raw = vector as unknown as RawVector;
-  const v = validityOf(raw, sel);
+  // A MAP vector wraps a LIST vector, which holds the validity.
+  const v = validityOf(
+    type.typeId === DuckDBTypeId.MAP ? raw.listVector as unknown as RawVector : raw,
+    sel,
+  );
   const base = { length: sel.count, nullCount: v.nullCount, nullBitmap: v.nullBitmap };
-  // deno-lint-ignore no-explicit-any
-  const make = (props: Record<string, unknown>) => makeData({ type: target.type, ...base, ...props } as any);
+  const make = (props: Record<string, unknown>) =>
+    // deno-lint-ignore no-explicit-any
+    makeData({ type: target.type, ...base, ...props } as any);
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN: {
       const view = raw.dataView!;
@@ -414,7 +433,10 @@ function columnData(vector: DuckDBVector, type: DuckDBType, target: ArrowColumnT
     case DuckDBTypeId.TIMESTAMP_TZ:
       return make({ data: takeItems(raw.items as unknown as TypedArray, sel) });
     case DuckDBTypeId.ENUM:
-      return make({ data: takeItems(raw.items as unknown as TypedArray, sel), dictionary: target.dictionary });
+      return make({
+        data: takeItems(raw.items as unknown as TypedArray, sel),
+        dictionary: target.dictionary,
+      });
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.DECIMAL:
       return make({ data: decimal128(raw, type, sel) });
@@ -451,7 +473,8 @@ function columnData(vector: DuckDBVector, type: DuckDBType, target: ArrowColumnT
     }
     case DuckDBTypeId.LIST:
     case DuckDBTypeId.MAP: {
-      const list = (type.typeId === DuckDBTypeId.MAP ? raw.listVector! : vector) as unknown as RawVector;
+      const list =
+        (type.typeId === DuckDBTypeId.MAP ? raw.listVector! : vector) as unknown as RawVector;
       const entries = list.entryData!;
       const offsets = new Int32Array(sel.count + 1);
       let contiguous = true;
@@ -499,11 +522,15 @@ function columnData(vector: DuckDBVector, type: DuckDBType, target: ArrowColumnT
       const rows: number[] = [];
       for (let i = 0; i < sel.count; i++) rows.push(at(sel, i));
       const contiguous = rows.every((r, i) => r === sel.start + i);
-      const childSel: Selection = contiguous ? { start: sel.start * size, count: sel.count * size } : {
-        start: 0,
-        count: sel.count * size,
-        indices: Int32Array.from(rows.flatMap((r) => Array.from({ length: size }, (_, j) => r * size + j))),
-      };
+      const childSel: Selection = contiguous
+        ? { start: sel.start * size, count: sel.count * size }
+        : {
+          start: 0,
+          count: sel.count * size,
+          indices: Int32Array.from(
+            rows.flatMap((r) => Array.from({ length: size }, (_, j) => r * size + j)),
+          ),
+        };
       // deno-lint-ignore no-explicit-any
       const childType = (type as any).valueType as DuckDBType;
       const childTarget = (target.type as FixedSizeList).children[0];
@@ -570,8 +597,9 @@ function decimal128(raw: RawVector, type: DuckDBType, sel: Selection): Uint32Arr
 /** An Arrow IPC stream encoder for `columns`: the schema first, one record batch per chunk. */
 export function createArrowEncoder(columns: readonly Column[]): StreamEncoder {
   const targets = columns.map((c) => arrowTypeOf(c.type));
+  const names = uniqueColumnNames(columns.map((c) => c.name));
   const schema = new Schema(
-    columns.map((c, i) => new Field(c.name, targets[i].type, true, targets[i].metadata)),
+    columns.map((_, i) => new Field(names[i], targets[i].type, true, targets[i].metadata)),
   );
   const writer = new RecordBatchStreamWriter();
   // Collect what the writer emits per call instead of its async queue.
@@ -601,7 +629,10 @@ export function createArrowEncoder(columns: readonly Column[]): StreamEncoder {
     batch(batch: RowBatch) {
       if (batch.rows === 0) return new Uint8Array(0);
       const children = columns.map((c, i) =>
-        columnData(batch.chunk.getColumnVector(i), c.type, targets[i], { start: 0, count: batch.rows })
+        columnData(batch.chunk.getColumnVector(i), c.type, targets[i], {
+          start: 0,
+          count: batch.rows,
+        })
       );
       const data = makeData({ type: new Struct(schema.fields), length: batch.rows, children });
       writer.write(new RecordBatch(schema, data));

@@ -94,7 +94,8 @@ function intervalSql(x: string): string {
   const date = `${part(`trunc(${months} / 12)::BIGINT`, "Y")} || ${
     part(`(${months} % 12)`, "M")
   } || ${part(days, "D")}`;
-  const time = `(CASE WHEN ${hours} <> 0 THEN ${sign} || CAST(${hours} AS VARCHAR) || 'H' ELSE '' END)` +
+  const time =
+    `(CASE WHEN ${hours} <> 0 THEN ${sign} || CAST(${hours} AS VARCHAR) || 'H' ELSE '' END)` +
     ` || (CASE WHEN ${minutes} <> 0 THEN ${sign} || CAST(${minutes} AS VARCHAR) || 'M' ELSE '' END)` +
     ` || (CASE WHEN ${seconds} <> 0 OR ${fraction} <> '' THEN ${sign} || CAST(${seconds} AS VARCHAR)` +
     ` || (CASE WHEN ${fraction} <> '' THEN '.' || ${fraction} ELSE '' END) || 'S' ELSE '' END)`;
@@ -137,6 +138,8 @@ export function jsonValueSql(
   if (BIG_NUMBERS.has(type.typeId)) {
     return options.bigNumbers === "string" ? `CAST(${x} AS VARCHAR)` : x;
   }
+  // DuckDB's JSON writer re-formats JSON text (numbers, escapes); the JS encoder keeps it as is.
+  if (isJsonText(type)) return null;
   if (NATIVE.has(type.typeId)) return x;
   if (type.typeId === DuckDBTypeId.FLOAT || type.typeId === DuckDBTypeId.DOUBLE) {
     return floatSql(x, type, true);
@@ -209,6 +212,62 @@ export function csvValueSql(x: string, type: DuckDBType): string | null {
   }
 }
 
+/**
+ * A SQL expression over `x` for DuckDB's Parquet writer, which would lose information on a few
+ * types: HUGEINT and UHUGEINT (written as DOUBLE) become exact decimal text, TIMETZ (normalised
+ * to UTC) becomes ISO text with its offset, and INTERVAL (unsigned, milliseconds in Parquet)
+ * becomes `STRUCT(months INTEGER, days INTEGER, micros BIGINT)`. Everything else is written as is.
+ */
+export function parquetValueSql(x: string, type: DuckDBType, depth = 0): string {
+  switch (type.typeId) {
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.BIGNUM:
+      return `CAST(${x} AS VARCHAR)`;
+    case DuckDBTypeId.TIME_TZ:
+      return scalarTextSql(x, type)!;
+    case DuckDBTypeId.INTERVAL:
+      return `(CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(` +
+        `months := CAST(datepart('year', ${x}) * 12 + datepart('month', ${x}) AS INTEGER), ` +
+        `days := CAST(datepart('day', ${x}) AS INTEGER), ` +
+        `micros := datepart('hour', ${x}) * 3600000000::BIGINT + datepart('minute', ${x}) * ` +
+        `60000000::BIGINT + datepart('microsecond', ${x})) END)`;
+  }
+  const v = `v${depth}`;
+  switch (type.typeId) {
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY: {
+      const inner = parquetValueSql(v, (type as DuckDBListType).valueType, depth + 1);
+      return inner === v ? x : `list_transform(${x}, lambda ${v}: ${inner})`;
+    }
+    case DuckDBTypeId.STRUCT: {
+      const struct = type as DuckDBStructType;
+      let changed = false;
+      const parts = struct.entryNames.map((name, i) => {
+        const field = `struct_extract(${x}, ${quoteLiteral(name)})`;
+        const inner = parquetValueSql(field, struct.entryTypes[i], depth + 1);
+        if (inner !== field) changed = true;
+        return `${quoteIdent(name)} := ${inner}`;
+      });
+      return changed
+        ? `(CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${parts.join(", ")}) END)`
+        : x;
+    }
+    case DuckDBTypeId.MAP: {
+      const map = type as DuckDBMapType;
+      const key = `struct_extract(${v}, 'key')`;
+      const value = `struct_extract(${v}, 'value')`;
+      const keySql = parquetValueSql(key, map.keyType, depth + 1);
+      const valueSql = parquetValueSql(value, map.valueType, depth + 1);
+      if (keySql === key && valueSql === value) return x;
+      return `map_from_entries(list_transform(map_entries(${x}), lambda ${v}: ` +
+        `struct_pack("key" := ${keySql}, "value" := ${valueSql})))`;
+    }
+    default:
+      return x;
+  }
+}
+
 /** Formats DuckDB can write itself. */
 export type CopyFormat = "json" | "ndjson" | "csv" | "parquet";
 
@@ -245,7 +304,7 @@ export function planCopy(
   for (let i = 0; i < types.length; i++) {
     const x = `q.${aliases[i]}`;
     const expr = format === "parquet"
-      ? x
+      ? parquetValueSql(x, types[i])
       : format === "csv"
       ? csvValueSql(x, types[i])
       : jsonValueSql(x, types[i], options.json);
@@ -254,7 +313,9 @@ export function planCopy(
   }
   const inner = innerSql.replace(/[\s;]+$/, "");
   const limit = options.limit ? ` LIMIT ${Math.trunc(options.limit)}` : "";
-  const select = `SELECT ${exprs.join(", ")} FROM (\n${inner}\n) AS q(${aliases.join(", ")})${limit}`;
+  const select = `SELECT ${exprs.join(", ")} FROM (\n${inner}\n) AS q(${
+    aliases.join(", ")
+  })${limit}`;
   const copyOptions = ["USE_TMP_FILE false"];
   switch (format) {
     case "json":

@@ -16,7 +16,7 @@ import { type FormatName, parseFormatName } from "../encode/formats.ts";
 import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
 import { readJsonBody } from "./body.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
-import { prefersCopy, respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
+import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
 import { VERSION } from "../version.ts";
 
 /** Everything the handlers need, built once at start-up. */
@@ -84,7 +84,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const outcome = await executeRaw(engine.pool, guard, query, {
       readOnly: false,
       authorize: (info) => auth.authorizeStatement(principal, info),
-      plan: prefersCopy(output),
+      plan: true,
     });
     return answerRaw(ctx, c, outcome, output, guard);
   });
@@ -101,7 +101,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const outcome = await executeRaw(engine.pool, guard, { sql }, {
       readOnly: true,
       authorize: (info) => auth.authorizeStatement(principal, info),
-      plan: prefersCopy(output),
+      plan: true,
     });
     return answerRaw(ctx, c, outcome, output, guard);
   });

@@ -1,12 +1,13 @@
 /**
  * Response compression: `Accept-Encoding` negotiation with q-values (zstd, br, gzip; `identity`
- * otherwise) and streaming compressors. gzip uses the web `CompressionStream`; br (quality 4, a
- * streaming-friendly level) and zstd use `node:zlib`.
+ * otherwise) and streaming compressors from `node:zlib`: zstd (default level), br (quality 4) and
+ * gzip (level 4), levels chosen to keep up with a streamed export.
  *
  * @example
  * ```ts
  * import { negotiateEncoding } from "./compress.ts";
  * console.assert(negotiateEncoding("gzip, br;q=0.5") === "gzip");
+ * console.assert(negotiateEncoding("br, zstd") === "zstd");
  * console.assert(negotiateEncoding("gzip;q=0, identity") === null);
  * ```
  * @module
@@ -17,8 +18,8 @@ import zlib from "node:zlib";
 /** A content coding duckserve can produce. */
 export type Encoding = "zstd" | "br" | "gzip";
 
-/** Preference order when the client rates several codings equally. */
-const ENCODINGS: readonly Encoding[] = ["zstd", "br", "gzip"];
+/** Preference order when the client rates several codings equally (ratio, then speed). */
+const ENCODINGS: readonly Encoding[] = ["zstd", "gzip", "br"];
 
 /** Picks the best coding the client accepts, or `null` for none (identity). */
 export function negotiateEncoding(header: string | null | undefined): Encoding | null {
@@ -48,10 +49,9 @@ export function negotiateEncoding(header: string | null | undefined): Encoding |
 
 /** A streaming compressor for `encoding`. */
 export function createCompressor(encoding: Encoding): TransformStream<Uint8Array, Uint8Array> {
-  if (encoding === "gzip") {
-    return new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
-  }
-  const stream = encoding === "br"
+  const stream = encoding === "gzip"
+    ? zlib.createGzip({ level: 4 })
+    : encoding === "br"
     ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
     : zlib.createZstdCompress();
   let output: TransformStreamDefaultController<Uint8Array> | null = null;

@@ -10,7 +10,12 @@
 
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { formatInfo, type FormatName, negotiateFormat, parseFormatName } from "../encode/formats.ts";
+import {
+  formatInfo,
+  type FormatName,
+  negotiateFormat,
+  parseFormatName,
+} from "../encode/formats.ts";
 import type { CsvOptions } from "../encode/csv.ts";
 import type { BigNumberMode, JsonValueOptions } from "../encode/values.ts";
 import { type Encoding, negotiateEncoding } from "./compress.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { DuckDBPreparedStatement, DuckDBType } from "@duckdb/node-api";
+import { type DuckDBPreparedStatement, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
@@ -28,7 +28,7 @@ import { createArrowEncoder } from "../encode/arrow.ts";
 import { createCsvEncoder, type CsvOptions } from "../encode/csv.ts";
 import { formatInfo, type FormatName, type StreamEncoder } from "../encode/formats.ts";
 import { createJsonEncoder, createNdjsonEncoder } from "../encode/json.ts";
-import { type CopyFormat, planCopy } from "../encode/sql_render.ts";
+import { type CopyFormat, parquetValueSql, planCopy, quoteIdent } from "../encode/sql_render.ts";
 import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/source.ts";
 import type { JsonValueOptions } from "../encode/values.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
@@ -153,11 +153,18 @@ export async function respondRows(
         source.columns.map((c) => c.type),
         rest(),
         options.scratchDirectory ?? await Deno.makeTempDir({ prefix: "duckserve-export-" }),
+        (table) =>
+          `SELECT ${
+            names.map((n, i) =>
+              `${parquetValueSql(quoteIdent(n), source.columns[i].type)} AS ${quoteIdent(n)}`
+            )
+              .join(", ")
+          } FROM ${table}`,
       );
     } finally {
       source.close();
     }
-    return await streamResponse(copyProducer(run, {}), options, truncated);
+    return await streamResponse(copyProducer(run, {}), options, truncated, "duckdb");
   }
 
   const encode = createEncoder(options.format, source.columns, options);
@@ -204,7 +211,7 @@ export async function respondRows(
       return Promise.resolve();
     },
   };
-  return await streamResponse(producer, options, truncated);
+  return await streamResponse(producer, options, truncated, "js");
 }
 
 /** All rows of the result (`seen` so far plus the rest, not decoded); null when counting fails. */
@@ -260,6 +267,7 @@ async function streamResponse(
   producer: ByteProducer,
   options: RowsResponseOptions,
   truncated: boolean,
+  writer: "duckdb" | "js",
 ): Promise<Response> {
   const ahead: Uint8Array[] = [];
   let size = 0;
@@ -293,6 +301,12 @@ async function streamResponse(
   if (truncated) headers["x-truncated"] = "true";
   Object.assign(headers, options.headers);
   options.onStreaming?.();
+  options.log.debug("rows_streaming", {
+    request_id: options.requestId,
+    format: options.format,
+    writer,
+    truncated,
+  });
 
   let cancelled = false;
   let body = new ReadableStream<Uint8Array>({
@@ -350,11 +364,6 @@ function copyFormatFor(options: RowsResponseOptions): CopyFormat | null {
   }
 }
 
-/** True when {@link respondPlan} would have DuckDB write the body (worth planning for). */
-export function prefersCopy(options: Pick<RowsResponseOptions, "format" | "cap" | "export">) {
-  return copyFormatFor(options as RowsResponseOptions) !== null;
-}
-
 function readOnlyError(err: unknown, readOnly: boolean | undefined): unknown {
   if (readOnly && err instanceof ApiError && err.code === "read_only") {
     return new ApiError(
@@ -390,40 +399,115 @@ export async function respondPlan(
     if (plan.readOnly) await rollback(lease);
     lease.release(dirty);
   };
+  const handOff = () => {
+    owned = false;
+  };
   try {
     if (plan.readOnly) {
-      await guarded(lease, guard, async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run());
+      await guarded(
+        lease,
+        guard,
+        async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
+      );
     }
     const statement = await guarded(lease, guard, () => lease.prepare(plan.sql));
-    const names = Array.from({ length: statement.columnCount }, (_, i) => statement.columnName(i));
-    const types = Array.from({ length: statement.columnCount }, (_, i) => statement.columnType(i));
-    const format = copyFormatFor(options);
-    const copy = format === null ? null : planCopy(plan.sql, types, uniqueColumnNames(names), format, {
+    const count = statement.columnCount;
+    const names = Array.from({ length: count }, (_, i) => statement.columnName(i));
+    // Column types that depend on parameters are unknown until execution: run it as it is.
+    const typed = Array.from({ length: count }, (_, i) => statement.columnTypeId(i))
+      .every((id) => id !== DuckDBTypeId.INVALID);
+    const types = typed ? Array.from({ length: count }, (_, i) => statement.columnType(i)) : [];
+    const format = typed && options.scratchDirectory ? copyFormatFor(options) : null;
+    const copy = format && planCopy(plan.sql, types, uniqueColumnNames(names), format, {
       json: options.json,
       csv: options.csv,
     });
-    if (!copy || !options.scratchDirectory) {
-      bindParams(statement, plan.params);
-      const result = await guarded(lease, guard, () => statement.stream());
-      owned = false; // the result source releases the lease from here on
-      const source = resultSource(result, lease, guard, {
-        beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
+    if (copy) {
+      const response = await respondCopy(lease, guard, plan, types, names, format, options, {
+        handOff,
+        release: async (dirty) => {
+          owned = true;
+          await release(dirty);
+        },
       });
-      return await respondRows({
-        columns: source.columns,
-        next: () => source.next().catch((err) => Promise.reject(readOnlyError(err, plan.readOnly))),
-        close: () => source.close(),
-      }, options);
+      if (response) return response;
     }
-    owned = false; // from here on, the COPY path releases
-    return await respondCopy(lease, guard, plan, types, names, format!, options, async (dirty) => {
-      owned = true;
-      await release(dirty);
-    });
+    if (typed) {
+      const response = await respondWrapped(lease, guard, plan, names, options, handOff);
+      if (response) return response;
+    }
+    // The statement cannot be wrapped in a subquery (PRAGMA, SHOW, …): run it as it is.
+    bindParams(statement, plan.params);
+    const result = await guarded(lease, guard, () => statement.run());
+    handOff();
+    return await respondRows(
+      resultSource(result, lease, guard, {
+        beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
+      }),
+      options,
+    );
   } catch (err) {
     await release(true);
     throw readOnlyError(err, plan.readOnly);
   }
+}
+
+/**
+ * The JS-encoder path of {@link respondPlan}: capped reads run materialized with `LIMIT cap+1`
+ * (every error before the first byte), uncapped ones (Arrow exports) stream with bounded memory.
+ * `null` when the SELECT cannot be wrapped.
+ */
+async function respondWrapped(
+  lease: Lease,
+  guard: Guard,
+  plan: QueryPlan,
+  names: string[],
+  options: RowsResponseOptions,
+  handOff: () => void,
+): Promise<Response | null> {
+  const capped = options.cap > 0;
+  let limited: DuckDBPreparedStatement;
+  try {
+    limited = await guarded(
+      lease,
+      guard,
+      () => lease.prepare(selectAs(plan.sql, names, capped ? options.cap + 1 : 0)),
+    );
+  } catch {
+    return null;
+  }
+  bindParams(limited, plan.params);
+  const materialized = capped ? await guarded(lease, guard, () => limited.run()) : null;
+  const result = materialized ?? await guarded(lease, guard, () => limited.stream());
+  let totalRows = options.totalRows;
+  if (materialized && totalRows === undefined && materialized.rowCount > options.cap) {
+    totalRows = await countAll(lease, guard, plan);
+  }
+  handOff(); // the result source releases the lease from here on
+  const source = resultSource(result, lease, guard, {
+    beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
+  });
+  return await respondRows(source, { ...options, totalRows });
+}
+
+/** `SELECT` of the plan's columns under their own names (duplicates allowed), with a LIMIT. */
+function selectAs(sql: string, names: readonly string[], limit: number): string {
+  const aliases = names.map((_, i) => `c${i + 1}`);
+  const columns = aliases.map((a, i) => `q.${a} AS ${quoteIdent(names[i])}`).join(", ");
+  return `SELECT ${columns} FROM (\n${sql.replace(/[\s;]+$/, "")}\n) AS q(${aliases.join(", ")})` +
+    (limit > 0 ? ` LIMIT ${limit}` : "");
+}
+
+/** Counts all rows of the plan (the `total_available` of a truncated read). */
+async function countAll(lease: Lease, guard: Guard, plan: QueryPlan): Promise<number> {
+  const counter = await guarded(
+    lease,
+    guard,
+    () => lease.prepare(`SELECT count(*) FROM (\n${plan.sql.replace(/[\s;]+$/, "")}\n) AS q`),
+  );
+  bindParams(counter, plan.params);
+  const reader = await guarded(lease, guard, () => counter.runAndReadAll());
+  return Number(reader.getRows()[0][0]);
 }
 
 /** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
@@ -455,8 +539,9 @@ async function respondCopy(
   names: string[],
   format: CopyFormat,
   options: RowsResponseOptions,
-  release: (dirty: boolean) => Promise<void>,
-): Promise<Response> {
+  lease_: { handOff: () => void; release: (dirty: boolean) => Promise<void> },
+): Promise<Response | null> {
+  const { release } = lease_;
   let truncated = false;
   let run: CopyRun;
   try {
@@ -470,10 +555,12 @@ async function respondCopy(
       directory: options.scratchDirectory!,
       params: plan.params,
     });
-  } catch (err) {
-    await release(true);
-    throw err;
+  } catch {
+    // The wrapped statement did not prepare (a statement that cannot be a subquery, or a
+    // rendering this engine rejects): the JS encoders answer instead, with the real error if any.
+    return null;
   }
+  lease_.handOff(); // from here on, the run's end releases
 
   // The deadline covers everything before the first byte; a disconnect stops the export.
   const remaining = guard.deadline - performance.now();
@@ -507,12 +594,17 @@ async function respondCopy(
       await release(!ok);
     },
   });
-  return await streamResponse(producer, {
-    ...options,
-    onStreaming: () => {
-      clearTimeout(timer);
-      guard.deadline = Infinity;
-      options.onStreaming?.();
+  return await streamResponse(
+    producer,
+    {
+      ...options,
+      onStreaming: () => {
+        clearTimeout(timer);
+        guard.deadline = Infinity;
+        options.onStreaming?.();
+      },
     },
-  }, truncated);
+    truncated,
+    "duckdb",
+  );
 }

@@ -206,17 +206,14 @@ async function runSingle(
   bindParams(statement, query.params);
   const dirty = !CLEAN_TYPES.has(type);
   const started = performance.now();
+  // Results are materialized (run, not stream): the driver ends a streamed result silently when
+  // the engine fails midway, so only a materialized result reports every error before the first
+  // byte. Large SELECTs take the plan path instead (DuckDB writes them, errors included).
   if (options.readOnly) {
-    const stream = type === StatementType.SELECT;
-    return await readOnlyRows(
-      lease,
-      guard,
-      () => stream ? statement.stream() : statement.run(),
-      dirty,
-    );
+    return await readOnlyRows(lease, guard, () => statement.run(), dirty);
   }
   if (ROW_TYPES.has(type)) {
-    const result = await guarded(lease, guard, () => statement.stream());
+    const result = await guarded(lease, guard, () => statement.run());
     return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
   }
   const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
