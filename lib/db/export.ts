@@ -206,6 +206,9 @@ export async function parquetFromChunks(
     threads: "1",
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
+  }).catch((err) => {
+    writerInstance = null;
+    throw err;
   });
   const instance = await writerInstance;
   const connection = await instance.connect();
