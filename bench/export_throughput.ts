@@ -86,7 +86,11 @@ const cases: { name: string; accept: string; extra?: string; baseline: string }[
   { name: "ndjson", accept: "application/x-ndjson", baseline: "FORMAT json" },
   { name: "json envelope", accept: "application/json", baseline: "FORMAT json, ARRAY true" },
   { name: "parquet", accept: "application/vnd.apache.parquet", baseline: "FORMAT parquet" },
-  { name: "arrow (vs parquet rows/s)", accept: "application/vnd.apache.arrow.stream", baseline: "FORMAT parquet" },
+  {
+    name: "arrow (vs parquet rows/s)",
+    accept: "application/vnd.apache.arrow.stream",
+    baseline: "FORMAT parquet",
+  },
 ];
 
 const stats = (xs: number[]) => {

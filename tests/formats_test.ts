@@ -665,3 +665,24 @@ Deno.test("a 1M-row export streams with bounded memory", async () => {
     ok(growth < 150, `${fmt}: RSS grew ${growth.toFixed(0)} MB for ${(total / 1e6).toFixed(0)} MB`);
   }
 });
+
+Deno.test("a read failing midway before the first byte reports DuckDB's own error", async () => {
+  // The cap's look-ahead reads past the failing row, which a streamed result reports without a
+  // reason; the query then runs again materialized to surface DuckDB's message.
+  await using t = await startTestServer({
+    threads: "1",
+    absolute_max_rows: "200000",
+    max_export_rows: "200000",
+  });
+  const sql = "SELECT CASE WHEN i = 150000 THEN error('late boom') ELSE i END AS v " +
+    "FROM range(200000) t(i)";
+  for (const accept of ["application/json", "application/vnd.apache.arrow.stream"]) {
+    const r = await post(t, sql, accept);
+    deepEqual([r.status, r.body.code], [400, "invalid_input"], accept);
+    match(r.body.detail, /late boom/);
+  }
+  const r = await t.request(sqlPath(sql, "json"));
+  deepEqual([r.status, r.body.code], [400, "invalid_input"]);
+  const one = await t.query("SELECT 1 AS one");
+  deepEqual(one.body.data, [{ one: 1 }]);
+});

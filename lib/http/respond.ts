@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type DuckDBPreparedStatement, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
+import { type DuckDBResult, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
@@ -432,12 +432,14 @@ export async function respondPlan(
       });
       if (response) return response;
     }
-    if (typed) {
-      const response = await respondWrapped(lease, guard, plan, names, options, handOff);
-      if (response) return response;
-    }
-    // The statement cannot be wrapped in a subquery (PRAGMA, SHOW, …): run it as it is.
+    // Otherwise the JS encoders answer from the statement's own result: streamed (bounded
+    // memory), or materialized when the column types depend on parameters.
     bindParams(statement, plan.params);
+    if (typed) {
+      const result = await guarded(lease, guard, () => statement.stream());
+      handOff();
+      return await respondStreamed(lease, guard, result, plan, names, options);
+    }
     const result = await guarded(lease, guard, () => statement.run());
     handOff();
     return await respondRows(
@@ -453,41 +455,74 @@ export async function respondPlan(
 }
 
 /**
- * The JS-encoder path of {@link respondPlan}: capped reads run materialized with `LIMIT cap+1`
- * (every error before the first byte), uncapped ones (Arrow exports) stream with bounded memory.
- * `null` when the SELECT cannot be wrapped.
+ * Streams `result` through {@link respondRows}. The driver cannot say why a streamed result failed;
+ * when that happens before the first byte, the query runs again materialized (with `LIMIT cap+1`
+ * when capped) on the same connection, held back meanwhile, so the client gets DuckDB's own error.
  */
-async function respondWrapped(
+async function respondStreamed(
   lease: Lease,
   guard: Guard,
+  result: DuckDBResult,
   plan: QueryPlan,
   names: string[],
   options: RowsResponseOptions,
-  handOff: () => void,
-): Promise<Response | null> {
-  const capped = options.cap > 0;
-  let limited: DuckDBPreparedStatement;
-  try {
-    limited = await guarded(
-      lease,
-      guard,
-      () => lease.prepare(selectAs(plan.sql, names, capped ? options.cap + 1 : 0)),
-    );
-  } catch {
-    return null;
-  }
-  bindParams(limited, plan.params);
-  const materialized = capped ? await guarded(lease, guard, () => limited.run()) : null;
-  const result = materialized ?? await guarded(lease, guard, () => limited.stream());
-  let totalRows = options.totalRows;
-  if (materialized && totalRows === undefined && materialized.rowCount > options.cap) {
-    totalRows = await countAll(lease, guard, plan);
-  }
-  handOff(); // the result source releases the lease from here on
-  const source = resultSource(result, lease, guard, {
+): Promise<Response> {
+  let ahead = true; // until the headers are decided
+  let held: boolean | null = null; // a release asked for during the look-ahead (its dirty flag)
+  const proxy: Lease = {
+    ...lease,
+    connection: lease.connection,
+    prepare: (sql) => lease.prepare(sql),
+    release: (dirty = false) => {
+      if (ahead) held = dirty;
+      else lease.release(dirty);
+    },
+  };
+  const source = resultSource(result, proxy, guard, {
     beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
   });
-  return await respondRows(source, { ...options, totalRows });
+  try {
+    const response = await respondRows(source, options);
+    ahead = false;
+    if (held !== null) lease.release(held);
+    return response;
+  } catch (err) {
+    ahead = false;
+    await until(() => held !== null); // the source's close (rollback first) has finished
+    if (!(err instanceof ApiError) || err.code !== "result_failed") {
+      lease.release(true);
+      throw err;
+    }
+    try {
+      if (plan.readOnly) {
+        await guarded(
+          lease,
+          guard,
+          async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
+        );
+      }
+      const limited = await guarded(
+        lease,
+        guard,
+        () => lease.prepare(selectAs(plan.sql, names, options.cap + 1)),
+      ).catch(() => null); // a statement that cannot be a subquery keeps the vague error
+      if (limited) {
+        bindParams(limited, plan.params);
+        await guarded(lease, guard, () => limited.run());
+      }
+    } catch (precise) {
+      throw readOnlyError(precise, plan.readOnly);
+    } finally {
+      if (plan.readOnly) await rollback(lease);
+      lease.release(true);
+    }
+    throw err;
+  }
+}
+
+/** Resolves once `done()` holds (checked on each macrotask turn). */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; !done() && i < 1000; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
 /** `SELECT` of the plan's columns under their own names (duplicates allowed), with a LIMIT. */
@@ -496,18 +531,6 @@ function selectAs(sql: string, names: readonly string[], limit: number): string 
   const columns = aliases.map((a, i) => `q.${a} AS ${quoteIdent(names[i])}`).join(", ");
   return `SELECT ${columns} FROM (\n${sql.replace(/[\s;]+$/, "")}\n) AS q(${aliases.join(", ")})` +
     (limit > 0 ? ` LIMIT ${limit}` : "");
-}
-
-/** Counts all rows of the plan (the `total_available` of a truncated read). */
-async function countAll(lease: Lease, guard: Guard, plan: QueryPlan): Promise<number> {
-  const counter = await guarded(
-    lease,
-    guard,
-    () => lease.prepare(`SELECT count(*) FROM (\n${plan.sql.replace(/[\s;]+$/, "")}\n) AS q`),
-  );
-  bindParams(counter, plan.params);
-  const reader = await guarded(lease, guard, () => counter.runAndReadAll());
-  return Number(reader.getRows()[0][0]);
 }
 
 /** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
