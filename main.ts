@@ -1,5 +1,6 @@
 /**
- * duckserve entry point: dispatches argv to the `serve` (default) and `auth` subcommands.
+ * duckserve entry point: dispatches argv to the `serve` (default), `auth` and `healthcheck`
+ * subcommands.
  * This is the only module that calls `Deno.exit`.
  * @module
  */
@@ -11,6 +12,7 @@ const USAGE = `duckserve ${VERSION}: DuckDB behind a REST API, raw SQL and API k
 Usage:
   duckserve [serve] [options]   start the server (default command; see serve --help)
   duckserve auth <verb> ...     manage API keys, roles and permissions (see auth --help)
+  duckserve healthcheck         exit 0 when a running server's /health answers 200
   duckserve --version           print the version
   duckserve --help              print this help
 `;
@@ -23,6 +25,8 @@ export async function main(args: string[]): Promise<number> {
       return (await import("./cli/serve.ts")).run(rest);
     case "auth":
       return (await import("./cli/auth.ts")).run(rest);
+    case "healthcheck":
+      return (await import("./cli/healthcheck.ts")).run(rest);
     case "--version":
     case "-V":
     case "version":

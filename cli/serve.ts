@@ -1,11 +1,13 @@
 /**
  * `duckserve serve` (the default command): load the configuration, start the server, and stop
- * gracefully on SIGINT/SIGTERM (a second signal forces the exit).
+ * gracefully on SIGINT/SIGTERM: stop accepting, let in-flight requests finish for up to
+ * `shutdown_grace`, interrupt what is left, checkpoint and close (a second signal forces the exit).
  * @module
  */
 
 import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
+import { VERSION } from "../lib/version.ts";
 import { createCommand, parseCommand, printError } from "./_program.ts";
 
 /** Help text header of `serve`. */
@@ -22,7 +24,8 @@ export async function run(args: string[]): Promise<number> {
   const command = createCommand("serve")
     .description(SERVE_HELP)
     .option("--config <file>", "JSON configuration file")
-    .option("--print-config", "print the effective configuration as JSON and exit");
+    .option("--print-config", "print the effective configuration as JSON and exit")
+    .version(VERSION, "-V, --version", "print the version and exit");
   for (const spec of CONFIG_KEYS) {
     const value = spec.kind === "bool" ? "[true|false]" : "<value>";
     command.option(`--${spec.flag} ${value}`, `${spec.description} (env ${spec.env})`);
@@ -57,14 +60,19 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const forced = Promise.withResolvers<number>();
+  const stopped = Promise.withResolvers<number>();
   let signals = 0;
   const onSignal = () => {
     signals++;
-    if (signals === 1) server.shutdown();
-    else forced.resolve(130);
+    if (signals === 1) server.shutdown().then(() => stopped.resolve(0), stopped.reject);
+    else {
+      printError("second signal: exiting without waiting for the shutdown to finish");
+      forced.resolve(130);
+    }
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
   const code = await Promise.race([
+    stopped.promise,
     server.finished.then(() => server.shutdown()).then(() => 0),
     forced.promise,
   ]);

@@ -8,9 +8,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
  * const config = await loadConfig({ env: { DUCKDB_PORT: "9000" }, flags: { threads: "2" } });
- * console.assert(config.port === 9000 && config.threads === 2);
+ * equal(config.port, 9000);
+ * equal(config.threads, 2);
  * ```
  * @module
  */
@@ -40,6 +42,7 @@ export interface Config {
   allowed_directories: string[];
   max_body_size: number;
   log_level: LogLevel;
+  shutdown_grace: number;
 }
 
 /** Log verbosity, lowest to highest. */
@@ -175,6 +178,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "info",
     "Structured log verbosity on stderr.",
     { values: ["debug", "info", "warn", "error", "silent"] },
+  ),
+  row(
+    "shutdown_grace",
+    "duration",
+    10_000,
+    "On SIGINT/SIGTERM, how long in-flight requests may still run before their statements are " +
+      "interrupted (`0` interrupts at once).",
   ),
 ];
 

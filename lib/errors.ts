@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
- * import { ApiError, classifyDuckDBError } from "./errors.ts";
+ * import { equal } from "node:assert/strict";
+ * import { classifyDuckDBError } from "./errors.ts";
  * const err = classifyDuckDBError(new Error("Constraint Error: Duplicate key \"id: 1\""));
- * console.assert(err instanceof ApiError && err.status === 409 && err.code === "constraint_violation");
+ * equal(err.status, 409);
+ * equal(err.code, "constraint_violation");
  * ```
  * @module
  */

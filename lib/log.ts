@@ -5,12 +5,14 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { createLogger } from "./log.ts";
  * const lines: string[] = [];
  * const log = createLogger("info", (line) => lines.push(line));
  * log.info("request_done", { request_id: "abc", status: 200 });
  * log.debug("hidden", {});
- * console.assert(lines.length === 1 && JSON.parse(lines[0]).event === "request_done");
+ * equal(lines.length, 1);
+ * equal(JSON.parse(lines[0]).event, "request_done");
  * ```
  * @module
  */

@@ -1,13 +1,16 @@
 /**
- * Starts and stops duckserve: opens the sandboxed engine and the auth stage, builds the app and
- * serves it with `Deno.serve`. Used by `cli/serve.ts` and by tests (which listen on port 0).
+ * Starts and stops duckserve: binds the port, opens the sandboxed engine and the auth stage,
+ * builds the app and serves it with `Deno.serve`; stops gracefully (see {@link drain}). Used by
+ * `cli/serve.ts` and by tests (which listen on port 0).
  * @module
  */
 
 import type { Config } from "./config.ts";
-import { createAuth } from "./auth/mod.ts";
-import { openEngine } from "./db/engine.ts";
+import { type Auth, createAuth } from "./auth/mod.ts";
+import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
+import { createStartingApp } from "./http/starting.ts";
+import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
 
 /** A running server. */
@@ -15,8 +18,15 @@ export interface RunningServer extends AsyncDisposable {
   /** Base URL including the route prefix, e.g. `http://127.0.0.1:8080/duckdb`. */
   readonly url: string;
   readonly port: number;
-  /** Stops accepting, finishes in-flight requests, closes the database. */
+  /** The lifecycle phase: `ready` once started, then `draining` and `stopped`. */
+  readonly phase: Phase;
+  /**
+   * Graceful shutdown: stops accepting at once, lets in-flight requests finish for up to
+   * `shutdown_grace`, interrupts what is left, checkpoints and closes the database.
+   */
   shutdown(): Promise<void>;
+  /** Answers a request in-process, without the listener (e.g. a probe while draining). */
+  fetch(request: Request): Promise<Response>;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
 }
@@ -24,20 +34,28 @@ export interface RunningServer extends AsyncDisposable {
 /** Options of {@link startServer}. */
 export interface StartOptions {
   log?: Logger;
+  /** The auth stage to use instead of `createAuth(config)` (embedding, tests). */
+  auth?: Auth;
+  /** Called with the base URL as soon as the port is bound, before the database opens. */
+  onListen?: (url: string) => void;
+  /** Awaited after the port is bound and before the database opens (holds `starting`). */
+  beforeOpen?: () => Promise<void>;
 }
 
-/** Opens everything and starts listening. */
+/**
+ * Binds the port first (so `livez` answers and `readyz` says 503 while starting), then opens the
+ * database and the auth stage, and resolves once the server is ready.
+ */
 export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
-  const engine = await openEngine(config);
-  const auth = await createAuth(config).catch(async (err) => {
-    await engine.close();
-    throw err;
-  });
-  const app = createApp({ config, engine, auth, log });
+  const lifecycle = createLifecycle();
+  const starting = createStartingApp(config, lifecycle);
+  let app: {
+    fetch: (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+  } = starting;
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: config.host,
@@ -49,20 +67,53 @@ export async function startServer(
   const url = `http://${
     host.includes(":") ? `[${host}]` : host
   }:${addr.port}${config.route_prefix}`;
+  options.onListen?.(url);
+
+  let engine: Engine;
+  let auth: Auth;
+  try {
+    await options.beforeOpen?.();
+    engine = await openEngine(config);
+    try {
+      auth = options.auth ?? await createAuth(config);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  } catch (err) {
+    lifecycle.enter("stopped");
+    await server.shutdown();
+    throw err;
+  }
+  const ready = createApp({ config, engine, auth, log, lifecycle });
+  app = ready;
+  lifecycle.enter("ready");
   log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
-    stopping ??= (async () => {
-      await server.shutdown();
-      await auth.close();
-      await engine.close();
-      log.info("server_stopped", {});
-    })();
+    stopping ??= drain({
+      lifecycle,
+      log,
+      graceMs: config.shutdown_grace,
+      stopAccepting: () => server.shutdown(),
+      interruptAll: () => {
+        engine.pool.close();
+        return engine.pool.interruptAll();
+      },
+      close: async () => {
+        await auth.close();
+        await engine.close();
+      },
+    }).then(() => {});
   return {
     url,
     port: addr.port,
+    get phase() {
+      return lifecycle.phase;
+    },
     shutdown,
+    fetch: async (request) => await ready.fetch(request),
     finished: server.finished,
     [Symbol.asyncDispose]: shutdown,
   };

@@ -5,7 +5,7 @@
  */
 
 import { type Config, loadConfig } from "../lib/config.ts";
-import { type RunningServer, startServer } from "../lib/server.ts";
+import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 
 /** A configuration for tests: loopback, port 0, silent logs, no environment. */
@@ -56,12 +56,18 @@ export async function consume(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, body };
 }
 
-/** Starts a server with `flags` (config keys) on top of {@link testConfig}. */
-export async function startTestServer(flags: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts a server with `flags` (config keys) on top of {@link testConfig}; `options` go to
+ * `startServer` (e.g. an `auth` stage).
+ */
+export async function startTestServer(
+  flags: Record<string, string> = {},
+  options: Omit<StartOptions, "log"> = {},
+): Promise<TestServer> {
   const config = await testConfig(flags);
   const logs: string[] = [];
   const log: Logger = createLogger("debug", (line) => logs.push(line));
-  const server = await startServer(config, { log });
+  const server = await startServer(config, { ...options, log });
   const request = async (path: string, init?: RequestInit) =>
     consume(await fetch(`${server.url}${path}`, init));
   return {

@@ -235,6 +235,7 @@ export async function parquetFromChunks(
     connection,
     prepare: (sql) => connection.prepare(sql),
     release: () => {},
+    closing: false,
   };
   const run = await startCopy(
     lease,

@@ -18,6 +18,8 @@ export interface Lease {
   prepare(sql: string): Promise<DuckDBPreparedStatement>;
   /** Returns the connection; `dirty` closes it and opens a fresh one in its place. */
   release(dirty?: boolean): void;
+  /** True once the pool is closing (server shutdown): no new statement should start. */
+  readonly closing: boolean;
 }
 
 interface Slot {
@@ -31,6 +33,7 @@ export class ConnectionPool {
   #waiters: { resolve: (slot: Slot) => void; reject: (err: unknown) => void }[] = [];
   #closed = false;
   #open = 0;
+  #leased = new Set<Slot>();
 
   private constructor(private readonly instance: DuckDBInstance, readonly size: number) {}
 
@@ -73,12 +76,18 @@ export class ConnectionPool {
 
   #lease(slot: Slot): Lease {
     let released = false;
+    this.#leased.add(slot);
+    const isClosed = () => this.#closed;
     return {
       connection: slot.connection,
       prepare: (sql) => prepareCached(slot, sql),
+      get closing() {
+        return isClosed();
+      },
       release: (dirty = false) => {
         if (released) return;
         released = true;
+        this.#leased.delete(slot);
         if (dirty || this.#closed) {
           closeSlot(slot);
           this.#open--;
@@ -99,6 +108,15 @@ export class ConnectionPool {
     const waiter = this.#waiters.shift();
     if (waiter) waiter.resolve(slot);
     else this.#idle.push(slot);
+  }
+
+  /**
+   * Interrupts the statement running on every leased connection (used at the end of the
+   * shutdown grace period, after {@link close}); returns how many connections were on loan.
+   */
+  interruptAll(): number {
+    for (const slot of this.#leased) slot.connection.interrupt();
+    return this.#leased.size;
   }
 
   /** Closes idle connections; leased ones close when released. */

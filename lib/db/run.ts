@@ -30,6 +30,16 @@ function timeoutError(guard: Guard): ApiError {
   );
 }
 
+function shuttingDownError(): ApiError {
+  return new ApiError(
+    "unavailable",
+    "The server is shutting down; the statement was interrupted.",
+    {
+      headers: { "retry-after": "1" },
+    },
+  );
+}
+
 function closedError(): ApiError {
   return new ApiError("client_closed_request", "The client closed the connection.");
 }
@@ -61,6 +71,7 @@ export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise
     lease.connection.interrupt();
   };
   if (guard.signal?.aborted) throw closedError();
+  if (lease.closing) throw shuttingDownError();
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
   const timer = Number.isFinite(remaining)
@@ -74,11 +85,13 @@ export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise
     // cut-short result pass for a complete one.
     if (cause === "timeout") throw timeoutError(guard);
     if (cause === "closed") throw closedError();
+    if (lease.closing) throw shuttingDownError();
     return result;
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (cause === "timeout") throw timeoutError(guard);
     if (cause === "closed") throw closedError();
+    if (lease.closing) throw shuttingDownError();
     throw classifyDuckDBError(err);
   } finally {
     clearTimeout(timer);

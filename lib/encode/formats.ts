@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { negotiateFormat } from "./formats.ts";
- * console.assert(negotiateFormat(null, "text/csv;q=0.5, application/json") === "json");
- * console.assert(negotiateFormat("csv", "application/json") === "csv");
+ * equal(negotiateFormat(null, "text/csv;q=0.5, application/json"), "json");
+ * equal(negotiateFormat(null, "application/parquet"), "parquet");
+ * equal(negotiateFormat("csv", "application/json"), "csv");
  * ```
  * @module
  */

@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { DuckDBBlobType } from "@duckdb/node-api";
  * import { jsonValueSql } from "./sql_render.ts";
- * console.assert(jsonValueSql("x", DuckDBBlobType.instance, { bigNumbers: "number" }) === "to_base64(x)");
+ * equal(jsonValueSql("x", DuckDBBlobType.instance, { bigNumbers: "number" }), "to_base64(x)");
  * ```
  * @module
  */

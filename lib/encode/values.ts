@@ -5,8 +5,10 @@
  *
  * @example
  * ```ts
- * import { isoInterval } from "./values.ts";
- * console.assert(isoInterval(14, 3, 14706789000n) === "P1Y2M3DT4H5M6.789S");
+ * import { equal } from "node:assert/strict";
+ * import { floatText, isoInterval } from "./values.ts";
+ * equal(isoInterval(14, 3, 14706789000n), "P1Y2M3DT4H5M6.789S");
+ * equal(floatText(1e21, false), "1e21");
  * ```
  * @module
  */

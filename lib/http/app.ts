@@ -18,6 +18,12 @@ import { readJsonBody } from "./body.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
 import { VERSION } from "../version.ts";
+import { createLifecycle, type Lifecycle } from "../lifecycle.ts";
+import { buildOpenApi } from "../openapi.ts";
+import { createDocs, DOC_ASSETS } from "./docs.ts";
+import { documentRoutes, type Endpoint, fallback, isPublicPath } from "./endpoints.ts";
+import { answerLivez, answerReadyz, notReady } from "./probes.ts";
+import { allowed, findReadableTable, loadCatalog, readableTables } from "./schema.ts";
 
 /** Everything the handlers need, built once at start-up. */
 export interface AppContext {
@@ -25,6 +31,8 @@ export interface AppContext {
   engine: Engine;
   auth: Auth;
   log: Logger;
+  /** The server's lifecycle (probes, draining); default: always ready. */
+  lifecycle?: Lifecycle;
 }
 
 /** Per-request values shared by middleware and handlers. */
@@ -43,10 +51,14 @@ export function requestIdOf(header: string | null | undefined): string {
 /** Builds the Hono application for `ctx`. */
 export function createApp(ctx: AppContext): Hono<AppEnv> {
   const { config, engine, auth, log } = ctx;
+  const lifecycle = ctx.lifecycle ?? createLifecycle("ready");
   const prefix = config.route_prefix;
   const app = new Hono<AppEnv>();
+  const docs = createDocs({ prefix, authEnabled: config.auth_enabled });
+  let documented: Endpoint[] | null = null; // the registered routes, joined once with their rows
 
   app.use("*", requestLifecycle(log));
+  app.use("*", refuseWhileDraining(lifecycle, prefix));
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
@@ -72,9 +84,46 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     });
     return c.json({ status: "ok", version: VERSION, duckdb_version: engine.duckdbVersion });
   });
+  app.get(`${prefix}/livez`, (c) => answerLivez(c, lifecycle));
+  app.get(`${prefix}/readyz`, (c) => answerReadyz(c, lifecycle, engine));
+  app.get(`${prefix}/openapi.json`, async (c) => {
+    const principal = optionalPrincipal(c, auth, config.auth_enabled);
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    documented ??= documentRoutes(app.routes, prefix).endpoints;
+    return c.json(buildOpenApi(catalog, config, documented, {
+      // Public: anonymous callers get the whole catalog; a key narrows it to what it may use.
+      can: principal === null ? () => true : (op, table) => allowed(auth, principal, op, table),
+      docAssets: Object.keys(DOC_ASSETS),
+    }));
+  });
+  app.get(`${prefix}/docs`, () => docs.page());
+  app.get(`${prefix}/docs/:asset`, (c) => docs.asset(c.req.param("asset"), c.req.raw));
+  for (const path of ["/livez", "/readyz", "/openapi.json", "/docs", "/docs/:asset"]) {
+    app.all(`${prefix}${path}`, methodNotAllowed("GET, HEAD"));
+  }
 
   // Everything else under the prefix needs a key.
-  app.use(`${prefix}/*`, authenticate(auth));
+  app.use(`${prefix}/*`, authenticate(auth, prefix));
+
+  app.get(`${prefix}/tables`, async (c) => {
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    return c.json({ tables: readableTables(catalog, auth, c.get("principal")) });
+  });
+  app.get(`${prefix}/tables/:table`, async (c) => {
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    return c.json(findReadableTable(catalog, c.req.param("table"), auth, c.get("principal")));
+  });
+  app.all(`${prefix}/tables`, methodNotAllowed("GET, HEAD"));
+  app.all(`${prefix}/tables/:table`, methodNotAllowed("GET, HEAD"));
 
   app.post(`${prefix}/query`, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
@@ -106,20 +155,26 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     return answerRaw(ctx, c, outcome, output, guard);
   });
 
-  app.all(`${prefix}/query`, () => {
-    throw new ApiError(
-      "method_not_allowed",
-      "Use POST to execute queries (or GET on /query/{sql}/result.{format}).",
-      {
-        headers: { allow: "POST" },
-      },
-    );
-  });
-  app.all(`${prefix}/query/*`, () => {
-    throw new ApiError("method_not_allowed", "GET query URLs only accept GET.", {
-      headers: { allow: "GET, HEAD" },
-    });
-  });
+  app.all(
+    `${prefix}/query`,
+    fallback(() => {
+      throw new ApiError(
+        "method_not_allowed",
+        "Use POST to execute queries (or GET on /query/{sql}/result.{format}).",
+        {
+          headers: { allow: "POST" },
+        },
+      );
+    }),
+  );
+  app.all(
+    `${prefix}/query/*`,
+    fallback(() => {
+      throw new ApiError("method_not_allowed", "GET query URLs only accept GET.", {
+        headers: { allow: "GET, HEAD" },
+      });
+    }),
+  );
 
   return app;
 }
@@ -201,8 +256,45 @@ function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-function authenticate(auth: Auth): MiddlewareHandler<AppEnv> {
+/** A 405 for a path whose endpoint only takes the `allow` methods (kept out of the docs). */
+function methodNotAllowed(allow: string): () => never {
+  return fallback(() => {
+    throw new ApiError("method_not_allowed", `This endpoint only accepts ${allow}.`, {
+      headers: { allow },
+    });
+  });
+}
+
+/** 503 `unavailable` for everything but the probes once the server drains. */
+function refuseWhileDraining(lifecycle: Lifecycle, prefix: string): MiddlewareHandler<AppEnv> {
+  const probes = new Set([`${prefix}/health`, `${prefix}/livez`, `${prefix}/readyz`]);
   return async (c, next) => {
+    if (lifecycle.phase !== "ready" && !probes.has(c.req.path)) throw notReady(lifecycle);
+    await next();
+  };
+}
+
+/**
+ * The caller of a public endpoint that serves more to a key (openapi.json): authenticated when
+ * it sent credentials (a bad key is still 401) or when auth is off; `null` when anonymous.
+ */
+function optionalPrincipal(
+  c: Context<AppEnv>,
+  auth: Auth,
+  authEnabled: boolean,
+): Principal | null {
+  const request = c.req.raw;
+  const credentials = request.headers.has("x-api-key") ||
+    /^bearer\s/i.test(request.headers.get("authorization") ?? "");
+  if (authEnabled && !credentials) return null;
+  const principal = auth.authenticate(request, c.env?.remoteAddr?.hostname ?? "unknown");
+  c.set("principal", principal);
+  return principal;
+}
+
+function authenticate(auth: Auth, prefix: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (isPublicPath(c.req.path, prefix)) return await next();
     const address = c.env?.remoteAddr?.hostname ?? "unknown";
     c.set("principal", auth.authenticate(c.req.raw, address));
     await next();

@@ -5,9 +5,13 @@
  *
  * @example
  * ```ts
- * import { parseJson, JsonNumber } from "./body.ts";
- * const v = parseJson('{"a": 9007199254740993, "b": 1.5, "c": 0.1000000000000000000001}') as any;
- * console.assert(v.a === 9007199254740993n && v.b === 1.5 && v.c instanceof JsonNumber);
+ * import { equal, ok } from "node:assert/strict";
+ * import { JsonNumber, parseJson } from "./body.ts";
+ * const v = parseJson('{"a": 9007199254740993, "b": 1.5, "c": 0.1000000000000000000001}');
+ * const o = v as Record<string, unknown>;
+ * equal(o.a, 9007199254740993n);
+ * equal(o.b, 1.5);
+ * ok(o.c instanceof JsonNumber);
  * ```
  * @module
  */

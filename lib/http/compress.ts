@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { negotiateEncoding } from "./compress.ts";
- * console.assert(negotiateEncoding("gzip, br;q=0.5") === "gzip");
- * console.assert(negotiateEncoding("br, zstd") === "zstd");
- * console.assert(negotiateEncoding("gzip;q=0, identity") === null);
+ * equal(negotiateEncoding("gzip, br;q=0.5"), "gzip");
+ * equal(negotiateEncoding("br, zstd"), "zstd");
+ * equal(negotiateEncoding("gzip;q=0, identity"), null);
  * ```
  * @module
  */

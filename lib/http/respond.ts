@@ -232,6 +232,8 @@ function copyProducer(
 ): ByteProducer {
   let prefix = parts.prefix;
   let finished = false;
+  // With a suffix, the last piece is held back to drop DuckDB's final line break (`…]}`).
+  let held: Uint8Array | null = null;
   const end = async (ok: boolean) => {
     if (finished) return;
     finished = true;
@@ -247,16 +249,29 @@ function copyProducer(
         return bytes(text);
       }
       try {
-        const piece = await run.read();
-        if (piece) return piece;
+        for (let piece = await run.read(); piece; piece = await run.read()) {
+          if (!parts.suffix) return piece;
+          const out = held;
+          held = piece;
+          if (out) return out;
+        }
         await run.done;
       } catch (err) {
         await end(false);
         throw err;
       }
-      const suffix = parts.suffix?.();
+      let last = held ?? new Uint8Array(0);
+      held = null;
+      let n = last.byteLength;
+      while (n > 0 && (last[n - 1] === 0x0a || last[n - 1] === 0x0d)) n--;
+      last = last.subarray(0, n);
+      const suffix = parts.suffix ? bytes(parts.suffix()) : new Uint8Array(0);
       await end(true);
-      return suffix ? bytes(suffix) : null;
+      if (last.byteLength + suffix.byteLength === 0) return null;
+      const out = new Uint8Array(last.byteLength + suffix.byteLength);
+      out.set(last);
+      out.set(suffix, last.byteLength);
+      return out;
     },
     cancel: () => end(false),
   };
@@ -381,7 +396,7 @@ function readOnlyError(err: unknown, readOnly: boolean | undefined): unknown {
  * NDJSON, Parquet and uncapped or export JSON itself; other cases stream result chunks through
  * {@link respondRows}. Errors before the first byte throw {@link ApiError}s.
  *
- * ```ts
+ * ```ts ignore
  * const lease = await acquire(engine.pool, guard);
  * return respondPlan(lease, guard, { sql, params }, { ...output, requestId, log, scratchDirectory });
  * ```
@@ -470,12 +485,14 @@ async function respondStreamed(
   let ahead = true; // until the headers are decided
   let held: boolean | null = null; // a release asked for during the look-ahead (its dirty flag)
   const proxy: Lease = {
-    ...lease,
     connection: lease.connection,
     prepare: (sql) => lease.prepare(sql),
     release: (dirty = false) => {
       if (ahead) held = dirty;
       else lease.release(dirty);
+    },
+    get closing() {
+      return lease.closing;
     },
   };
   const source = resultSource(result, proxy, guard, {

@@ -133,6 +133,12 @@ function checkType(type: StatementType, readOnly: boolean): void {
         "transaction, and several statements in one request already run all or nothing.",
     );
   }
+  if (type === StatementType.ATTACH || type === StatementType.DETACH) {
+    throw new ApiError(
+      "sandbox_violation",
+      "ATTACH and DETACH are not allowed: user SQL works on the server's database only.",
+    );
+  }
   if (readOnly && !READ_TYPES.has(type)) {
     throw new ApiError(
       "not_read_only",

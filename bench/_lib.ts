@@ -1,0 +1,175 @@
+/**
+ * Bench plumbing: start duckserve pinned to one core, drive it with `wrk` pinned to the other,
+ * run in-process baselines pinned like the server, and summarize repeats (min/median/max).
+ * @module
+ */
+
+/** Core the server (and in-process baselines) run on. */
+export const SERVER_CORE = "0";
+/** Core the load generator runs on. */
+export const LOAD_CORE = "1";
+
+const decoder = new TextDecoder();
+
+/** Runs a command to completion and returns stdout (throws on failure). */
+export async function sh(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${decoder.decode(out.stderr)}`);
+  }
+  return decoder.decode(out.stdout);
+}
+
+/** Makes sure `wrk` is installed (Debian package). */
+export async function ensureWrk(): Promise<void> {
+  try {
+    await sh("wrk", ["--version"]).catch(() => {});
+    await sh("sh", ["-c", "command -v wrk"]);
+  } catch {
+    await sh("sh", [
+      "-c",
+      "apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)",
+    ]);
+  }
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A duckserve process pinned to {@link SERVER_CORE}. */
+export interface BenchServer extends AsyncDisposable {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `main.ts serve` with flags (config keys) pinned to the server core; waits until ready. */
+export async function startServer(flags: Record<string, string>): Promise<BenchServer> {
+  const port = freePort();
+  const args = ["-c", SERVER_CORE, Deno.execPath(), "run", "-A", "main.ts", "serve"];
+  for (
+    const [key, value] of Object.entries({
+      log_level: "error",
+      ...flags,
+      port: String(port),
+      host: "127.0.0.1",
+    })
+  ) {
+    args.push(`--${key.replaceAll("_", "-")}`, value);
+  }
+  const child = new Deno.Command("taskset", { args, stdout: "null", stderr: "inherit" }).spawn();
+  const url = `http://127.0.0.1:${port}/duckdb`;
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    try {
+      const r = await fetch(`${url}/health`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error("server did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+  return { url, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Result of one wrk run. */
+export interface WrkResult {
+  requestsPerSecond: number;
+  non2xx: number;
+}
+
+/** Runs wrk pinned to the load core against `url` with a Lua script. */
+export async function wrk(
+  url: string,
+  script: string,
+  options: { connections: number; seconds: number },
+): Promise<WrkResult> {
+  const file = await Deno.makeTempFile({ suffix: ".lua" });
+  await Deno.writeTextFile(file, script);
+  try {
+    const out = await sh("taskset", [
+      "-c",
+      LOAD_CORE,
+      "wrk",
+      "-t1",
+      `-c${options.connections}`,
+      `-d${options.seconds}s`,
+      "-s",
+      file,
+      url,
+    ]);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    return { requestsPerSecond: rps, non2xx };
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** Runs `bench/baseline.ts <args>` pinned to the server core and returns its JSON output. */
+export async function baseline(args: string[]): Promise<Record<string, number>> {
+  const out = await sh("taskset", [
+    "-c",
+    SERVER_CORE,
+    Deno.execPath(),
+    "run",
+    "-A",
+    "bench/baseline.ts",
+    ...args,
+  ]);
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+/** min / median / max of a sample. */
+export interface Summary {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Summarizes repeated measurements. */
+export function summarize(values: number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    min: sorted[0],
+    median: sorted[Math.floor(sorted.length / 2)],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/** Peak resident set (VmHWM) and current RSS of a process, in bytes. */
+export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** Resets a process's peak RSS counter (Linux `clear_refs` 5). */
+export async function resetPeak(pid: number): Promise<void> {
+  await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "5").catch(() => {});
+}
+
+/** The pid of the deno process that taskset exec'd (same pid: taskset execs). */
+export function serverPid(server: BenchServer): number {
+  return server.pid;
+}

@@ -1,0 +1,407 @@
+/**
+ * `deno task bench`: every case of the bench issue as a ratio to a baseline measured on this
+ * machine in this run. The server runs pinned to core 0, `wrk` (or the export client) to core 1;
+ * in-process baselines run pinned to core 0 too. Each case is repeated (min/median/max).
+ *
+ *   deno task bench [--repeats 3] [--seconds 4] [--only name,name]
+ *
+ * Prints a table of ratios with the absolute numbers and writes bench/results.json.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  baseline,
+  ensureWrk,
+  LOAD_CORE,
+  memoryOf,
+  resetPeak,
+  sh,
+  startServer,
+  summarize,
+  type Summary,
+  wrk,
+} from "./_lib.ts";
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: "string", default: "3" },
+    seconds: { type: "string", default: "4" },
+    only: { type: "string", default: "" },
+    rows: { type: "string", default: "1000000" },
+  },
+});
+const REPEATS = Number(values.repeats);
+const SECONDS = Number(values.seconds);
+const ROWS = Number(values.rows);
+const ONLY = values.only ? values.only.split(",") : null;
+const THREADS = "4";
+const ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789";
+
+interface CaseResult {
+  name: string;
+  goal: string;
+  ratio: Summary | null;
+  target: Summary | null;
+  base: Summary | null;
+  unit: string;
+  note?: string;
+}
+const results: CaseResult[] = [];
+
+const work = await Deno.makeTempDir({ prefix: "duckserve-bench-" });
+const db = `${work}/bench.duckdb`;
+
+async function prepareData(): Promise<void> {
+  const script = `
+    CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR, email VARCHAR, age INTEGER,
+                        created_at TIMESTAMP DEFAULT current_timestamp);
+    INSERT INTO users SELECT i, 'user' || i, 'user' || i || '@example.com', (i * 7919) % 90 + 10,
+      TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND FROM range(1, ${ROWS + 1}) t(i);
+    CHECKPOINT;`;
+  await sh(Deno.execPath(), [
+    "eval",
+    `
+    import { DuckDBInstance } from "@duckdb/node-api";
+    const i = await DuckDBInstance.create(${JSON.stringify(db)});
+    const c = await i.connect();
+    await c.run(${JSON.stringify(script)});
+    c.closeSync(); i.closeSync();`,
+  ]);
+}
+
+async function prepareAuth(): Promise<string> {
+  const authDb = `${work}/auth.duckdb`;
+  await sh(Deno.execPath(), ["run", "-A", "main.ts", "auth", "init", "-d", authDb]);
+  await sh(Deno.execPath(), [
+    "run",
+    "-A",
+    "main.ts",
+    "auth",
+    "key",
+    "add",
+    "-d",
+    authDb,
+    "-r",
+    "admin",
+    "-k",
+    ADMIN_KEY,
+  ]);
+  return authDb;
+}
+
+function wanted(name: string): boolean {
+  return !ONLY || ONLY.some((o) => name.includes(o));
+}
+
+async function repeat(fn: () => Promise<number>): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < REPEATS; i++) samples.push(await fn());
+  return summarize(samples);
+}
+
+function ratioOf(target: Summary, base: Summary, higherIsBetter = true): Summary {
+  const r = (t: number, b: number) => higherIsBetter ? t / b : b / t;
+  return summarize([
+    r(target.min, base.max),
+    r(target.median, base.median),
+    r(target.max, base.min),
+  ]);
+}
+
+const lua = {
+  post: (path: string, body: string, key?: string) => `
+wrk.method = "POST"
+wrk.path = "${path}"
+wrk.body = ${JSON.stringify(body)}
+wrk.headers["Content-Type"] = "application/json"
+${key ? `wrk.headers["X-API-Key"] = "${key}"` : ""}`,
+  randomGet: (pathPrefix: string, n: number) => `
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "${pathPrefix}" .. math.random(1, ${n}))
+end`,
+  pageGet: (pathPrefix: string, pages: number) => `
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", string.format("${pathPrefix}", math.random(1, ${pages})))
+end`,
+  insert: (path: string) => `
+math.randomseed(os.time())
+local base = 100000000 + math.random(1, 100000) * 100000
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"id": %d, "name": "bench", "email": "b@example.com", "age": 42}', base + counter)
+  return wrk.format("POST", "${path}", {["Content-Type"] = "application/json"}, body)
+end`,
+};
+
+async function throughputCase(
+  name: string,
+  goal: string,
+  flags: Record<string, string>,
+  script: string,
+  path: string,
+  connections: number,
+  baseArgs: string[],
+): Promise<void> {
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  const base = await repeat(async () => (await baseline(baseArgs)).ops);
+  let target: Summary | null = null;
+  let note: string | undefined;
+  {
+    await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
+    const url = `${server.url.replace(/\/duckdb$/, "")}${path}`;
+    await wrk(url, script, { connections, seconds: 1 }); // warm-up
+    let errors = 0;
+    target = await repeat(async () => {
+      const r = await wrk(url, script, { connections, seconds: SECONDS });
+      errors += r.non2xx;
+      return r.requestsPerSecond;
+    });
+    if (errors) note = `${errors} non-2xx responses`;
+  }
+  results.push({ name, goal, ratio: ratioOf(target, base), target, base, unit: "req/s", note });
+}
+
+async function exportCase(
+  name: string,
+  goal: string,
+  url: (base: string) => string,
+  headers: Record<string, string>,
+  copyFormat: string,
+  query: string,
+): Promise<void> {
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  const base = await repeat(async () =>
+    (await baseline([
+      "copy",
+      "--db",
+      db,
+      "--format",
+      copyFormat,
+      "--query",
+      query,
+      "--connections",
+      "1",
+    ]))
+      .seconds
+  );
+  await using server = await startServer({
+    database_path: db,
+    threads: THREADS,
+    auth_enabled: "false",
+    absolute_max_rows: "0",
+  });
+  const target = await repeat(async () => {
+    const args = [
+      "-c",
+      LOAD_CORE,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %{time_total}",
+    ];
+    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
+    args.push(url(server.url));
+    const [code, seconds] = (await sh("taskset", args)).trim().split(" ");
+    if (code !== "200") throw new Error(`${name}: HTTP ${code}`);
+    return Number(seconds);
+  }).catch((err) => {
+    results.push({
+      name,
+      goal,
+      ratio: null,
+      target: null,
+      base,
+      unit: "s",
+      note: String(err.message),
+    });
+    return null;
+  });
+  if (target) {
+    results.push({ name, goal, ratio: ratioOf(target, base, false), target, base, unit: "s" });
+  }
+}
+
+async function memoryCase(name: string, format: string): Promise<void> {
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  await using server = await startServer({
+    threads: THREADS,
+    auth_enabled: "false",
+    absolute_max_rows: "0",
+  });
+  const sql = "SELECT i AS id, 'user' || i AS name, 'user' || i || '@example.com' AS email, " +
+    "i % 90 AS age FROM range(10000000) t(i)";
+  const growth = await repeat(async () => {
+    const before = await memoryOf(server.pid);
+    await resetPeak(server.pid);
+    await sh("taskset", [
+      "-c",
+      LOAD_CORE,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      `${server.url}/query/${encodeURIComponent(sql)}/result.${format}`,
+    ]);
+    const after = await memoryOf(server.pid);
+    return (after.peak - before.rss) / 1024 / 1024;
+  });
+  results.push({
+    name,
+    goal: "< 256 MB",
+    ratio: null,
+    target: growth,
+    base: null,
+    unit: "MB peak RSS growth",
+  });
+}
+
+await ensureWrk();
+console.error(`# preparing ${ROWS} rows in ${db}`);
+await prepareData();
+const authDb = await prepareAuth().catch((err) => {
+  console.error(`# auth set-up failed (${err.message}); auth cases skipped`);
+  return null;
+});
+
+const query = (sql: string) => lua.post("/duckdb/query", JSON.stringify({ sql }));
+const noAuth = { auth_enabled: "false" };
+
+await throughputCase(
+  "POST /query SELECT 1 (32 conns)",
+  ">= 0.8",
+  noAuth,
+  query("SELECT 1"),
+  "/duckdb/query",
+  32,
+  [
+    "select1",
+    "--connections",
+    THREADS,
+    "--seconds",
+    String(SECONDS),
+  ],
+);
+await throughputCase(
+  "GET /api/users?filter=id:eq:N (1M rows)",
+  ">= 0.8",
+  noAuth,
+  lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS),
+  "/duckdb/api/users",
+  32,
+  ["point", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "GET /api/users?filter=id:eq:N hot set of 1,000",
+  ">= 5",
+  noAuth,
+  lua.randomGet("/duckdb/api/users?filter=id:eq:", 1000),
+  "/duckdb/api/users",
+  32,
+  ["hot", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50",
+  ">= 0.8",
+  noAuth,
+  lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100),
+  "/duckdb/api/users",
+  32,
+  ["page", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "POST /query analytics GROUP BY (8 conns)",
+  ">= 0.9",
+  noAuth,
+  query("SELECT age, count(*), avg(length(name)) FROM users GROUP BY age"),
+  "/duckdb/query",
+  8,
+  ["analytics", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "POST /api/users single row",
+  ">= 0.8",
+  noAuth,
+  lua.insert("/duckdb/api/users"),
+  "/duckdb/api/users",
+  32,
+  ["insert", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+if (authDb) {
+  await throughputCase(
+    "auth on: POST /query SELECT 1 vs auth off",
+    ">= 0.95",
+    { auth_database_path: authDb },
+    lua.post("/duckdb/query", '{"sql":"SELECT 1"}', ADMIN_KEY),
+    "/duckdb/query",
+    32,
+    ["select1", "--connections", THREADS, "--seconds", String(SECONDS)],
+  );
+  // replace the in-process baseline of this case by duckserve with auth off
+  const last = results.at(-1);
+  const off = results.find((r) => r.name.startsWith("POST /query SELECT 1"));
+  if (last?.name.startsWith("auth on") && last.target && off?.target) {
+    last.base = off.target;
+    last.ratio = ratioOf(last.target, off.target);
+  }
+}
+
+const everything = "SELECT * FROM users";
+const path = (fmt: string) => (base: string) =>
+  `${base}/query/${encodeURIComponent(everything)}/result.${fmt}`;
+await exportCase("export 1M rows CSV", ">= 0.7", path("csv"), {}, "csv", everything);
+await exportCase("export 1M rows NDJSON", ">= 0.7", path("ndjson"), {}, "json", everything);
+await exportCase("export 1M rows Parquet", ">= 0.7", path("parquet"), {}, "parquet", everything);
+await exportCase(
+  "export 1M rows JSON envelope",
+  ">= 0.6",
+  path("json"),
+  {},
+  "json_array",
+  everything,
+);
+await exportCase(
+  "export 1M rows Arrow IPC (vs COPY parquet)",
+  ">= 0.3",
+  path("arrow"),
+  {},
+  "parquet",
+  everything,
+);
+for (const format of ["csv", "ndjson", "parquet", "arrow", "json"]) {
+  await memoryCase(`export 10M rows ${format}: peak RSS growth`, format);
+}
+
+await Deno.remove(work, { recursive: true });
+
+const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
+const lines = [
+  "| case | goal | ratio (min / median / max) | duckserve (median) | baseline (median) | note |",
+  "| --- | --- | --- | --- | --- | --- |",
+];
+for (const r of results) {
+  lines.push(
+    `| ${r.name} | ${r.goal} | ${
+      r.ratio ? `${fmt(r.ratio.min)} / **${fmt(r.ratio.median)}** / ${fmt(r.ratio.max)}` : "-"
+    } | ${r.target ? `${fmt(r.target.median, 1)} ${r.unit}` : "-"} | ${
+      r.base ? `${fmt(r.base.median, 1)} ${r.unit}` : "-"
+    } | ${r.note ?? ""} |`,
+  );
+}
+console.log(lines.join("\n"));
+await Deno.writeTextFile(
+  "bench/results.json",
+  JSON.stringify(
+    { date: new Date().toISOString(), repeats: REPEATS, seconds: SECONDS, rows: ROWS, results },
+    null,
+    2,
+  ) + "\n",
+);

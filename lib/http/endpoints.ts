@@ -1,0 +1,442 @@
+/**
+ * The endpoint registry: one row per endpoint the server can answer (method and Hono route as
+ * registered in `app.ts`), with what the OpenAPI document says about it. The document lists a
+ * row only when the app really registered that route (see {@link documentRoutes}), so rows for
+ * endpoints that arrive with other modules can sit here before their routes exist; a registered
+ * route without a row is reported as undocumented (and a test fails).
+ *
+ * Also here until their own registries exist: the public routes (served without a key) and the
+ * filter operators of `/api/{table}` (documentation only; the CRUD planner owns their meaning).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { documentRoutes } from "./endpoints.ts";
+ * const routes = [
+ *   { method: "ALL", path: "/duckdb/health", handler: (_c: unknown) => null },
+ *   { method: "GET", path: "/duckdb/nowhere", handler: (_c: unknown) => null },
+ * ];
+ * const { endpoints, undocumented } = documentRoutes(routes, "/duckdb");
+ * deepEqual(endpoints.map((e) => e.route), ["/health"]);
+ * deepEqual(undocumented, ["GET /duckdb/nowhere"]);
+ * ```
+ * @module
+ */
+
+import type { ErrorCode } from "../errors.ts";
+import type { Operation } from "../auth/mod.ts";
+
+/** An HTTP method an endpoint is documented with. */
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
+
+/** What a successful answer carries. */
+export type SuccessBody =
+  | { kind: "rows" } // a row set in every registered format (JSON envelope or export formats)
+  | { kind: "json"; schema: string } // a JSON body described by a component schema
+  | { kind: "html" }
+  | { kind: "asset" }
+  | { kind: "openapi" };
+
+/** One success response. */
+export interface SuccessResponse {
+  status: number;
+  description: string;
+  body: SuccessBody | { kind: "oneOf"; bodies: SuccessBody[] };
+}
+
+/** One endpoint: how it is registered, and how it is documented. */
+export interface Endpoint {
+  /** The Hono method it is registered with (`ALL` for any method). */
+  method: HttpMethod | "ALL";
+  /** The Hono route pattern, relative to the route prefix, as registered. */
+  route: string;
+  /** The OpenAPI path template relative to the prefix. */
+  path: string;
+  /** Methods documented for an `ALL` route (the others are accepted too). */
+  documentAs?: HttpMethod[];
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** A table operation: also documented once per table the caller may do this on. */
+  tableOp?: Operation;
+  /** Names of `components/parameters` entries (besides the path parameters). */
+  parameters?: string[];
+  /** Path parameters of a template: name to component parameter name. */
+  pathParameters?: Record<string, string>;
+  /** A request body: component schema name (or `table:insert` / `table:update`). */
+  requestBody?: { schema: string; description: string; required: boolean };
+  responses: SuccessResponse[];
+  /** Error codes besides the common ones (internal_error, unavailable, auth codes). */
+  errors: ErrorCode[];
+}
+
+/** Paths (relative to the prefix, `*` as a trailing wildcard) served without an API key. */
+export const PUBLIC_ROUTES: readonly string[] = [
+  "/health",
+  "/livez",
+  "/readyz",
+  "/openapi.json",
+  "/docs",
+  "/docs/*",
+];
+
+/** True when `path` (a request path including the prefix) is public. */
+export function isPublicPath(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  const rest = path.slice(prefix.length);
+  return PUBLIC_ROUTES.some((route) =>
+    route.endsWith("/*") ? rest.startsWith(route.slice(0, -1)) : rest === route
+  );
+}
+
+/** A filter operator of `filter=` / `where=` (documentation of the CRUD grammar). */
+export interface FilterOperatorDoc {
+  name: string;
+  sql: string;
+  description: string;
+}
+
+/** The filter operators of the `/api/{table}` grammar, in README order. */
+export const FILTER_OPERATORS: readonly FilterOperatorDoc[] = [
+  { name: "eq", sql: "=", description: "equal" },
+  { name: "ne", sql: "<>", description: "not equal" },
+  { name: "gt", sql: ">", description: "greater than" },
+  { name: "gte", sql: ">=", description: "greater than or equal" },
+  { name: "lt", sql: "<", description: "less than" },
+  { name: "lte", sql: "<=", description: "less than or equal" },
+  { name: "like", sql: "LIKE", description: "SQL LIKE pattern (`%25` is `%` in a URL)" },
+  { name: "ilike", sql: "ILIKE", description: "case-insensitive LIKE" },
+  { name: "in", sql: "IN", description: "one of the values separated by `|`" },
+  { name: "nin", sql: "NOT IN", description: "none of the values separated by `|`" },
+  { name: "is", sql: "IS", description: "`is:null` or `is:notnull`" },
+];
+
+const rows: SuccessResponse = { status: 200, description: "The rows.", body: { kind: "rows" } };
+const changes: SuccessResponse = {
+  status: 200,
+  description: "What changed.",
+  body: { kind: "json", schema: "Changes" },
+};
+
+/** Every endpoint, in document order. */
+export const ENDPOINTS: readonly Endpoint[] = [
+  {
+    method: "ALL",
+    route: "/health",
+    path: "/health",
+    documentAs: ["GET"],
+    operationId: "health",
+    tag: "Probes",
+    summary: "Health check (reference-compatible)",
+    description: "Pings the database. Answers any HTTP method, as the reference module did.",
+    responses: [{ status: 200, description: "Healthy.", body: { kind: "json", schema: "Health" } }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/livez",
+    path: "/livez",
+    operationId: "livez",
+    tag: "Probes",
+    summary: "Liveness: the process serves HTTP",
+    description: "200 in every phase (starting, ready, draining) while the process is up.",
+    responses: [{ status: 200, description: "Alive.", body: { kind: "json", schema: "Probe" } }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/readyz",
+    path: "/readyz",
+    operationId: "readyz",
+    tag: "Probes",
+    summary: "Readiness: the database is open and answering",
+    description: "503 `unavailable` with `Retry-After` while starting or draining, or when the " +
+      "database does not answer a ping within 2 s.",
+    responses: [{ status: 200, description: "Ready.", body: { kind: "json", schema: "Probe" } }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/openapi.json",
+    path: "/openapi.json",
+    operationId: "openapi",
+    tag: "Documentation",
+    summary: "This OpenAPI 3.1 document",
+    description: "Generated per request from the live catalog. Without a key it lists no table " +
+      "paths when authentication is on; with a key, the tables and operations that key may use.",
+    responses: [{
+      status: 200,
+      description: "The OpenAPI document.",
+      body: { kind: "openapi" },
+    }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/docs",
+    path: "/docs",
+    operationId: "docs",
+    tag: "Documentation",
+    summary: "Interactive API reference (Swagger UI, served from the binary)",
+    responses: [{ status: 200, description: "The page.", body: { kind: "html" } }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/docs/:asset",
+    path: "/docs/{asset}",
+    pathParameters: { asset: "asset" },
+    operationId: "docsAsset",
+    tag: "Documentation",
+    summary: "A script or style sheet of the API reference page",
+    responses: [{ status: 200, description: "The asset.", body: { kind: "asset" } }],
+    errors: ["route_not_found"],
+  },
+  {
+    method: "GET",
+    route: "/tables",
+    path: "/tables",
+    operationId: "listTables",
+    tag: "Schema",
+    summary: "Tables and views the key may read",
+    description: "Columns, types, nullability, primary key and DuckDB's row count estimate of " +
+      "every table and view the caller's role may read (`r`); others are left out.",
+    responses: [{
+      status: 200,
+      description: "The tables.",
+      body: { kind: "json", schema: "TableList" },
+    }],
+    errors: [],
+  },
+  {
+    method: "GET",
+    route: "/tables/:table",
+    path: "/tables/{table}",
+    pathParameters: { table: "table" },
+    operationId: "describeTable",
+    tag: "Schema",
+    summary: "One table or view",
+    description: "403 when the role may not read the table, checked before its existence " +
+      "(so no key learns which tables exist); 404 for an unknown table.",
+    responses: [{
+      status: 200,
+      description: "The table.",
+      body: { kind: "json", schema: "TableInfo" },
+    }],
+    errors: ["unknown_table"],
+  },
+  {
+    method: "POST",
+    route: "/query",
+    path: "/query",
+    operationId: "query",
+    tag: "Raw SQL",
+    summary: "Run SQL",
+    description: "Several statements run in one transaction. Statements returning rows answer " +
+      '`{"data": [...]}` in the negotiated format (`format=` or `Accept`); others answer ' +
+      '`{"success": true, "rows_affected": n, "execution_time_ms": t}`.',
+    parameters: ["format"],
+    requestBody: { schema: "QueryRequest", description: "SQL and parameters.", required: true },
+    responses: [{
+      status: 200,
+      description: "Rows, or what changed.",
+      body: { kind: "oneOf", bodies: [{ kind: "rows" }, { kind: "json", schema: "Changes" }] },
+    }],
+    errors: [
+      "invalid_json",
+      "invalid_request",
+      "sql_required",
+      "syntax_error",
+      "binder_error",
+      "conversion_error",
+      "invalid_input",
+      "parameter_error",
+      "statement_not_allowed",
+      "not_implemented",
+      "sandbox_violation",
+      "read_only",
+      "unknown_table",
+      "not_acceptable",
+      "already_exists",
+      "constraint_violation",
+      "transaction_conflict",
+      "payload_too_large",
+      "out_of_memory",
+      "query_timeout",
+    ],
+  },
+  {
+    method: "GET",
+    route: "/query/*",
+    path: "/query/{sql}/result.{format}",
+    pathParameters: { sql: "sql", format: "resultFormat" },
+    operationId: "queryGet",
+    tag: "Raw SQL",
+    summary: "Run read-only SQL from the URL (bookmarkable)",
+    description: "Only statements that DuckDB's parser classifies as queries run here, inside a " +
+      "read-only transaction; anything else is refused with 405 `not_read_only`.",
+    responses: [rows],
+    errors: [
+      "invalid_request",
+      "sql_required",
+      "syntax_error",
+      "binder_error",
+      "conversion_error",
+      "invalid_input",
+      "not_read_only",
+      "sandbox_violation",
+      "unknown_table",
+      "out_of_memory",
+      "query_timeout",
+    ],
+  },
+  {
+    method: "GET",
+    route: "/api/:table",
+    path: "/api/{table}",
+    pathParameters: { table: "table" },
+    operationId: "readRows",
+    tag: "Tables",
+    tableOp: "r",
+    summary: "Read rows",
+    description: "Filter, sort, project and page through a table or view. Paginated reads " +
+      "(`page` or `limit`) add `pagination` (and `_links` with `links=true`); unpaginated reads " +
+      "return at most `absolute_max_rows` rows.",
+    parameters: ["filter", "sort", "select", "page", "limit", "links", "count", "after", "format"],
+    responses: [rows],
+    errors: ["invalid_request", "unknown_table", "conversion_error", "not_acceptable"],
+  },
+  {
+    method: "POST",
+    route: "/api/:table",
+    path: "/api/{table}",
+    pathParameters: { table: "table" },
+    operationId: "insertRows",
+    tag: "Tables",
+    tableOp: "c",
+    summary: "Insert one row or many",
+    description: "An object or an array of objects, inserted in one transaction (all or " +
+      "nothing). Only the given columns are written, so DEFAULTs apply. `Prefer: " +
+      "return=representation` answers the inserted rows; `on_conflict` or `Prefer: " +
+      "resolution=merge-duplicates` upserts.",
+    parameters: ["prefer", "on_conflict"],
+    requestBody: { schema: "table:insert", description: "The row(s).", required: true },
+    responses: [{
+      status: 201,
+      description: "Inserted.",
+      body: { kind: "oneOf", bodies: [{ kind: "json", schema: "Changes" }, { kind: "rows" }] },
+    }],
+    errors: [
+      "invalid_json",
+      "invalid_request",
+      "unknown_table",
+      "conversion_error",
+      "read_only",
+      "constraint_violation",
+      "transaction_conflict",
+      "payload_too_large",
+    ],
+  },
+  {
+    method: "PUT",
+    route: "/api/:table",
+    path: "/api/{table}",
+    pathParameters: { table: "table" },
+    operationId: "updateRows",
+    tag: "Tables",
+    tableOp: "u",
+    summary: "Update rows",
+    description: "`where` is an object of equality conditions or an array of " +
+      "`{column, op, value}`; both it and `set` must be non-empty. Atomic.",
+    requestBody: { schema: "table:update", description: "Conditions and values.", required: true },
+    responses: [changes],
+    errors: [
+      "invalid_json",
+      "invalid_request",
+      "unknown_table",
+      "conversion_error",
+      "read_only",
+      "constraint_violation",
+      "transaction_conflict",
+      "payload_too_large",
+    ],
+  },
+  {
+    method: "DELETE",
+    route: "/api/:table",
+    path: "/api/{table}",
+    pathParameters: { table: "table" },
+    operationId: "deleteRows",
+    tag: "Tables",
+    tableOp: "d",
+    summary: "Delete rows",
+    description: "`where` is required. `dry_run=true` answers how many rows would go and " +
+      "deletes nothing.",
+    parameters: ["where", "dry_run"],
+    responses: [{
+      status: 200,
+      description: "Deleted (or counted).",
+      body: {
+        kind: "oneOf",
+        bodies: [{ kind: "json", schema: "Changes" }, { kind: "json", schema: "DryRun" }],
+      },
+    }],
+    errors: [
+      "invalid_request",
+      "unknown_table",
+      "conversion_error",
+      "read_only",
+      "constraint_violation",
+      "transaction_conflict",
+    ],
+  },
+];
+
+/** A route as Hono lists it in `app.routes`. */
+export interface RegisteredRoute {
+  method: string;
+  path: string;
+  handler: (...args: never[]) => unknown;
+}
+
+const FALLBACKS = new WeakSet<object>();
+
+/**
+ * Marks a handler as a fallback (an answer such as 405 for a path whose real endpoint has other
+ * methods): fallbacks are not endpoints and stay out of the OpenAPI document.
+ */
+export function fallback<T extends object>(handler: T): T {
+  FALLBACKS.add(handler);
+  return handler;
+}
+
+/** Registered endpoints with their registry rows, and what has no row. */
+export interface DocumentedRoutes {
+  endpoints: Endpoint[];
+  /** `METHOD path` of registered routes without a registry row. */
+  undocumented: string[];
+}
+
+/**
+ * Joins Hono's route list with the registry: middleware (handlers taking `next`) and
+ * {@link fallback} handlers are skipped; every other route needs a row.
+ */
+export function documentRoutes(
+  routes: readonly RegisteredRoute[],
+  prefix: string,
+): DocumentedRoutes {
+  const endpoints: Endpoint[] = [];
+  const undocumented: string[] = [];
+  for (const route of routes) {
+    if (route.handler.length > 1 || FALLBACKS.has(route.handler)) continue;
+    const relative = prefix && route.path.startsWith(prefix)
+      ? route.path.slice(prefix.length)
+      : route.path;
+    const row = ENDPOINTS.find((e) => e.method === route.method && e.route === relative);
+    if (!row) undocumented.push(`${route.method} ${route.path}`);
+    else if (!endpoints.includes(row)) endpoints.push(row);
+  }
+  endpoints.sort((a, b) => ENDPOINTS.indexOf(a) - ENDPOINTS.indexOf(b));
+  return { endpoints, undocumented };
+}

@@ -1,0 +1,123 @@
+/**
+ * Schema endpoints: `GET {prefix}/tables` and `GET {prefix}/tables/{table}` describe the tables
+ * and views of the live catalog that the caller's role may read (`r`). Permission is checked
+ * before existence, so a key learns nothing about tables it may not read.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { describeTable } from "./schema.ts";
+ * const info = describeTable({
+ *   schema: "main", name: "users", kind: "table", primaryKey: ["id"], estimatedRows: 2,
+ *   columns: [{ name: "id", type: "INTEGER", nullable: false, default: null, primaryKey: true }],
+ * });
+ * equal(info.row_count_estimate, 2);
+ * equal(info.columns[0].primary_key, true);
+ * ```
+ * @module
+ */
+
+import { ApiError } from "../errors.ts";
+import type { Auth, Principal } from "../auth/mod.ts";
+import { findTable, readCatalog, type TableInfo } from "../db/catalog.ts";
+import type { ConnectionPool } from "../db/pool.ts";
+import { acquire, type Guard } from "../db/run.ts";
+import { tableDisplayName } from "../openapi.ts";
+
+/** A table as the schema endpoints show it. */
+export interface TableDescription {
+  schema: string;
+  name: string;
+  kind: "table" | "view";
+  columns: {
+    name: string;
+    type: string;
+    nullable: boolean;
+    default: string | null;
+    primary_key: boolean;
+  }[];
+  primary_key: string[];
+  /** DuckDB's estimate; null for views (DuckDB has none). */
+  row_count_estimate: number | null;
+}
+
+/** The wire shape of a catalog table. */
+export function describeTable(table: TableInfo): TableDescription {
+  return {
+    schema: table.schema,
+    name: table.name,
+    kind: table.kind,
+    columns: table.columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      nullable: c.nullable,
+      default: c.default,
+      primary_key: c.primaryKey,
+    })),
+    primary_key: table.primaryKey,
+    row_count_estimate: table.kind === "view" ? null : table.estimatedRows,
+  };
+}
+
+/** Reads the live catalog on a pooled connection under the guard. */
+export async function loadCatalog(pool: ConnectionPool, guard: Guard): Promise<TableInfo[]> {
+  const lease = await acquire(pool, guard);
+  try {
+    return await readCatalog(lease, guard);
+  } finally {
+    lease.release();
+  }
+}
+
+/** True when `principal` may do `op` on `table` (the auth stage throws `forbidden` otherwise). */
+export function allowed(
+  auth: Auth,
+  principal: Principal | null,
+  op: Parameters<Auth["authorize"]>[1],
+  table: TableInfo,
+): boolean {
+  if (!principal) return false;
+  try {
+    auth.authorize(principal, op, tableDisplayName(table));
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "forbidden") return false;
+    throw err;
+  }
+}
+
+/** The tables of `catalog` that `principal` may read. */
+export function readableTables(
+  catalog: readonly TableInfo[],
+  auth: Auth,
+  principal: Principal,
+): TableDescription[] {
+  return catalog.filter((t) => allowed(auth, principal, "r", t)).map(describeTable);
+}
+
+/**
+ * One table by the name in the request (`name` or `schema.name`, matched as DuckDB matches
+ * identifiers). Authorizes `r` first, under the catalog's spelling when the table exists and the
+ * requested one otherwise, so 403 comes before 404 for a role that may not read it.
+ */
+export function findReadableTable(
+  catalog: readonly TableInfo[],
+  requested: string,
+  auth: Auth,
+  principal: Principal,
+): TableDescription {
+  const table = lookup(catalog, requested);
+  auth.authorize(principal, "r", table ? tableDisplayName(table) : requested);
+  if (!table) {
+    throw new ApiError("unknown_table", `Table '${requested}' does not exist.`);
+  }
+  return describeTable(table);
+}
+
+function lookup(catalog: readonly TableInfo[], requested: string): TableInfo | null {
+  const plain = findTable(catalog, requested);
+  if (plain) return plain;
+  const dot = requested.indexOf(".");
+  if (dot <= 0) return null;
+  return findTable(catalog, requested.slice(dot + 1), requested.slice(0, dot));
+}

@@ -1,0 +1,325 @@
+/**
+ * The HTTP handler: one function per method, each reading like the pipeline
+ * (parse, validate path, execute on the engine, encode the response).
+ * @module
+ */
+
+import { computeCursor } from "./cursor.ts";
+import { concatBytes, type ReadPlan, type StreamEngine } from "./engine.ts";
+import { problemBody, StreamError } from "./errors.ts";
+import { baseHeaders, H, preflightHeaders } from "./http_headers.ts";
+import { joinJsonArray } from "./json_mode.ts";
+import { createSseBody } from "./live.ts";
+import type { StreamInstance, StreamsEvent } from "./model.ts";
+import { formatOffset } from "./offsets.ts";
+import {
+  parsePostHeaders,
+  parsePutHeaders,
+  parseReadRequest,
+  type ReadRequest,
+  resolveForkSource,
+  validateStreamPath,
+} from "./request.ts";
+
+/** Handler settings (already defaulted and validated by `createStreams`). */
+export interface HandlerOptions {
+  engine: StreamEngine;
+  longPollTimeoutMs: number;
+  sseReconnectIntervalMs: number;
+  sseKeepAliveMs: number;
+  maxAppendBytes: number;
+  maxReadBytes: number;
+  readOnlyPrefixes: string[];
+  random: () => number;
+  onEvent: (event: StreamsEvent) => void;
+}
+
+/** What a request does to a stream, for authorization. */
+export type StreamAction = "read" | "create" | "append" | "delete";
+
+/**
+ * Per-request context from the mounting server. `authorize` is the auth hook: it is asked before
+ * any stream is touched (a fork PUT also asks `read` for the source); false → 403 `forbidden`.
+ */
+export interface HandleContext {
+  authorize?: (action: StreamAction, path: string) => boolean | Promise<boolean>;
+}
+
+/** A protocol request handler. */
+export type StreamsHandler = (
+  req: Request,
+  path: string,
+  prefix: string,
+  context?: HandleContext,
+) => Promise<Response>;
+
+const ACTIONS: Record<string, StreamAction> = {
+  GET: "read",
+  HEAD: "read",
+  PUT: "create",
+  POST: "append",
+  DELETE: "delete",
+};
+
+const CACHEABLE = "public, max-age=60, stale-while-revalidate=300";
+const EMPTY = new Uint8Array(0);
+
+/** Creates the protocol handler. */
+export function createHandler(options: HandlerOptions): StreamsHandler {
+  const { engine } = options;
+
+  const isReadOnly = (path: string) =>
+    options.readOnlyPrefixes.some((p) => path === p.replace(/\/$/, "") || path.startsWith(p));
+
+  async function readBody(req: Request): Promise<Uint8Array> {
+    const tooLarge = () =>
+      new StreamError(
+        413,
+        "payload_too_large",
+        `Body exceeds ${options.maxAppendBytes} bytes`,
+      );
+    const declared = Number(req.headers.get("content-length") ?? "0");
+    if (declared > options.maxAppendBytes) throw tooLarge();
+    if (!req.body) return EMPTY;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = req.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > options.maxAppendBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return chunks.length === 0 ? EMPTY : concatBytes(chunks);
+  }
+
+  function streamLocation(req: Request, prefix: string, path: string): string {
+    const encoded = path.split("/").map(encodeURIComponent).join("/");
+    return `${new URL(req.url).origin}${prefix.replace(/\/$/, "")}/${encoded}`;
+  }
+
+  async function put(req: Request, path: string, prefix: string): Promise<Response> {
+    const parsed = parsePutHeaders(req.headers, prefix);
+    const body = await readBody(req);
+    const { created, inst, nextOffset } = await engine.create(path, parsed, body);
+    const headers = baseHeaders();
+    headers.set("content-type", inst.contentType);
+    headers.set(H.nextOffset, nextOffset);
+    if (inst.closed) headers.set(H.closed, "true");
+    if (created) headers.set("location", streamLocation(req, prefix, path));
+    return new Response(null, { status: created ? 201 : 200, headers });
+  }
+
+  async function post(req: Request, path: string): Promise<Response> {
+    const parsed = parsePostHeaders(req.headers);
+    const body = await readBody(req);
+    const out = await engine.append(path, parsed, body);
+    const headers = baseHeaders();
+    headers.set(H.nextOffset, out.nextOffset);
+    if (out.closed) headers.set(H.closed, "true");
+    if (out.producer) {
+      headers.set(H.producerEpoch, String(out.producer.epoch));
+      headers.set(H.producerSeq, String(out.producer.seq));
+    }
+    return new Response(null, { status: out.status, headers });
+  }
+
+  async function del(path: string): Promise<Response> {
+    await engine.delete(path);
+    return new Response(null, { status: 204, headers: baseHeaders() });
+  }
+
+  function metadataHeaders(inst: StreamInstance): Headers {
+    const headers = baseHeaders();
+    headers.set("content-type", inst.contentType);
+    headers.set(H.nextOffset, formatOffset(inst.tail));
+    if (inst.ttlSeconds !== null) headers.set(H.ttl, String(inst.ttlSeconds));
+    if (inst.expiresAtMs !== null) {
+      headers.set(H.expiresAt, new Date(inst.expiresAtMs).toISOString());
+    }
+    if (inst.closed) headers.set(H.closed, "true");
+    return headers;
+  }
+
+  function head(path: string): Response {
+    const inst = engine.requireReadable(path);
+    const headers = metadataHeaders(inst);
+    headers.set("cache-control", "no-store");
+    return new Response(null, { status: 200, headers });
+  }
+
+  function etagOf(inst: StreamInstance, plan: ReadPlan): string {
+    return `"${inst.id}:${formatOffset(plan.from)}:${formatOffset(plan.next)}${
+      plan.closedAtEnd ? ":c" : ""
+    }"`;
+  }
+
+  /** A 200 carrying a planned read (catch-up or long-poll data). */
+  async function dataResponse(
+    inst: StreamInstance,
+    plan: ReadPlan,
+    read: ReadRequest,
+    cursor: string | null,
+  ): Promise<Response> {
+    const etag = etagOf(inst, plan);
+    const headers = baseHeaders();
+    headers.set("etag", etag);
+    headers.set(H.nextOffset, formatOffset(plan.next));
+    if (plan.upToDate) headers.set(H.upToDate, "true");
+    if (plan.closedAtEnd) headers.set(H.closed, "true");
+    if (cursor !== null) headers.set(H.cursor, cursor);
+    if (read.ifNoneMatch.some((t) => t === etag || t === `W/${etag}` || t === "*")) {
+      return new Response(null, { status: 304, headers });
+    }
+    const parts = await engine.fetchPlan(plan, inst.json);
+    const body = inst.json ? joinJsonArray(parts) : concatBytes(parts.length ? parts : [EMPTY]);
+    headers.set("content-type", inst.contentType);
+    headers.set("cache-control", plan.segments.length > 0 ? CACHEABLE : "no-cache");
+    return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers });
+  }
+
+  function tailResponse(inst: StreamInstance, status: 200 | 204, cursor: string | null): Response {
+    const headers = baseHeaders();
+    headers.set(H.nextOffset, formatOffset(inst.tail));
+    headers.set(H.upToDate, "true");
+    headers.set("cache-control", "no-store");
+    if (inst.closed) headers.set(H.closed, "true");
+    else if (cursor !== null) headers.set(H.cursor, cursor);
+    if (status === 204) return new Response(null, { status, headers });
+    headers.set("content-type", inst.contentType);
+    return new Response(inst.json ? "[]" : null, { status, headers });
+  }
+
+  async function get(req: Request, path: string): Promise<Response> {
+    const read = parseReadRequest(new URL(req.url), req.headers);
+    const inst = engine.requireReadable(path);
+    engine.touch(inst);
+    const granularity = inst.json ? "message" : "byte";
+    const startPos = read.offset === null || read.offset.kind === "start"
+      ? 0
+      : read.offset.kind === "now"
+      ? inst.tail
+      : read.offset.pos;
+    const cursor = () => computeCursor(engine.now(), read.cursor, options.random);
+
+    if (read.live === "none") {
+      if (read.offset?.kind === "now") return tailResponse(inst, 200, null);
+      const plan = engine.planRead(inst, startPos, options.maxReadBytes, granularity);
+      return await dataResponse(inst, plan, read, null);
+    }
+
+    if (read.live === "sse") {
+      engine.validateReadOffset(inst, startPos);
+      const headers = baseHeaders();
+      headers.set("content-type", "text/event-stream");
+      headers.set("cache-control", "no-cache");
+      if (!inst.json && !inst.contentType.toLowerCase().startsWith("text/")) {
+        headers.set(H.sseEncoding, "base64");
+      }
+      const body = createSseBody(engine, inst, startPos, read.cursor, {
+        reconnectIntervalMs: options.sseReconnectIntervalMs,
+        keepAliveMs: options.sseKeepAliveMs,
+        maxReadBytes: options.maxReadBytes,
+        random: options.random,
+      }, req.signal);
+      return new Response(body, { status: 200, headers });
+    }
+
+    // long-poll
+    const deadline = engine.now() + options.longPollTimeoutMs;
+    for (;;) {
+      if (inst.state === "soft_deleted") {
+        throw new StreamError(410, "stream_gone", "Stream was deleted");
+      }
+      if (inst.state === "deleted") {
+        throw new StreamError(404, "stream_not_found", "Stream was deleted");
+      }
+      const plan = engine.planRead(inst, startPos, options.maxReadBytes, granularity);
+      if (plan.segments.length > 0) return await dataResponse(inst, plan, read, cursor());
+      if (inst.closed) return tailResponse(inst, 204, null);
+      const remaining = deadline - engine.now();
+      if (remaining <= 0) return tailResponse(inst, 204, cursor());
+      const woke = await engine.waitForChange(inst, remaining, req.signal);
+      if (woke === "aborted") return tailResponse(inst, 204, cursor());
+    }
+  }
+
+  function errorResponse(error: unknown, req: Request, path: string): Response {
+    let e: StreamError;
+    if (error instanceof StreamError) {
+      e = error;
+    } else {
+      options.onEvent({
+        type: "internal_error",
+        method: req.method,
+        path,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      e = new StreamError(500, "storage_failure", "Internal error");
+    }
+    const headers = baseHeaders();
+    for (const [k, v] of Object.entries(e.headers)) headers.set(k, v);
+    headers.set("content-type", "application/problem+json");
+    headers.set("cache-control", "no-store");
+    if (e.status === 405) headers.set("allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+    const body = req.method === "HEAD" ? null : problemBody(e);
+    return new Response(body, { status: e.status, headers });
+  }
+
+  async function authorize(
+    context: HandleContext | undefined,
+    req: Request,
+    path: string,
+    prefix: string,
+  ): Promise<void> {
+    const check = context?.authorize;
+    const action = ACTIONS[req.method];
+    if (!check || !action) return;
+    const denied = () => new StreamError(403, "forbidden", "Not allowed");
+    if (!(await check(action, path))) throw denied();
+    const from = action === "create" ? req.headers.get(H.forkedFrom) : null;
+    if (from !== null && !(await check("read", resolveForkSource(from, prefix)))) throw denied();
+  }
+
+  return async function handle(
+    req: Request,
+    path: string,
+    prefix: string,
+    context?: HandleContext,
+  ): Promise<Response> {
+    try {
+      if (req.method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: preflightHeaders() });
+      }
+      validateStreamPath(path);
+      if (path === "__ds" || path.startsWith("__ds/")) {
+        throw new StreamError(404, "reserved_path", "The __ds/ namespace is reserved");
+      }
+      const writes = req.method === "PUT" || req.method === "POST" || req.method === "DELETE";
+      if (writes && isReadOnly(path)) {
+        throw new StreamError(403, "read_only_stream", "This stream is written by the server only");
+      }
+      await authorize(context, req, path, prefix);
+      switch (req.method) {
+        case "PUT":
+          return await put(req, path, prefix);
+        case "POST":
+          return await post(req, path);
+        case "DELETE":
+          return await del(path);
+        case "HEAD":
+          return head(path);
+        case "GET":
+          return await get(req, path);
+        default:
+          throw new StreamError(405, "method_not_allowed", `Method ${req.method} not allowed`);
+      }
+    } catch (error) {
+      return errorResponse(error, req, path);
+    }
+  };
+}

@@ -1,0 +1,112 @@
+import { equal, ok } from "node:assert/strict";
+import { consume, sqlPath } from "../_helpers.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** `deno run -A main.ts serve ...` as a child process, with its JSON log events. */
+async function spawnServe(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", ...args],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const events: Record<string, unknown>[] = [];
+  const started = Promise.withResolvers<string>();
+  const reading = (async () => {
+    let buffered = "";
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffered += text;
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const event = JSON.parse(line);
+          events.push(event);
+          if (event.event === "server_started") started.resolve(event.url);
+        } catch {
+          events.push({ text: line });
+        }
+      }
+    }
+    started.reject(new Error(`server exited before starting: ${JSON.stringify(events)}`));
+  })();
+  const url = await started.promise;
+  return {
+    url,
+    events,
+    child,
+    query: async (sql: string) =>
+      await consume(
+        await fetch(`${url}/query`, { method: "POST", body: JSON.stringify({ sql }) }),
+      ),
+    async exit(): Promise<number> {
+      const { code } = await child.status;
+      await reading;
+      return code;
+    },
+  };
+}
+
+Deno.test("SIGTERM interrupts a slow write after shutdown_grace; exit 0; the file DB is consistent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "duckserve-shutdown-" });
+  const db = `${dir}/main.duckdb`;
+  const flags = ["--database-path", db, "--auth-enabled", "false", "--query-timeout", "2m"];
+  const first = await spawnServe([...flags, "--shutdown-grace", "500ms"]);
+  equal((await first.query("CREATE TABLE t (i BIGINT)")).status, 200);
+  equal((await first.query("INSERT INTO t VALUES (1), (2), (3)")).status, 200);
+  const slow = first.query("INSERT INTO t SELECT count(*) FROM range(100000000000)");
+  await new Promise((r) => setTimeout(r, 400));
+  first.child.kill("SIGTERM");
+  const reply = await slow;
+  equal(reply.status, 503, reply.text);
+  equal(reply.body.code, "unavailable");
+  equal(await first.exit(), 0);
+  const stopped = first.events.find((e) => e.event === "server_stopped");
+  equal(stopped?.graceful, false);
+
+  const second = await spawnServe(flags);
+  const rows = await second.query("SELECT count(*) AS n, sum(i) AS s FROM t");
+  equal(rows.status, 200);
+  equal(rows.body.data[0].n, 3, "the interrupted insert left nothing behind");
+  equal(rows.body.data[0].s, 6);
+  second.child.kill("SIGINT");
+  equal(await second.exit(), 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("SIGTERM lets an in-flight response finish within shutdown_grace; exit 0", async () => {
+  const server = await spawnServe(["--auth-enabled", "false", "--absolute-max-rows", "0"]);
+  const response = await fetch(
+    `${server.url}${sqlPath("SELECT range AS i, repeat('y', 100) AS pad FROM range(200000)")}`,
+  );
+  const reader = response.body!.getReader();
+  let bytes = (await reader.read()).value!.byteLength;
+  server.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 500));
+  let text = "";
+  const decoder = new TextDecoder();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    bytes += chunk.value.byteLength;
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  ok(text.endsWith("]}"), "the body ends with the closed JSON envelope");
+  ok(bytes > 20_000_000);
+  equal(await server.exit(), 0);
+  const stopped = server.events.find((e) => e.event === "server_stopped");
+  equal(stopped?.graceful, true);
+});
+
+Deno.test("a second signal exits at once without waiting for the grace period", async () => {
+  const server = await spawnServe(["--auth-enabled", "false", "--shutdown-grace", "1m"]);
+  const slow = server.query("SELECT count(*) FROM range(100000000000)").catch(() => null);
+  await new Promise((r) => setTimeout(r, 300));
+  const started = performance.now();
+  server.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  server.child.kill("SIGTERM");
+  equal(await server.exit(), 130);
+  ok(performance.now() - started < 20_000);
+  await slow;
+});

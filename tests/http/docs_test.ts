@@ -1,0 +1,89 @@
+import { equal, match, ok } from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { startTestServer } from "../_helpers.ts";
+import { fixedAuth } from "../_fixed_auth.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+Deno.test({
+  name: "GET /docs works offline in Chromium: lists the tables and runs a request with a key",
+  // Outside CI a machine without Chromium skips this test; CI installs it (.ci/run) and runs it.
+  ignore: Deno.env.get("CI") !== "true" &&
+    !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const keys = { "admin-key-0123456789": "admin", "reader-key-0123456789": "reader" };
+    await using t = await startTestServer({ auth_enabled: "true" }, {
+      auth: fixedAuth(keys, { admin: { "*": "crudq" }, reader: { users: "r" } }),
+    });
+    const admin = { "x-api-key": "admin-key-0123456789" };
+    for (
+      const sql of ["CREATE TABLE users (id INTEGER PRIMARY KEY)", "CREATE TABLE hidden (x INT)"]
+    ) {
+      equal((await t.query(sql, undefined, admin)).status, 200);
+    }
+    const origin = new URL(t.url).origin;
+    const profile = await Deno.makeTempDir({ prefix: "duckserve-chromium-" });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+      timeout: 30_000,
+    });
+    try {
+      const requests: string[] = [];
+      const problems: string[] = [];
+      context.on("request", (r) => requests.push(r.url()));
+      const page = context.pages()[0] ?? await context.newPage();
+      page.setDefaultTimeout(20_000);
+      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+      page.on("pageerror", (e) => problems.push(e.message));
+
+      await page.goto(`${t.url}/docs`);
+      await page.getByText("No key: enter one").waitFor();
+      await page.locator(".swagger-ui .info").waitFor();
+
+      await page.fill("#api-key", "reader-key-0123456789");
+      await page.click("#key-form button[type=submit]");
+      await page.getByText("Using your key").waitFor();
+      // The document fetched with the key lists the tables that key may read, and no others.
+      const info = page.locator(".swagger-ui .info");
+      await info.getByText("Tables and views you may read").waitFor();
+      const infoText = await info.innerText();
+      match(infoText, /users/);
+      ok(!infoText.includes("hidden"), "a table the key may not read stays hidden");
+
+      // "Try it out" on GET /tables with the key.
+      const operation = page.locator("#operations-Schema-listTables");
+      await operation.locator(".opblock-summary").click();
+      await operation.locator(".try-out__btn").click();
+      await operation.locator("button.execute").click();
+      const status = operation.locator(".live-responses-table tr.response .response-col_status");
+      await status.waitFor();
+      equal((await status.innerText()).trim(), "200");
+      const body = await operation.locator(".live-responses-table .microlight").first().innerText();
+      match(body, /"name": "users"/);
+      ok(!body.includes("hidden"));
+
+      ok(requests.length > 0);
+      for (const url of requests) {
+        ok(url.startsWith(origin) || url.startsWith("data:"), `request outside the server: ${url}`);
+      }
+      equal(problems.length, 0, `browser errors: ${problems.join("\n")}`);
+    } finally {
+      await context.close();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});

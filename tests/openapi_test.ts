@@ -1,0 +1,294 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import formatsModule from "ajv-formats";
+import { Hono } from "hono";
+import { buildOpenApi, type OpenApiDocument } from "../lib/openapi.ts";
+import { documentRoutes, type Endpoint, ENDPOINTS } from "../lib/http/endpoints.ts";
+import { createApp } from "../lib/http/app.ts";
+import { openEngine } from "../lib/db/engine.ts";
+import type { TableInfo } from "../lib/db/catalog.ts";
+import { ApiError, ERROR_CODES, problemBody } from "../lib/errors.ts";
+import { FORMATS } from "../lib/encode/formats.ts";
+import { SILENT } from "../lib/log.ts";
+import { consume, testConfig } from "./_helpers.ts";
+import { fixedAuth } from "./_fixed_auth.ts";
+
+const USERS: TableInfo = {
+  schema: "main",
+  name: "users",
+  kind: "table",
+  primaryKey: ["id"],
+  estimatedRows: 3,
+  columns: [
+    { name: "id", type: "BIGINT", nullable: false, default: null, primaryKey: true },
+    { name: "name", type: "VARCHAR", nullable: false, default: null, primaryKey: false },
+    { name: "score", type: "DECIMAL(10,2)", nullable: true, default: null, primaryKey: false },
+    {
+      name: "created",
+      type: "TIMESTAMP",
+      nullable: false,
+      default: "CURRENT_TIMESTAMP",
+      primaryKey: false,
+    },
+  ],
+};
+const ORDERS: TableInfo = {
+  schema: "sales",
+  name: "orders view",
+  kind: "view",
+  primaryKey: [],
+  estimatedRows: 0,
+  columns: [{ name: "n", type: "INTEGER", nullable: true, default: null, primaryKey: false }],
+};
+
+async function assertValid(doc: unknown): Promise<void> {
+  const result = await new Validator().validate(doc as Record<string, unknown>);
+  ok(result.valid, `invalid OpenAPI document: ${JSON.stringify(result.errors, null, 2)}`);
+}
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+Deno.test("buildOpenApi() documents one path and schema per table and is valid OpenAPI 3.1", async () => {
+  const config = await testConfig({ auth_enabled: "true" });
+  const doc = buildOpenApi([USERS, ORDERS], config, ENDPOINTS, { docAssets: ["docs.js"] });
+  await assertValid(doc);
+  equal(doc.openapi, "3.1.0");
+  deepEqual(doc.servers.map((s) => s.url), ["/duckdb"]);
+  const paths = doc.paths as Any;
+  deepEqual(Object.keys(paths["/api/users"]).sort(), [
+    "delete",
+    "get",
+    "post",
+    "put",
+  ]);
+  ok(paths["/api/sales.orders%20view"]?.get, "schema-qualified view path");
+  ok(paths["/api/{table}"]?.get, "generic table path");
+  const schemas = doc.components.schemas as Any;
+  deepEqual(Object.keys(schemas.users.properties), ["id", "name", "score", "created"]);
+  equal(schemas.users.properties.id.type, "integer");
+  equal(schemas.users.properties.id["x-primary-key"], true);
+  deepEqual(schemas.users.properties.score.type, ["number", "null"]);
+  deepEqual(schemas.users["x-primary-key"], ["id"]);
+  // Insert: NOT NULL without DEFAULT is required, unknown columns refused.
+  deepEqual(schemas["users.insert"].required, ["id", "name"]);
+  equal(schemas["users.insert"].additionalProperties, false);
+  ok(schemas["sales.orders_view"], "component names are sanitized");
+  // Per-table operations reference the table's schemas.
+  const get = paths["/api/users"].get;
+  equal(
+    get.responses["200"].content["application/json"].schema.properties.data.items.$ref,
+    "#/components/schemas/users",
+  );
+  const post = paths["/api/users"].post;
+  equal(
+    post.requestBody.content["application/json"].schema.oneOf[0].$ref,
+    "#/components/schemas/users.insert",
+  );
+  ok(!get.parameters.some((p: Any) => p.$ref === "#/components/parameters/table"));
+  // Formats come from the format registry.
+  deepEqual(
+    Object.keys(get.responses["200"].content).sort(),
+    FORMATS.map((f) => f.mimeTypes[0]).sort(),
+  );
+  // The filter grammar lists every operator.
+  match((doc.components.parameters as Any).filter.description, /\| `nin` \|/);
+  // Error codes and the problem body come from lib/errors.ts.
+  deepEqual(schemas.ErrorCode.enum, Object.keys(ERROR_CODES));
+  deepEqual(
+    [...schemas.Problem.required].sort(),
+    Object.keys(problemBody(new ApiError("forbidden"), "r")).sort(),
+  );
+  // Secured operations list 401/403; public ones opt out of security.
+  ok(get.responses["401"] && get.responses["403"] && get.responses["500"]);
+  deepEqual(paths["/health"].get.security, []);
+  deepEqual(doc.security, [{ apiKey: [] }, { bearer: [] }]);
+  deepEqual(Object.keys(doc.components.securitySchemes), ["apiKey", "bearer"]);
+  equal((doc.components.securitySchemes as Any).apiKey.name, "X-API-Key");
+});
+
+Deno.test("buildOpenApi() leaves out tables and operations the caller may not use", async () => {
+  const config = await testConfig({ auth_enabled: "true" });
+  const doc = buildOpenApi([USERS, ORDERS], config, ENDPOINTS, {
+    can: (op, t) => t.name === "users" && op === "r",
+  });
+  await assertValid(doc);
+  const paths = doc.paths as Any;
+  deepEqual(Object.keys(paths["/api/users"]), ["get"]);
+  ok(!Object.keys(paths).some((p) => p.includes("orders")));
+  ok(!Object.keys(doc.components.schemas).some((s) => s.includes("orders")));
+  match(String(doc.info.description), /you may read: `users`/);
+  const none = buildOpenApi([USERS], config, ENDPOINTS, { can: () => false });
+  ok(!("/api/users" in none.paths) && !("users" in none.components.schemas));
+  match(String(none.info.description), /send an API key/);
+});
+
+Deno.test("buildOpenApi() documents only the registered endpoints, under the configured prefix", async () => {
+  const root = buildOpenApi(
+    [USERS],
+    await testConfig({ route_prefix: "/" }),
+    ENDPOINTS.slice(0, 2),
+  );
+  deepEqual(root.servers.map((s) => s.url), ["/"]);
+  deepEqual(Object.keys(root.paths), ["/health", "/livez"]);
+  const v1 = buildOpenApi([], await testConfig({ route_prefix: "/api/v1" }), ENDPOINTS);
+  deepEqual(v1.servers.map((s) => s.url), ["/api/v1"]);
+  equal(v1.security, undefined, "auth off: no security requirement");
+  await assertValid(v1);
+});
+
+Deno.test("documentRoutes() finds routes registered without a registry row", () => {
+  const app = new Hono();
+  app.use("/duckdb/*", async (_c, next) => await next());
+  app.get("/duckdb/livez", (c) => c.text("ok"));
+  app.get("/duckdb/secret", (c) => c.text("hidden"));
+  const { endpoints, undocumented } = documentRoutes(app.routes, "/duckdb");
+  deepEqual(endpoints.map((e) => e.route), ["/livez"]);
+  deepEqual(undocumented, ["GET /duckdb/secret"]);
+});
+
+/** A real app and server (fixed keys) for the route coverage test. */
+async function startApp() {
+  const config = await testConfig({ auth_enabled: "true" });
+  const engine = await openEngine(config);
+  const auth = fixedAuth({ "admin-key-0123456789": "admin", "nobody-key-0123456789": "nobody" }, {
+    admin: { "*": "crudq" },
+    nobody: {},
+  });
+  const app = createApp({ config, engine, auth, log: SILENT });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const base = `http://127.0.0.1:${server.addr.port}${config.route_prefix}`;
+  return {
+    app,
+    config,
+    base,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await engine.close();
+    },
+  };
+}
+
+function sampleUrl(base: string, path: string, table: string): string {
+  return base + path
+    .replace("{table}", table)
+    .replace("{asset}", "docs.js")
+    .replace("{sql}", encodeURIComponent("SELECT 42 AS answer"))
+    .replace("{format}", "json");
+}
+
+Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the server answers", async () => {
+  await using s = await startApp();
+  const admin = { "x-api-key": "admin-key-0123456789" };
+  await consume(
+    await fetch(`${s.base}/query`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR)" }),
+    }),
+  );
+
+  const anonymous = await consume(await fetch(`${s.base}/openapi.json`));
+  equal(anonymous.status, 200);
+  await assertValid(anonymous.body);
+  ok("t" in anonymous.body.components.schemas, "no key: the whole catalog");
+
+  const reply = await consume(await fetch(`${s.base}/openapi.json`, { headers: admin }));
+  equal(reply.status, 200);
+  const doc = reply.body as OpenApiDocument;
+  await assertValid(doc);
+  ok("t" in doc.components.schemas, "the admin key sees table t");
+
+  // Every registered route has a registry row ...
+  const { endpoints, undocumented } = documentRoutes(s.app.routes, s.config.route_prefix);
+  deepEqual(undocumented, []);
+  // ... and the document holds exactly those endpoints (plus their per-table instances).
+  const expected = new Set<string>();
+  for (const e of endpoints) {
+    for (const m of e.method === "ALL" ? e.documentAs ?? ["GET"] : [e.method]) {
+      expected.add(`${m} ${e.path}`);
+    }
+  }
+  const tableOps = endpoints.filter((e: Endpoint) => e.tableOp);
+  const documented = new Set<string>();
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(item)) {
+      const key = `${method.toUpperCase()} ${path}`;
+      const perTable = tableOps.some((e) =>
+        e.method === method.toUpperCase() && path === e.path.replace("{table}", "t")
+      );
+      if (!perTable) documented.add(key);
+    }
+  }
+  deepEqual([...documented].sort(), [...expected].sort());
+
+  // Every documented operation is really answered (no 404 route_not_found, no 405).
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(item)) {
+      const init: RequestInit = { method: method.toUpperCase(), headers: admin };
+      if (method === "post" || method === "put") init.body = JSON.stringify({ sql: "SELECT 1" });
+      const answer = await consume(await fetch(sampleUrl(s.base, path, "t"), init));
+      ok(
+        answer.status !== 405 && answer.body?.code !== "route_not_found",
+        `${method} ${path} is documented but answers ${answer.status} ${answer.text.slice(0, 200)}`,
+      );
+    }
+  }
+});
+
+Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async () => {
+  await using s = await startApp();
+  const bad = await consume(
+    await fetch(`${s.base}/openapi.json`, { headers: { "x-api-key": "wrong-key-0000000000" } }),
+  );
+  equal(bad.status, 401);
+  equal(bad.body.code, "unauthorized");
+  const post = await consume(await fetch(`${s.base}/openapi.json`, { method: "POST" }));
+  equal(post.status, 405);
+  equal(post.headers.get("allow"), "GET, HEAD");
+  equal(post.headers.get("content-type"), "application/problem+json");
+});
+
+Deno.test("per-table schemas in /openapi.json match the rows the server sends", async () => {
+  await using s = await startApp();
+  const admin = { "x-api-key": "admin-key-0123456789" };
+  const query = async (sql: string) =>
+    await consume(
+      await fetch(`${s.base}/query`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ sql }),
+      }),
+    );
+  await query(`CREATE TYPE mood AS ENUM ('sad', 'happy')`);
+  await query(`CREATE TABLE every_type (
+    i TINYINT, b BIGINT NOT NULL, h HUGEINT, u UBIGINT, d DECIMAL(12,3), f DOUBLE, r REAL,
+    s VARCHAR, bl BLOB, id UUID, dt DATE, tm TIME, ts TIMESTAMP, tz TIMESTAMPTZ, iv INTERVAL,
+    l INTEGER[], a VARCHAR[2], st STRUCT("a b" INTEGER, c VARCHAR[]), m MAP(VARCHAR, INTEGER),
+    mi MAP(INTEGER, VARCHAR), e mood, un UNION(n INTEGER, t VARCHAR), j JSON, bo BOOLEAN, bit BIT)`);
+  await query(`INSERT INTO every_type VALUES
+    (1, 9007199254740993, 170141183460469231731687303715884105727, 18446744073709551615,
+     123456789.125, 'NaN', 1.5, 'x', '\\xAA\\xBB'::BLOB, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+     DATE '2024-02-29', TIME '12:34:56.789', TIMESTAMP '2024-01-02 03:04:05.123456',
+     TIMESTAMPTZ '2024-01-02 03:04:05+00', INTERVAL '1 year 2 days 3 seconds', [1, NULL],
+     ['p', 'q'], {'a b': 7, 'c': ['z']}, MAP {'k': 1}, MAP {1: 'one'}, 'happy',
+     union_value(t := 'text'), '{"x": [1]}', true, '0101'::BIT),
+    (NULL, -1, NULL, NULL, NULL, 'Infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+  const doc = (await consume(await fetch(`${s.base}/openapi.json`, { headers: admin }))).body;
+  const rows = (await query("SELECT * FROM every_type")).body.data;
+  equal(rows.length, 2);
+  const ajv = new Ajv2020({ strict: false });
+  // ajv-formats is CommonJS: its default export arrives as the module object.
+  const addFormats = ((formatsModule as unknown as { default?: unknown }).default ??
+    formatsModule) as unknown as (ajv: Ajv2020) => void;
+  addFormats(ajv);
+  const validate = ajv.compile(doc.components.schemas.every_type);
+  for (const row of rows) {
+    ok(validate(row), `${JSON.stringify(row)}: ${JSON.stringify(validate.errors)}`);
+  }
+  // And the schema is not vacuous: a wrong type is rejected.
+  ok(!validate({ ...rows[0], dt: 12 }));
+  ok(!validate({ ...rows[0], e: "angry" }));
+});

@@ -1,0 +1,67 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { startTestServer } from "./_helpers.ts";
+
+Deno.test("user SQL cannot reach files, extensions or settings outside the sandbox", async () => {
+  const secret = await Deno.makeTempFile({ suffix: ".duckdb" });
+  await using t = await startTestServer();
+  const escapes = [
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM read_csv('/etc/hosts')",
+    "SELECT * FROM read_blob('/etc/passwd')",
+    "SELECT * FROM glob('/*')",
+    `ATTACH '${secret}' AS stolen`,
+    "ATTACH ':memory:' AS other",
+    `SELECT * FROM read_blob('${secret}')`,
+    "COPY (SELECT 1) TO '/tmp/duckserve-escape.csv'",
+    "EXPORT DATABASE '/tmp/duckserve-export'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET threads = 1",
+    "SET memory_limit = '1GB'",
+    "SET enable_external_access = true",
+    "SET lock_configuration = false",
+    "SET allowed_directories = ['/']",
+    "RESET enable_external_access",
+    "SELECT * FROM query_table('x')",
+  ];
+  for (const sql of escapes) {
+    const r = await t.query(sql);
+    ok(r.status >= 400 && r.status < 500, `${sql} -> ${r.status} ${r.text}`);
+    ok(r.status !== 200, sql);
+  }
+  // the specific classification for file and setting access
+  for (const sql of [escapes[0], escapes[4], escapes[7], escapes[11]]) {
+    const r = await t.query(sql);
+    deepEqual([r.status, r.body.code], [403, "sandbox_violation"], `${sql}: ${r.text}`);
+  }
+  let exists = true;
+  try {
+    await Deno.stat("/tmp/duckserve-escape.csv");
+  } catch {
+    exists = false;
+  }
+  equal(exists, false);
+  await Deno.remove(secret);
+});
+
+Deno.test("allowed_directories opens exactly the configured directories", async () => {
+  const open = await Deno.makeTempDir();
+  const closed = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${open}/in.csv`, "a,b\n1,2\n");
+    await Deno.writeTextFile(`${closed}/out.csv`, "a,b\n1,2\n");
+    await using t = await startTestServer({ allowed_directories: open });
+    let r = await t.query(`SELECT * FROM read_csv('${open}/in.csv')`);
+    deepEqual(r.body.data, [{ a: 1, b: 2 }]);
+    r = await t.query(`COPY (SELECT 42 AS x) TO '${open}/written.csv'`);
+    equal(r.status, 200, r.text);
+    equal((await Deno.readTextFile(`${open}/written.csv`)).trim(), "x\n42");
+    r = await t.query(`SELECT * FROM read_csv('${closed}/out.csv')`);
+    deepEqual([r.status, r.body.code], [403, "sandbox_violation"]);
+    r = await t.query(`SELECT * FROM read_csv('${open}/../${closed.split("/").pop()}/out.csv')`);
+    deepEqual([r.status, r.body.code], [403, "sandbox_violation"]);
+  } finally {
+    await Deno.remove(open, { recursive: true });
+    await Deno.remove(closed, { recursive: true });
+  }
+});
