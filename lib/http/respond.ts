@@ -344,7 +344,14 @@ async function streamResponse(
           code: err instanceof ApiError ? err.code : "internal_error",
           error: err instanceof Error ? err.message : String(err),
         });
-        controller.error(err);
+        // Aborts the connection. Deno prints the reason on stderr: keep it to one line.
+        const reason = new Error(
+          `response aborted after an error (request ${options.requestId}, ${
+            err instanceof ApiError ? err.code : "internal_error"
+          })`,
+        );
+        reason.stack = `Error: ${reason.message}`;
+        controller.error(reason);
       }
     },
     async cancel() {
