@@ -1,12 +1,334 @@
 /**
- * `duckserve auth`: manage API keys, roles and permissions.
+ * `duckserve auth`: manage API keys, roles and permissions in the auth store, with the verbs and
+ * flags of the reference module's `auth-db` tool. Works while the server runs: each command opens
+ * the store for one short transaction, and the server picks the change up within a second.
+ *
+ * Every verb takes `-d, --db PATH` (default: the configured `auth_database_path`) and `--help`;
+ * lists print a table or, with `--json`, JSON. Errors print one line and exit non-zero. No verb
+ * ever prints a key except `key add`, once, for the key it creates.
  * @module
  */
 
-import { printError } from "./_program.ts";
+import type { Command } from "commander";
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { FileLockedError } from "../lib/db/file.ts";
+import { AuthInputError, parseExpiry } from "../lib/auth/keys.ts";
+import { displayTable, formatOperations, parseOperations } from "../lib/auth/policy.ts";
+import {
+  addKey,
+  addRole,
+  type AuthData,
+  authFileExists,
+  AuthStoreError,
+  DEFAULT_LOCK_WAIT_MS,
+  initAuthFile,
+  type KeyRecord,
+  readAuthData,
+  removeKey,
+  removePermission,
+  removeRole,
+  setPermission,
+} from "../lib/auth/store.ts";
+import { createCommand, parseCommand, printError } from "./_program.ts";
+
+/** Help text of `auth`. */
+export const AUTH_HELP = "Manage API keys, roles and permissions in the auth database. " +
+  "Safe while the server runs: changes take effect in the running server within a second.";
+
+const DB_FLAG = "-d, --db <path>";
+const DB_HELP = "auth database file (default: the configured auth_database_path)";
+
+type Options = Record<string, string | boolean | undefined>;
 
 /** Runs `auth` with `args`; returns the exit code. */
-export function run(_args: string[]): Promise<number> {
-  printError("auth: not implemented yet");
-  return Promise.resolve(1);
+export async function run(args: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = createCommand("duckserve auth")
+    .description(AUTH_HELP)
+    .option(DB_FLAG, DB_HELP);
+
+  /** Wraps a verb: resolves the database path, maps known errors to one line and exit 1. */
+  const verb =
+    (name: string, work: (options: Options, db: string) => Promise<void>) =>
+    async (options: Options, command: Command) => {
+      try {
+        const db = await databasePath(command.optsWithGlobals<Options>().db as string | undefined);
+        await work(options, db);
+      } catch (err) {
+        exitCode = report(name, err);
+      }
+    };
+  const leaf = (parent: Command, name: string, description: string) =>
+    parent.command(name).description(description).option(DB_FLAG, DB_HELP).allowExcessArguments(
+      false,
+    );
+
+  leaf(program, "init", "create a new auth database with the roles admin, editor and reader")
+    .action(verb("init", async (_o, db) => {
+      await initAuthFile(db, { lockWaitMs: DEFAULT_LOCK_WAIT_MS });
+      print(
+        `Created auth database ${db} with the roles admin, editor and reader.\n` +
+          `Add a key with: duckserve auth key add -d ${db} -r admin`,
+      );
+    }));
+
+  const key = program.command("key").description("manage API keys");
+  leaf(key, "add", "create an API key for a role and print it (once)")
+    .requiredOption("-r, --role <role>", "role of the key")
+    .option("-k, --key <key>", "use this key instead of a generated one (at least 24 characters)")
+    .option("-e, --expires <time>", "expiry as an RFC 3339 timestamp, e.g. 2030-12-31T23:59:59Z")
+    .option("--desc <text>", "description")
+    .option("--json", "print the new key as JSON")
+    .action(verb("key add", async (o, db) => {
+      const created = await addKey(db, {
+        role: o.role as string,
+        key: o.key as string | undefined,
+        expiresAt: o.expires === undefined ? null : parseExpiry(o.expires as string),
+        description: o.desc as string | undefined,
+      });
+      if (o.json) {
+        printJson({
+          key: created.key,
+          key_id: created.keyId,
+          role: created.role,
+          description: created.description,
+          expires_at: iso(created.expiresAt),
+        });
+        return;
+      }
+      print(
+        "API key created. Store it now: it will not be shown again.\n" +
+          `API Key: ${created.key}\n` +
+          `Key ID:  ${created.keyId}\n` +
+          `Role:    ${created.role}\n` +
+          `Expires: ${iso(created.expiresAt) ?? "never"}\n` +
+          "Send it in the header X-API-Key: <key> (or Authorization: Bearer <key>).",
+      );
+    }));
+  leaf(key, "remove", "delete an API key, named by the key or by its key id")
+    .requiredOption("-k, --key <key|id>", "the key, or its key id from `key list`")
+    .action(verb("key remove", async (o, db) => {
+      const removed = await removeKey(db, o.key as string);
+      print(`Removed key ${removed.keyId} (role ${removed.role}).`);
+    }));
+  leaf(key, "list", "list API keys (ids, roles, status; never the keys)")
+    .option("--json", "print JSON")
+    .action(verb("key list", async (o, db) => {
+      const data = await readStore(db);
+      const now = Date.now();
+      const rows = data.keys.map((k) => ({
+        key_id: k.keyId,
+        role: k.role,
+        status: keyStatus(k, now),
+        created_at: iso(k.createdAt),
+        expires_at: iso(k.expiresAt),
+        description: k.description,
+      }));
+      if (o.json) return printJson(rows);
+      printTable(
+        ["KEY ID", "ROLE", "STATUS", "CREATED", "EXPIRES", "DESCRIPTION"],
+        rows.map((r) => [
+          r.key_id,
+          r.role,
+          r.status,
+          r.created_at ?? "",
+          r.expires_at ?? "never",
+          r.description ?? "",
+        ]),
+      );
+    }));
+
+  const role = program.command("role").description("manage roles");
+  leaf(role, "add", "create a role (it has no permissions until granted)")
+    .requiredOption("-n, --name <name>", "role name (letters, digits, _ . -)")
+    .option("--desc <text>", "description")
+    .action(verb("role add", async (o, db) => {
+      await addRole(db, o.name as string, o.desc as string | undefined);
+      print(`Added role ${o.name}.`);
+    }));
+  leaf(role, "remove", "delete a role")
+    .requiredOption("-n, --name <name>", "role name")
+    .option("-f, --force", "also delete the role's keys and permissions")
+    .action(verb("role remove", async (o, db) => {
+      const removed = await removeRole(db, o.name as string, Boolean(o.force));
+      print(
+        `Removed role ${o.name}` +
+          (removed.keys || removed.permissions
+            ? ` with ${removed.keys} key(s) and ${removed.permissions} permission(s).`
+            : "."),
+      );
+    }));
+  leaf(role, "list", "list roles")
+    .option("--json", "print JSON")
+    .action(verb("role list", async (o, db) => {
+      const data = await readStore(db);
+      const rows = data.roles.map((r) => ({
+        role: r.name,
+        description: r.description,
+        keys: data.keys.filter((k) => k.role === r.name).length,
+        permissions: data.permissions.filter((p) => p.role === r.name).length,
+      }));
+      if (o.json) return printJson(rows);
+      printTable(
+        ["ROLE", "KEYS", "PERMISSIONS", "DESCRIPTION"],
+        rows.map((r) => [r.role, String(r.keys), String(r.permissions), r.description ?? ""]),
+      );
+    }));
+
+  const permission = program.command("permission").alias("perm").description(
+    "manage permissions (operations of a role on a table)",
+  );
+  leaf(permission, "add", "grant operations on a table to a role (replaces its earlier grant)")
+    .requiredOption("-r, --role <role>", "role")
+    .requiredOption("-t, --table <table>", "table name, schema.table, or * for every table")
+    .requiredOption(
+      "-o, --operations <ops>",
+      "operations: letters of crudq (c create, r read, u update, d delete, q query), " +
+        "comma-separated (r,q), words (read,query) or all",
+    )
+    .action(verb("permission add", async (o, db) => {
+      const grant = await setPermission(
+        db,
+        o.role as string,
+        o.table as string,
+        parseOperations(o.operations as string),
+      );
+      print(
+        `Granted ${formatOperations(grant.operations)} on ${
+          displayTable(grant.table)
+        } to role ${grant.role}.`,
+      );
+    }));
+  leaf(permission, "remove", "remove a role's grant on a table")
+    .requiredOption("-r, --role <role>", "role")
+    .requiredOption("-t, --table <table>", "table name, schema.table, or *")
+    .action(verb("permission remove", async (o, db) => {
+      await removePermission(db, o.role as string, o.table as string);
+      print(`Removed the permission of role ${o.role} on ${o.table}.`);
+    }));
+  leaf(permission, "list", "list permissions")
+    .option("-r, --role <role>", "only this role")
+    .option("--json", "print JSON")
+    .action(verb("permission list", async (o, db) => {
+      const data = await readStore(db);
+      if (o.role !== undefined && !data.roles.some((r) => r.name === o.role)) {
+        throw new AuthInputError(`role "${o.role}" does not exist`);
+      }
+      const rows = data.permissions.filter((p) => o.role === undefined || p.role === o.role)
+        .map((p) => ({
+          role: p.role,
+          table: displayTable(p.table),
+          operations: formatOperations(p.operations),
+          create: p.operations.includes("c"),
+          read: p.operations.includes("r"),
+          update: p.operations.includes("u"),
+          delete: p.operations.includes("d"),
+          query: p.operations.includes("q"),
+        }));
+      if (o.json) return printJson(rows);
+      const yes = (b: boolean) => (b ? "yes" : "-");
+      printTable(
+        ["ROLE", "TABLE", "CREATE", "READ", "UPDATE", "DELETE", "QUERY"],
+        rows.map((r) => [
+          r.role,
+          r.table,
+          yes(r.create),
+          yes(r.read),
+          yes(r.update),
+          yes(r.delete),
+          yes(r.query),
+        ]),
+      );
+    }));
+
+  leaf(program, "info", "show what the auth database holds")
+    .option("--json", "print JSON")
+    .action(verb("info", async (o, db) => {
+      const data = await readStore(db);
+      const now = Date.now();
+      const count = (status: string) =>
+        data.keys.filter((k) => keyStatus(k, now) === status).length;
+      const info = {
+        path: db,
+        roles: data.roles.length,
+        keys: data.keys.length,
+        active_keys: count("active"),
+        expired_keys: count("expired"),
+        inactive_keys: count("inactive"),
+        permissions: data.permissions.length,
+      };
+      if (o.json) return printJson(info);
+      print(
+        `Auth database: ${info.path}\n` +
+          `Roles:         ${info.roles}\n` +
+          `Keys:          ${info.keys} (${info.active_keys} active, ${info.expired_keys} expired, ` +
+          `${info.inactive_keys} inactive)\n` +
+          `Permissions:   ${info.permissions}`,
+      );
+    }));
+
+  const early = await parseCommand(program, args);
+  if (early !== null) return early;
+  return exitCode;
+}
+
+async function databasePath(flag: string | undefined): Promise<string> {
+  if (flag !== undefined && flag !== "") return flag;
+  return (await loadConfig()).auth_database_path;
+}
+
+async function readStore(db: string): Promise<AuthData> {
+  if (!await authFileExists(db)) {
+    throw new AuthStoreError(
+      `auth database ${db} does not exist (create it with: duckserve auth init -d ${db})`,
+    );
+  }
+  return await readAuthData(db, DEFAULT_LOCK_WAIT_MS);
+}
+
+function report(verb: string, err: unknown): number {
+  if (err instanceof ConfigError) {
+    printError(`auth ${verb}: ${err.message}`);
+    return 2;
+  }
+  if (
+    err instanceof AuthInputError || err instanceof AuthStoreError ||
+    err instanceof FileLockedError
+  ) {
+    printError(`auth ${verb}: ${err.message}`);
+    return 1;
+  }
+  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  printError(`auth ${verb}: ${message}`);
+  return 1;
+}
+
+function keyStatus(key: KeyRecord, now: number): "active" | "inactive" | "expired" {
+  if (!key.active) return "inactive";
+  if (key.expiresAt !== null && key.expiresAt <= now) return "expired";
+  return "active";
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function print(text: string): void {
+  console.log(text);
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** Prints rows as an aligned text table with a header (or a note when there are none). */
+function printTable(header: string[], rows: string[][]): void {
+  if (rows.length === 0) {
+    console.log("(none)");
+    return;
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  console.log([line(header), ...rows.map(line)].join("\n"));
 }

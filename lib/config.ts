@@ -27,6 +27,8 @@ export interface Config {
   database_path: string;
   auth_database_path: string;
   auth_enabled: boolean;
+  auth_failure_limit: number;
+  auth_failure_window: number;
   query_timeout: number;
   max_rows_per_page: number;
   absolute_max_rows: number;
@@ -88,6 +90,20 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "bool",
     true,
     "Require API keys. `false` serves every endpoint without a key (for local experiments only).",
+  ),
+  row(
+    "auth_failure_limit",
+    "int",
+    20,
+    "Failed authentications one client address may make per `auth_failure_window` before " +
+      "its requests get 429; `0` disables the limit.",
+    { min: 0 },
+  ),
+  row(
+    "auth_failure_window",
+    "duration",
+    60_000,
+    "Window of `auth_failure_limit`; a limited address may try again when it ends.",
   ),
   row("query_timeout", "duration", 10_000, "Longest a statement may run before it is interrupted."),
   row(

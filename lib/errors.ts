@@ -26,6 +26,11 @@ export const ERROR_CODES = {
   parameter_error: [400, "The bound parameters do not match the statement's placeholders."],
   statement_not_allowed: [400, "The statement type is not allowed here (e.g. BEGIN/COMMIT)."],
   not_implemented: [400, "DuckDB does not support this SQL feature."],
+  unknown_column: [400, "The request names a column the table does not have."],
+  bad_filter: [400, "A filter or where condition is malformed or uses an unknown operator."],
+  bad_sort: [400, "The sort parameter is malformed (empty column or unknown direction)."],
+  bad_pagination: [400, "page, limit, count or the after cursor is invalid."],
+  where_required: [400, "PUT and DELETE need a non-empty where condition."],
   unauthorized: [401, "No valid API key: missing, unknown, inactive or expired."],
   forbidden: [403, "The key's role lacks the permission for this operation and table."],
   sandbox_violation: [

@@ -502,7 +502,9 @@ function parameters(config: Config, assets: readonly string[]): Record<string, u
     filter: {
       name: "filter",
       in: "query",
-      description: "Conditions `column:op:value`, comma-separated, all ANDed. Operators:\n\n" +
+      description: "Conditions `column:op:value`, comma-separated, all ANDed (the parameter may " +
+        "repeat). The value is everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
+        "escape `,` `:` `|` `\\` in names and values. Operators:\n\n" +
         "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators,
       schema: { type: "string" },
       example: "age:gte:18,name:like:A%25",
@@ -542,13 +544,14 @@ function parameters(config: Config, assets: readonly string[]): Record<string, u
     count: {
       name: "count",
       in: "query",
-      description: "`none` skips the total row count.",
-      schema: { type: "string", enum: ["none"] },
+      description: "`none` skips the total row count (default `exact`).",
+      schema: { type: "string", enum: ["exact", "none"] },
     },
     after: {
       name: "after",
       in: "query",
-      description: "Keyset pagination: the `next_cursor` of the previous page.",
+      description: "Keyset pagination: the `next_cursor` of the previous page (empty: the " +
+        "first page). Not with `page`.",
       schema: { type: "string" },
     },
     where: {
@@ -561,20 +564,21 @@ function parameters(config: Config, assets: readonly string[]): Record<string, u
     dry_run: {
       name: "dry_run",
       in: "query",
-      description: "`true` counts the rows that would be deleted and deletes nothing.",
-      schema: { type: "boolean" },
+      description: "`true` (or `1`) counts the rows that would be deleted and deletes nothing.",
+      schema: { type: "string", enum: ["true", "1", "false", "0"] },
     },
     on_conflict: {
       name: "on_conflict",
       in: "query",
-      description: "Column(s) of a unique key: upsert on conflict.",
+      description: "Column(s) of a unique key, comma-separated: upsert on conflict.",
       schema: { type: "string" },
     },
     prefer: {
       name: "Prefer",
       in: "header",
-      description: "`return=representation` answers the inserted rows; " +
-        "`resolution=merge-duplicates` upserts.",
+      description: "`return=representation` answers the written rows; on POST, " +
+        "`resolution=merge-duplicates` upserts and `resolution=ignore-duplicates` skips " +
+        "existing keys.",
       schema: { type: "string" },
     },
   };
@@ -664,10 +668,16 @@ function baseSchemas(): Record<string, unknown> {
     Pagination: {
       type: "object",
       properties: {
-        page: { type: "integer" },
-        limit: { type: "integer" },
-        total_rows: { type: "integer" },
-        total_pages: { type: "integer" },
+        page: { type: "integer", description: "Offset pages only (not with `after`)." },
+        limit: { type: "integer", description: "The page size used (after clamping)." },
+        total_rows: { type: "integer", description: "Left out with `count=none`." },
+        total_pages: { type: "integer", description: "Left out with `count=none`." },
+        has_more: { type: "boolean", description: "More rows follow this page." },
+        limit_clamped: {
+          type: "boolean",
+          description: "Present (true) when `limit` was above `max_rows_per_page`.",
+        },
+        requested_limit: { type: "integer", description: "The `limit` asked for, when clamped." },
       },
     },
     Links: {

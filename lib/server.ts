@@ -40,6 +40,11 @@ export interface StartOptions {
   onListen?: (url: string) => void;
   /** Awaited after the port is bound and before the database opens (holds `starting`). */
   beforeOpen?: () => Promise<void>;
+  /**
+   * Receives the one-time admin key announcement when the auth store is created at start-up
+   * (default: printed on stderr). Never logged.
+   */
+  announce?: (text: string) => void;
 }
 
 /**
@@ -75,7 +80,7 @@ export async function startServer(
     await options.beforeOpen?.();
     engine = await openEngine(config);
     try {
-      auth = options.auth ?? await createAuth(config);
+      auth = options.auth ?? await createAuth(config, { log, announce: options.announce });
     } catch (err) {
       await engine.close();
       throw err;

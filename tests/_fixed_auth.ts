@@ -34,6 +34,7 @@ export function fixedAuth(keys: Record<string, string>, roles: Record<string, Gr
         throw new ApiError("forbidden", `The role may not do "${operation}" on "${table}".`);
       }
     },
+    authorizeSql: () => Promise.resolve(),
     authorizeStatement: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -1,12 +1,22 @@
 /**
  * Test helpers: a real duckserve server on an ephemeral loopback port with an in-memory database,
- * and small fetch wrappers that always consume the body.
+ * and small fetch wrappers that always consume the body. Servers run with `auth_enabled: false`
+ * unless asked; an auth-enabled server always gets an auth store in a temporary directory (see
+ * {@link startAuthServer} for one with keys of every role ready).
  * @module
  */
 
 import { type Config, loadConfig } from "../lib/config.ts";
 import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import {
+  addKey,
+  type AddKeyOptions,
+  addRole,
+  initAuthFile,
+  setPermission,
+} from "../lib/auth/store.ts";
+import { parseOperations } from "../lib/auth/policy.ts";
 
 /** A configuration for tests: loopback, port 0, silent logs, no environment. */
 export async function testConfig(flags: Record<string, string> = {}): Promise<Config> {
@@ -29,6 +39,8 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   /** Captured log lines (JSON text). */
   logs: string[];
+  /** Captured one-time announcements (the admin key printed when an auth store is created). */
+  announcements: string[];
   /** POSTs `{sql, params}` to /query and returns status, headers and parsed body. */
   query(sql: string, params?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** Fetches a path under the prefix, consuming the body as text (and JSON when possible). */
@@ -58,16 +70,28 @@ export async function consume(response: Response): Promise<Reply> {
 
 /**
  * Starts a server with `flags` (config keys) on top of {@link testConfig}; `options` go to
- * `startServer` (e.g. an `auth` stage).
+ * `startServer` (e.g. an `auth` stage). With `auth_enabled: "true"` and no
+ * `auth_database_path`, the auth store is created in a temporary directory (removed on
+ * dispose), never under the working directory.
  */
 export async function startTestServer(
   flags: Record<string, string> = {},
   options: Omit<StartOptions, "log"> = {},
 ): Promise<TestServer> {
+  let scratch: string | null = null;
+  if (flags.auth_enabled === "true" && !flags.auth_database_path && !options.auth) {
+    scratch = await Deno.makeTempDir({ prefix: "duckserve-auth-test-" });
+    flags = { ...flags, auth_database_path: `${scratch}/auth.duckdb` };
+  }
   const config = await testConfig(flags);
   const logs: string[] = [];
+  const announcements: string[] = [];
   const log: Logger = createLogger("debug", (line) => logs.push(line));
-  const server = await startServer(config, { ...options, log });
+  const server = await startServer(config, {
+    announce: (text) => announcements.push(text),
+    ...options,
+    log,
+  });
   const request = async (path: string, init?: RequestInit) =>
     consume(await fetch(`${server.url}${path}`, init));
   return {
@@ -75,6 +99,7 @@ export async function startTestServer(
     config,
     url: server.url,
     logs,
+    announcements,
     request,
     query: (sql, params, headers = {}) =>
       request("/query", {
@@ -82,8 +107,88 @@ export async function startTestServer(
         headers: { "content-type": "application/json", ...headers },
         body: JSON.stringify(params === undefined ? { sql } : { sql, params }),
       }),
-    [Symbol.asyncDispose]: () => server.shutdown(),
+    [Symbol.asyncDispose]: async () => {
+      await server.shutdown();
+      if (scratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    },
   };
+}
+
+/** Grants of a custom role: `[table, operations]` pairs such as `["reports", "rq"]`. */
+export type TestGrants = [table: string, operations: string][];
+
+/** Options of {@link startAuthServer}. */
+export interface AuthServerOptions {
+  /** Custom roles to create with their grants; each also gets a key. */
+  roles?: Record<string, TestGrants>;
+  /** More config keys. */
+  flags?: Record<string, string>;
+}
+
+/** An auth-enabled test server with a key for every role. */
+export interface AuthTestServer extends TestServer {
+  /** The auth store file (in a temporary directory). */
+  authPath: string;
+  /** A working key per role: admin, editor, reader and the custom roles. */
+  keys: Record<string, string>;
+  /** Adds a key to the store while the server runs (the server notices within a second). */
+  mintKey(options: AddKeyOptions): Promise<string>;
+  /** Headers that present `key`. */
+  as(key: string): Record<string, string>;
+  /** Waits (up to `ms`) until `check` resolves true; false when it never did. */
+  eventually(check: () => Promise<boolean>, ms?: number): Promise<boolean>;
+}
+
+/**
+ * Starts a server with `auth_enabled: true` on a fresh auth store (default roles, plus the
+ * custom `roles`) in a temporary directory, with one key minted per role.
+ */
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthTestServer> {
+  const dir = await Deno.makeTempDir({ prefix: "duckserve-auth-test-" });
+  const authPath = `${dir}/auth.duckdb`;
+  try {
+    await initAuthFile(authPath);
+    for (const [role, grants] of Object.entries(options.roles ?? {})) {
+      await addRole(authPath, role, `test role ${role}`);
+      for (const [table, ops] of grants) {
+        await setPermission(authPath, role, table, parseOperations(ops));
+      }
+    }
+    const keys: Record<string, string> = {};
+    for (const role of ["admin", "editor", "reader", ...Object.keys(options.roles ?? {})]) {
+      keys[role] = (await addKey(authPath, { role })).key;
+    }
+    const t = await startTestServer({
+      auth_enabled: "true",
+      auth_database_path: authPath,
+      ...options.flags,
+    });
+    return {
+      ...t,
+      authPath,
+      keys,
+      mintKey: async (o) => (await addKey(authPath, o)).key,
+      as: (key) => ({ "x-api-key": key }),
+      eventually,
+      [Symbol.asyncDispose]: async () => {
+        await t.server.shutdown();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Polls `check` every 50 ms for up to `ms`; true as soon as it returns true. */
+export async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
+  const until = performance.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (performance.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** `encodeURIComponent` for the GET query path. */

@@ -193,6 +193,7 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
   equal(anonymous.status, 200);
   await assertValid(anonymous.body);
   ok("t" in anonymous.body.components.schemas, "no key: the whole catalog");
+  ok(Object.keys(anonymous.body.paths).some((p) => p.endsWith("/api/t")), "a path per table");
 
   const reply = await consume(await fetch(`${s.base}/openapi.json`, { headers: admin }));
   equal(reply.status, 200);

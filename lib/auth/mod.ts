@@ -1,42 +1,446 @@
 /**
  * Authentication and authorization seam of the HTTP pipeline. `createAuth()` returns the
- * {@link Auth} the handler consults: who is calling (`authenticate`) and whether they may do an
- * operation on a table (`authorize`). With `auth_enabled: false` every request is allowed.
+ * {@link Auth} the handlers consult: who is calling (`authenticate`), whether they may do an
+ * operation on a table (`authorize`, used by the CRUD endpoints with the table name as the
+ * client wrote it, before the table's existence is checked), and whether they may run a raw SQL
+ * statement (`authorizeStatement`). With `auth_enabled: false` every request is allowed.
+ *
+ * The per-request path is one SHA-256, one map lookup and a constant-time comparison; raw SQL
+ * decisions are cached per role and SQL text until the store or the catalog of functions
+ * changes. The store is reloaded in the background when its file changes (see `reload.ts`).
  * @module
  */
 
+import { basename } from "node:path";
 import type { Config } from "../config.ts";
-import type { StatementInfo } from "../query/raw.ts";
+import { ApiError } from "../errors.ts";
+import { type Logger, SILENT } from "../log.ts";
+import { guarded } from "../db/run.ts";
+import { isLockError } from "../db/file.ts";
+import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
+import { constantTimeEqual, hashKey, presentedKey } from "./keys.ts";
+import { createFailureLimiter } from "./limiter.ts";
+import {
+  ALL_TABLES,
+  can,
+  isUnrestricted,
+  type Operation,
+  OPERATION_NAMES,
+  readsEverything,
+  type RolePolicy,
+  tableKey,
+} from "./policy.ts";
+import { fileSignature, watchFile } from "./reload.ts";
+import { type AuthSnapshot, buildSnapshot, type Principal } from "./snapshot.ts";
+import {
+  checkStatement,
+  type Denial,
+  needsUserFunctions,
+  planScript,
+  type StatementPlan,
+} from "./sql.ts";
+import { addKey, authFileExists, DEFAULT_ROLES, initAuthFile, readAuthData } from "./store.ts";
 
-/** Operations of the permission model: create, read, update, delete, raw query. */
-export type Operation = "c" | "r" | "u" | "d" | "q";
-
-/** An authenticated caller. */
-export interface Principal {
-  /** Non-secret key id (or `anonymous` when auth is off). */
-  keyId: string;
-  role: string;
-}
+export type { Operation } from "./policy.ts";
+export type { Principal } from "./snapshot.ts";
 
 /** The auth stage of the pipeline. */
 export interface Auth {
-  /** Identifies the caller; throws `unauthorized` (401) or `too_many_requests` (429). */
-  authenticate(request: Request, clientAddress: string): Principal;
-  /** Throws `forbidden` (403) when `principal` may not do `operation` on `table`. */
+  /**
+   * Identifies the caller from `X-API-Key` or `Authorization: Bearer`; throws `unauthorized`
+   * (401, the same answer for a missing, unknown, inactive or expired key) or
+   * `too_many_requests` (429) once `clientAddress` has failed too often.
+   */
+  authenticate(request: Request, clientAddress: string, requestId?: string): Principal;
+  /**
+   * Throws `forbidden` (403, naming the operation and table) when `principal` may not do
+   * `operation` on `table` (as written by the client: `orders`, `Sales.Orders`). Call it before
+   * checking that the table exists, so a 404 never tells an unauthorized caller anything.
+   */
   authorize(principal: Principal, operation: Operation, table: string): void;
-  /** Throws `forbidden` (403) when `principal` may not run the raw SQL statement. */
+  /**
+   * Throws `forbidden` (403) when `principal` may not run raw SQL text, judged from DuckDB's parse
+   * of the text before anything is prepared (so the answer never depends on the catalog).
+   */
+  authorizeSql(principal: Principal, info: SqlInfo): Promise<void>;
+  /**
+   * Throws `forbidden` (403) when `principal` may not run one prepared statement of the request
+   * (checked again with the statement type DuckDB reports).
+   */
   authorizeStatement(principal: Principal, info: StatementInfo): Promise<void>;
   close(): Promise<void>;
 }
 
-const ANONYMOUS: Principal = { keyId: "anonymous", role: "anonymous" };
+/** Options of {@link createAuth}. */
+export interface AuthOptions {
+  log?: Logger;
+  /**
+   * Receives the one-time announcement (with the admin key) when the store is created at
+   * start-up; defaults to printing on stderr. Never logged.
+   */
+  announce?: (text: string) => void;
+  /** How often the store file is checked for changes (default 250 ms). */
+  reloadIntervalMs?: number;
+  /** Wall clock in epoch ms, for expiry checks (tests). */
+  now?: () => number;
+}
+
+const ANONYMOUS: Principal = Object.freeze({ keyId: "anonymous", role: "anonymous" });
+
+const OPEN_AUTH: Auth = {
+  authenticate: () => ANONYMOUS,
+  authorize: () => {},
+  authorizeSql: () => Promise.resolve(),
+  authorizeStatement: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
+
+/** Message of every 401 (kept from the reference module, whose clients may match on it). */
+export const UNAUTHORIZED_MESSAGE = "Missing or invalid X-API-Key header";
+
+const SERIALIZE_SQL =
+  "SELECT system.main.json_serialize_sql($1::VARCHAR, skip_null := true, skip_empty := true)";
+const USER_FUNCTIONS_SQL = "SELECT function_name FROM system.main.duckdb_functions() " +
+  "WHERE NOT internal";
+
+/** Statement types that cannot change the catalog of functions. */
+const CATALOG_NEUTRAL = new Set(["SELECT", "INSERT", "UPDATE", "DELETE", "SET", "VARIABLE_SET"]);
+
+const MAX_PLANS = 512;
+const MAX_DECISIONS = 4096;
+const MAX_CACHED_SQL = 64 * 1024;
+
+/** The name DuckDB gives the main database's catalog for `database_path`. */
+export function mainCatalogName(databasePath: string): string {
+  if (databasePath === ":memory:") return "memory";
+  const name = basename(databasePath).split(".")[0];
+  return ["main", "system", "temp"].includes(name) ? `${name}_db` : name;
+}
 
 /** The auth stage for `config` (open when `auth_enabled` is false). */
-export function createAuth(_config: Config): Promise<Auth> {
-  return Promise.resolve({
-    authenticate: () => ANONYMOUS,
-    authorize: () => {},
-    authorizeStatement: () => Promise.resolve(),
-    close: () => Promise.resolve(),
+export async function createAuth(config: Config, options: AuthOptions = {}): Promise<Auth> {
+  if (!config.auth_enabled) return OPEN_AUTH;
+  const log = options.log ?? SILENT;
+  const path = config.auth_database_path;
+  if (!await authFileExists(path)) {
+    await createStore(path, log, options.announce ?? printAnnouncement);
+  }
+  return await KeyAuth.open(config, log, options);
+}
+
+async function createStore(
+  path: string,
+  log: Logger,
+  announce: (text: string) => void,
+): Promise<void> {
+  await initAuthFile(path);
+  const { key, keyId } = await addKey(path, {
+    role: "admin",
+    description: "created by the first start of duckserve",
   });
+  log.info("auth_database_created", {
+    path,
+    roles: DEFAULT_ROLES.map((r) => r.name),
+    admin_key_id: keyId,
+  });
+  announce(
+    `duckserve: created the auth database ${path} with the roles ` +
+      `${DEFAULT_ROLES.map((r) => r.name).join(", ")}.\n` +
+      `duckserve: admin API key: ${key}\n` +
+      "duckserve: this key is shown once and will not be shown again; store it now.\n",
+  );
+}
+
+function printAnnouncement(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+function forbidden(denial: Denial): ApiError {
+  return new ApiError("forbidden", denial.message, {
+    extra: { operation: OPERATION_NAMES[denial.operation], table: denial.table },
+  });
+}
+
+/** One cached raw SQL decision. */
+interface Decision {
+  denial: Denial | null;
+  /** The decision consulted the user-defined functions of this epoch (-1: it did not). */
+  functionsEpoch: number;
+}
+
+class KeyAuth implements Auth {
+  #snapshot: AuthSnapshot;
+  #plans = new Map<string, Promise<StatementPlan[] | null>>();
+  #decisions = new Map<string, Decision>();
+  #userFunctions: ReadonlySet<string> | null = null;
+  #functionsEpoch = 0;
+  #catalogChangesInFlight = 0;
+  /** Counts checks that consulted the user-defined functions. */
+  #consultedFunctions = 0;
+  #watcher: { stop(): Promise<void> } | null = null;
+  readonly #limiter;
+  readonly #now: () => number;
+  readonly #mainCatalog: string;
+
+  private constructor(
+    snapshot: AuthSnapshot,
+    config: Config,
+    readonly log: Logger,
+    options: AuthOptions,
+  ) {
+    this.#snapshot = snapshot;
+    this.#now = options.now ?? Date.now;
+    this.#mainCatalog = mainCatalogName(config.database_path);
+    this.#limiter = createFailureLimiter({
+      limit: config.auth_failure_limit,
+      windowMs: config.auth_failure_window,
+    });
+  }
+
+  static async open(config: Config, log: Logger, options: AuthOptions): Promise<KeyAuth> {
+    const path = config.auth_database_path;
+    const signature = await fileSignature(path);
+    const data = await readAuthData(path, 10_000);
+    let loaded = JSON.stringify(data);
+    const auth = new KeyAuth(buildSnapshot(data), config, log, options);
+    auth.#logLoaded("auth_loaded");
+    let lastError = "";
+    auth.#watcher = watchFile(path, signature, {
+      intervalMs: options.reloadIntervalMs ?? 250,
+      load: async () => {
+        const data = await readAuthData(path);
+        lastError = "";
+        const text = JSON.stringify(data);
+        if (text === loaded) return;
+        loaded = text;
+        auth.#install(buildSnapshot(data));
+        auth.#logLoaded("auth_reloaded");
+      },
+      onError: (err) => {
+        if (isLockError(err)) return; // the CLI is writing; try again on the next tick
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== lastError) {
+          log.warn("auth_reload_failed", { path, error: message });
+          lastError = message;
+        }
+      },
+    });
+    return auth;
+  }
+
+  #install(snapshot: AuthSnapshot): void {
+    this.#snapshot = snapshot;
+    this.#decisions.clear();
+  }
+
+  #logLoaded(event: string): void {
+    let grants = 0;
+    for (const policy of this.#snapshot.roles.values()) {
+      grants += policy.tables.size + (policy.everywhere.size > 0 ? 1 : 0);
+    }
+    this.log.info(event, {
+      roles: this.#snapshot.roles.size,
+      keys: this.#snapshot.keys.size,
+      grants,
+    });
+  }
+
+  authenticate(request: Request, clientAddress: string, requestId?: string): Principal {
+    const retryAfter = this.#limiter.retryAfter(clientAddress);
+    if (retryAfter !== null) {
+      this.log.warn("auth_rate_limited", { request_id: requestId, client: clientAddress });
+      throw new ApiError(
+        "too_many_requests",
+        `Too many failed authentications from this address; retry in ${retryAfter} s.`,
+        { headers: { "retry-after": String(retryAfter) } },
+      );
+    }
+    const key = presentedKey(request.headers);
+    let reason: string;
+    if (key === null) {
+      reason = "missing";
+    } else {
+      const hash = hashKey(key);
+      const entry = this.#snapshot.keys.get(hash);
+      if (!entry || !constantTimeEqual(entry.hash, hash)) reason = "unknown";
+      else if (!entry.active) reason = "inactive";
+      else if (entry.expiresAt !== null && entry.expiresAt <= this.#now()) reason = "expired";
+      else return entry.principal;
+      this.#limiter.fail(clientAddress);
+    }
+    const fields = { request_id: requestId, client: clientAddress, reason };
+    if (reason === "missing") this.log.info("auth_failed", fields);
+    else this.log.warn("auth_failed", fields);
+    throw new ApiError("unauthorized", UNAUTHORIZED_MESSAGE, {
+      headers: { "www-authenticate": 'Bearer realm="duckserve"' },
+    });
+  }
+
+  authorize(principal: Principal, operation: Operation, table: string): void {
+    const policy = this.#snapshot.roles.get(principal.role);
+    if (policy?.everywhere.has(operation)) return;
+    let key: string | null = null;
+    try {
+      key = tableKey(table, this.#mainCatalog);
+    } catch {
+      // not a table name: only a grant on * could allow it
+    }
+    if (policy && key !== null && can(policy, operation, key)) return;
+    throw forbidden({
+      operation,
+      table,
+      message: `Forbidden: insufficient permissions for ${
+        OPERATION_NAMES[operation].toUpperCase()
+      } operation on table '${table}'`,
+    });
+  }
+
+  async authorizeSql(principal: Principal, info: SqlInfo): Promise<void> {
+    const policy = this.#rawSqlPolicy(principal);
+    if (!policy) return;
+    await this.#decide(`sql\0${principal.role}\0${info.sql}`, info, async (plans) => {
+      for (const plan of plans ?? []) {
+        // Statements DuckDB cannot parse fail before it reads the catalog; statements that are
+        // neither queries nor writes are judged again once DuckDB has typed them.
+        if (plan.parseError) continue;
+        if (plan.kind === "other" && readsEverything(policy)) continue;
+        const denial = await this.#check(policy, plan, typeNameOf(plan), info);
+        if (denial) return denial;
+      }
+      return null;
+    });
+  }
+
+  async authorizeStatement(principal: Principal, info: StatementInfo): Promise<void> {
+    const typeName = statementTypeName(info.type);
+    if (!CATALOG_NEUTRAL.has(typeName)) this.#noteCatalogChange(info.settled);
+    const policy = this.#rawSqlPolicy(principal);
+    if (!policy) return;
+    if (typeName === "SELECT" && readsEverything(policy)) return;
+    const key =
+      `statement\0${principal.role}\0${info.index}\0${info.count}\0${typeName}\0${info.sql}`;
+    await this.#decide(key, info, (plans) => {
+      const usable = plans !== null && plans.length === info.count ? plans : null;
+      return this.#check(policy, usable?.[info.index], typeName, info);
+    });
+  }
+
+  /** The role's policy when raw SQL needs checking; null when it may run anything. */
+  #rawSqlPolicy(principal: Principal): RolePolicy | null {
+    const policy = this.#snapshot.roles.get(principal.role);
+    if (policy && isUnrestricted(policy)) return null;
+    if (!policy || !policy.anywhere.has("q")) {
+      throw forbidden({
+        operation: "q",
+        table: ALL_TABLES,
+        message: "Forbidden: insufficient permissions for raw SQL queries",
+      });
+    }
+    return policy;
+  }
+
+  /** Runs `decide` (or reuses its cached verdict) and throws its denial. */
+  async #decide(
+    key: string,
+    info: SqlInfo,
+    decide: (plans: StatementPlan[] | null) => Promise<Denial | null>,
+  ): Promise<void> {
+    const cached = this.#decisions.get(key);
+    if (cached && (cached.functionsEpoch < 0 || cached.functionsEpoch === this.#functionsEpoch)) {
+      if (cached.denial) throw forbidden(cached.denial);
+      return;
+    }
+    const snapshot = this.#snapshot;
+    const epoch = this.#functionsEpoch;
+    const consulted = this.#consultedFunctions;
+    const denial = await decide(await this.#plan(info));
+    const usedFunctions = this.#consultedFunctions !== consulted;
+    const stable = snapshot === this.#snapshot &&
+      (!usedFunctions || (epoch === this.#functionsEpoch && this.#catalogChangesInFlight === 0));
+    if (stable && info.sql.length <= MAX_CACHED_SQL) {
+      if (this.#decisions.size >= MAX_DECISIONS) this.#decisions.clear();
+      this.#decisions.set(key, { denial, functionsEpoch: usedFunctions ? epoch : -1 });
+    }
+    if (denial) throw forbidden(denial);
+  }
+
+  /** Checks one planned statement, loading user-defined function names when it matters. */
+  async #check(
+    policy: RolePolicy,
+    plan: StatementPlan | undefined,
+    typeName: string,
+    info: SqlInfo,
+  ): Promise<Denial | null> {
+    let userFunctions: ReadonlySet<string> | null = null;
+    if (plan && needsUserFunctions(policy, plan)) {
+      userFunctions = await this.#loadUserFunctions(info);
+      this.#consultedFunctions++;
+    }
+    return checkStatement(policy, plan, typeName, userFunctions);
+  }
+
+  #plan(info: SqlInfo): Promise<StatementPlan[] | null> {
+    const cached = this.#plans.get(info.sql);
+    if (cached) {
+      this.#plans.delete(info.sql);
+      this.#plans.set(info.sql, cached);
+      return cached;
+    }
+    const serialize = (text: string) =>
+      guarded(info.lease, info.guard, async () => {
+        const statement = await info.lease.prepare(SERIALIZE_SQL);
+        statement.bindVarchar(1, text);
+        const reader = await statement.runAndReadAll();
+        return JSON.parse(String(reader.getRows()[0][0]));
+      });
+    const planned = planScript(info.sql, serialize, this.#mainCatalog);
+    if (info.sql.length <= MAX_CACHED_SQL) {
+      this.#plans.set(info.sql, planned);
+      planned.catch(() => this.#plans.delete(info.sql));
+      if (this.#plans.size > MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value!);
+    }
+    return planned;
+  }
+
+  /** The names of user-defined functions (which may shadow built-ins), from the live catalog. */
+  async #loadUserFunctions(info: SqlInfo): Promise<ReadonlySet<string>> {
+    if (this.#userFunctions && this.#catalogChangesInFlight === 0) return this.#userFunctions;
+    const epoch = this.#functionsEpoch;
+    const names = await guarded(info.lease, info.guard, async () => {
+      const statement = await info.lease.prepare(USER_FUNCTIONS_SQL);
+      const reader = await statement.runAndReadAll();
+      return new Set(reader.getRows().map((row) => String(row[0]).toLowerCase()));
+    });
+    if (epoch === this.#functionsEpoch && this.#catalogChangesInFlight === 0) {
+      this.#userFunctions = names;
+    }
+    return names;
+  }
+
+  /** A statement that may create or drop functions is about to run. */
+  #noteCatalogChange(settled: Promise<void>): void {
+    this.#catalogChangesInFlight++;
+    this.#userFunctions = null;
+    this.#functionsEpoch++;
+    settled.finally(() => {
+      this.#catalogChangesInFlight--;
+      this.#userFunctions = null;
+      this.#functionsEpoch++;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#watcher?.stop();
+  }
+}
+
+function typeNameOf(plan: StatementPlan): string {
+  const names: Record<string, string> = {
+    select: "SELECT",
+    insert: "INSERT",
+    update: "UPDATE",
+    delete: "DELETE",
+    explain: "EXPLAIN",
+  };
+  return names[plan.kind] ?? plan.keyword.toUpperCase();
 }

@@ -8,6 +8,7 @@
 import {
   decimalValue,
   type DuckDBPreparedStatement,
+  DuckDBTypeId,
   type DuckDBValue,
   listValue,
   structValue,
@@ -81,5 +82,67 @@ export function bindParams(statement: DuckDBPreparedStatement, params: Params | 
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw new ApiError("parameter_error", `Cannot bind params: ${(err as Error).message}`);
+  }
+}
+
+/** A scalar parameter of a generated statement: text binds as VARCHAR, the rest natively. */
+export type ScalarParam = string | number | bigint | boolean | null;
+
+/**
+ * Binds generated parameters by position. A `bigint` binds as the integer type DuckDB inferred for
+ * its placeholder (the planner checked the range), a number as DOUBLE (FLOAT when the placeholder
+ * is), so DuckDB does not re-plan the statement; text binds as VARCHAR and DuckDB casts it.
+ */
+export function bindScalars(
+  statement: DuckDBPreparedStatement,
+  params: readonly ScalarParam[],
+): void {
+  for (let i = 0; i < params.length; i++) {
+    const index = i + 1;
+    const value = params[i];
+    if (value === null) statement.bindNull(index);
+    else if (typeof value === "string") statement.bindVarchar(index, value);
+    else if (typeof value === "boolean") statement.bindBoolean(index, value);
+    else if (typeof value === "number") {
+      if (placeholderType(statement, index) === DuckDBTypeId.FLOAT) {
+        statement.bindFloat(index, value);
+      } else statement.bindDouble(index, value);
+    } else bindInteger(statement, index, value);
+  }
+}
+
+function placeholderType(statement: DuckDBPreparedStatement, index: number): DuckDBTypeId | null {
+  try {
+    return statement.parameterTypeId(index);
+  } catch {
+    return null;
+  }
+}
+
+function bindInteger(statement: DuckDBPreparedStatement, index: number, value: bigint): void {
+  switch (placeholderType(statement, index)) {
+    case DuckDBTypeId.TINYINT:
+      return statement.bindTinyInt(index, Number(value));
+    case DuckDBTypeId.SMALLINT:
+      return statement.bindSmallInt(index, Number(value));
+    case DuckDBTypeId.INTEGER:
+      return statement.bindInteger(index, Number(value));
+    case DuckDBTypeId.UTINYINT:
+      return statement.bindUTinyInt(index, Number(value));
+    case DuckDBTypeId.USMALLINT:
+      return statement.bindUSmallInt(index, Number(value));
+    case DuckDBTypeId.UINTEGER:
+      return statement.bindUInteger(index, Number(value));
+    case DuckDBTypeId.UBIGINT:
+      return statement.bindUBigInt(index, value);
+    case DuckDBTypeId.HUGEINT:
+      return statement.bindHugeInt(index, value);
+    case DuckDBTypeId.UHUGEINT:
+      return statement.bindUHugeInt(index, value);
+    case DuckDBTypeId.BIGINT:
+      return statement.bindBigInt(index, value);
+    default:
+      // a placeholder of another type (or unknown): let DuckDB cast the text
+      return statement.bindVarchar(index, value.toString());
   }
 }

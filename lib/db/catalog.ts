@@ -110,3 +110,55 @@ export function quoteIdentifier(name: string): string {
 export function qualifiedName(table: TableInfo): string {
   return `${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)}`;
 }
+
+/**
+ * The catalog of one database, cached between requests and always correct: the server is the only
+ * process that can change the catalog (DuckDB's file lock and the sandbox see to that), so the
+ * cache is dropped by {@link invalidateCatalog} whenever the server runs anything but
+ * SELECT/INSERT/UPDATE/DELETE. A read that raced with an invalidation is used once but not kept.
+ */
+export interface CatalogCache {
+  /** The tables and views, read from the database when the cache is empty. */
+  tables(lease: Lease, guard: Guard): Promise<readonly TableInfo[]>;
+  /** Forgets the cached catalog; the next {@link CatalogCache.tables} reads it again. */
+  invalidate(): void;
+}
+
+const CACHES = new WeakMap<object, CatalogCache>();
+
+function createCatalogCache(): CatalogCache {
+  let generation = 0;
+  let cached: readonly TableInfo[] | null = null;
+  return {
+    async tables(lease, guard) {
+      if (cached) return cached;
+      const seen = generation;
+      const tables = await readCatalog(lease, guard);
+      if (seen === generation) cached = tables;
+      return tables;
+    },
+    invalidate() {
+      generation++;
+      cached = null;
+    },
+  };
+}
+
+/**
+ * The catalog cache of the database behind `owner` (its connection pool): one per pool, shared
+ * by every module that reads or changes the catalog.
+ */
+export function catalogCache(owner: object): CatalogCache {
+  let cache = CACHES.get(owner);
+  if (!cache) CACHES.set(owner, cache = createCatalogCache());
+  return cache;
+}
+
+/**
+ * Drops the cached catalog of the database behind `owner`. Call it after any statement that may
+ * have changed the catalog (DDL, `ALTER`, `DROP`, `COMMENT`, `CREATE SEQUENCE`, ...) has ended,
+ * whether it succeeded or not.
+ */
+export function invalidateCatalog(owner: object): void {
+  catalogCache(owner).invalidate();
+}

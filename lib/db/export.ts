@@ -187,6 +187,7 @@ export async function finishCopy(run: CopyRun): Promise<void> {
 }
 
 let writerInstance: Promise<DuckDBInstance> | null = null;
+let writerDirectory: Promise<string> | null = null;
 
 /**
  * Writes rows that only exist as result chunks (statements that cannot be wrapped in `COPY`,
@@ -199,7 +200,7 @@ export async function parquetFromChunks(
   names: readonly string[],
   types: readonly DuckDBType[],
   chunks: AsyncIterable<{ chunk: DuckDBDataChunk; rows: number }>,
-  directory: string,
+  directory: string | undefined,
   project: (table: string) => string = (table) => `FROM ${table}`,
 ): Promise<CopyRun> {
   writerInstance ??= DuckDBInstance.create(":memory:", {
@@ -211,6 +212,8 @@ export async function parquetFromChunks(
     throw err;
   });
   const instance = await writerInstance;
+  // Without the engine's scratch directory, one private directory serves the process.
+  directory ??= await (writerDirectory ??= Deno.makeTempDir({ prefix: "duckserve-export-" }));
   const connection = await instance.connect();
   const table = `rows_${crypto.randomUUID().replaceAll("-", "")}`;
   const columns = names.map((n, i) => `"${n.replaceAll('"', '""')}" ${types[i].toString()}`);

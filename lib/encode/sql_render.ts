@@ -9,8 +9,7 @@
  * - BLOB: base64. TIMESTAMP*: `T` between date and time; TIMESTAMPTZ: UTC with `Z`. TIMETZ:
  *   `+HH:MM` offsets. INTERVAL: ISO 8601 duration.
  * - MAP: an object when keys are VARCHAR, else `[{"key":…,"value":…}]` pairs.
- * - CSV only: nested values as JSON text; timestamps stay in DuckDB's text (space separator,
- *   TIMESTAMPTZ with `+00`), which spreadsheets and databases read as they are.
+ * - CSV only: nested values as JSON text.
  * - `bigNumbers: "string"`: BIGINT, UBIGINT, HUGEINT, UHUGEINT and DECIMAL as strings.
  *
  * @example
@@ -193,19 +192,9 @@ export function jsonValueSql(
   }
 }
 
-/** Timestamps CSV keeps in DuckDB's own text (`2024-01-02 03:04:05.12`, `…+00` in UTC). */
-const CSV_NATIVE_TIMESTAMPS = new Set<DuckDBTypeId>([
-  DuckDBTypeId.TIMESTAMP,
-  DuckDBTypeId.TIMESTAMP_S,
-  DuckDBTypeId.TIMESTAMP_MS,
-  DuckDBTypeId.TIMESTAMP_NS,
-  DuckDBTypeId.TIMESTAMP_TZ,
-]);
-
 /** A SQL expression over `x` giving the CSV field text of `csvText`; `null` when impossible. */
 export function csvValueSql(x: string, type: DuckDBType): string | null {
   if (NATIVE.has(type.typeId) || BIG_NUMBERS.has(type.typeId)) return x;
-  if (CSV_NATIVE_TIMESTAMPS.has(type.typeId)) return x;
   if (type.typeId === DuckDBTypeId.FLOAT || type.typeId === DuckDBTypeId.DOUBLE) {
     return floatSql(x, type, false);
   }
@@ -330,9 +319,7 @@ export function planCopy(
   })${limit}`;
   const copyOptions = ["USE_TMP_FILE false"];
   switch (format) {
-    case "json":
-      copyOptions.unshift("FORMAT json", "ARRAY true");
-      break;
+    case "json": // NDJSON; the envelope is made by joining the lines (see respond.ts)
     case "ndjson":
       copyOptions.unshift("FORMAT json");
       break;

@@ -298,16 +298,6 @@ export function csvText(value: DuckDBValue, type: DuckDBType): string | null {
     case DuckDBTypeId.VARCHAR:
     case DuckDBTypeId.ENUM:
       return String(value);
-    case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_S:
-    case DuckDBTypeId.TIMESTAMP_MS:
-    case DuckDBTypeId.TIMESTAMP_NS:
-      // RFC 3339's space form, as DuckDB writes it: what spreadsheets and databases read
-      return isoTimestamp(value, false).replace("T", " ");
-    case DuckDBTypeId.TIMESTAMP_TZ: {
-      const text = isoTimestamp(value, false);
-      return /^-?infinity$/.test(text) ? text : `${text.replace("T", " ")}+00`;
-    }
     case DuckDBTypeId.LIST:
     case DuckDBTypeId.ARRAY:
     case DuckDBTypeId.STRUCT:

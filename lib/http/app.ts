@@ -14,6 +14,7 @@ import type { Engine } from "../db/engine.ts";
 import { createGuard, type Guard } from "../db/run.ts";
 import { type FormatName, parseFormatName } from "../encode/formats.ts";
 import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
+import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
@@ -59,6 +60,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
 
   app.use("*", requestLifecycle(log));
   app.use("*", refuseWhileDraining(lifecycle, prefix));
+  app.use("*", headWithoutBody());
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
@@ -132,6 +134,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, query, {
       readOnly: false,
+      authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
       plan: true,
     });
@@ -149,11 +152,14 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, { sql }, {
       readOnly: true,
+      authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
       plan: true,
     });
     return answerRaw(ctx, c, outcome, output, guard);
   });
+
+  registerApiRoutes(app, ctx);
 
   app.all(
     `${prefix}/query`,
@@ -256,6 +262,20 @@ function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Hono answers HEAD with the GET handler's response minus its body, without cancelling that body:
+ * a streamed result would keep its pooled connection forever. Cancel it here.
+ */
+function headWithoutBody(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.req.method === "HEAD" && c.res.body) {
+      await c.res.body.cancel().catch(() => {});
+      c.res = new Response(null, c.res);
+    }
+  };
+}
+
 /** A 405 for a path whose endpoint only takes the `allow` methods (kept out of the docs). */
 function methodNotAllowed(allow: string): () => never {
   return fallback(() => {
@@ -287,7 +307,11 @@ function optionalPrincipal(
   const credentials = request.headers.has("x-api-key") ||
     /^bearer\s/i.test(request.headers.get("authorization") ?? "");
   if (authEnabled && !credentials) return null;
-  const principal = auth.authenticate(request, c.env?.remoteAddr?.hostname ?? "unknown");
+  const principal = auth.authenticate(
+    request,
+    c.env?.remoteAddr?.hostname ?? "unknown",
+    c.get("requestId"),
+  );
   c.set("principal", principal);
   return principal;
 }
@@ -296,7 +320,7 @@ function authenticate(auth: Auth, prefix: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (isPublicPath(c.req.path, prefix)) return await next();
     const address = c.env?.remoteAddr?.hostname ?? "unknown";
-    c.set("principal", auth.authenticate(c.req.raw, address));
+    c.set("principal", auth.authenticate(c.req.raw, address, c.get("requestId")));
     await next();
   };
 }

@@ -113,11 +113,6 @@ export const FILTER_OPERATORS: readonly FilterOperatorDoc[] = [
 ];
 
 const rows: SuccessResponse = { status: 200, description: "The rows.", body: { kind: "rows" } };
-const changes: SuccessResponse = {
-  status: 200,
-  description: "What changed.",
-  body: { kind: "json", schema: "Changes" },
-};
 
 /** Every endpoint, in document order. */
 export const ENDPOINTS: readonly Endpoint[] = [
@@ -305,7 +300,17 @@ export const ENDPOINTS: readonly Endpoint[] = [
       "return at most `absolute_max_rows` rows.",
     parameters: ["filter", "sort", "select", "page", "limit", "links", "count", "after", "format"],
     responses: [rows],
-    errors: ["invalid_request", "unknown_table", "conversion_error", "not_acceptable"],
+    errors: [
+      "invalid_request",
+      "unknown_table",
+      "unknown_column",
+      "bad_filter",
+      "bad_sort",
+      "bad_pagination",
+      "conversion_error",
+      "not_acceptable",
+      "query_timeout",
+    ],
   },
   {
     method: "POST",
@@ -331,11 +336,15 @@ export const ENDPOINTS: readonly Endpoint[] = [
       "invalid_json",
       "invalid_request",
       "unknown_table",
+      "unknown_column",
       "conversion_error",
+      "binder_error",
+      "method_not_allowed",
       "read_only",
       "constraint_violation",
       "transaction_conflict",
       "payload_too_large",
+      "query_timeout",
     ],
   },
   {
@@ -349,17 +358,27 @@ export const ENDPOINTS: readonly Endpoint[] = [
     summary: "Update rows",
     description: "`where` is an object of equality conditions or an array of " +
       "`{column, op, value}`; both it and `set` must be non-empty. Atomic.",
+    parameters: ["prefer"],
     requestBody: { schema: "table:update", description: "Conditions and values.", required: true },
-    responses: [changes],
+    responses: [{
+      status: 200,
+      description: "Updated (the rows with `Prefer: return=representation`).",
+      body: { kind: "oneOf", bodies: [{ kind: "json", schema: "Changes" }, { kind: "rows" }] },
+    }],
     errors: [
       "invalid_json",
       "invalid_request",
+      "where_required",
       "unknown_table",
+      "unknown_column",
+      "bad_filter",
       "conversion_error",
+      "method_not_allowed",
       "read_only",
       "constraint_violation",
       "transaction_conflict",
       "payload_too_large",
+      "query_timeout",
     ],
   },
   {
@@ -373,22 +392,31 @@ export const ENDPOINTS: readonly Endpoint[] = [
     summary: "Delete rows",
     description: "`where` is required. `dry_run=true` answers how many rows would go and " +
       "deletes nothing.",
-    parameters: ["where", "dry_run"],
+    parameters: ["where", "dry_run", "prefer"],
     responses: [{
       status: 200,
       description: "Deleted (or counted).",
       body: {
         kind: "oneOf",
-        bodies: [{ kind: "json", schema: "Changes" }, { kind: "json", schema: "DryRun" }],
+        bodies: [
+          { kind: "json", schema: "Changes" },
+          { kind: "json", schema: "DryRun" },
+          { kind: "rows" },
+        ],
       },
     }],
     errors: [
       "invalid_request",
+      "where_required",
       "unknown_table",
+      "unknown_column",
+      "bad_filter",
       "conversion_error",
+      "method_not_allowed",
       "read_only",
       "constraint_violation",
       "transaction_conflict",
+      "query_timeout",
     ],
   },
 ];

@@ -152,7 +152,7 @@ export async function respondRows(
         names,
         source.columns.map((c) => c.type),
         rest(),
-        options.scratchDirectory ?? await Deno.makeTempDir({ prefix: "duckserve-export-" }),
+        options.scratchDirectory,
         (table) =>
           `SELECT ${
             names.map((n, i) =>
@@ -228,11 +228,17 @@ async function countRest(source: ResultSource, seen: number): Promise<number | n
 /** Bytes of a `COPY` run, between an optional prefix and suffix (the JSON envelope). */
 function copyProducer(
   run: CopyRun,
-  parts: { prefix?: string; suffix?: () => string; onEnd?: (ok: boolean) => Promise<void> },
+  parts: {
+    prefix?: string;
+    suffix?: () => string;
+    /** Turn NDJSON into array members: each line break becomes a comma (the last is dropped). */
+    joinLines?: boolean;
+    onEnd?: (ok: boolean) => Promise<void>;
+  },
 ): ByteProducer {
   let prefix = parts.prefix;
   let finished = false;
-  // With a suffix, the last piece is held back to drop DuckDB's final line break (`…]}`).
+  // With a suffix, the last piece is held back to drop the final line break (or comma).
   let held: Uint8Array | null = null;
   const end = async (ok: boolean) => {
     if (finished) return;
@@ -250,6 +256,12 @@ function copyProducer(
       }
       try {
         for (let piece = await run.read(); piece; piece = await run.read()) {
+          // JSON text never holds a raw line break, so every one ends a row.
+          if (parts.joinLines) {
+            for (let i = piece.indexOf(0x0a); i !== -1; i = piece.indexOf(0x0a, i + 1)) {
+              piece[i] = 0x2c;
+            }
+          }
           if (!parts.suffix) return piece;
           const out = held;
           held = piece;
@@ -263,7 +275,8 @@ function copyProducer(
       let last = held ?? new Uint8Array(0);
       held = null;
       let n = last.byteLength;
-      while (n > 0 && (last[n - 1] === 0x0a || last[n - 1] === 0x0d)) n--;
+      const trailing = parts.joinLines ? 0x2c : 0x0a;
+      while (n > 0 && (last[n - 1] === trailing || last[n - 1] === 0x0d)) n--;
       last = last.subarray(0, n);
       const suffix = parts.suffix ? bytes(parts.suffix()) : new Uint8Array(0);
       await end(true);
@@ -620,7 +633,8 @@ async function respondCopy(
 
   const envelope = format === "json";
   const producer = copyProducer(run, {
-    prefix: envelope ? '{"data":' : undefined,
+    prefix: envelope ? '{"data":[' : undefined,
+    joinLines: envelope,
     suffix: envelope
       ? () => {
         const meta: Record<string, unknown> = { ...options.meta };
@@ -628,7 +642,7 @@ async function respondCopy(
           meta.truncated = true;
           meta.message = truncationMessage(options.cap);
         }
-        let text = "";
+        let text = "]";
         for (const [key, value] of Object.entries(meta)) {
           if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
         }

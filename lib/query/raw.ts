@@ -23,6 +23,7 @@ import {
 import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../http/body.ts";
 import { bindParams, type Params } from "../db/bind.ts";
+import { invalidateCatalog } from "../db/catalog.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
@@ -64,23 +65,37 @@ export function parseRawQuery(body: JsonValue): RawQuery {
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
-/** What the authorizer is told before a statement runs. */
-export interface StatementInfo {
-  /** Position of the statement in the request (0-based). */
-  index: number;
-  /** Number of statements in the request. */
-  count: number;
-  type: StatementType;
+/** What the authorizer is told before DuckDB sees the request's SQL text. */
+export interface SqlInfo {
   /** The request's SQL text (all statements). */
   sql: string;
   lease: Lease;
   guard: Guard;
 }
 
+/** What the authorizer is told before a statement runs. */
+export interface StatementInfo extends SqlInfo {
+  /** Position of the statement in the request (0-based). */
+  index: number;
+  /** Number of statements in the request. */
+  count: number;
+  type: StatementType;
+  /**
+   * Resolves once every statement of the request has finished and its transaction has ended
+   * (committed or rolled back), so catalog changes it made are visible to other connections.
+   */
+  settled: Promise<void>;
+}
+
 /** Options of {@link executeRaw}. */
 export interface RawOptions {
   /** Refuse anything but queries and run read-only (the GET endpoint). */
   readOnly: boolean;
+  /**
+   * Throws (403) when the caller may not run the SQL text; called before DuckDB prepares (and
+   * so binds) anything, so a refusal never depends on what the catalog holds.
+   */
+  authorizeSql?: (info: SqlInfo) => void | Promise<void>;
   /** Throws (403) when the caller may not run the statement. */
   authorize?: (info: StatementInfo) => void | Promise<void>;
   /**
@@ -105,6 +120,14 @@ const ROW_TYPES = new Set<StatementType>([
   StatementType.EXPLAIN,
   StatementType.PRAGMA,
   StatementType.CALL,
+]);
+
+/** Statement types that cannot change the catalog (anything else invalidates its cache). */
+const DATA_TYPES = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.INSERT,
+  StatementType.UPDATE,
+  StatementType.DELETE,
 ]);
 
 /** Statement types after which the connection keeps no session state. */
@@ -160,8 +183,26 @@ export async function executeRaw(
   options: RawOptions,
 ): Promise<RawOutcome> {
   const lease = await acquire(pool, guard);
+  try {
+    await options.authorizeSql?.({ sql: query.sql, lease, guard });
+  } catch (err) {
+    // A refusal leaves the connection as it was; anything else may not have.
+    lease.release(!(err instanceof ApiError && err.code === "forbidden"));
+    throw err;
+  }
   let handedOff = false;
   let dirty = false;
+  // Every statement is authorized before it runs: note the ones that may change the catalog.
+  let catalogMayChange = false;
+  const authorize = options.authorize;
+  options = {
+    ...options,
+    authorize: (info) => {
+      if (!options.readOnly && !DATA_TYPES.has(info.type)) catalogMayChange = true;
+      return authorize?.(info);
+    },
+  };
+  const settled = Promise.withResolvers<void>();
   try {
     let statement: DuckDBPreparedStatement | null = null;
     try {
@@ -174,8 +215,8 @@ export async function executeRaw(
       if (!MULTI_STATEMENT.test(message)) throw err;
     }
     const outcome = statement
-      ? await runSingle(lease, guard, query, statement, options)
-      : await runScript(lease, guard, query, options);
+      ? await runSingle(lease, guard, query, statement, options, settled.promise)
+      : await runScript(lease, guard, query, options, settled.promise);
     dirty = outcome.dirty;
     if (outcome.kind === "rows" || outcome.kind === "plan") handedOff = true;
     if (outcome.kind === "plan") {
@@ -189,6 +230,8 @@ export async function executeRaw(
     dirty = true;
     throw err;
   } finally {
+    settled.resolve();
+    if (catalogMayChange) invalidateCatalog(pool);
     if (!handedOff) lease.release(dirty);
   }
 }
@@ -201,10 +244,19 @@ async function runSingle(
   query: RawQuery,
   statement: DuckDBPreparedStatement,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const type = statement.statementType;
   checkType(type, options.readOnly);
-  await options.authorize?.({ index: 0, count: 1, type, sql: query.sql, lease, guard });
+  await options.authorize?.({
+    index: 0,
+    count: 1,
+    type,
+    sql: query.sql,
+    lease,
+    guard,
+    settled,
+  });
   if (options.plan && type === StatementType.SELECT) {
     const { sql, params } = query;
     return { kind: "plan", lease, sql, params, readOnly: options.readOnly, dirty: false };
@@ -297,6 +349,7 @@ async function runScript(
   guard: Guard,
   query: RawQuery,
   options: RawOptions,
+  settled: Promise<void>,
 ): Promise<Outcome> {
   const started = performance.now();
   const extracted = await guarded(
@@ -322,6 +375,7 @@ async function runScript(
           sql: query.sql,
           lease,
           guard,
+          settled,
         });
         if (statement.parameterCount > 0) bindParams(statement, query.params);
       }
@@ -345,7 +399,15 @@ async function runScript(
           const type = statement.statementType;
           checkType(type, false);
           if (!CLEAN_TYPES.has(type)) dirty = true;
-          await options.authorize?.({ index: i, count, type, sql: query.sql, lease, guard });
+          await options.authorize?.({
+            index: i,
+            count,
+            type,
+            sql: query.sql,
+            lease,
+            guard,
+            settled,
+          });
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
           if (result.returnType === ResultReturnType.CHANGED_ROWS) {

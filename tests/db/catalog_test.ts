@@ -1,7 +1,13 @@
-import { deepEqual } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import { loadConfig } from "../../lib/config.ts";
 import { openEngine } from "../../lib/db/engine.ts";
-import { findTable, quoteIdentifier, readCatalog } from "../../lib/db/catalog.ts";
+import {
+  catalogCache,
+  findTable,
+  invalidateCatalog,
+  quoteIdentifier,
+  readCatalog,
+} from "../../lib/db/catalog.ts";
 import { createGuard } from "../../lib/db/run.ts";
 
 Deno.test("readCatalog() lists tables and views with columns, nullability, defaults and keys", async () => {
@@ -29,6 +35,30 @@ Deno.test("readCatalog() lists tables and views with columns, nullability, defau
     deepEqual(findTable(tables, "o", "main"), null);
     deepEqual(findTable(tables, "nope"), null);
     deepEqual(quoteIdentifier('a"b'), '"a""b"');
+  } finally {
+    lease.release();
+    await engine.close();
+  }
+});
+
+Deno.test("catalogCache() keeps the catalog until invalidated and never keeps a raced read", async () => {
+  const engine = await openEngine(await loadConfig({ env: {}, flags: { threads: "1" } }));
+  const lease = await engine.pool.acquire();
+  try {
+    const cache = catalogCache(engine.pool);
+    equal(catalogCache(engine.pool), cache);
+    await lease.connection.run("CREATE TABLE a (x INT)");
+    const first = await cache.tables(lease, createGuard(5000));
+    await lease.connection.run("CREATE TABLE b (x INT)");
+    equal(await cache.tables(lease, createGuard(5000)), first); // cached: b not seen yet
+    invalidateCatalog(engine.pool);
+    deepEqual((await cache.tables(lease, createGuard(5000))).map((t) => t.name), ["a", "b"]);
+    // an invalidation while a read is under way: that read is used once but not kept
+    const racing = cache.tables(lease, createGuard(5000));
+    cache.invalidate();
+    await racing;
+    await lease.connection.run("CREATE TABLE c (x INT)");
+    deepEqual((await cache.tables(lease, createGuard(5000))).map((t) => t.name), ["a", "b", "c"]);
   } finally {
     lease.release();
     await engine.close();

@@ -35,7 +35,7 @@ Deno.test("planCopy() wraps the query with aliases, renders values and sets COPY
       csv: { delimiter: ",", nullMarker: "" },
     })!
       .options,
-    "FORMAT json, ARRAY true, USE_TMP_FILE false",
+    "FORMAT json, USE_TMP_FILE false",
   );
 });
 

@@ -1,0 +1,82 @@
+/**
+ * The in-memory view of the auth store the server answers requests from: keys by digest (one
+ * hash, one map access per request) and each role's compiled policy. Built from the store's
+ * rows by a pure function and swapped as a whole on reload.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * import { buildSnapshot } from "./snapshot.ts";
+ * const snapshot = buildSnapshot({
+ *   roles: [{ name: "reader", description: null }],
+ *   keys: [{ keyId: "abcd2345", hash: "ff", role: "reader", description: null, createdAt: 0, expiresAt: null, active: true }],
+ *   permissions: [{ role: "reader", table: "*", operations: ["r"] }],
+ * });
+ * ok(snapshot.keys.get("ff")?.principal.role === "reader");
+ * ok(snapshot.roles.get("reader")?.everywhere.has("r"));
+ * ```
+ * @module
+ */
+
+import { compilePolicy, type RolePolicy } from "./policy.ts";
+import type { AuthData } from "./store.ts";
+
+/** An authenticated caller. */
+export interface Principal {
+  /** Non-secret key id (or `anonymous` when auth is off). */
+  readonly keyId: string;
+  readonly role: string;
+}
+
+/** A key as the request path sees it. */
+export interface KeyEntry {
+  readonly hash: string;
+  readonly principal: Principal;
+  /** Epoch milliseconds, or null for never. */
+  readonly expiresAt: number | null;
+  readonly active: boolean;
+}
+
+/** Everything the request path consults, immutable once built. */
+export interface AuthSnapshot {
+  readonly keys: ReadonlyMap<string, KeyEntry>;
+  readonly roles: ReadonlyMap<string, RolePolicy>;
+}
+
+/**
+ * Compiles the store's rows. Keys of roles that no longer exist are left out (they
+ * authenticate as unknown); grants with unreadable table names are skipped.
+ */
+export function buildSnapshot(data: AuthData): AuthSnapshot {
+  const grants = new Map<string, { table: string; operations: string[] }[]>();
+  for (const p of data.permissions) {
+    const list = grants.get(p.role) ?? grants.set(p.role, []).get(p.role)!;
+    list.push({ table: p.table, operations: p.operations });
+  }
+  const roles = new Map<string, RolePolicy>();
+  for (const role of data.roles) {
+    const valid = (grants.get(role.name) ?? []).filter((g) => {
+      try {
+        compilePolicy([{ table: g.table, operations: g.operations.join("") || "r" }]);
+        return g.operations.length > 0;
+      } catch {
+        return false;
+      }
+    });
+    roles.set(
+      role.name,
+      compilePolicy(valid.map((g) => ({ table: g.table, operations: g.operations.join("") }))),
+    );
+  }
+  const keys = new Map<string, KeyEntry>();
+  for (const key of data.keys) {
+    if (!roles.has(key.role)) continue;
+    keys.set(key.hash, {
+      hash: key.hash,
+      principal: Object.freeze({ keyId: key.keyId, role: key.role }),
+      expiresAt: key.expiresAt,
+      active: key.active,
+    });
+  }
+  return { keys, roles };
+}

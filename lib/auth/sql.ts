@@ -1,0 +1,302 @@
+/**
+ * Per-table authorization of raw SQL. {@link planScript} works out, once per SQL text, what
+ * each statement needs (it depends only on the text, so it is cached); {@link checkStatement}
+ * decides for a role, a statement and the statement type DuckDB reports.
+ *
+ * - SELECT (and DESCRIBE, SHOW, SUMMARIZE, FROM-first, TABLE, VALUES, PIVOT …): DuckDB's parse
+ *   tree (`json_serialize_sql`) lists the tables and views named; each needs `q` and `r`. A CTE
+ *   name is not a table; a view is a table of its own (granting a view does not grant its base
+ *   tables, and reading it does not need them).
+ * - INSERT / UPDATE / DELETE / TRUNCATE: the written table needs `q` plus `c`, `u` or `d`
+ *   (`u` too for upserts, `r` too with RETURNING); everything else the statement reads is
+ *   found by parsing SELECT probes built from its clauses (see `sql_lexer.ts`) and needs `q`+`r`.
+ * - EXPLAIN needs what the explained statement needs.
+ * - Table functions other than pure generators (`range`, `unnest`, …), catalog listings, and
+ *   functions that read the catalog or sequences need `q` and `r` on `*`: they can reach any
+ *   table or file. So do calls that resolve to user-defined macros (checked against the live
+ *   catalog at decision time, since a macro may shadow a built-in name).
+ * - Every other statement type (CREATE, DROP, ALTER, SET, USE, COPY, ATTACH, PRAGMA, CALL,
+ *   MERGE …), and any statement whose parts cannot be analysed, needs every operation on `*`.
+ * @module
+ */
+
+import type { RolePolicy } from "./policy.ts";
+import {
+  ALL_TABLES,
+  can,
+  displayTable,
+  isUnrestricted,
+  type Operation,
+  OPERATION_NAMES,
+  readsEverything,
+  tableKeyOf,
+} from "./policy.ts";
+import { dissectWrite, explainedStatement, leadingKeyword, splitStatements } from "./sql_lexer.ts";
+import { type FunctionRef, readTree, type TreeFindings } from "./sql_tree.ts";
+
+/** An operation needed on a table (canonical key). */
+export interface Need {
+  operation: Operation;
+  table: string;
+}
+
+/** How the authorizer classified a statement. */
+export type StatementKind = "select" | "insert" | "update" | "delete" | "explain" | "other";
+
+/** What one statement needs, independent of any role. */
+export interface StatementPlan {
+  kind: StatementKind;
+  /** For messages: the statement's leading keyword (`create`, `pragma`, …). */
+  keyword: string;
+  needs: Need[];
+  /** Functions that are fine unless a user-defined function of that name exists. */
+  functions: FunctionRef[];
+  /** Why the statement needs `q` and `r` on `*`, or null. */
+  readAll: string | null;
+  /** Why the statement needs every operation on `*`, or null. */
+  unrestricted: string | null;
+  /**
+   * DuckDB's parser rejects the text: DuckDB will answer with a syntax error before it looks at
+   * the catalog, so there is nothing to authorize.
+   */
+  parseError: boolean;
+}
+
+/** Parses SQL text with DuckDB (`json_serialize_sql`); resolves with its JSON tree. */
+export type Serializer = (sql: string) => Promise<unknown>;
+
+/** Table functions that only generate values and can reach no table or file. */
+const PURE_TABLE_FUNCTIONS = new Set([
+  "range",
+  "generate_series",
+  "unnest",
+  "json_each",
+  "json_tree",
+  "repeat",
+  "repeat_row",
+  "generate_subscripts",
+  "regexp_split_to_table",
+]);
+
+/** Built-in scalar functions and macros that read the catalog, settings or sequences. */
+const CATALOG_FUNCTIONS = new Set([
+  "nextval",
+  "currval",
+  "getvariable",
+  "current_setting",
+  "current_query",
+  "col_description",
+  "obj_description",
+  "shobj_description",
+  "format_type",
+  "format_pg_type",
+  "get_block_size",
+  "pg_get_constraintdef",
+  "pg_get_viewdef",
+  "pg_get_expr",
+]);
+
+const FUNCTION_SCHEMAS = new Set(["", "main", "pg_catalog"]);
+const FUNCTION_CATALOGS = new Set(["", "system"]);
+
+/**
+ * Plans every statement of `sql`. Returns null when the text cannot be split into statements
+ * (the caller then requires full rights).
+ */
+export async function planScript(
+  sql: string,
+  serialize: Serializer,
+  mainCatalog: string,
+): Promise<StatementPlan[] | null> {
+  const statements = splitStatements(sql);
+  if (!statements || statements.length === 0) return null;
+  const plans: StatementPlan[] = [];
+  for (const statement of statements) {
+    plans.push(await planStatement(statement.text, serialize, mainCatalog));
+  }
+  return plans;
+}
+
+async function planStatement(
+  text: string,
+  serialize: Serializer,
+  mainCatalog: string,
+  explained = false,
+): Promise<StatementPlan> {
+  const keyword = leadingKeyword(text) ?? "statement";
+  const plan: StatementPlan = {
+    kind: "other",
+    keyword,
+    needs: [],
+    functions: [],
+    readAll: null,
+    unrestricted: null,
+    parseError: false,
+  };
+  const tree = await serialize(text) as ParseResult;
+  const select = findingsOf(tree);
+  if (select) {
+    plan.kind = "select";
+    addReads(plan, select, mainCatalog);
+    return plan;
+  }
+  if (tree?.error === true && tree.error_type === "parser") {
+    plan.parseError = true;
+    return plan;
+  }
+  const write = dissectWrite(text);
+  if (write) {
+    plan.kind = write.kind;
+    const target = tableKeyOf(write.target, mainCatalog);
+    const ops: Operation[] = ["q", write.kind === "insert" ? "c" : write.kind[0] as Operation];
+    if (write.upsert) ops.push("u");
+    if (write.returning) ops.push("r");
+    for (const operation of ops) plan.needs.push({ operation, table: target });
+    for (const probe of write.probes) {
+      const findings = findingsOf(await serialize(probe) as ParseResult);
+      if (!findings) {
+        plan.unrestricted = `this ${write.kind.toUpperCase()} statement cannot be analysed`;
+        break;
+      }
+      addReads(plan, findings, mainCatalog);
+    }
+    return plan;
+  }
+  const inner = explained ? null : explainedStatement(text);
+  if (inner !== null) {
+    const innerPlan = await planStatement(inner, serialize, mainCatalog, true);
+    if (innerPlan.kind === "other") {
+      innerPlan.unrestricted ??= `EXPLAIN ${innerPlan.keyword.toUpperCase()} statements`;
+    }
+    return { ...innerPlan, kind: "explain", keyword };
+  }
+  return plan;
+}
+
+/** The result of `json_serialize_sql()`. */
+interface ParseResult {
+  error?: boolean;
+  error_type?: string;
+  statements?: unknown[];
+}
+
+function findingsOf(tree: ParseResult): TreeFindings | null {
+  if (!tree || tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) {
+    return null;
+  }
+  return readTree(tree);
+}
+
+function addReads(plan: StatementPlan, found: TreeFindings, mainCatalog: string): void {
+  for (const parts of found.tables) {
+    const table = tableKeyOf(parts, mainCatalog);
+    plan.needs.push({ operation: "q", table }, { operation: "r", table });
+  }
+  for (const fn of found.tableFunctions) {
+    if (PURE_TABLE_FUNCTIONS.has(fn.name) && plainFunction(fn)) plan.functions.push(fn);
+    else plan.readAll ??= `the table function ${fnName(fn)}()`;
+  }
+  for (const fn of found.functions) {
+    if (!plainFunction(fn)) plan.readAll ??= `the function ${fnName(fn)}()`;
+    else if (CATALOG_FUNCTIONS.has(fn.name)) plan.readAll ??= `the function ${fn.name}()`;
+    else plan.functions.push(fn);
+  }
+  if (found.catalogListing) plan.readAll ??= "listing the catalog";
+  if (found.unknown.length) plan.readAll ??= `a construct this server cannot analyse`;
+}
+
+function plainFunction(fn: FunctionRef): boolean {
+  return FUNCTION_SCHEMAS.has(fn.schema) && FUNCTION_CATALOGS.has(fn.catalog);
+}
+
+function fnName(fn: FunctionRef): string {
+  return [fn.catalog, fn.schema, fn.name].filter((p) => p !== "").join(".");
+}
+
+/** A refusal: the operation and table to name in the 403. */
+export interface Denial {
+  operation: Operation;
+  table: string;
+  message: string;
+}
+
+/** The statement kind DuckDB's statement type name (`SELECT`, `INSERT`, …) corresponds to. */
+export function kindOfType(typeName: string): StatementKind {
+  switch (typeName) {
+    case "SELECT":
+      return "select";
+    case "INSERT":
+      return "insert";
+    case "UPDATE":
+      return "update";
+    case "DELETE":
+      return "delete";
+    case "EXPLAIN":
+      return "explain";
+    default:
+      return "other";
+  }
+}
+
+/**
+ * Decides whether `policy` may run a statement planned as `plan` that DuckDB prepared as
+ * `typeName`; `userFunctions` holds the (lowercase) names of user-defined functions, or null
+ * when the plan calls no function that needs the check. Returns null when allowed.
+ */
+export function checkStatement(
+  policy: RolePolicy,
+  plan: StatementPlan | undefined,
+  typeName: string,
+  userFunctions: ReadonlySet<string> | null,
+): Denial | null {
+  if (isUnrestricted(policy)) return null;
+  const reads = readsEverything(policy);
+  if (!plan || plan.kind !== kindOfType(typeName)) {
+    if (typeName === "SELECT") {
+      return reads ? null : readAllDenial("this statement reads tables that cannot be listed");
+    }
+    return unrestrictedDenial(`${typeName} statements`);
+  }
+  if (plan.kind === "select" && reads) return null;
+  for (const need of plan.needs) {
+    if (!can(policy, need.operation, need.table)) {
+      return {
+        operation: need.operation,
+        table: displayTable(need.table),
+        message: `Forbidden: insufficient permissions for ${
+          OPERATION_NAMES[need.operation].toUpperCase()
+        } operation on table '${displayTable(need.table)}'`,
+      };
+    }
+  }
+  if (plan.unrestricted) return unrestrictedDenial(plan.unrestricted);
+  if (plan.kind === "other") return unrestrictedDenial(`${plan.keyword.toUpperCase()} statements`);
+  if (!reads) {
+    if (plan.readAll) return readAllDenial(plan.readAll);
+    const shadow = userFunctions && plan.functions.find((fn) => userFunctions.has(fn.name));
+    if (shadow) return readAllDenial(`the user-defined function ${shadow.name}()`);
+  }
+  return null;
+}
+
+function readAllDenial(what: string): Denial {
+  return {
+    operation: "q",
+    table: ALL_TABLES,
+    message:
+      `Forbidden: ${what} can reach any table, which needs the QUERY and READ operations on table '*'`,
+  };
+}
+
+function unrestrictedDenial(what: string): Denial {
+  return {
+    operation: "q",
+    table: ALL_TABLES,
+    message: `Forbidden: ${what} need every operation (crudq) on table '*'`,
+  };
+}
+
+/** True when checking `plan` needs the set of user-defined function names. */
+export function needsUserFunctions(policy: RolePolicy, plan: StatementPlan): boolean {
+  return plan.functions.length > 0 && !readsEverything(policy) && !isUnrestricted(policy);
+}

@@ -1,0 +1,436 @@
+/**
+ * The auth store: a DuckDB file of its own (never the main database) with three tables, `roles`,
+ * `api_keys` and `permissions`, plus `duckserve_meta`. Keys are stored only as their SHA-256
+ * digest with a short non-secret key id. Every function opens the file for one job and closes it
+ * (see `lib/db/file.ts`), so the server and the `auth` CLI can take turns on it while both run.
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { withDatabaseFile } from "../db/file.ts";
+import {
+  AuthInputError,
+  generateKey,
+  hashKey,
+  KEY_ID_PATTERN,
+  newKeyId,
+  validateCustomKey,
+} from "./keys.ts";
+import { ALL_TABLES, displayTable, type Operation, OPERATIONS, parseGrantTable } from "./policy.ts";
+
+/** Version of the store's schema, kept in `duckserve_meta`. */
+export const SCHEMA_VERSION = 1;
+
+/** How long a CLI write waits while the server reads the file (it holds it for milliseconds). */
+export const DEFAULT_LOCK_WAIT_MS = 10_000;
+
+/** A role. */
+export interface RoleRecord {
+  name: string;
+  description: string | null;
+}
+
+/** An API key, without its secret. */
+export interface KeyRecord {
+  keyId: string;
+  /** Hex SHA-256 digest of the key. */
+  hash: string;
+  role: string;
+  description: string | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds, or null for never. */
+  expiresAt: number | null;
+  active: boolean;
+}
+
+/** A grant: operations of a role on a table (`*` or a canonical table key). */
+export interface PermissionRecord {
+  role: string;
+  table: string;
+  operations: Operation[];
+}
+
+/** Everything in the store. */
+export interface AuthData {
+  roles: RoleRecord[];
+  keys: KeyRecord[];
+  permissions: PermissionRecord[];
+}
+
+/** The roles `auth init` (and the first `serve`) create. */
+export const DEFAULT_ROLES: readonly { name: string; description: string; operations: string }[] = [
+  { name: "admin", description: "All operations and raw SQL on all tables", operations: "crudq" },
+  {
+    name: "editor",
+    description: "Create, read, update and delete on all tables; no raw SQL",
+    operations: "crud",
+  },
+  { name: "reader", description: "Read all tables", operations: "r" },
+];
+
+const SCHEMA = [
+  `CREATE TABLE duckserve_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+  `CREATE TABLE roles (
+     role_name VARCHAR PRIMARY KEY,
+     description VARCHAR,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)`,
+  `CREATE TABLE api_keys (
+     key_id VARCHAR PRIMARY KEY,
+     key_hash VARCHAR NOT NULL UNIQUE,
+     role_name VARCHAR NOT NULL,
+     description VARCHAR,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+     expires_at TIMESTAMPTZ,
+     is_active BOOLEAN NOT NULL DEFAULT true)`,
+  `CREATE TABLE permissions (
+     role_name VARCHAR NOT NULL,
+     table_name VARCHAR NOT NULL,
+     can_create BOOLEAN NOT NULL DEFAULT false,
+     can_read BOOLEAN NOT NULL DEFAULT false,
+     can_update BOOLEAN NOT NULL DEFAULT false,
+     can_delete BOOLEAN NOT NULL DEFAULT false,
+     can_query BOOLEAN NOT NULL DEFAULT false,
+     PRIMARY KEY (role_name, table_name))`,
+];
+
+const ROLE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_DESCRIPTION = 500;
+
+/** The store file is missing, malformed or of another kind. */
+export class AuthStoreError extends Error {
+  override name = "AuthStoreError";
+}
+
+/** True when a file exists at `path`. */
+export async function authFileExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+type Db = Parameters<Parameters<typeof withDatabaseFile>[2]>[0];
+
+async function checkSchema(db: Db, path: string): Promise<void> {
+  const tables = new Set(
+    (await db.all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"))
+      .map((r) => String(r.table_name)),
+  );
+  if (!tables.has("duckserve_meta")) {
+    const hint = tables.has("api_keys") && tables.has("roles")
+      ? " (it looks like a caddy-duckdb-module auth database, which stores keys in plain text; " +
+        "create a new one with `duckserve auth init` and issue new keys)"
+      : "";
+    throw new AuthStoreError(`${path} is not a duckserve auth database${hint}`);
+  }
+  const rows = await db.all(
+    "SELECT value FROM duckserve_meta WHERE key = 'schema_version'",
+  );
+  const version = Number(rows[0]?.value);
+  if (version !== SCHEMA_VERSION) {
+    throw new AuthStoreError(
+      `${path} has auth schema version ${
+        rows[0]?.value ?? "none"
+      }; this duckserve reads version ${SCHEMA_VERSION}`,
+    );
+  }
+}
+
+function mutate<T>(path: string, work: (db: Db) => Promise<T>, lockWaitMs = DEFAULT_LOCK_WAIT_MS) {
+  return (async () => {
+    if (!await authFileExists(path)) {
+      throw new AuthStoreError(
+        `auth database ${path} does not exist (create it with: duckserve auth init -d ${path})`,
+      );
+    }
+    return await withDatabaseFile(path, { readOnly: false, lockWaitMs }, async (db) => {
+      await checkSchema(db, path);
+      return await db.transaction(() => work(db));
+    });
+  })();
+}
+
+/**
+ * Creates a new store at `path` (and its parent directories) with the default roles unless
+ * `defaults` is false. Refuses when the file already exists.
+ */
+export async function initAuthFile(
+  path: string,
+  options: { defaults?: boolean; lockWaitMs?: number } = {},
+): Promise<void> {
+  if (await authFileExists(path)) {
+    throw new AuthStoreError(`auth database ${path} already exists`);
+  }
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await withDatabaseFile(path, { readOnly: false, lockWaitMs: options.lockWaitMs }, async (db) => {
+    await db.transaction(async () => {
+      for (const statement of SCHEMA) await db.run(statement);
+      await db.run("INSERT INTO duckserve_meta VALUES ('schema_version', ?)", [
+        String(SCHEMA_VERSION),
+      ]);
+      if (options.defaults ?? true) {
+        for (const role of DEFAULT_ROLES) {
+          await db.run("INSERT INTO roles (role_name, description) VALUES (?, ?)", [
+            role.name,
+            role.description,
+          ]);
+          await insertPermission(db, role.name, ALL_TABLES, [...role.operations] as Operation[]);
+        }
+      }
+    });
+  });
+  // Only digests are stored, but nobody else needs to read the file either.
+  await Deno.chmod(path, 0o600).catch(() => {});
+}
+
+/** Reads the whole store (read-only). */
+export function readAuthData(path: string, lockWaitMs = 0): Promise<AuthData> {
+  return withDatabaseFile(path, { readOnly: true, lockWaitMs }, async (db) => {
+    await checkSchema(db, path);
+    const roles = (await db.all("SELECT role_name, description FROM roles ORDER BY role_name"))
+      .map((r) => ({ name: String(r.role_name), description: nullableText(r.description) }));
+    const keys = (await db.all(
+      `SELECT key_id, key_hash, role_name, description, is_active,
+         epoch_ms(created_at)::DOUBLE AS created, epoch_ms(expires_at)::DOUBLE AS expires
+       FROM api_keys ORDER BY created_at, key_id`,
+    )).map((r) => ({
+      keyId: String(r.key_id),
+      hash: String(r.key_hash),
+      role: String(r.role_name),
+      description: nullableText(r.description),
+      createdAt: Number(r.created),
+      expiresAt: r.expires === null ? null : Number(r.expires),
+      active: Boolean(r.is_active),
+    }));
+    const permissions = (await db.all(
+      `SELECT role_name, table_name, can_create, can_read, can_update, can_delete, can_query
+       FROM permissions ORDER BY role_name, table_name`,
+    )).map((r) => ({
+      role: String(r.role_name),
+      table: String(r.table_name),
+      operations: OPERATIONS.filter((_, i) =>
+        Boolean(
+          [r.can_create, r.can_read, r.can_update, r.can_delete, r.can_query][i],
+        )
+      ),
+    }));
+    return { roles, keys, permissions };
+  });
+}
+
+function nullableText(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function checkRoleName(name: string): void {
+  if (!ROLE_NAME.test(name)) {
+    throw new AuthInputError(
+      `invalid role name "${name}": use 1-64 letters, digits, '_', '.' or '-'`,
+    );
+  }
+}
+
+function checkDescription(description: string | null | undefined): string | null {
+  if (description === undefined || description === null) return null;
+  if (description.length > MAX_DESCRIPTION) {
+    throw new AuthInputError(`a description may be at most ${MAX_DESCRIPTION} characters`);
+  }
+  return description;
+}
+
+async function roleExists(db: Db, name: string): Promise<boolean> {
+  return (await db.all("SELECT 1 FROM roles WHERE role_name = ?", [name])).length > 0;
+}
+
+async function requireRole(db: Db, name: string): Promise<void> {
+  if (!await roleExists(db, name)) throw new AuthInputError(`role "${name}" does not exist`);
+}
+
+/** Adds a role. */
+export async function addRole(
+  path: string,
+  name: string,
+  description?: string | null,
+): Promise<void> {
+  checkRoleName(name);
+  const text = checkDescription(description);
+  return await mutate(path, async (db) => {
+    if (await roleExists(db, name)) throw new AuthInputError(`role "${name}" already exists`);
+    await db.run("INSERT INTO roles (role_name, description) VALUES (?, ?)", [name, text]);
+  });
+}
+
+/**
+ * Removes a role. Refuses while keys or grants still use it, unless `force`, which removes
+ * them too; returns how many of each went.
+ */
+export async function removeRole(
+  path: string,
+  name: string,
+  force = false,
+): Promise<{ keys: number; permissions: number }> {
+  return await mutate(path, async (db) => {
+    await requireRole(db, name);
+    const [counts] = await db.all(
+      `SELECT (SELECT count(*) FROM api_keys WHERE role_name = ?)::INTEGER AS keys,
+              (SELECT count(*) FROM permissions WHERE role_name = ?)::INTEGER AS permissions`,
+      [name, name],
+    );
+    const keys = Number(counts.keys);
+    const permissions = Number(counts.permissions);
+    if ((keys > 0 || permissions > 0) && !force) {
+      throw new AuthInputError(
+        `role "${name}" still has ${keys} key(s) and ${permissions} permission(s); ` +
+          "remove them first or use --force",
+      );
+    }
+    await db.run("DELETE FROM api_keys WHERE role_name = ?", [name]);
+    await db.run("DELETE FROM permissions WHERE role_name = ?", [name]);
+    await db.run("DELETE FROM roles WHERE role_name = ?", [name]);
+    return { keys, permissions };
+  });
+}
+
+/** Options of {@link addKey}. */
+export interface AddKeyOptions {
+  role: string;
+  /** A custom key (at least 24 characters); generated when absent. */
+  key?: string;
+  /** Epoch milliseconds; must be in the future. */
+  expiresAt?: number | null;
+  description?: string | null;
+  /** Clock for the expiry check (tests). */
+  now?: number;
+}
+
+/** A new key: the only moment the secret exists outside the caller's hands. */
+export interface NewKey {
+  key: string;
+  keyId: string;
+  role: string;
+  description: string | null;
+  expiresAt: number | null;
+}
+
+/** Adds a key for a role; returns the key (shown once). */
+export async function addKey(path: string, options: AddKeyOptions): Promise<NewKey> {
+  const description = checkDescription(options.description);
+  if (options.key !== undefined) validateCustomKey(options.key);
+  const expiresAt = options.expiresAt ?? null;
+  if (expiresAt !== null && expiresAt <= (options.now ?? Date.now())) {
+    throw new AuthInputError("the expiry is in the past");
+  }
+  return await mutate(path, async (db) => {
+    await requireRole(db, options.role);
+    let key = options.key;
+    let keyId: string;
+    if (key === undefined) {
+      ({ key, keyId } = generateKey());
+    } else {
+      keyId = newKeyId();
+    }
+    const hash = hashKey(key);
+    if ((await db.all("SELECT 1 FROM api_keys WHERE key_hash = ?", [hash])).length) {
+      throw new AuthInputError("this key already exists");
+    }
+    while ((await db.all("SELECT 1 FROM api_keys WHERE key_id = ?", [keyId])).length) {
+      if (options.key === undefined) ({ key, keyId } = generateKey());
+      else keyId = newKeyId();
+    }
+    await db.run(
+      `INSERT INTO api_keys (key_id, key_hash, role_name, description, expires_at)
+       VALUES (?, ?, ?, ?, CASE WHEN ?::DOUBLE IS NULL THEN NULL ELSE to_timestamp(?::DOUBLE / 1000) END)`,
+      [keyId, hashKey(key), options.role, description, expiresAt, expiresAt],
+    );
+    return { key, keyId, role: options.role, description, expiresAt };
+  });
+}
+
+/** Removes a key named by the key itself or by its key id; returns what was removed. */
+export async function removeKey(path: string, keyOrId: string): Promise<KeyRecord> {
+  return await mutate(path, async (db) => {
+    const byId = KEY_ID_PATTERN.test(keyOrId);
+    const rows = await db.all(
+      `SELECT key_id, key_hash, role_name, description, is_active,
+         epoch_ms(created_at)::DOUBLE AS created, epoch_ms(expires_at)::DOUBLE AS expires
+       FROM api_keys WHERE ${byId ? "key_id" : "key_hash"} = ?`,
+      [byId ? keyOrId : hashKey(keyOrId)],
+    );
+    if (rows.length === 0) throw new AuthInputError("no such key (give the key or its key id)");
+    const r = rows[0];
+    await db.run("DELETE FROM api_keys WHERE key_id = ?", [String(r.key_id)]);
+    return {
+      keyId: String(r.key_id),
+      hash: String(r.key_hash),
+      role: String(r.role_name),
+      description: nullableText(r.description),
+      createdAt: Number(r.created),
+      expiresAt: r.expires === null ? null : Number(r.expires),
+      active: Boolean(r.is_active),
+    };
+  });
+}
+
+async function insertPermission(
+  db: Db,
+  role: string,
+  table: string,
+  operations: Operation[],
+): Promise<void> {
+  const has = (op: Operation) => operations.includes(op);
+  await db.run(
+    `INSERT OR REPLACE INTO permissions
+       (role_name, table_name, can_create, can_read, can_update, can_delete, can_query)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    [role, table, has("c"), has("r"), has("u"), has("d"), has("q")],
+  );
+}
+
+/**
+ * Grants `operations` on `table` to a role, replacing that role's earlier grant for the same
+ * table (however it was spelled). Returns the stored grant.
+ */
+export async function setPermission(
+  path: string,
+  role: string,
+  table: string,
+  operations: Operation[],
+): Promise<PermissionRecord> {
+  const key = parseGrantTable(table);
+  if (operations.length === 0) throw new AuthInputError("no operations given");
+  return await mutate(path, async (db) => {
+    await requireRole(db, role);
+    await insertPermission(db, role, key, operations);
+    return { role, table: key, operations };
+  });
+}
+
+/** Removes a role's grant on a table. */
+export async function removePermission(path: string, role: string, table: string): Promise<void> {
+  const key = parseGrantTable(table);
+  return await mutate(path, async (db) => {
+    await requireRole(db, role);
+    const removed = await db.run(
+      "DELETE FROM permissions WHERE role_name = ? AND table_name = ?",
+      [role, key],
+    );
+    if (removed === 0) {
+      throw new AuthInputError(`role "${role}" has no permission on table ${displayTable(key)}`);
+    }
+  });
+}
+
+/** Sets a key's active flag (for administrators editing the store directly and for tests). */
+export async function setKeyActive(path: string, keyId: string, active: boolean): Promise<void> {
+  return await mutate(path, async (db) => {
+    const changed = await db.run("UPDATE api_keys SET is_active = ? WHERE key_id = ?", [
+      active,
+      keyId,
+    ]);
+    if (changed === 0) throw new AuthInputError(`no key with key id ${keyId}`);
+  });
+}

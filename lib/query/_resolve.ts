@@ -1,0 +1,100 @@
+/**
+ * Name resolution shared by the planners: a table or column named in a request must exist in the
+ * live catalog, matched the way DuckDB matches identifiers, before it is quoted into SQL.
+ * @module
+ */
+
+import { ApiError } from "../errors.ts";
+import { type ColumnInfo, findTable, type TableInfo } from "../db/catalog.ts";
+
+/** A table name as written in a URL, with the readings to try in order. */
+export interface TableRef {
+  /** The name as written (what authorization sees). */
+  text: string;
+  /** `{schema?, name}` readings, most specific first. */
+  candidates: { schema?: string; name: string }[];
+}
+
+/**
+ * Reads a table name from a URL path segment: `name`, `schema.name`, or with DuckDB-style double
+ * quotes around either part (`"odd.name"`, `"my schema"."t"`, `""` for a quote inside quotes).
+ * An unquoted `a.b` means schema `a`, table `b`, or else a table literally called `a.b`.
+ */
+export function parseTableName(text: string): TableRef {
+  if (text === "") {
+    throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
+  }
+  const parts: { value: string; quoted: boolean }[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === '"') {
+      let value = "";
+      i++;
+      for (;;) {
+        if (i >= text.length) return { text, candidates: [{ name: text }] };
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        value += text[i++];
+      }
+      parts.push({ value, quoted: true });
+    } else {
+      const end = text.indexOf(".", i);
+      const stop = end < 0 ? text.length : end;
+      parts.push({ value: text.slice(i, stop), quoted: false });
+      i = stop;
+    }
+    if (i >= text.length) break;
+    if (text[i] !== ".") return { text, candidates: [{ name: text }] };
+    i++;
+  }
+  if (parts.length === 1) return { text, candidates: [{ name: parts[0].value }] };
+  if (parts.length === 2 && parts.every((p) => p.value !== "")) {
+    const qualified = { schema: parts[0].value, name: parts[1].value };
+    const anyQuoted = parts.some((p) => p.quoted);
+    return { text, candidates: anyQuoted ? [qualified] : [qualified, { name: text }] };
+  }
+  return { text, candidates: [{ name: text }] };
+}
+
+/** The table `ref` names in `tables`, or 404 `unknown_table`. */
+export function requireTable(tables: readonly TableInfo[], ref: TableRef): TableInfo {
+  for (const { schema, name } of ref.candidates) {
+    const table = findTable(tables, name, schema);
+    if (table) return table;
+  }
+  throw new ApiError("unknown_table", `Table '${ref.text}' does not exist.`);
+}
+
+/**
+ * The column of `table` called `name`: an exact match first, then a case-insensitive one (DuckDB
+ * identifiers are case-insensitive), then the same with surrounding spaces trimmed.
+ */
+export function findColumn(table: TableInfo, name: string): ColumnInfo | null {
+  const lookup = (n: string) =>
+    table.columns.find((c) => c.name === n) ??
+      table.columns.find((c) => c.name.toLowerCase() === n.toLowerCase()) ?? null;
+  return lookup(name) ?? (name.trim() !== name ? lookup(name.trim()) : null);
+}
+
+/** Like {@link findColumn}, but an unknown name is a 400 `unknown_column` naming `source`. */
+export function requireColumn(table: TableInfo, name: string, source: string): ColumnInfo {
+  const column = findColumn(table, name);
+  if (column) return column;
+  throw new ApiError(
+    "unknown_column",
+    `Unknown column "${name}" in ${source}: table "${table.name}" has ${columnList(table)}.`,
+    { extra: { column: name } },
+  );
+}
+
+function columnList(table: TableInfo): string {
+  const names = table.columns.map((c) => JSON.stringify(c.name));
+  return names.length > 30 ? `${names.slice(0, 30).join(", ")}, ...` : names.join(", ");
+}
