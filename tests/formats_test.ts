@@ -156,6 +156,17 @@ Deno.test("DuckDB's writers and the JS encoders render every type identically", 
     equal(viaDuckDB.status, 200);
     equal(viaDuckDB.text, viaJs.text, `${accept}${query}`);
   }
+  // years outside 1-9999 take DuckDB's text with T for its first space, in both paths
+  const edges = `SELECT * FROM (VALUES (make_timestamp(10000, 1, 1, 0, 0, 0)),
+    (make_timestamp(-43, 3, 15, 12, 0, 1.5)), (TIMESTAMP '0001-01-01 00:00:00'),
+    (TIMESTAMP '9999-12-31 23:59:59.999999')) v(ts)`;
+  for (const accept of ["application/x-ndjson", "text/csv"]) {
+    const a = await post(t, edges, accept, true);
+    const b = await post(t, edges, accept);
+    equal(lastWriter(t), "duckdb");
+    equal(b.text, a.text);
+    ok(b.text.includes("10000-01-01T00:00:00") && b.text.includes("9999-12-31T23:59:59.999999"));
+  }
   const js = await post(t, NO_JSON, "application/json", true);
   const duck = await post(t, NO_JSON, "application/json");
   equal(lastWriter(t), "duckdb");

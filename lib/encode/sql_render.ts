@@ -104,6 +104,19 @@ function intervalSql(x: string): string {
     `THEN 'PT0S' ELSE 'P' || ${date} || (CASE WHEN (${time}) <> '' THEN 'T' || ${time} ELSE '' END) END)`;
 }
 
+/**
+ * ISO text of a timestamp: DuckDB's own text with `T` for the space. Years 1-9999 join the DATE
+ * and TIME texts, which is about twice as fast as editing the whole text (nanosecond timestamps
+ * and other years take the general way).
+ */
+function isoTimestampSql(x: string, nanos: boolean): string {
+  const general = `regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T')`;
+  if (nanos) return general;
+  return `(CASE WHEN ${x} >= TIMESTAMP '0001-01-01' AND ${x} < TIMESTAMP '10000-01-01' THEN ` +
+    `CAST(CAST(${x} AS DATE) AS VARCHAR) || 'T' || CAST(CAST(${x} AS TIME) AS VARCHAR) ` +
+    `ELSE ${general} END)`;
+}
+
 /** Text rules shared by JSON strings and CSV fields; `null` when the type needs no change. */
 function scalarTextSql(x: string, type: DuckDBType): string | null {
   switch (type.typeId) {
@@ -113,10 +126,10 @@ function scalarTextSql(x: string, type: DuckDBType): string | null {
     case DuckDBTypeId.TIMESTAMP_S:
     case DuckDBTypeId.TIMESTAMP_MS:
     case DuckDBTypeId.TIMESTAMP_NS:
-      return `regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T')`;
+      return isoTimestampSql(x, type.typeId === DuckDBTypeId.TIMESTAMP_NS);
     case DuckDBTypeId.TIMESTAMP_TZ:
       return `(CASE WHEN isinf(${x}) THEN CAST(${x} AS VARCHAR) ELSE ` +
-        `regexp_replace(CAST(CAST(${x} AS TIMESTAMP) AS VARCHAR), ' ', 'T') || 'Z' END)`;
+        `${isoTimestampSql(`CAST(${x} AS TIMESTAMP)`, false)} || 'Z' END)`;
     case DuckDBTypeId.TIME_TZ:
       return `regexp_replace(CAST(${x} AS VARCHAR), '([+-][0-9][0-9])$', '\\1:00')`;
     case DuckDBTypeId.INTERVAL:

@@ -244,7 +244,8 @@ export function isoTimestamp(value: DuckDBValue, zoned: boolean): string {
   }
   const date = new Date(Number(whole) * 1000);
   const year = date.getUTCFullYear();
-  if (Number.isNaN(year) || year < 0 || year > 9999) return String(value);
+  // Other years: DuckDB's own text (`10000-01-01`, `… (BC)`) with `T` for the first space.
+  if (Number.isNaN(year) || year < 1 || year > 9999) return String(value).replace(" ", "T");
   const trimmed = fraction.replace(/0+$/, "");
   return date.toISOString().slice(0, 19) + (trimmed ? `.${trimmed}` : "") + (zoned ? "Z" : "");
 }

@@ -58,7 +58,9 @@ Deno.test("jsonValueSql() converts only what DuckDB would write differently", ()
   equal(jsonValueSql("x", new DuckDBListType(DuckDBIntegerType.instance), json), "x");
   equal(
     jsonValueSql("x", new DuckDBListType(DuckDBTimestampType.instance), json),
-    "list_transform(x, lambda v0: regexp_replace(CAST(v0 AS VARCHAR), ' ', 'T'))",
+    "list_transform(x, lambda v0: (CASE WHEN v0 >= TIMESTAMP '0001-01-01' AND v0 < TIMESTAMP " +
+      "'10000-01-01' THEN CAST(CAST(v0 AS DATE) AS VARCHAR) || 'T' || CAST(CAST(v0 AS TIME) AS VARCHAR) " +
+      "ELSE regexp_replace(CAST(v0 AS VARCHAR), ' ', 'T') END))",
   );
   equal(jsonValueSql("x", DuckDBVarCharType.instance, { bigNumbers: "string" }), "x");
 });
