@@ -16,7 +16,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError, classifyDuckDBError } from "../errors.ts";
 import { bindParams, type Params } from "./bind.ts";
 import type { Lease } from "./pool.ts";
-import type { DuckDBDataChunk } from "@duckdb/node-api";
+import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api";
 
 /** Largest piece read from the pipe at once. */
 const READ_SIZE = 64 * 1024;
@@ -65,6 +65,8 @@ export interface CopyOptions {
   /** Directory DuckDB may write to (the sandbox's scratch directory). */
   directory: string;
   params?: Params;
+  /** Binds values instead of `params` (the caller's own binder). */
+  bind?: (statement: DuckDBPreparedStatement) => void;
   /** Use a temporary file instead of a FIFO (also the fallback when no FIFO can be made). */
   file?: boolean;
 }
@@ -88,7 +90,8 @@ export async function startCopy(
     throw classifyDuckDBError(err);
   });
   try {
-    bindParams(statement, options.params);
+    if (options.bind) options.bind(statement);
+    else bindParams(statement, options.params);
   } catch (err) {
     statement.destroySync();
     if (fifo) await Deno.remove(path).catch(() => {});

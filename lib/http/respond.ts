@@ -16,7 +16,12 @@
  * @module
  */
 
-import { type DuckDBResult, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
+import {
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  type DuckDBType,
+  DuckDBTypeId,
+} from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
@@ -65,7 +70,10 @@ export interface RowsResponseOptions {
 /** One SELECT to answer with (raw SQL, or a CRUD read built from the catalog). */
 export interface QueryPlan {
   sql: string;
+  /** Request values for the placeholders (bound with `bindParams`)… */
   params?: Params;
+  /** …or a binder of the caller's own, applied to every statement that embeds `sql`. */
+  bind?: (statement: DuckDBPreparedStatement) => void;
   /** Run inside a READ ONLY transaction (GET query URLs). */
   readOnly?: boolean;
 }
@@ -469,7 +477,7 @@ export async function respondPlan(
     }
     // Otherwise the JS encoders answer from the statement's own result: streamed (bounded
     // memory), or materialized when the column types depend on parameters.
-    bindParams(statement, plan.params);
+    bindPlan(statement, plan);
     if (typed) {
       const result = await guarded(lease, guard, () => statement.stream());
       handOff();
@@ -544,7 +552,7 @@ async function respondStreamed(
         () => lease.prepare(selectAs(plan.sql, names, options.cap + 1)),
       ).catch(() => null); // a statement that cannot be a subquery keeps the vague error
       if (limited) {
-        bindParams(limited, plan.params);
+        bindPlan(limited, plan);
         await guarded(lease, guard, () => limited.run());
       }
     } catch (precise) {
@@ -570,6 +578,12 @@ function selectAs(sql: string, names: readonly string[], limit: number): string 
     (limit > 0 ? ` LIMIT ${limit}` : "");
 }
 
+/** Binds the plan's values to a statement that embeds its SQL. */
+function bindPlan(statement: DuckDBPreparedStatement, plan: QueryPlan): void {
+  if (plan.bind) plan.bind(statement);
+  else bindParams(statement, plan.params);
+}
+
 /** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
 async function exceedsCap(lease: Lease, guard: Guard, plan: QueryPlan, cap: number) {
   const inner = plan.sql.replace(/[\s;]+$/, "");
@@ -582,7 +596,7 @@ async function exceedsCap(lease: Lease, guard: Guard, plan: QueryPlan, cap: numb
       ),
   );
   try {
-    bindParams(counter, plan.params);
+    bindPlan(counter, plan);
     const reader = await guarded(lease, guard, () => counter.runAndReadAll());
     return Number(reader.getRows()[0][0]) > cap;
   } finally {
@@ -614,6 +628,7 @@ async function respondCopy(
     run = await startCopy(lease, copy.select, copy.options, {
       directory: options.scratchDirectory!,
       params: plan.params,
+      bind: plan.bind,
     });
   } catch {
     // The wrapped statement did not prepare (a statement that cannot be a subquery, or a
