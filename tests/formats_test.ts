@@ -698,3 +698,18 @@ Deno.test("a read failing midway before the first byte reports DuckDB's own erro
   const one = await t.query("SELECT 1 AS one");
   deepEqual(one.body.data, [{ one: 1 }]);
 });
+
+Deno.test("HEAD on an export answers the headers and frees the connection", async () => {
+  await using t = await startTestServer({ absolute_max_rows: "0", threads: "1" });
+  for (const fmt of ["csv", "parquet", "arrow", "json"]) {
+    const res = await fetch(`${t.url}${sqlPath("SELECT i FROM range(50000000) t(i)", fmt)}`, {
+      method: "HEAD",
+    });
+    equal(res.status, 200, fmt);
+    equal(await res.text(), "");
+    const started = performance.now();
+    const r = await t.query("SELECT 1 AS one");
+    deepEqual(r.body.data, [{ one: 1 }], fmt);
+    ok(performance.now() - started < 5000, fmt);
+  }
+});
