@@ -713,3 +713,38 @@ Deno.test("HEAD on an export answers the headers and frees the connection", asyn
     ok(performance.now() - started < 5000, fmt);
   }
 });
+
+Deno.test("rarer types: nested ENUM, UNION, BIT and BIGNUM in every format", async () => {
+  await using t = await startTestServer({ absolute_max_rows: "0" });
+  const sql = "SELECT ['a'::ENUM('a','b'), NULL, 'b'] AS l, {'e': 'b'::ENUM('a','b')} AS s, " +
+    "union_value(num := 2)::UNION(num INT, str VARCHAR) AS u, '101'::BIT AS bit, " +
+    "12345678901234567890123::BIGNUM AS bn";
+  const json = await post(t, sql, "application/json");
+  equal(
+    json.text,
+    '{"data":[{"l":["a",null,"b"],"s":{"e":"b"},"u":2,"bit":"101","bn":12345678901234567890123}]}',
+  );
+  const ndjson = await post(t, sql, "application/x-ndjson");
+  equal(
+    ndjson.text,
+    '{"l":["a",null,"b"],"s":{"e":"b"},"u":2,"bit":"101","bn":12345678901234567890123}\n',
+  );
+  const csv = await post(t, sql, "text/csv");
+  equal(
+    csv.text,
+    'l,s,u,bit,bn\r\n"[""a"",null,""b""]","{""e"":""b""}",2,101,12345678901234567890123\r\n',
+  );
+  const arrow = await bytesOf(t, sql, "application/vnd.apache.arrow.stream");
+  const table = tableFromIPC(arrow.bytes);
+  deepEqual(table.get(0)!.toJSON().s.toJSON(), { e: "b" });
+  deepEqual(Array.from(table.get(0)!.toJSON().l), ["a", null, "b"]);
+  deepEqual([table.get(0)!.u, table.get(0)!.bit, table.get(0)!.bn], [
+    "2",
+    "101",
+    "12345678901234567890123",
+  ]);
+  const parquet = await bytesOf(t, sql, "application/vnd.apache.parquet");
+  const rows = await parquetReadObjects({ file: parquet.bytes.buffer });
+  equal(rows[0].bn, "12345678901234567890123");
+  deepEqual(rows[0].l, ["a", null, "b"]);
+});

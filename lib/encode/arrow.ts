@@ -432,11 +432,26 @@ function columnData(
     case DuckDBTypeId.TIMESTAMP_NS:
     case DuckDBTypeId.TIMESTAMP_TZ:
       return make({ data: takeItems(raw.items as unknown as TypedArray, sel) });
-    case DuckDBTypeId.ENUM:
-      return make({
-        data: takeItems(raw.items as unknown as TypedArray, sel),
-        dictionary: target.dictionary,
-      });
+    case DuckDBTypeId.ENUM: {
+      const items = takeItems(raw.items as unknown as TypedArray, sel);
+      if (target.dictionary) return make({ data: items, dictionary: target.dictionary });
+      // Nested ENUMs are plain text (see childField).
+      const encoder = new TextEncoder();
+      const words = (type as DuckDBEnumType).values.map((w) => encoder.encode(w));
+      const offsets = new Int32Array(sel.count + 1);
+      let total = 0;
+      for (let i = 0; i < sel.count; i++) {
+        if (!v.nullBitmap || v.nullBitmap[i >> 3] & (1 << (i & 7))) {
+          total += words[Number(items[i])].length;
+        }
+        offsets[i + 1] = total;
+      }
+      const data = new Uint8Array(total);
+      for (let i = 0; i < sel.count; i++) {
+        if (offsets[i + 1] > offsets[i]) data.set(words[Number(items[i])], offsets[i]);
+      }
+      return make({ valueOffsets: offsets, data });
+    }
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.DECIMAL:
       return make({ data: decimal128(raw, type, sel) });
