@@ -363,7 +363,12 @@ async function streamResponse(
           request_id: options.requestId,
           format: options.format,
           code: err instanceof ApiError ? err.code : "internal_error",
-          error: err instanceof Error ? err.message : String(err),
+          // Engine messages can quote SQL and values, which logs never carry; bugs keep theirs.
+          error: err instanceof ApiError
+            ? undefined
+            : err instanceof Error
+            ? err.message
+            : String(err),
         });
         // Aborts the connection. Deno prints the reason on stderr: keep it to one line.
         const reason = new Error(
