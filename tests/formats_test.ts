@@ -284,7 +284,7 @@ Deno.test("Parquet holds every type exactly (DuckDB and hyparquet read it back)"
   for (const script of [false, true]) {
     const { headers, bytes } = await bytesOf(t, NO_JSON, "application/parquet", script);
     equal(lastWriter(t), "duckdb");
-    equal(headers.get("content-type"), "application/vnd.apache.parquet");
+    equal(headers.get("content-type"), "application/parquet");
     equal(headers.get("content-encoding"), null);
     match(headers.get("content-disposition")!, /attachment; filename="result\.parquet"/);
     equal(new TextDecoder().decode(bytes.slice(0, 4)), "PAR1");
@@ -442,7 +442,8 @@ Deno.test("content negotiation: suffix > format= > Accept q-values; 406 lists fo
   const cases: [string, string][] = [
     ["text/csv;q=0.5, application/x-ndjson", "application/x-ndjson"],
     ["application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.stream"],
-    ["application/parquet", "application/vnd.apache.parquet"],
+    ["application/parquet", "application/parquet"],
+    ["application/vnd.apache.parquet", "application/vnd.apache.parquet"],
     ["text/*", "text/csv"],
     ["*/*", "application/json"],
     ["text/html, */*;q=0.1", "application/json"],

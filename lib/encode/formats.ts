@@ -57,8 +57,9 @@ export const FORMATS: readonly FormatInfo[] = [
   },
   {
     name: "parquet",
-    mimeTypes: ["application/vnd.apache.parquet", "application/parquet"],
-    contentType: "application/vnd.apache.parquet",
+    // the reference module's type first; the IANA-registered one is echoed when asked for
+    mimeTypes: ["application/parquet", "application/vnd.apache.parquet"],
+    contentType: "application/parquet",
     extension: "parquet",
     compressible: false,
   },
@@ -82,6 +83,22 @@ export interface StreamEncoder {
   batch(batch: RowBatch): string | Uint8Array;
   /** `meta` holds envelope members known only at the end (JSON only). */
   tail(meta: Record<string, unknown>): string | Uint8Array;
+}
+
+/**
+ * The Content-Type to send for `format`: one of its MIME types that `accept` names exactly (the
+ * highest q wins, e.g. `application/vnd.apache.parquet`), else the format's default.
+ */
+export function contentTypeFor(format: FormatName, accept: string | null): string {
+  const info = formatInfo(format);
+  if (!accept || info.mimeTypes.length < 2) return info.contentType;
+  let best: { mime: string; q: number } | null = null;
+  for (const item of parseAccept(accept)) {
+    if (item.q > 0 && info.mimeTypes.includes(item.type) && (!best || item.q > best.q)) {
+      best = { mime: item.type, q: item.q };
+    }
+  }
+  return best && best.mime !== info.mimeTypes[0] ? best.mime : info.contentType;
 }
 
 /** Parses `format=` or a path suffix; throws `invalid_request` for an unknown one. */

@@ -11,6 +11,7 @@
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import {
+  contentTypeFor,
   formatInfo,
   type FormatName,
   negotiateFormat,
@@ -23,6 +24,8 @@ import { type Encoding, negotiateEncoding } from "./compress.ts";
 /** The representation options of one response. */
 export interface OutputOptions {
   format: FormatName;
+  /** The Content-Type to send (an alias the client asked for, or the format's own). */
+  contentType: string;
   /** Most rows to send; 0 for no cap (`max_export_rows` for exports, else `absolute_max_rows`). */
   cap: number;
   /** An export: a format other than JSON, or `download=1`. */
@@ -114,6 +117,7 @@ export function parseOutputOptions(
 
   return {
     format,
+    contentType: contentTypeFor(format, request.headers.get("accept")),
     cap: isExport ? config.max_export_rows : config.absolute_max_rows,
     export: isExport,
     json: { bigNumbers },

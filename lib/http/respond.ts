@@ -58,6 +58,8 @@ export interface RowsResponseOptions {
   onStreaming?: () => void;
   /** An export request (see `OutputOptions.export`): capped JSON may then use DuckDB's writer. */
   export?: boolean;
+  /** Content-Type to send (default: the format's own). */
+  contentType?: string;
   /** `Content-Disposition` to send. */
   disposition?: { type: "inline" | "attachment"; fileName: string };
   /** Compress with this coding when the body is at least `compressMinSize` bytes. */
@@ -325,7 +327,7 @@ async function streamResponse(
 
   const info = formatInfo(options.format);
   const headers: Record<string, string> = {
-    "content-type": info.contentType,
+    "content-type": options.contentType ?? info.contentType,
     vary: "Accept, Accept-Encoding",
   };
   if (options.disposition) {

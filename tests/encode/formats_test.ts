@@ -1,6 +1,11 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { ApiError } from "../../lib/errors.ts";
-import { FORMATS, negotiateFormat, parseFormatName } from "../../lib/encode/formats.ts";
+import {
+  contentTypeFor,
+  FORMATS,
+  negotiateFormat,
+  parseFormatName,
+} from "../../lib/encode/formats.ts";
 
 Deno.test("negotiateFormat() picks by explicit format, then q-value, specificity and order", () => {
   const cases: [string | null, string | null, string][] = [
@@ -57,4 +62,20 @@ Deno.test("parseFormatName() accepts the five formats in any case and rejects ot
       (err: unknown) => (err as ApiError).code === "invalid_request",
     );
   }
+});
+
+Deno.test("contentTypeFor() echoes the alias the client asked for, else the format's own", () => {
+  equal(contentTypeFor("parquet", null), "application/parquet");
+  equal(contentTypeFor("parquet", "application/parquet"), "application/parquet");
+  equal(
+    contentTypeFor("parquet", "application/vnd.apache.parquet"),
+    "application/vnd.apache.parquet",
+  );
+  equal(
+    contentTypeFor("parquet", "application/vnd.apache.parquet;q=0.5, application/parquet"),
+    "application/parquet",
+  );
+  equal(contentTypeFor("ndjson", "application/jsonl"), "application/jsonl");
+  equal(contentTypeFor("ndjson", "*/*"), "application/x-ndjson");
+  equal(contentTypeFor("csv", "text/csv"), "text/csv; charset=utf-8");
 });
