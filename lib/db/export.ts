@@ -241,6 +241,8 @@ export async function parquetFromChunks(
     connection,
     prepare: (sql) => connection.prepare(sql),
     release: () => {},
+    connectionId: -1,
+    owner: null,
     closing: false,
   };
   const run = await startCopy(

@@ -529,6 +529,15 @@ async function respondStreamed(
     get closing() {
       return lease.closing;
     },
+    get connectionId() {
+      return lease.connectionId;
+    },
+    get owner() {
+      return lease.owner;
+    },
+    set owner(value) {
+      lease.owner = value;
+    },
   };
   const source = resultSource(result, proxy, guard, {
     beforeRelease: plan.readOnly ? () => rollback(lease) : undefined,
