@@ -27,6 +27,7 @@ import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import type { Lease } from "../db/pool.ts";
 import { type Guard, guarded, rollback } from "../db/run.ts";
+import { materializedSource } from "../db/materialized.ts";
 import { resultSource } from "../db/source.ts";
 import { type CopyRun, parquetFromChunks, startCopy } from "../db/export.ts";
 import { createArrowEncoder } from "../encode/arrow.ts";
@@ -482,6 +483,12 @@ export async function respondPlan(
       });
       if (response) return response;
     }
+    // A capped read answered by the JS encoders needs at most cap+1 rows: fetch them in one
+    // driver call (materialized), and count the rest only when the cap cuts.
+    if (options.cap > 0) {
+      const response = await respondLimited(lease, guard, plan, options, handOff);
+      if (response) return response;
+    }
     // Otherwise the JS encoders answer from the statement's own result: streamed (bounded
     // memory), or materialized when the column types depend on parameters.
     bindPlan(statement, plan);
@@ -595,6 +602,62 @@ function selectAs(sql: string, names: readonly string[], limit: number): string 
 }
 
 /** Binds the plan's values to a statement that embeds its SQL. */
+/** SQL texts that cannot be wrapped as a subquery (e.g. a trailing `;`), so not tried again. */
+const UNWRAPPABLE = new Set<string>();
+const UNWRAPPABLE_MAX = 1000;
+
+/**
+ * Runs `SELECT * FROM (plan) LIMIT cap+1` materialized: one driver call for the rows, and the
+ * connection goes back to the pool before the body is written. When the cap cuts, one more
+ * statement counts all rows for `total_available`. Returns null when the SQL cannot be wrapped.
+ */
+async function respondLimited(
+  lease: Lease,
+  guard: Guard,
+  plan: QueryPlan,
+  options: RowsResponseOptions,
+  handOff: () => void,
+): Promise<Response | null> {
+  if (UNWRAPPABLE.has(plan.sql)) return null;
+  let limited: DuckDBPreparedStatement;
+  try {
+    limited = await guarded(
+      lease,
+      guard,
+      () => lease.prepare(`SELECT * FROM (\n${plan.sql}\n) LIMIT ${options.cap + 1}`),
+    );
+  } catch {
+    if (UNWRAPPABLE.size >= UNWRAPPABLE_MAX) UNWRAPPABLE.clear();
+    UNWRAPPABLE.add(plan.sql);
+    return null;
+  }
+  bindPlan(limited, plan);
+  const result = await guarded(lease, guard, () => limited.run());
+  let totalRows = options.totalRows;
+  if (totalRows === undefined && result.rowCount > options.cap) {
+    totalRows = await countAll(lease, guard, plan).catch(() => undefined);
+  }
+  handOff();
+  if (plan.readOnly) await rollback(lease);
+  lease.release();
+  return await respondRows(materializedSource([result], result.columnCount), {
+    ...options,
+    totalRows,
+  });
+}
+
+/** All rows of the plan, counted by DuckDB. */
+async function countAll(lease: Lease, guard: Guard, plan: QueryPlan): Promise<number> {
+  const counter = await guarded(
+    lease,
+    guard,
+    () => lease.prepare(`SELECT count(*) FROM (\n${plan.sql}\n)`),
+  );
+  bindPlan(counter, plan);
+  const result = await guarded(lease, guard, () => counter.run());
+  return Number(result.getChunk(0).getColumnVector(0).getItem(0));
+}
+
 function bindPlan(statement: DuckDBPreparedStatement, plan: QueryPlan): void {
   if (plan.bind) plan.bind(statement);
   else bindParams(statement, plan.params);
