@@ -24,6 +24,7 @@ import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../http/body.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
+import { bumpDataVersion } from "../db/versions.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
@@ -247,6 +248,7 @@ export async function executeRaw(
   } finally {
     settled.resolve();
     if (catalogMayChange) invalidateCatalog(pool);
+    if (mayWrite) bumpDataVersion(pool);
     if (!handedOff) lease.release(dirty);
   }
 }
