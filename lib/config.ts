@@ -32,6 +32,10 @@ export interface Config {
   query_timeout: number;
   max_rows_per_page: number;
   absolute_max_rows: number;
+  max_export_rows: number;
+  json_big_numbers: "number" | "string";
+  compression: boolean;
+  compression_min_size: number;
   threads: number;
   access_mode: "read_write" | "read_only";
   memory_limit: string | null;
@@ -123,6 +127,34 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     10_000,
     "Most rows an unpaginated read returns; `0` disables the cap.",
     { min: 0 },
+  ),
+  row(
+    "max_export_rows",
+    "int",
+    0,
+    "Most rows an export returns (CSV, NDJSON, Parquet, Arrow, or any format with " +
+      "`download=1`) instead of `absolute_max_rows`; `0` means unlimited.",
+    { min: 0 },
+  ),
+  row(
+    "json_big_numbers",
+    "enum",
+    "number",
+    "How JSON writes BIGINT, UBIGINT, HUGEINT, UHUGEINT and DECIMAL: exact `number`s, or " +
+      "`string`s for JavaScript clients (per request: `big_numbers=`).",
+    { values: ["number", "string"] },
+  ),
+  row(
+    "compression",
+    "bool",
+    true,
+    "Compress row responses (zstd, br, gzip) when the client accepts it; never Parquet.",
+  ),
+  row(
+    "compression_min_size",
+    "size",
+    1024,
+    "Smallest row response body that is compressed.",
   ),
   row("threads", "int", 4, "DuckDB worker threads; also sizes the connection pool.", {
     min: 1,

@@ -82,6 +82,10 @@ export const ERROR_CODES = {
   too_many_requests: [429, "Too many failed authentications from this address; retry later."],
   client_closed_request: [499, "The client went away before the answer was ready."],
   internal_error: [500, "A bug in duckserve; the log has details under the request ID."],
+  result_failed: [
+    500,
+    "The query failed while a streamed result was read; the driver gives no reason.",
+  ],
   out_of_memory: [503, "DuckDB ran out of memory for this statement (memory_limit)."],
   unavailable: [503, "The server is starting or shutting down."],
   storage_failure: [

@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { DuckDBResult } from "@duckdb/node-api";
+import { type DuckDBResult, ResultReturnType } from "@duckdb/node-api";
+import { ApiError } from "../errors.ts";
 import type { Column, ResultSource, RowBatch } from "../encode/source.ts";
 import type { Lease } from "./pool.ts";
 import { type Guard, guarded } from "./run.ts";
@@ -36,6 +37,15 @@ export function resultSource(
       const chunk = await guarded(lease, guard, () => result.fetchChunk());
       if (!chunk || chunk.rowCount === 0) {
         done = true;
+        // The driver ends a streamed result that failed midway like a complete one; only the
+        // result's return type (no longer QUERY_RESULT) tells them apart.
+        if (result.returnType !== ResultReturnType.QUERY_RESULT) {
+          throw new ApiError(
+            "result_failed",
+            "The query failed while its result was being read (DuckDB's driver does not say " +
+              "why; run it as CSV or NDJSON, or with a LIMIT, to see the error).",
+          );
+        }
         return null;
       }
       return { chunk, rows: chunk.rowCount };

@@ -1,11 +1,13 @@
 /**
  * RFC 4180 CSV with a header row, streamed batch by batch: CRLF line ends, fields quoted when
- * they hold the delimiter, a quote, CR or LF (or equal the NULL marker, or have edge spaces).
+ * they hold the delimiter, a quote, CR or LF, or equal the NULL marker (so an empty string is
+ * `""` when NULL is the empty field). The same rules as DuckDB's CSV writer, which the
+ * COPY-based export path uses. Repeated column names are suffixed as in JSON.
  * Dates and timestamps in ISO 8601; floats in shortest round-trip form.
  * @module
  */
 
-import type { Column } from "./source.ts";
+import { type Column, uniqueColumnNames } from "./source.ts";
 import type { StreamEncoder } from "./formats.ts";
 import { csvText } from "./values.ts";
 
@@ -15,13 +17,15 @@ export interface CsvOptions {
   delimiter: string;
   /** Text written for SQL NULL; default empty. An empty string value is then written `""`. */
   nullMarker: string;
+  /** Write the header row (default true). */
+  header?: boolean;
 }
 
 /** Quotes a field when RFC 4180 needs it. */
 export function csvField(text: string, delimiter: string, nullMarker: string): string {
   if (
     text.includes(delimiter) || text.includes('"') || text.includes("\n") || text.includes("\r") ||
-    text === nullMarker || /^\s|\s$/.test(text)
+    text === nullMarker
   ) {
     return `"${text.replaceAll('"', '""')}"`;
   }
@@ -33,7 +37,8 @@ export function createCsvEncoder(columns: readonly Column[], options: CsvOptions
   const { delimiter, nullMarker } = options;
   return {
     head: () =>
-      columns.map((c) => csvField(c.name, delimiter, nullMarker)).join(delimiter) + "\r\n",
+      options.header === false ? "" : uniqueColumnNames(columns.map((c) => c.name))
+        .map((name) => csvField(name, delimiter, nullMarker)).join(delimiter) + "\r\n",
     batch(batch) {
       const fields = columns.map((column, c) => {
         const vector = batch.chunk.getColumnVector(c);

@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { negotiateFormat } from "./formats.ts";
- * console.assert(negotiateFormat(null, "text/csv;q=0.5, application/json") === "json");
- * console.assert(negotiateFormat("csv", "application/json") === "csv");
+ * equal(negotiateFormat(null, "text/csv;q=0.5, application/json"), "json");
+ * equal(negotiateFormat(null, "application/parquet"), "parquet");
+ * equal(negotiateFormat("csv", "application/json"), "csv");
  * ```
  * @module
  */
@@ -16,7 +18,7 @@ import { ApiError } from "../errors.ts";
 import type { RowBatch } from "./source.ts";
 
 /** An output format's name. */
-export type FormatName = "json" | "csv" | "ndjson";
+export type FormatName = "json" | "csv" | "ndjson" | "parquet" | "arrow";
 
 /** What the registry knows of a format. */
 export interface FormatInfo {
@@ -26,6 +28,8 @@ export interface FormatInfo {
   /** Content-Type header value sent. */
   contentType: string;
   extension: string;
+  /** Binary formats are never re-encoded as text; Parquet is already compressed. */
+  compressible: boolean;
 }
 
 /** Every format, in preference order for `*\/*`. */
@@ -35,18 +39,36 @@ export const FORMATS: readonly FormatInfo[] = [
     mimeTypes: ["application/json"],
     contentType: "application/json",
     extension: "json",
+    compressible: true,
   },
   {
     name: "csv",
     mimeTypes: ["text/csv"],
     contentType: "text/csv; charset=utf-8",
     extension: "csv",
+    compressible: true,
   },
   {
     name: "ndjson",
     mimeTypes: ["application/x-ndjson", "application/ndjson", "application/jsonl"],
     contentType: "application/x-ndjson",
     extension: "ndjson",
+    compressible: true,
+  },
+  {
+    name: "parquet",
+    // the reference module's type first; the IANA-registered one is echoed when asked for
+    mimeTypes: ["application/parquet", "application/vnd.apache.parquet"],
+    contentType: "application/parquet",
+    extension: "parquet",
+    compressible: false,
+  },
+  {
+    name: "arrow",
+    mimeTypes: ["application/vnd.apache.arrow.stream"],
+    contentType: "application/vnd.apache.arrow.stream",
+    extension: "arrow",
+    compressible: true,
   },
 ];
 
@@ -61,6 +83,22 @@ export interface StreamEncoder {
   batch(batch: RowBatch): string | Uint8Array;
   /** `meta` holds envelope members known only at the end (JSON only). */
   tail(meta: Record<string, unknown>): string | Uint8Array;
+}
+
+/**
+ * The Content-Type to send for `format`: one of its MIME types that `accept` names exactly (the
+ * highest q wins, e.g. `application/vnd.apache.parquet`), else the format's default.
+ */
+export function contentTypeFor(format: FormatName, accept: string | null): string {
+  const info = formatInfo(format);
+  if (!accept || info.mimeTypes.length < 2) return info.contentType;
+  let best: { mime: string; q: number } | null = null;
+  for (const item of parseAccept(accept)) {
+    if (item.q > 0 && info.mimeTypes.includes(item.type) && (!best || item.q > best.q)) {
+      best = { mime: item.type, q: item.q };
+    }
+  }
+  return best && best.mime !== info.mimeTypes[0] ? best.mime : info.contentType;
 }
 
 /** Parses `format=` or a path suffix; throws `invalid_request` for an unknown one. */

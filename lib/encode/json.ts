@@ -6,11 +6,11 @@
 
 import type { Column, RowBatch } from "./source.ts";
 import { uniqueColumnNames } from "./source.ts";
-import { jsonFragment, type JsonValueOptions } from "./values.ts";
+import { jsonFragment, jsonString, type JsonValueOptions } from "./values.ts";
 import type { StreamEncoder } from "./formats.ts";
 
 function rowRenderer(columns: readonly Column[], options: JsonValueOptions) {
-  const keys = uniqueColumnNames(columns.map((c) => c.name)).map((n) => JSON.stringify(n) + ":");
+  const keys = uniqueColumnNames(columns.map((c) => c.name)).map((n) => jsonString(n) + ":");
   return (batch: RowBatch): string[] => {
     const fragments = columns.map((column, c) => {
       const vector = batch.chunk.getColumnVector(c);

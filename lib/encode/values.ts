@@ -5,8 +5,10 @@
  *
  * @example
  * ```ts
- * import { isoInterval } from "./values.ts";
- * console.assert(isoInterval(14, 3, 14706789000n) === "P1Y2M3DT4H5M6.789S");
+ * import { equal } from "node:assert/strict";
+ * import { floatText, isoInterval } from "./values.ts";
+ * equal(isoInterval(14, 3, 14706789000n), "P1Y2M3DT4H5M6.789S");
+ * equal(floatText(1e21, false), "1e21");
  * ```
  * @module
  */
@@ -69,14 +71,15 @@ export function jsonFragment(
     case DuckDBTypeId.DOUBLE:
       return floatFragment(value as number, false);
     case DuckDBTypeId.VARCHAR:
+      return type.alias === "JSON" ? String(value) : jsonString(String(value));
     case DuckDBTypeId.ENUM:
-      return JSON.stringify(String(value));
+      return jsonString(String(value));
     case DuckDBTypeId.UUID:
     case DuckDBTypeId.BIT:
     case DuckDBTypeId.TIME:
     case DuckDBTypeId.TIME_NS:
     case DuckDBTypeId.GEOMETRY:
-      return JSON.stringify(String(value));
+      return jsonString(String(value));
     case DuckDBTypeId.BLOB:
       return `"${base64((value as DuckDBBlobValue).bytes)}"`;
     case DuckDBTypeId.DATE:
@@ -104,7 +107,7 @@ export function jsonFragment(
       const structType = type as DuckDBStructType;
       const entries = (value as DuckDBStructValue).entries;
       const parts = structType.entryNames.map((name, i) =>
-        `${JSON.stringify(name)}:${jsonFragment(entries[name], structType.entryTypes[i], options)}`
+        `${jsonString(name)}:${jsonFragment(entries[name], structType.entryTypes[i], options)}`
       );
       return `{${parts.join(",")}}`;
     }
@@ -113,7 +116,7 @@ export function jsonFragment(
       const entries = (value as DuckDBMapValue).entries;
       if (mapType.keyType.typeId === DuckDBTypeId.VARCHAR) {
         const parts = entries.map((e) =>
-          `${JSON.stringify(String(e.key))}:${jsonFragment(e.value, mapType.valueType, options)}`
+          `${jsonString(String(e.key))}:${jsonFragment(e.value, mapType.valueType, options)}`
         );
         return `{${parts.join(",")}}`;
       }
@@ -136,7 +139,7 @@ export function jsonFragment(
     case DuckDBTypeId.SQLNULL:
       return "null";
     default:
-      return JSON.stringify(String(value));
+      return jsonString(String(value));
   }
 }
 
@@ -148,17 +151,41 @@ export function floatFragment(value: number, single: boolean): string {
   return floatText(value, single);
 }
 
-/** Shortest round-trip decimal text of a FLOAT (single precision) or DOUBLE. */
+/**
+ * Shortest round-trip decimal text of a FLOAT (single precision) or DOUBLE, written the way
+ * DuckDB's JSON writer writes doubles: JavaScript's number text without `+` in the exponent, and
+ * `.0` on integral values (`1.0`, `1e21`, `1.5e-7`, `-0.0`).
+ */
 export function floatText(value: number, single: boolean): string {
   if (Number.isNaN(value)) return "NaN";
   if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";
   if (Object.is(value, -0)) return "-0.0";
-  if (!single) return String(value);
-  for (let precision = 1; precision <= 9; precision++) {
-    const text = value.toPrecision(precision);
-    if (Math.fround(Number(text)) === value) return String(Number(text));
+  let number = value;
+  if (single) {
+    for (let precision = 1; precision <= 9; precision++) {
+      const candidate = Number(value.toPrecision(precision));
+      if (Math.fround(candidate) === value) {
+        number = candidate;
+        break;
+      }
+    }
   }
-  return String(value);
+  const text = String(number);
+  if (text.includes("e")) return text.replace("e+", "e");
+  return text.includes(".") ? text : `${text}.0`;
+}
+
+/** JSON string literal, with `\u00XX` escapes in upper case as DuckDB writes them. */
+export function jsonString(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.includes("\\u") ? quoted.replace(/\\u00([0-9a-f]{2})/g, upperEscape) : quoted;
+}
+
+function upperEscape(match: string, hex: string, offset: number, whole: string): string {
+  // an escaped backslash followed by "u00.." is text, not an escape
+  let slashes = 0;
+  for (let i = offset - 1; i >= 0 && whole[i] === "\\"; i--) slashes++;
+  return slashes % 2 === 0 ? `\\u00${hex.toUpperCase()}` : match;
 }
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -217,7 +244,8 @@ export function isoTimestamp(value: DuckDBValue, zoned: boolean): string {
   }
   const date = new Date(Number(whole) * 1000);
   const year = date.getUTCFullYear();
-  if (Number.isNaN(year) || year < 0 || year > 9999) return String(value);
+  // Other years: DuckDB's own text (`10000-01-01`, `… (BC)`) with `T` for the first space.
+  if (Number.isNaN(year) || year < 1 || year > 9999) return String(value).replace(" ", "T");
   const trimmed = fraction.replace(/0+$/, "");
   return date.toISOString().slice(0, 19) + (trimmed ? `.${trimmed}` : "") + (zoned ? "Z" : "");
 }

@@ -11,12 +11,13 @@ import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Auth, Principal } from "../auth/mod.ts";
 import type { Engine } from "../db/engine.ts";
-import { createGuard } from "../db/run.ts";
-import { type FormatName, negotiateFormat, parseFormatName } from "../encode/formats.ts";
+import { createGuard, type Guard } from "../db/run.ts";
+import { type FormatName, parseFormatName } from "../encode/formats.ts";
 import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
 import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
-import { respondRows } from "./respond.ts";
+import { type OutputOptions, parseOutputOptions } from "./output.ts";
+import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
 import { mountStreams } from "./streams.ts";
 import type { StreamsRuntime } from "../streams/runtime.ts";
 import { VERSION } from "../version.ts";
@@ -135,7 +136,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
 
   app.post(`${prefix}/query`, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
-    const format = negotiateFormat(explicitFormat(c), c.req.header("accept") ?? null);
+    const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, query, {
@@ -143,6 +144,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
+      plan: true,
     });
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
@@ -151,11 +153,16 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
         requestId: c.get("requestId"),
       });
     }
-    return answerRaw(ctx, c, outcome, format, guard);
+    return answerRaw(ctx, c, outcome, output, guard);
   });
 
   app.get(`${prefix}/query/*`, async (c) => {
     const { sql, format } = parseQueryPath(new URL(c.req.url).pathname, prefix);
+    const output = parseOutputOptions(c.req.raw, config, {
+      suffix: format,
+      fileName: "result",
+      alwaysDisposition: true,
+    });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const principal = c.get("principal");
     const outcome = await executeRaw(engine.pool, guard, { sql }, {
@@ -163,12 +170,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
+      plan: true,
     });
-    return answerRaw(ctx, c, outcome, format, guard, {
-      "content-disposition": `${
-        format === "json" ? "inline" : "attachment"
-      }; filename="result.${format}"`,
-    });
+    return answerRaw(ctx, c, outcome, output, guard);
   });
 
   registerApiRoutes(app, ctx);
@@ -195,11 +199,6 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   );
 
   return app;
-}
-
-function explicitFormat(c: Context<AppEnv>): FormatName | null {
-  const format = c.req.query("format");
-  return format ? parseFormatName(format) : null;
 }
 
 /** Splits `{prefix}/query/{urlEncodedSQL}/result.{format}`; the SQL is percent-decoded once. */
@@ -235,9 +234,8 @@ function answerRaw(
   ctx: AppContext,
   c: Context<AppEnv>,
   outcome: RawOutcome,
-  format: FormatName,
-  guard: { deadline: number },
-  headers: Record<string, string> = {},
+  output: OutputOptions,
+  guard: Guard,
 ): Response | Promise<Response> {
   if (outcome.kind === "changes") {
     return c.json({
@@ -246,18 +244,20 @@ function answerRaw(
       execution_time_ms: outcome.elapsedMs,
     });
   }
-  return respondRows(outcome.source, {
-    format,
-    cap: ctx.config.absolute_max_rows,
+  const options: RowsResponseOptions = {
+    ...output,
     requestId: c.get("requestId"),
     log: ctx.log,
-    json: { bigNumbers: "number" },
-    csv: { delimiter: ",", nullMarker: "" },
-    headers,
+    scratchDirectory: ctx.engine.scratchDirectory,
     onStreaming: () => {
       guard.deadline = Infinity;
     },
-  });
+  };
+  if (outcome.kind === "plan") {
+    const { lease, sql, params, readOnly } = outcome;
+    return respondPlan(lease, guard, { sql, params, readOnly }, options);
+  }
+  return respondRows(outcome.source, options);
 }
 
 function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {

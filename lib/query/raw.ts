@@ -24,6 +24,7 @@ import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../http/body.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
+import { bumpDataVersion } from "../db/versions.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
@@ -100,6 +101,11 @@ export interface RawOptions {
   authorize?: (info: StatementInfo) => void | Promise<void>;
   /** Who the request runs for: set as the lease's owner (seen by table functions). */
   owner?: unknown;
+  /**
+   * Hand a single SELECT back unexecuted (`kind: "plan"`, with its lease) so the response layer
+   * can have DuckDB write the result (`respondPlan`).
+   */
+  plan?: boolean;
 }
 
 /**
@@ -107,11 +113,11 @@ export interface RawOptions {
  * have changed data; the change feed looks closer).
  */
 export type RawOutcome =
-  & ({ kind: "rows"; source: ResultSource } | {
-    kind: "changes";
-    rowsAffected: number;
-    elapsedMs: number;
-  })
+  & (
+    | { kind: "rows"; source: ResultSource }
+    | { kind: "plan"; lease: Lease; sql: string; params?: Params; readOnly: boolean }
+    | { kind: "changes"; rowsAffected: number; elapsedMs: number }
+  )
   & { mayWrite?: boolean };
 
 /** Statement types that read: allowed on the read-only endpoint. */
@@ -225,7 +231,11 @@ export async function executeRaw(
       ? await runSingle(lease, guard, query, statement, options, settled.promise)
       : await runScript(lease, guard, query, options, settled.promise);
     dirty = outcome.dirty;
-    if (outcome.kind === "rows") handedOff = true;
+    if (outcome.kind === "rows" || outcome.kind === "plan") handedOff = true;
+    if (outcome.kind === "plan") {
+      const { dirty: _, ...plan } = outcome;
+      return { ...plan, mayWrite };
+    }
     return outcome.kind === "rows" ? { kind: "rows", source: outcome.source, mayWrite } : {
       kind: "changes",
       rowsAffected: outcome.rowsAffected,
@@ -238,6 +248,7 @@ export async function executeRaw(
   } finally {
     settled.resolve();
     if (catalogMayChange) invalidateCatalog(pool);
+    if (mayWrite) bumpDataVersion(pool);
     if (!handedOff) lease.release(dirty);
   }
 }
@@ -263,20 +274,21 @@ async function runSingle(
     guard,
     settled,
   });
+  if (options.plan && type === StatementType.SELECT) {
+    const { sql, params } = query;
+    return { kind: "plan", lease, sql, params, readOnly: options.readOnly, dirty: false };
+  }
   bindParams(statement, query.params);
   const dirty = !CLEAN_TYPES.has(type);
   const started = performance.now();
+  // Results are materialized (run, not stream): the driver ends a streamed result silently when
+  // the engine fails midway, so only a materialized result reports every error before the first
+  // byte. Large SELECTs take the plan path instead (DuckDB writes them, errors included).
   if (options.readOnly) {
-    const stream = type === StatementType.SELECT;
-    return await readOnlyRows(
-      lease,
-      guard,
-      () => stream ? statement.stream() : statement.run(),
-      dirty,
-    );
+    return await readOnlyRows(lease, guard, () => statement.run(), dirty);
   }
   if (ROW_TYPES.has(type)) {
-    const result = await guarded(lease, guard, () => statement.stream());
+    const result = await guarded(lease, guard, () => statement.run());
     return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
   }
   const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
