@@ -39,6 +39,7 @@ import {
   retryOnConflict,
 } from "../db/run.ts";
 import { resultSource } from "../db/source.ts";
+import { bumpDataVersion } from "../db/versions.ts";
 import type { ResultSource } from "../encode/source.ts";
 import type { TableChange } from "../streams/changes.ts";
 import {
@@ -189,6 +190,7 @@ export function createTableApi(
    * A write to the table `ref` names. With a change feed, `body` runs in the table's turn, taken
    * before a connection is leased (so writers waiting for their turn hold no connection); the
    * event is awaited (durable) after the turn has passed on. `body` gets the turn key it holds.
+   * The data version is bumped when the write has ended, whether it committed or not.
    */
   async function writing(
     ref: TableRef,
@@ -196,11 +198,14 @@ export function createTableApi(
     body: (held: string | null) => Promise<Written>,
   ): Promise<WriteResult> {
     const held = recordChange ? turnKey(ref.candidates[0]) : null;
-    const { result, recorded } = held === null
-      ? await body(null)
-      : await inTurn(held, guard, () => body(held));
-    if (recorded) await recorded;
-    return result;
+    let written: Written;
+    try {
+      written = held === null ? await body(null) : await inTurn(held, guard, () => body(held));
+    } finally {
+      bumpDataVersion(pool);
+    }
+    if (written.recorded) await written.recorded;
+    return written.result;
   }
 
   /**
