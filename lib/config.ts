@@ -36,6 +36,8 @@ export interface Config {
   json_big_numbers: "number" | "string";
   compression: boolean;
   compression_min_size: number;
+  read_cache_size: number;
+  read_cache_max_entry: number;
   threads: number;
   access_mode: "read_write" | "read_only";
   memory_limit: string | null;
@@ -155,6 +157,19 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "size",
     1024,
     "Smallest row response body that is compressed.",
+  ),
+  row(
+    "read_cache_size",
+    "size",
+    64 * 1024 * 1024,
+    "Memory for cached `GET /api/{table}` answers (JSON pages and capped reads of tables); " +
+      "every write the server performs invalidates them. `0` turns the cache off.",
+  ),
+  row(
+    "read_cache_max_entry",
+    "size",
+    1024 * 1024,
+    "Largest single answer the read cache keeps.",
   ),
   row("threads", "int", 4, "DuckDB worker threads; also sizes the connection pool.", {
     min: 1,

@@ -541,9 +541,18 @@ Deno.test("unpaginated reads stop at absolute_max_rows and say so; 0 disables th
   equal(r.headers.get("x-truncated"), null);
   r = await a.get("n?count=none");
   deepEqual([r.body.data.length, r.body.truncated, r.body.total_available], [7, true, undefined]);
+  // exports (CSV here) follow max_export_rows (default 0: unlimited), not absolute_max_rows
   r = await a.get("n", { accept: "text/csv" });
-  equal(r.text.trim().split("\n").length, 8);
+  equal(r.text.trim().split("\n").length, 21);
+  equal(r.headers.get("x-truncated"), null);
+  await using e = await startTestServer({ absolute_max_rows: "7", max_export_rows: "3" });
+  await api(e).sql("CREATE TABLE n AS SELECT range AS id FROM range(20)");
+  r = await api(e).get("n?format=csv");
+  equal(r.text.trim().split("\n").length, 4);
   equal(r.headers.get("x-truncated"), "true");
+  r = await api(e).get("n?download=1");
+  deepEqual([r.body.data.length, r.body.total_available], [3, 20]);
+  match(r.headers.get("content-disposition")!, /attachment; filename="n\.json"/);
   await using u = await startTestServer({ absolute_max_rows: "0" });
   const b = api(u);
   await b.sql("CREATE TABLE n AS SELECT range AS id FROM range(5000)");

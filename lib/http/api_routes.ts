@@ -29,7 +29,11 @@ import {
 import type { AppContext, AppEnv } from "./app.ts";
 import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
-import { respondRows } from "./respond.ts";
+import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
+import { type OutputOptions, parseOutputOptions } from "./output.ts";
+import { type CachedResponse, createReadCache, type ReadCache } from "./read_cache.ts";
+import { dataVersion } from "../db/versions.ts";
+import { bindScalars } from "../db/bind.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -63,14 +67,26 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     );
   };
 
+  const cache = createReadCache({
+    maxBytes: config.read_cache_size,
+    maxEntryBytes: config.read_cache_max_entry,
+  });
+
   app.get(path, async (c) => {
     const table = authorized(c, "r");
     const url = new URL(c.req.url);
+    const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
-    const format = formatOf(c);
+    const key = cache.enabled && !output.export ? cacheKey(c.req.raw, table, url) : null;
+    const version = dataVersion(engine.pool);
+    if (key && !/no-cache|no-store/i.test(c.req.header("cache-control") ?? "")) {
+      const hit = cache.get(key, version);
+      if (hit) return cachedResponse(hit);
+    }
     const guard = guardOf(c);
-    const result = await api.read(request, guard, url.pathname, callerOf(c));
-    return await answerRows(ctx, c, result, format, guard);
+    const result = await api.read(request, guard, url.pathname, callerOf(c), { cap: output.cap });
+    const response = await answerRows(ctx, c, result, output, guard);
+    return key && result.cacheable ? await keep(cache, key, version, response) : response;
   });
 
   app.post(path, async (c) => {
@@ -132,27 +148,72 @@ function writeOps(op: Operation, prefer: WritePreferences, onConflict = false): 
   return ops;
 }
 
-/** Streams read rows in the negotiated format. */
+/**
+ * Answers read rows in the negotiated format. The table API already applied the row cap; an
+ * uncapped read comes back unexecuted and runs here, so DuckDB may encode it (`respondPlan`).
+ */
 function answerRows(
   ctx: AppContext,
   c: Ctx,
   result: ReadResult,
-  format: FormatName,
+  output: OutputOptions,
   guard: Guard,
 ): Promise<Response> {
-  return respondRows(result.source, {
-    format,
+  const options: RowsResponseOptions = {
+    ...output,
     cap: 0,
     requestId: c.get("requestId"),
     log: ctx.log,
-    json: { bigNumbers: "number" },
-    csv: { delimiter: ",", nullMarker: "" },
+    scratchDirectory: ctx.engine.scratchDirectory,
     meta: result.meta,
     headers: result.headers,
     totalRows: result.totalRows,
     onStreaming: () => {
       guard.deadline = Infinity;
     },
+  };
+  if (result.deferred) {
+    const { sql } = result;
+    return respondPlan(result.deferred.lease, guard, {
+      sql: sql.sql,
+      bind: (statement) => bindScalars(statement, sql.params),
+    }, options);
+  }
+  return respondRows(result.source!, options);
+}
+
+/** The download name of a table's rows: its name with anything odd replaced. */
+function fileNameOf(table: string): string {
+  return table.replace(/[^A-Za-z0-9._-]+/g, "_") || "rows";
+}
+
+/** What makes two reads of a table the same answer: the query and the negotiation headers. */
+function cacheKey(request: Request, table: string, url: URL): string {
+  const h = request.headers;
+  return [table, url.search, h.get("accept") ?? "", h.get("accept-encoding") ?? ""].join("\n");
+}
+
+/** Buffers a (small, materialized) answer into the cache and sends the same bytes. */
+async function keep(
+  cache: ReadCache,
+  key: string,
+  version: number,
+  response: Response,
+): Promise<Response> {
+  if (response.status !== 200) return response;
+  const body = new Uint8Array(await response.arrayBuffer());
+  const headers = [...response.headers];
+  cache.put(key, version, { status: response.status, headers, body });
+  return new Response(body, {
+    status: response.status,
+    headers: [...headers, ["x-cache", "miss"]],
+  });
+}
+
+function cachedResponse(hit: CachedResponse): Response {
+  return new Response(hit.body, {
+    status: hit.status,
+    headers: [...hit.headers, ["x-cache", "hit"]],
   });
 }
 

@@ -22,7 +22,7 @@
 export interface CachedResponse {
   status: number;
   headers: [string, string][];
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
 }
 
 /** Limits of a {@link ReadCache}. */

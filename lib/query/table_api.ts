@@ -38,7 +38,6 @@ import {
   inTransaction,
   retryOnConflict,
 } from "../db/run.ts";
-import { resultSource } from "../db/source.ts";
 import { bumpDataVersion } from "../db/versions.ts";
 import type { ResultSource } from "../encode/source.ts";
 import type { TableChange } from "../streams/changes.ts";
@@ -80,7 +79,15 @@ import { paramText, type SqlFragment, stringifyJson } from "./values.ts";
 
 /** The rows of a read and what the response says about them. */
 export interface ReadResult {
-  source: ResultSource;
+  /** The rows; null when the read was handed back unexecuted (see `deferred`). */
+  source: ResultSource | null;
+  /**
+   * An uncapped read of every row, not executed: the leased connection and the query, for the
+   * response layer to run (and let DuckDB encode). Whoever takes it releases the lease.
+   */
+  deferred?: { lease: Lease };
+  /** The rows came from a base table and are all in memory (a cache may keep the answer). */
+  cacheable: boolean;
   /** JSON envelope members after `data` (pagination, _links, next_cursor, truncation). */
   meta: Record<string, unknown>;
   /** Response headers (Link, X-Total-Count, X-Truncated, ...). */
@@ -130,10 +137,22 @@ export interface TableApiOptions {
   recordChange?: (change: TableChange) => Promise<void>;
 }
 
+/** Per-request read settings. */
+export interface ReadOptions {
+  /** The unpaginated row cap of this read (exports use `max_export_rows`); 0 for none. */
+  cap?: number;
+}
+
 /** Table requests against one database. */
 export interface TableApi {
   /** `path` is the request path, for links. */
-  read(request: ReadRequest, guard: Guard, path: string, caller?: TableCaller): Promise<ReadResult>;
+  read(
+    request: ReadRequest,
+    guard: Guard,
+    path: string,
+    caller?: TableCaller,
+    options?: ReadOptions,
+  ): Promise<ReadResult>;
   insert(request: InsertRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
   update(request: UpdateRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
   remove(request: DeleteRequest, guard: Guard, caller?: TableCaller): Promise<WriteResult>;
@@ -243,17 +262,21 @@ export function createTableApi(
   }
 
   return {
-    read(request, guard, path, caller = {}) {
+    read(request, guard, path, caller = {}, options = {}) {
       return withTable(guard, request.table, caller, async (lease, table, handOff) => {
-        const plan = planRead(request, table, limits);
+        const readLimits = options.cap === undefined
+          ? limits
+          : { ...limits, absoluteMaxRows: options.cap };
+        const plan = planRead(request, table, readLimits);
         try {
-          return plan.mode.kind === "all"
+          const result = plan.mode.kind === "all"
             ? await readAll(lease, guard, plan, handOff)
             : await readPage(lease, guard, plan, {
               path,
               query: request.query,
               after: request.after,
             });
+          return { ...result, cacheable: result.cacheable && table.kind === "table" };
         } catch (err) {
           throw explain(err, request.filters.flatMap(conditionTexts));
         }
@@ -390,14 +413,17 @@ async function readAll(
   const output = plan.columns.length;
   const sql = buildReadSql(plan, { keys: false, count: false, limit: null, offset: null });
   if (cap === 0) {
-    // No cap: stream, however large; the source returns the connection when done.
-    const statement = await guarded(lease, guard, () => lease.prepare(sql.sql));
-    const result = await guarded(lease, guard, () => {
-      bindScalars(statement, sql.params);
-      return statement.stream();
-    });
+    // No cap: hand the query back for the response layer to stream (DuckDB may encode it).
     handOff();
-    return { source: resultSource(result, lease, guard), meta: {}, headers: {}, plan, sql };
+    return {
+      source: null,
+      deferred: { lease },
+      cacheable: false,
+      meta: {},
+      headers: {},
+      plan,
+      sql,
+    };
   }
   const first = await run(
     lease,
@@ -405,7 +431,14 @@ async function readAll(
     buildReadSql(plan, { keys: false, count: false, limit: cap + 1, offset: null }),
   );
   if (first.rowCount <= cap) {
-    return { source: materializedSource([first], output), meta: {}, headers: {}, plan, sql };
+    return {
+      source: materializedSource([first], output),
+      cacheable: true,
+      meta: {},
+      headers: {},
+      plan,
+      sql,
+    };
   }
   // Cut by the cap: read again with the total, in one statement (one snapshot).
   const meta: Record<string, unknown> = { truncated: true };
@@ -423,7 +456,15 @@ async function readAll(
     headers["x-total-count"] = String(totalRows);
   }
   meta.message = truncationMessage(cap);
-  return { source: materializedSource([result], output, cap), meta, headers, totalRows, plan, sql };
+  return {
+    source: materializedSource([result], output, cap),
+    cacheable: true,
+    meta,
+    headers,
+    totalRows,
+    plan,
+    sql,
+  };
 }
 
 async function readPage(
@@ -473,6 +514,7 @@ async function readPage(
   const { meta, headers } = pageMeta(plan, { rows, total, hasMore, nextCursor }, request);
   return {
     source: materializedSource([result], output, mode.limit),
+    cacheable: true,
     meta,
     headers,
     totalRows: total ?? undefined,
