@@ -81,7 +81,8 @@ switch (mode) {
     };
     break;
   case "insert": {
-    let next = 10_000_000;
+    const top = await connections[0].runAndReadAll("SELECT coalesce(max(id), 0) FROM users");
+    let next = Number(top.getRows()[0][0]) + 1;
     result = {
       ops: await throughput(
         "INSERT INTO users (id, name, email, age) VALUES (?, ?, ?, ?)",

@@ -148,6 +148,30 @@ async function throughputCase(
 ): Promise<void> {
   if (!wanted(name)) return;
   console.error(`# ${name}`);
+  try {
+    await measureThroughput(name, goal, flags, script, path, connections, baseArgs);
+  } catch (err) {
+    results.push({
+      name,
+      goal,
+      ratio: null,
+      target: null,
+      base: null,
+      unit: "req/s",
+      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
+    });
+  }
+}
+
+async function measureThroughput(
+  name: string,
+  goal: string,
+  flags: Record<string, string>,
+  script: string,
+  path: string,
+  connections: number,
+  baseArgs: string[],
+): Promise<void> {
   const base = await repeat(async () => (await baseline(baseArgs)).ops);
   let target: Summary | null = null;
   let note: string | undefined;

@@ -162,8 +162,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "read_cache_size",
     "size",
     64 * 1024 * 1024,
-    "Memory for cached `GET /api/{table}` answers (JSON pages and capped reads of tables); " +
-      "every write the server performs invalidates them. `0` turns the cache off.",
+    "Memory for cached read answers (`GET /api/{table}` of tables, deterministic raw " +
+      "SELECTs); every write the server performs invalidates them. `0` turns the cache off.",
   ),
   row(
     "read_cache_max_entry",

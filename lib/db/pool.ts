@@ -95,6 +95,13 @@ export class ConnectionPool {
   }
 
   /** Waits for a free connection; rejects when `signal` aborts or the pool closes. */
+  /** A free connection right away, or null when all are leased (no waiting, no timers). */
+  tryAcquire(): Lease | null {
+    if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");
+    const slot = this.#idle.pop();
+    return slot ? this.#lease(slot) : null;
+  }
+
   async acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");
     const slot = this.#idle.pop() ?? await new Promise<Slot>((resolve, reject) => {

@@ -48,6 +48,9 @@ function closedError(): ApiError {
 export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease> {
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
+  if (guard.signal?.aborted) throw closedError();
+  const free = pool.tryAcquire();
+  if (free) return free;
   const timer = AbortSignal.timeout(Math.min(remaining, 2 ** 31 - 1));
   const signal = guard.signal ? AbortSignal.any([guard.signal, timer]) : timer;
   try {
@@ -57,6 +60,34 @@ export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease
     if (guard.signal?.aborted) throw closedError();
     throw timeoutError(guard);
   }
+}
+
+/** A statement being run under a guard, watched for its deadline. */
+interface Watched {
+  deadline: number;
+  interrupt(why: "timeout"): void;
+}
+
+const WATCH_INTERVAL_MS = 20;
+const watched = new Set<Watched>();
+let watchdog: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * One timer for every running statement (instead of a timer per engine call): every
+ * {@link WATCH_INTERVAL_MS} it interrupts those past their deadline, and it stops when none run.
+ */
+function watch(entry: Watched): void {
+  watched.add(entry);
+  if (watchdog !== undefined) return;
+  watchdog = setInterval(() => {
+    const now = performance.now();
+    for (const w of watched) if (w.deadline <= now) w.interrupt("timeout");
+    if (watched.size === 0) {
+      clearInterval(watchdog);
+      watchdog = undefined;
+    }
+  }, WATCH_INTERVAL_MS);
+  Deno.unrefTimer(watchdog as unknown as number);
 }
 
 /**
@@ -74,9 +105,16 @@ export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise
   if (lease.closing) throw shuttingDownError();
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
-  const timer = Number.isFinite(remaining)
-    ? setTimeout(() => interrupt("timeout"), remaining)
-    : undefined;
+  // The deadline is read when the watchdog ticks, so lifting it (streaming began) takes effect.
+  const entry: Watched | null = Number.isFinite(remaining)
+    ? {
+      get deadline() {
+        return guard.deadline;
+      },
+      interrupt,
+    }
+    : null;
+  if (entry) watch(entry);
   const onAbort = () => interrupt("closed");
   guard.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -94,7 +132,7 @@ export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise
     if (lease.closing) throw shuttingDownError();
     throw classifyDuckDBError(err);
   } finally {
-    clearTimeout(timer);
+    if (entry) watched.delete(entry);
     guard.signal?.removeEventListener("abort", onAbort);
   }
 }

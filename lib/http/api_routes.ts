@@ -31,14 +31,14 @@ import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
-import { type CachedResponse, createReadCache, type ReadCache } from "./read_cache.ts";
+import { bypassesCache, cachedResponse, keepResponse, type ReadCache } from "./read_cache.ts";
 import { dataVersion } from "../db/versions.ts";
 import { bindScalars } from "../db/bind.ts";
 
 type Ctx = Context<AppEnv>;
 
 /** Adds the `/api/{table}` routes to `app` (after authentication). */
-export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
+export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: ReadCache): void {
   const { config, engine, auth } = ctx;
   const changes = ctx.streams?.changes ?? null;
   const api = createTableApi(engine.pool, {
@@ -67,11 +67,6 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     );
   };
 
-  const cache = createReadCache({
-    maxBytes: config.read_cache_size,
-    maxEntryBytes: config.read_cache_max_entry,
-  });
-
   app.get(path, async (c) => {
     const table = authorized(c, "r");
     const url = new URL(c.req.url);
@@ -79,14 +74,14 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext): void {
     const request = parseReadRequest(table, url.searchParams);
     const key = cache.enabled && !output.export ? cacheKey(c.req.raw, table, url) : null;
     const version = dataVersion(engine.pool);
-    if (key && !/no-cache|no-store/i.test(c.req.header("cache-control") ?? "")) {
+    if (key && !bypassesCache(c.req.raw)) {
       const hit = cache.get(key, version);
       if (hit) return cachedResponse(hit);
     }
     const guard = guardOf(c);
     const result = await api.read(request, guard, url.pathname, callerOf(c), { cap: output.cap });
     const response = await answerRows(ctx, c, result, output, guard);
-    return key && result.cacheable ? await keep(cache, key, version, response) : response;
+    return key && result.cacheable ? await keepResponse(cache, key, version, response) : response;
   });
 
   app.post(path, async (c) => {
@@ -191,30 +186,6 @@ function fileNameOf(table: string): string {
 function cacheKey(request: Request, table: string, url: URL): string {
   const h = request.headers;
   return [table, url.search, h.get("accept") ?? "", h.get("accept-encoding") ?? ""].join("\n");
-}
-
-/** Buffers a (small, materialized) answer into the cache and sends the same bytes. */
-async function keep(
-  cache: ReadCache,
-  key: string,
-  version: number,
-  response: Response,
-): Promise<Response> {
-  if (response.status !== 200) return response;
-  const body = new Uint8Array(await response.arrayBuffer());
-  const headers = [...response.headers];
-  cache.put(key, version, { status: response.status, headers, body });
-  return new Response(body, {
-    status: response.status,
-    headers: [...headers, ["x-cache", "miss"]],
-  });
-}
-
-function cachedResponse(hit: CachedResponse): Response {
-  return new Response(hit.body, {
-    status: hit.status,
-    headers: [...hit.headers, ["x-cache", "hit"]],
-  });
 }
 
 async function answerWrite(

@@ -18,6 +18,7 @@ import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
+import { bypassesCache, createReadCache, type ReadCache } from "./read_cache.ts";
 import { mountStreams } from "./streams.ts";
 import type { StreamsRuntime } from "../streams/runtime.ts";
 import { VERSION } from "../version.ts";
@@ -38,6 +39,8 @@ export interface AppContext {
   streams?: StreamsRuntime | null;
   /** The server's lifecycle (probes, draining); default: always ready. */
   lifecycle?: Lifecycle;
+  /** The cache of read answers (default: one sized by `read_cache_size`). */
+  cache?: ReadCache;
 }
 
 /** Per-request values shared by middleware and handlers. */
@@ -58,6 +61,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   const { config, engine, auth, log } = ctx;
   const lifecycle = ctx.lifecycle ?? createLifecycle("ready");
   const prefix = config.route_prefix;
+  const cache = ctx.cache ?? createReadCache({
+    maxBytes: config.read_cache_size,
+    maxEntryBytes: config.read_cache_max_entry,
+  });
   const app = new Hono<AppEnv>();
   const docs = createDocs({ prefix, authEnabled: config.auth_enabled });
   let documented: Endpoint[] | null = null; // the registered routes, joined once with their rows
@@ -153,7 +160,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
         requestId: c.get("requestId"),
       });
     }
-    return answerRaw(ctx, c, outcome, output, guard);
+    return answerRaw(ctx, c, outcome, output, guard, cache);
   });
 
   app.get(`${prefix}/query/*`, async (c) => {
@@ -172,10 +179,10 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       authorize: (info) => auth.authorizeStatement(principal, info),
       plan: true,
     });
-    return answerRaw(ctx, c, outcome, output, guard);
+    return answerRaw(ctx, c, outcome, output, guard, cache);
   });
 
-  registerApiRoutes(app, ctx);
+  registerApiRoutes(app, ctx, cache);
 
   app.all(
     `${prefix}/query`,
@@ -236,6 +243,7 @@ function answerRaw(
   outcome: RawOutcome,
   output: OutputOptions,
   guard: Guard,
+  cache: ReadCache,
 ): Response | Promise<Response> {
   if (outcome.kind === "changes") {
     return c.json({
@@ -252,6 +260,7 @@ function answerRaw(
     onStreaming: () => {
       guard.deadline = Infinity;
     },
+    cache: { store: cache, owner: ctx.engine.pool, bypass: bypassesCache(c.req.raw) },
   };
   if (outcome.kind === "plan") {
     const { lease, sql, params, readOnly } = outcome;

@@ -88,3 +88,36 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     stats: () => ({ entries: entries.size, bytes, hits, misses }),
   };
 }
+
+/**
+ * Buffers a small answer, stores it under `key` (read at `version`) and sends the same bytes with
+ * `X-Cache: miss`. Anything but a 200 passes through untouched.
+ */
+export async function keepResponse(
+  cache: ReadCache,
+  key: string,
+  version: number,
+  response: Response,
+): Promise<Response> {
+  if (response.status !== 200) return response;
+  const body = new Uint8Array(await response.arrayBuffer());
+  const headers = [...response.headers];
+  cache.put(key, version, { status: response.status, headers, body });
+  return new Response(body, {
+    status: response.status,
+    headers: [...headers, ["x-cache", "miss"]],
+  });
+}
+
+/** A stored answer, sent with `X-Cache: hit`. */
+export function cachedResponse(hit: CachedResponse): Response {
+  return new Response(hit.body, {
+    status: hit.status,
+    headers: [...hit.headers, ["x-cache", "hit"]],
+  });
+}
+
+/** True when the request asks to skip caches (`Cache-Control: no-cache` or `no-store`). */
+export function bypassesCache(request: Request): boolean {
+  return /no-cache|no-store/i.test(request.headers.get("cache-control") ?? "");
+}

@@ -39,6 +39,9 @@ import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/s
 import type { JsonValueOptions } from "../encode/values.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition } from "./output.ts";
+import { cachedResponse, keepResponse, type ReadCache } from "./read_cache.ts";
+import { isCacheableSelect } from "../query/cacheable.ts";
+import { dataVersion } from "../db/versions.ts";
 
 /** How to answer with rows. */
 export interface RowsResponseOptions {
@@ -68,6 +71,11 @@ export interface RowsResponseOptions {
   compressMinSize?: number;
   /** Where DuckDB may write export pipes (the engine's scratch directory). */
   scratchDirectory?: string;
+  /**
+   * Cache of deterministic raw SELECT answers (capped reads only), keyed by the database's data
+   * version of `owner` (the pool); `bypass` skips the lookup (`Cache-Control: no-cache`).
+   */
+  cache?: { store: ReadCache; owner: object; bypass: boolean };
 }
 
 /** One SELECT to answer with (raw SQL, or a CRUD read built from the catalog). */
@@ -179,6 +187,20 @@ export async function respondRows(
   }
 
   const encode = createEncoder(options.format, source.columns, options);
+  if (ended || (truncated && options.totalRows !== undefined)) {
+    // Everything is in hand (a small or materialized result): encode it now, no async steps.
+    const meta: Record<string, unknown> = { ...options.meta };
+    if (truncated) {
+      meta.truncated = true;
+      meta.total_available = options.totalRows;
+      meta.message = truncationMessage(cap);
+    }
+    const parts = [bytes(encode.head())];
+    for (const batch of buffered) parts.push(bytes(encode.batch(batch)));
+    parts.push(bytes(encode.tail(meta)));
+    source.close();
+    return await streamResponse(producerOf(parts), options, truncated, "js");
+  }
   const tailMeta = async (): Promise<Record<string, unknown>> => {
     const meta: Record<string, unknown> = { ...options.meta };
     if (truncated) {
@@ -223,6 +245,15 @@ export async function respondRows(
     },
   };
   return await streamResponse(producer, options, truncated, "js");
+}
+
+/** A producer of bytes already encoded. */
+function producerOf(parts: Uint8Array[]): ByteProducer {
+  let i = 0;
+  return {
+    next: () => Promise.resolve(i < parts.length ? parts[i++] : null),
+    cancel: () => Promise.resolve(),
+  };
 }
 
 /** All rows of the result (`seen` so far plus the rest, not decoded); null when counting fails. */
@@ -347,6 +378,14 @@ async function streamResponse(
     truncated,
   });
 
+  const encoding = options.encoding;
+  const compress = encoding !== null && encoding !== undefined && info.compressible &&
+    !(ended && size < (options.compressMinSize ?? 1024));
+  if (ended && !compress) {
+    // The whole body is already here: send it as bytes (a Content-Length, no stream machinery).
+    return new Response(concatBytes(ahead, size), { status: 200, headers });
+  }
+
   let cancelled = false;
   let body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -389,15 +428,21 @@ async function streamResponse(
     },
   }, { highWaterMark: 0 });
 
-  const encoding = options.encoding;
-  if (
-    encoding && info.compressible &&
-    !(ended && size < (options.compressMinSize ?? 1024))
-  ) {
-    headers["content-encoding"] = encoding;
-    body = body.pipeThrough(createCompressor(encoding));
+  if (compress) {
+    headers["content-encoding"] = encoding!;
+    body = body.pipeThrough(createCompressor(encoding!));
   }
   return new Response(body, { status: 200, headers });
+}
+
+function concatBytes(pieces: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return out;
 }
 
 /** Formats DuckDB's writer produces for `options`, or null for the JS encoders. */
@@ -619,6 +664,20 @@ async function respondLimited(
   handOff: () => void,
 ): Promise<Response | null> {
   if (UNWRAPPABLE.has(plan.sql)) return null;
+  const cache = options.cache?.store.enabled ? options.cache : null;
+  const key = cache && await isCacheableSelect(lease, guard, cache.owner, plan.sql)
+    ? answerKey(plan, options)
+    : null;
+  const version = cache ? dataVersion(cache.owner) : 0;
+  if (key && !cache!.bypass) {
+    const hit = cache!.store.get(key, version);
+    if (hit) {
+      handOff();
+      if (plan.readOnly) await rollback(lease);
+      lease.release();
+      return cachedResponse(hit);
+    }
+  }
   let limited: DuckDBPreparedStatement;
   try {
     limited = await guarded(
@@ -640,10 +699,31 @@ async function respondLimited(
   handOff();
   if (plan.readOnly) await rollback(lease);
   lease.release();
-  return await respondRows(materializedSource([result], result.columnCount), {
+  const response = await respondRows(materializedSource([result], result.columnCount), {
     ...options,
     totalRows,
   });
+  return key ? await keepResponse(cache!.store, key, version, response) : response;
+}
+
+/** What makes two raw answers the same: the SQL, its values and every output option. */
+function answerKey(plan: QueryPlan, options: RowsResponseOptions): string {
+  return JSON.stringify(
+    [
+      "query",
+      plan.sql,
+      plan.params ?? null,
+      options.format,
+      options.contentType,
+      options.json,
+      options.csv,
+      options.cap,
+      options.disposition ?? null,
+      options.encoding ?? null,
+      options.meta ?? null,
+    ],
+    (_key, value) => typeof value === "bigint" ? `${value}n` : value,
+  );
 }
 
 /** All rows of the plan, counted by DuckDB. */
