@@ -55,6 +55,13 @@ export interface BenchServer extends AsyncDisposable {
 /** Starts `main.ts serve` with flags (config keys) pinned to the server core; waits until ready. */
 export async function startServer(flags: Record<string, string>): Promise<BenchServer> {
   const port = freePort();
+  // Durable state of a bench server lives in a temporary directory, never in the checkout.
+  const scratch = await Deno.makeTempDir({ prefix: "duckserve-bench-server-" });
+  flags = {
+    streams_dir: `${scratch}/streams`,
+    auth_database_path: `${scratch}/auth.duckdb`,
+    ...flags,
+  };
   const args = ["-c", SERVER_CORE, Deno.execPath(), "run", "-A", "main.ts", "serve"];
   for (
     const [key, value] of Object.entries({
@@ -87,6 +94,7 @@ export async function startServer(flags: Record<string, string>): Promise<BenchS
       // already gone
     }
     await child.status;
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
   };
   return { url, pid: child.pid, stop, [Symbol.asyncDispose]: stop };
 }

@@ -109,22 +109,30 @@ function ratioOf(target: Summary, base: Summary, higherIsBetter = true): Summary
   ]);
 }
 
+const luaHeaders = (headers: Record<string, string>) =>
+  Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`).join("\n");
+const luaTable = (headers: Record<string, string>) =>
+  `{${Object.entries(headers).map(([k, v]) => `["${k}"] = "${v}"`).join(", ")}}`;
+const NO_CACHE = { "Cache-Control": "no-cache" };
+
 const lua = {
-  post: (path: string, body: string, key?: string) => `
+  post: (path: string, body: string, headers: Record<string, string> = {}) => `
 wrk.method = "POST"
 wrk.path = "${path}"
 wrk.body = ${JSON.stringify(body)}
 wrk.headers["Content-Type"] = "application/json"
-${key ? `wrk.headers["X-API-Key"] = "${key}"` : ""}`,
-  randomGet: (pathPrefix: string, n: number) => `
+${luaHeaders(headers)}`,
+  randomGet: (pathPrefix: string, n: number, headers: Record<string, string> = {}) => `
 math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", "${pathPrefix}" .. math.random(1, ${n}))
+  return wrk.format("GET", "${pathPrefix}" .. math.random(1, ${n}), ${luaTable(headers)})
 end`,
-  pageGet: (pathPrefix: string, pages: number) => `
+  pageGet: (pathPrefix: string, pages: number, headers: Record<string, string> = {}) => `
 math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", string.format("${pathPrefix}", math.random(1, ${pages})))
+  return wrk.format("GET", string.format("${pathPrefix}", math.random(1, ${pages})), ${
+    luaTable(headers)
+  })
 end`,
   insert: (path: string) => `
 math.randomseed(os.time())
@@ -296,7 +304,8 @@ const authDb = await prepareAuth().catch((err) => {
   return null;
 });
 
-const query = (sql: string) => lua.post("/duckdb/query", JSON.stringify({ sql }));
+const query = (sql: string, headers: Record<string, string> = {}) =>
+  lua.post("/duckdb/query", JSON.stringify({ sql }), headers);
 const noAuth = { auth_enabled: "false" };
 
 await throughputCase(
@@ -350,6 +359,43 @@ await throughputCase(
   8,
   ["analytics", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
 );
+// The same cases with the read cache bypassed (Cache-Control: no-cache): the engine path.
+await throughputCase(
+  "POST /query SELECT 1, uncached",
+  "(report)",
+  noAuth,
+  query("SELECT 1", NO_CACHE),
+  "/duckdb/query",
+  32,
+  ["select1", "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "GET /api/users?filter=id:eq:N, uncached",
+  "(report)",
+  noAuth,
+  lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS, NO_CACHE),
+  "/duckdb/api/users",
+  32,
+  ["point", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, uncached",
+  "(report)",
+  noAuth,
+  lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100, NO_CACHE),
+  "/duckdb/api/users",
+  32,
+  ["page", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+await throughputCase(
+  "POST /query analytics GROUP BY (8 conns), uncached",
+  "(report)",
+  noAuth,
+  query("SELECT age, count(*), avg(length(name)) FROM users GROUP BY age", NO_CACHE),
+  "/duckdb/query",
+  8,
+  ["analytics", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
 await throughputCase(
   "POST /api/users single row",
   ">= 0.8",
@@ -359,24 +405,136 @@ await throughputCase(
   32,
   ["insert", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
 );
-if (authDb) {
-  await throughputCase(
-    "auth on: POST /query SELECT 1 vs auth off",
-    ">= 0.95",
-    { auth_database_path: authDb },
-    lua.post("/duckdb/query", '{"sql":"SELECT 1"}', ADMIN_KEY),
-    "/duckdb/query",
-    32,
-    ["select1", "--connections", THREADS, "--seconds", String(SECONDS)],
-  );
-  // replace the in-process baseline of this case by duckserve with auth off
-  const last = results.at(-1);
-  const off = results.find((r) => r.name.startsWith("POST /query SELECT 1"));
-  if (last?.name.startsWith("auth on") && last.target && off?.target) {
-    last.base = off.target;
-    last.ratio = ratioOf(last.target, off.target);
+await throughputCase(
+  "POST /api/users single row, change feeds off",
+  "(report)",
+  { ...noAuth, change_feeds: "false" },
+  lua.insert("/duckdb/api/users"),
+  "/duckdb/api/users",
+  32,
+  ["insert", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+);
+/**
+ * Auth on vs off: two servers (one with keys, one without) run side by side and the load
+ * alternates between them, so drift of this shared machine hits both alike; each on/off pair
+ * gives one ratio.
+ */
+async function authCase(authDb: string): Promise<void> {
+  const name = "auth on vs off: POST /query SELECT 1";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using off = await startServer({ threads: THREADS, auth_enabled: "false" });
+    await using on = await startServer({ threads: THREADS, auth_database_path: authDb });
+    const script = (key?: string) =>
+      lua.post("/duckdb/query", '{"sql":"SELECT 1"}', key ? { "X-API-Key": key } : {});
+    const offUrl = `${off.url}/query`;
+    const onUrl = `${on.url}/query`;
+    await wrk(offUrl, script(), { connections: 32, seconds: 1 });
+    await wrk(onUrl, script(ADMIN_KEY), { connections: 32, seconds: 1 });
+    const offs: number[] = [];
+    const ons: number[] = [];
+    let errors = 0;
+    for (let i = 0; i < REPEATS; i++) {
+      const a = await wrk(offUrl, script(), { connections: 32, seconds: SECONDS });
+      const b = await wrk(onUrl, script(ADMIN_KEY), { connections: 32, seconds: SECONDS });
+      offs.push(a.requestsPerSecond);
+      ons.push(b.requestsPerSecond);
+      errors += a.non2xx + b.non2xx;
+    }
+    results.push({
+      name,
+      goal: ">= 0.95",
+      ratio: summarize(ons.map((v, i) => v / offs[i])),
+      target: summarize(ons),
+      base: summarize(offs),
+      unit: "req/s",
+      note: errors
+        ? `${errors} non-2xx responses`
+        : "baseline: duckserve with auth off, interleaved",
+    });
+  } catch (err) {
+    results.push({
+      name,
+      goal: ">= 0.95",
+      ratio: null,
+      target: null,
+      base: null,
+      unit: "req/s",
+      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
+    });
   }
 }
+if (authDb) await authCase(authDb);
+
+async function bulkCase(): Promise<void> {
+  const name = "POST /api/users JSON array of 100k rows";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  let next = 50_000_000;
+  const file = async () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({
+      id: next + i,
+      name: `bulk${next + i}`,
+      email: `bulk${next + i}@example.com`,
+      age: (i % 90) + 10,
+    }));
+    next += 1_000_000;
+    const path = `${work}/bulk-${next}.json`;
+    await Deno.writeTextFile(path, JSON.stringify(rows));
+    return path;
+  };
+  try {
+    const base = await repeat(async () =>
+      (await baseline(["bulk", "--db", db, "--file", await file(), "--connections", "1"])).seconds
+    );
+    await using server = await startServer({
+      database_path: db,
+      threads: THREADS,
+      auth_enabled: "false",
+    });
+    const target = await repeat(async () => {
+      const path = await file();
+      const out = await sh("taskset", [
+        "-c",
+        LOAD_CORE,
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{time_total}",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        `@${path}`,
+        `${server.url}/api/users`,
+      ]);
+      const [code, seconds] = out.trim().split(" ");
+      if (code !== "201") throw new Error(`HTTP ${code}`);
+      return Number(seconds);
+    });
+    results.push({
+      name,
+      goal: ">= 0.5",
+      ratio: ratioOf(target, base, false),
+      target,
+      base,
+      unit: "s",
+    });
+  } catch (err) {
+    results.push({
+      name,
+      goal: ">= 0.5",
+      ratio: null,
+      target: null,
+      base: null,
+      unit: "s",
+      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
+    });
+  }
+}
+await bulkCase();
 
 const everything = "SELECT * FROM users";
 const path = (fmt: string) => (base: string) =>

@@ -162,11 +162,15 @@ export interface InsertPlan {
 export function planInsert(request: InsertRequest, table: TableInfo): InsertPlan {
   requireWritable(table);
   const groups: InsertGroup[] = [];
+  // Rows of a bulk insert repeat the same keys: resolve each key once.
+  const resolved = new Map<string, ColumnInfo>();
   request.rows.forEach((row, i) => {
     const where = request.many ? `row ${i}` : "the body";
     const byColumn = new Map<ColumnInfo, JsonValue>();
-    for (const [key, value] of Object.entries(row)) {
-      const column = requireColumn(table, key, where);
+    for (const key in row) {
+      const value = row[key];
+      let column = resolved.get(key);
+      if (!column) resolved.set(key, column = requireColumn(table, key, where));
       if (byColumn.has(column)) {
         throw new ApiError(
           "invalid_request",

@@ -63,8 +63,16 @@ export const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>>
   UHUGEINT: [0n, 2n ** 128n - 1n],
 };
 
+const CLASSES = new Map<string, TypeClass>();
+
 /** The class of a DuckDB type as the catalog spells it (`INTEGER`, `DECIMAL(10,2)`, `INT[]`...). */
 export function classifyType(type: string): TypeClass {
+  let known = CLASSES.get(type);
+  if (known === undefined) CLASSES.set(type, known = classify(type));
+  return known;
+}
+
+function classify(type: string): TypeClass {
   if (type in INTEGER_RANGES) return "integer";
   if (type === "DOUBLE" || type === "FLOAT") return "float";
   if (type === "BOOLEAN") return "boolean";
@@ -183,6 +191,11 @@ export function valueParam(column: ColumnInfo, value: RequestValue, label: strin
     case "nested":
       return stringifyJson(json);
     case "integer":
+      if (typeof json === "number" && Number.isSafeInteger(json)) {
+        // The common case, without a detour through text and bigint: in range, it binds exactly.
+        const [min, max] = INTEGER_RANGES[column.type];
+        if (json >= Number(min) && json <= Number(max)) return json;
+      }
       if (typeof json === "bigint") return textParam(column, kind, json.toString(), label);
       if (typeof json === "number" && Number.isInteger(json)) {
         return textParam(column, kind, BigInt(json).toString(), label);
