@@ -26,7 +26,7 @@ import {
 const { values } = parseArgs({
   options: {
     repeats: { type: "string", default: "3" },
-    seconds: { type: "string", default: "4" },
+    seconds: { type: "string", default: "3" },
     only: { type: "string", default: "" },
     rows: { type: "string", default: "1000000" },
   },
