@@ -308,112 +308,100 @@ const query = (sql: string, headers: Record<string, string> = {}) =>
   lua.post("/duckdb/query", JSON.stringify({ sql }), headers);
 const noAuth = { auth_enabled: "false" };
 
-await throughputCase(
-  "POST /query SELECT 1 (32 conns)",
-  ">= 0.8",
-  noAuth,
-  query("SELECT 1"),
-  "/duckdb/query",
-  32,
-  [
-    "select1",
-    "--connections",
-    THREADS,
-    "--seconds",
-    String(SECONDS),
-  ],
-);
-await throughputCase(
-  "GET /api/users?filter=id:eq:N (1M rows)",
-  ">= 0.8",
-  noAuth,
-  lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS),
-  "/duckdb/api/users",
-  32,
-  ["point", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "GET /api/users?filter=id:eq:N hot set of 1,000",
-  ">= 5",
-  noAuth,
-  lua.randomGet("/duckdb/api/users?filter=id:eq:", 1000),
-  "/duckdb/api/users",
-  32,
-  ["hot", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50",
-  ">= 0.8",
-  noAuth,
-  lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100),
-  "/duckdb/api/users",
-  32,
-  ["page", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "POST /query analytics GROUP BY (8 conns)",
-  ">= 0.9",
-  noAuth,
-  query("SELECT age, count(*), avg(length(name)) FROM users GROUP BY age"),
-  "/duckdb/query",
-  8,
-  ["analytics", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-// The same cases with the read cache bypassed (Cache-Control: no-cache): the engine path.
-await throughputCase(
-  "POST /query SELECT 1, uncached",
-  "(report)",
-  noAuth,
-  query("SELECT 1", NO_CACHE),
-  "/duckdb/query",
-  32,
-  ["select1", "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "GET /api/users?filter=id:eq:N, uncached",
-  "(report)",
-  noAuth,
-  lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS, NO_CACHE),
-  "/duckdb/api/users",
-  32,
-  ["point", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, uncached",
-  "(report)",
-  noAuth,
-  lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100, NO_CACHE),
-  "/duckdb/api/users",
-  32,
-  ["page", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "POST /query analytics GROUP BY (8 conns), uncached",
-  "(report)",
-  noAuth,
-  query("SELECT age, count(*), avg(length(name)) FROM users GROUP BY age", NO_CACHE),
-  "/duckdb/query",
-  8,
-  ["analytics", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "POST /api/users single row",
-  ">= 0.8",
-  noAuth,
-  lua.insert("/duckdb/api/users"),
-  "/duckdb/api/users",
-  32,
-  ["insert", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
-await throughputCase(
-  "POST /api/users single row, change feeds off",
-  "(report)",
-  { ...noAuth, change_feeds: "false" },
-  lua.insert("/duckdb/api/users"),
-  "/duckdb/api/users",
-  32,
-  ["insert", "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-);
+/** The wrk cases: name, goal, server flags, Lua script, path, connections, baseline mode. */
+interface WrkCase {
+  name: string;
+  goal: string;
+  script: (headers: Record<string, string>) => string;
+  path: string;
+  connections: number;
+  baseline: string;
+  flags?: Record<string, string>;
+  /** Also measure with the read cache bypassed (`Cache-Control: no-cache`). */
+  uncached?: boolean;
+}
+
+const ANALYTICS = "SELECT age, count(*), avg(length(name)) FROM users GROUP BY age";
+const WRK_CASES: WrkCase[] = [
+  {
+    name: "POST /query SELECT 1 (32 conns)",
+    goal: ">= 0.8",
+    script: (h) => query("SELECT 1", h),
+    path: "/duckdb/query",
+    connections: 32,
+    baseline: "select1",
+    uncached: true,
+  },
+  {
+    name: "GET /api/users?filter=id:eq:N (1M rows)",
+    goal: ">= 0.8",
+    script: (h) => lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS, h),
+    path: "/duckdb/api/users",
+    connections: 32,
+    baseline: "point",
+    uncached: true,
+  },
+  {
+    name: "GET /api/users?filter=id:eq:N hot set of 1,000",
+    goal: ">= 5",
+    script: (h) => lua.randomGet("/duckdb/api/users?filter=id:eq:", 1000, h),
+    path: "/duckdb/api/users",
+    connections: 32,
+    baseline: "hot",
+  },
+  {
+    name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50",
+    goal: ">= 0.8",
+    script: (h) =>
+      lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100, h),
+    path: "/duckdb/api/users",
+    connections: 32,
+    baseline: "page",
+    uncached: true,
+  },
+  {
+    name: "POST /query analytics GROUP BY (8 conns)",
+    goal: ">= 0.9",
+    script: (h) => query(ANALYTICS, h),
+    path: "/duckdb/query",
+    connections: 8,
+    baseline: "analytics",
+    uncached: true,
+  },
+  {
+    name: "POST /api/users single row",
+    goal: ">= 0.8",
+    script: () => lua.insert("/duckdb/api/users"),
+    path: "/duckdb/api/users",
+    connections: 32,
+    baseline: "insert",
+  },
+  {
+    name: "POST /api/users single row, change feeds off",
+    goal: "(report)",
+    script: () => lua.insert("/duckdb/api/users"),
+    path: "/duckdb/api/users",
+    connections: 32,
+    baseline: "insert",
+    flags: { change_feeds: "false" },
+  },
+];
+
+const variants = WRK_CASES.flatMap((c) =>
+  c.uncached ? [c, { ...c, name: `${c.name}, uncached`, goal: "(report)", uncachedRun: true }] : [c]
+) as (WrkCase & { uncachedRun?: boolean })[];
+for (const c of variants) {
+  await throughputCase(
+    c.name,
+    c.goal,
+    { ...noAuth, ...c.flags },
+    c.script(c.uncachedRun ? NO_CACHE : {}),
+    c.path,
+    c.connections,
+    [c.baseline, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
+  );
+}
+
 /**
  * Auth on vs off: two servers (one with keys, one without) run side by side and the load
  * alternates between them, so drift of this shared machine hits both alike; each on/off pair

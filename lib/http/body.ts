@@ -17,6 +17,7 @@
  */
 
 import { ApiError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** A JSON number kept as its exact text (a double would round it). */
 export class JsonNumber {
@@ -55,12 +56,7 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
     }
     parts.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
+  const bytes = concatBytes(parts);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

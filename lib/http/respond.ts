@@ -39,6 +39,7 @@ import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/s
 import type { JsonValueOptions } from "../encode/values.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition } from "./output.ts";
+import { concatBytes } from "../bytes.ts";
 import { cachedResponse, keepResponse, type ReadCache } from "./read_cache.ts";
 import { isCacheableSelect } from "../query/cacheable.ts";
 import { dataVersion } from "../db/versions.ts";
@@ -383,7 +384,7 @@ async function streamResponse(
     !(ended && size < (options.compressMinSize ?? 1024));
   if (ended && !compress) {
     // The whole body is already here: send it as bytes (a Content-Length, no stream machinery).
-    return new Response(concatBytes(ahead, size), { status: 200, headers });
+    return new Response(concatBytes(ahead), { status: 200, headers });
   }
 
   let cancelled = false;
@@ -433,16 +434,6 @@ async function streamResponse(
     body = body.pipeThrough(createCompressor(encoding!));
   }
   return new Response(body, { status: 200, headers });
-}
-
-function concatBytes(pieces: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.byteLength;
-  }
-  return out;
 }
 
 /** Formats DuckDB's writer produces for `options`, or null for the JS encoders. */

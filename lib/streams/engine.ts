@@ -9,6 +9,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { DEFAULT_CONTENT_TYPE, isJsonType, sameMediaType } from "./content_type.ts";
 import { ApiError } from "../errors.ts";
 import { H } from "./http_headers.ts";
@@ -75,20 +76,6 @@ function sizeOf(units: Unit[]): number {
   let n = 0;
   for (const u of units) n += u.end - u.start;
   return n;
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Builds units from per-unit message lists, starting at `start`. */

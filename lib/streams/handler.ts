@@ -5,7 +5,8 @@
  */
 
 import { computeCursor } from "./cursor.ts";
-import { concatBytes, type ReadPlan, type StreamEngine } from "./engine.ts";
+import type { ReadPlan, StreamEngine } from "./engine.ts";
+import { concatBytes } from "../bytes.ts";
 import { ApiError, renderProblem } from "../errors.ts";
 import { baseHeaderPairs, baseHeaders, H, preflightHeaders } from "./http_headers.ts";
 import { joinJsonArray } from "./json_mode.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
@@ -122,19 +123,6 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> 
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function hasMagic(bytes: Uint8Array): boolean {
   return bytes.length >= FILE_MAGIC.length && FILE_MAGIC.every((b, i) => bytes[i] === b);
 }
@@ -246,7 +234,7 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
           const creating = f.isNew;
           if (creating) parts.unshift(FILE_MAGIC);
           const h = await handleOf(f);
-          await writeFully(h, concat(parts));
+          await writeFully(h, concatBytes(parts));
           await h.datasync();
           if (creating) {
             f.isNew = false;
@@ -443,11 +431,11 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
         dropRequested: false,
       };
       files.set(inst.id, f);
-      const payload = concat(units.map((u) => u.bytes ?? new Uint8Array(0)));
+      const payload = concatBytes(units.map((u) => u.bytes ?? new Uint8Array(0)));
       return enqueue(f, encodeRecord({ type: "create", meta, payload }), units);
     },
     append(inst, meta, units) {
-      const payload = concat(units.map((u) => u.bytes ?? new Uint8Array(0)));
+      const payload = concatBytes(units.map((u) => u.bytes ?? new Uint8Array(0)));
       return enqueue(fileOf(inst), encodeRecord({ type: "append", meta, payload }), units);
     },
     tombstone(inst, soft) {

@@ -8,7 +8,8 @@
 
 import { isSseTextType } from "./content_type.ts";
 import { computeCursor } from "./cursor.ts";
-import { concatBytes, type StreamEngine } from "./engine.ts";
+import type { StreamEngine } from "./engine.ts";
+import { concatBytes } from "../bytes.ts";
 import { joinJsonArray } from "./json_mode.ts";
 import type { StreamInstance } from "./model.ts";
 import { formatOffset } from "./offsets.ts";
