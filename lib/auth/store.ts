@@ -200,19 +200,7 @@ export function readAuthData(path: string, lockWaitMs = 0): Promise<AuthData> {
     await checkSchema(db, path);
     const roles = (await db.all("SELECT role_name, description FROM roles ORDER BY role_name"))
       .map((r) => ({ name: String(r.role_name), description: nullableText(r.description) }));
-    const keys = (await db.all(
-      `SELECT key_id, key_hash, role_name, description, is_active,
-         epoch_ms(created_at)::DOUBLE AS created, epoch_ms(expires_at)::DOUBLE AS expires
-       FROM api_keys ORDER BY created_at, key_id`,
-    )).map((r) => ({
-      keyId: String(r.key_id),
-      hash: String(r.key_hash),
-      role: String(r.role_name),
-      description: nullableText(r.description),
-      createdAt: Number(r.created),
-      expiresAt: r.expires === null ? null : Number(r.expires),
-      active: Boolean(r.is_active),
-    }));
+    const keys = (await db.all(`${KEY_SELECT} ORDER BY created_at, key_id`)).map(keyRecord);
     const permissions = (await db.all(
       `SELECT role_name, table_name, can_create, can_read, can_update, can_delete, can_query
        FROM permissions ORDER BY role_name, table_name`,
@@ -227,6 +215,22 @@ export function readAuthData(path: string, lockWaitMs = 0): Promise<AuthData> {
     }));
     return { roles, keys, permissions };
   });
+}
+
+const KEY_SELECT = `SELECT key_id, key_hash, role_name, description, is_active,
+    epoch_ms(created_at)::DOUBLE AS created, epoch_ms(expires_at)::DOUBLE AS expires
+  FROM api_keys`;
+
+function keyRecord(r: Record<string, unknown>): KeyRecord {
+  return {
+    keyId: String(r.key_id),
+    hash: String(r.key_hash),
+    role: String(r.role_name),
+    description: nullableText(r.description),
+    createdAt: Number(r.created),
+    expiresAt: r.expires === null ? null : Number(r.expires),
+    active: Boolean(r.is_active),
+  };
 }
 
 function nullableText(value: unknown): string | null {
@@ -362,23 +366,13 @@ export async function removeKey(path: string, keyOrId: string): Promise<KeyRecor
   return await mutate(path, async (db) => {
     const byId = KEY_ID_PATTERN.test(keyOrId);
     const rows = await db.all(
-      `SELECT key_id, key_hash, role_name, description, is_active,
-         epoch_ms(created_at)::DOUBLE AS created, epoch_ms(expires_at)::DOUBLE AS expires
-       FROM api_keys WHERE ${byId ? "key_id" : "key_hash"} = ?`,
+      `${KEY_SELECT} WHERE ${byId ? "key_id" : "key_hash"} = ?`,
       [byId ? keyOrId : hashKey(keyOrId)],
     );
     if (rows.length === 0) throw new AuthInputError("no such key (give the key or its key id)");
-    const r = rows[0];
-    await db.run("DELETE FROM api_keys WHERE key_id = ?", [String(r.key_id)]);
-    return {
-      keyId: String(r.key_id),
-      hash: String(r.key_hash),
-      role: String(r.role_name),
-      description: nullableText(r.description),
-      createdAt: Number(r.created),
-      expiresAt: r.expires === null ? null : Number(r.expires),
-      active: Boolean(r.is_active),
-    };
+    const removed = keyRecord(rows[0]);
+    await db.run("DELETE FROM api_keys WHERE key_id = ?", [removed.keyId]);
+    return removed;
   });
 }
 

@@ -14,7 +14,13 @@ import { DEFAULT_CONTENT_TYPE, isJsonType, sameMediaType } from "./content_type.
 import { ApiError } from "../errors.ts";
 import { H } from "./http_headers.ts";
 import { parseJsonMessages } from "./json_mode.ts";
-import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
+import {
+  freshRuntime,
+  type Journal,
+  type StreamInstance,
+  type StreamsEvent,
+  type Unit,
+} from "./model.ts";
 import { formatOffset } from "./offsets.ts";
 import { decideProducer, type ProducerTuple } from "./producer.ts";
 import type { AppendMeta, CreateMeta } from "./record.ts";
@@ -421,14 +427,7 @@ export class StreamEngine {
         closed: false,
         pendingTail: tail,
         pendingClosed: req.closed,
-        closedBy: null,
-        producers: new Map(),
-        lastStreamSeq: null,
-        forkRefs: 0,
-        pins: 0,
-        broken: false,
-        lastWrite: Promise.resolve(),
-        waiters: new Set(),
+        ...freshRuntime(),
       };
       const meta: CreateMeta = {
         id: inst.id,

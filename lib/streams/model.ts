@@ -85,6 +85,30 @@ export interface StreamInstance {
   waiters: Set<() => void>;
 }
 
+/** The run-time fields every new or recovered instance starts with. */
+export function freshRuntime(): Pick<
+  StreamInstance,
+  | "closedBy"
+  | "producers"
+  | "lastStreamSeq"
+  | "forkRefs"
+  | "pins"
+  | "broken"
+  | "lastWrite"
+  | "waiters"
+> {
+  return {
+    closedBy: null,
+    producers: new Map(),
+    lastStreamSeq: null,
+    forkRefs: 0,
+    pins: 0,
+    broken: false,
+    lastWrite: Promise.resolve(),
+    waiters: new Set(),
+  };
+}
+
 /** Persistence backend: memory (no-op) or durable log files. */
 export interface Journal {
   /** Persists a new instance and its initial units; resolves when durable. */

@@ -6,7 +6,7 @@
  */
 
 import { isJsonType } from "./content_type.ts";
-import type { StreamInstance, Unit } from "./model.ts";
+import { freshRuntime, type StreamInstance, type Unit } from "./model.ts";
 import type { AppendMeta, CreateMeta } from "./record.ts";
 
 /** Builds units from per-unit message lengths, payload starting at `filePos`. */
@@ -63,14 +63,7 @@ export function replayCreate(meta: CreateMeta, payloadPos: number, nowMs: number
     closed: meta.closed,
     pendingTail: tail,
     pendingClosed: meta.closed,
-    closedBy: null,
-    producers: new Map(),
-    lastStreamSeq: null,
-    forkRefs: 0,
-    pins: 0,
-    broken: false,
-    lastWrite: Promise.resolve(),
-    waiters: new Set(),
+    ...freshRuntime(),
   };
 }
 
