@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { FileLockedError } from "../lib/db/file.ts";
 import { AuthInputError, parseExpiry } from "../lib/auth/keys.ts";
@@ -64,11 +64,25 @@ export async function run(args: string[]): Promise<number> {
     );
 
   leaf(program, "init", "create a new auth database with the roles admin, editor and reader")
-    .action(verb("init", async (_o, db) => {
-      await initAuthFile(db, { lockWaitMs: DEFAULT_LOCK_WAIT_MS });
+    .option(
+      "--with-defaults [bool]",
+      "create the default roles and grants (true or false, as in the reference CLI)",
+      parseFlagBool,
+      true,
+    )
+    .option(
+      "--no-defaults",
+      "create the schema only, with no roles (same as --with-defaults=false)",
+    )
+    .action(verb("init", async (o, db) => {
+      const defaults = o.withDefaults !== false && o.defaults !== false;
+      await initAuthFile(db, { defaults, lockWaitMs: DEFAULT_LOCK_WAIT_MS });
       print(
-        `Created auth database ${db} with the roles admin, editor and reader.\n` +
-          `Add a key with: duckserve auth key add -d ${db} -r admin`,
+        defaults
+          ? `Created auth database ${db} with the roles admin, editor and reader.\n` +
+            `Add a key with: duckserve auth key add -d ${db} -r admin`
+          : `Created auth database ${db} with no roles.\n` +
+            `Add one with: duckserve auth role add -d ${db} -n NAME`,
       );
     }));
 
@@ -113,7 +127,14 @@ export async function run(args: string[]): Promise<number> {
     }));
   leaf(key, "list", "list API keys (ids, roles, status; never the keys)")
     .option("--json", "print JSON")
+    .addOption(new Option("--show-keys").hideHelp())
     .action(verb("key list", async (o, db) => {
+      if (o.showKeys) {
+        throw new AuthInputError(
+          "keys are stored only as SHA-256 digests and cannot be shown; " +
+            "remove a key by its key id and add a new one instead",
+        );
+      }
       const data = await readStore(db);
       const now = Date.now();
       const rows = data.keys.map((k) => ({
@@ -334,4 +355,12 @@ function printTable(header: string[], rows: string[][]): void {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
   console.log([line(header), ...rows.map(line)].join("\n"));
+}
+
+/** `--with-defaults` takes no value (true) or true/false, yes/no, 1/0. */
+function parseFlagBool(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (["true", "yes", "1"].includes(v)) return true;
+  if (["false", "no", "0"].includes(v)) return false;
+  throw new InvalidArgumentError("expected true or false");
 }

@@ -74,6 +74,25 @@ Deno.test("auth init creates a store with the default roles and refuses to overw
   });
 });
 
+Deno.test("auth init --with-defaults=false and --no-defaults create the schema with no roles", async () => {
+  await withStore(async (db, dir) => {
+    match(await ok0(["init", "-d", db, "--with-defaults=false"]), /with no roles/);
+    deepEqual(JSON.parse(await ok0(["role", "list", "-d", db, "--json"])), []);
+    const other = `${dir}/other.duckdb`;
+    match(await ok0(["init", "-d", other, "--no-defaults"]), /with no roles/);
+    deepEqual(JSON.parse(await ok0(["permission", "list", "-d", other, "--json"])), []);
+    const third = `${dir}/third.duckdb`;
+    match(await ok0(["init", "-d", third, "--with-defaults"]), /admin, editor and reader/);
+    const bad = await auth(["init", "-d", `${dir}/bad.duckdb`, "--with-defaults=maybe"]);
+    equal(bad.code, 1);
+    match(bad.stderr, /--with-defaults.*maybe.*expected true or false/);
+    ok(
+      !(await Deno.stat(`${dir}/bad.duckdb`).then(() => true, () => false)),
+      "a refused init leaves no file behind",
+    );
+  });
+});
+
 Deno.test("auth key add/list/remove: shown once, never listed, live on a running server", async () => {
   await withStore(async (db) => {
     await ok0(["init", "-d", db]);
@@ -124,6 +143,11 @@ Deno.test("auth key add/list/remove: shown once, never listed, live on a running
     for (const secret of [key, key.slice(13), hashKey(key), custom, hashKey(custom)]) {
       ok(!listed.includes(secret), "a listing shows a key or digest");
     }
+    // The reference's --show-keys cannot work on digests: a clear refusal, not a listing.
+    const show = await auth(["key", "list", "-d", db, "--show-keys"]);
+    equal(show.code, 1);
+    equal(show.stdout, "");
+    match(show.stderr, /^duckserve: auth key list: keys are stored only as SHA-256 digests/);
 
     match(await ok0(["key", "remove", "-d", db, "-k", id]), new RegExp(`Removed key ${id}`));
     const revoked = await timed(async () => await status(t, key) === 401);
