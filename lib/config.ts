@@ -17,7 +17,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { basename, isAbsolute, resolve } from "node:path";
 
 /** The effective configuration. Keys are the reference module's option names. */
 export interface Config {
@@ -87,7 +87,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   row("host", "string", "0.0.0.0", "Address to listen on."),
   row("port", "int", 8080, "TCP port to listen on; `0` picks a free port.", { min: 0, max: 65535 }),
   row("route_prefix", "string", "/duckdb", "Path prefix of every endpoint (`/` for none)."),
-  row("database_path", "path", ":memory:", "Main database file, or `:memory:`."),
+  row(
+    "database_path",
+    "path",
+    ":memory:",
+    "Main database file, or `:memory:`. Names like `Main.db` that DuckDB cannot use as a catalog are refused.",
+  ),
   row(
     "auth_database_path",
     "path",
@@ -487,12 +492,30 @@ function finish(config: Config, cwd: string): Config {
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
+  checkCatalogName(config.database_path);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
     throw new ConfigError(
       'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',
     );
   }
   return Object.freeze(config) as Config;
+}
+
+/**
+ * DuckDB names the catalog after the file name up to its first dot. It renames `main`, `temp` and
+ * `system` itself, but the same names in another case (`Main.db`) make every statement ambiguous or
+ * crash the engine, so they are refused here with a clear line instead.
+ */
+function checkCatalogName(path: string): void {
+  if (path === ":memory:") return;
+  const stem = basename(path).split(".")[0];
+  const lower = stem.toLowerCase();
+  if (["main", "temp", "system"].includes(lower) && stem !== lower) {
+    throw new ConfigError(
+      `invalid database_path = ${JSON.stringify(path)}: DuckDB names the catalog "${stem}", ` +
+        `which clashes with its reserved "${lower}"; rename the file (e.g. ${lower}.duckdb or data.duckdb)`,
+    );
+  }
 }
 
 /**

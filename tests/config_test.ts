@@ -64,6 +64,9 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
     [{ DUCKDB_ENABLE_OBJECT_CACHE: "maybe" }, /enable_object_cache .*true or false/],
     [{ DUCKDB_MEMORY_LIMIT: "lots" }, /memory_limit .*512MB or 4GB/],
     [{ DUCKDB_ROUTE_PREFIX: "/a b" }, /route_prefix/],
+    // DuckDB would name the catalog "Main" and make every unqualified name ambiguous.
+    [{ DUCKDB_DATABASE_PATH: "/tmp/Main.DB" }, /database_path .*clashes with its reserved "main"/],
+    [{ DUCKDB_DATABASE_PATH: "data/Temp.db" }, /database_path .*reserved "temp"/],
   ];
   for (const [env, pattern] of cases) {
     await rejects(loadConfig({ env }), (err: Error) => {
