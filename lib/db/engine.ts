@@ -68,9 +68,14 @@ export async function openEngine(config: Config): Promise<Engine> {
     await setup.run("SET lock_configuration = true");
     const reader = await setup.runAndReadAll("SELECT version()");
     duckdbVersion = String(reader.getRows()[0][0]);
-  } finally {
+  } catch (err) {
     setup.closeSync();
+    throw err;
   }
+  // The set-up connection stays open as the probe connection: health checks never wait behind
+  // user queries for a pooled connection. Concurrent pings share one `SELECT 1`.
+  const probe = setup;
+  let probing: Promise<void> | null = null;
   const pool = await ConnectionPool.open(instance, config.threads);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
@@ -80,13 +85,8 @@ export async function openEngine(config: Config): Promise<Engine> {
     scratchDirectory: scratch,
     duckdbVersion,
     async ping(signal) {
-      const lease = await pool.acquire(signal);
-      try {
-        const statement = await lease.prepare("SELECT 1");
-        await statement.run();
-      } finally {
-        lease.release();
-      }
+      probing ??= probe.run("SELECT 1").then(() => {}).finally(() => probing = null);
+      await untilAborted(probing, signal);
     },
     async registerTableFunction(spec) {
       const connection = await instance.connect();
@@ -101,6 +101,8 @@ export async function openEngine(config: Config): Promise<Engine> {
     async close() {
       pool.close();
       await pool.settled();
+      await probing?.catch(() => {});
+      probe.closeSync();
       if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
         const connection = await instance.connect();
         try {
@@ -116,4 +118,15 @@ export async function openEngine(config: Config): Promise<Engine> {
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** `work`, or the abort reason of `signal` if that comes first. */
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -113,3 +113,27 @@ Deno.test("after shutdown_grace, running statements are interrupted with 503 and
   const stopped = events.find((e) => e.event === "server_stopped");
   equal(stopped.graceful, false);
 });
+
+Deno.test("health and readyz answer at once while every pooled connection runs a long query", async () => {
+  await using t = await startTestServer({ threads: "2", query_timeout: "20s" });
+  const slow = "SELECT count(*) FROM range(20000000000) a";
+  const controllers = [0, 1, 2].map(() => new AbortController());
+  const running = controllers.map((c) =>
+    fetch(`${t.url}/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sql: slow }),
+      signal: c.signal,
+    }).then((r) => r.body?.cancel(), () => null)
+  );
+  // Both pooled connections are busy by now (and a third request waits for one).
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const path of ["/health", "/readyz"]) {
+    const started = performance.now();
+    const reply = await t.request(path);
+    equal(reply.status, 200, `${path}: ${JSON.stringify(reply.body)}`);
+    ok(performance.now() - started < 1000, `${path} waited for a pooled connection`);
+  }
+  for (const c of controllers) c.abort();
+  await Promise.all(running);
+});
