@@ -544,6 +544,40 @@ function parameters(config: Config, assets: readonly string[]): Record<string, u
       description: "Output format; wins over `Accept` (which is negotiated with q-values).",
       schema: { type: "string", enum: formatNames },
     },
+    download: {
+      name: "download",
+      in: "query",
+      description: "`true` (or `1`, `yes`) answers with `Content-Disposition: attachment` " +
+        "and the export row cap (`max_export_rows`).",
+      schema: { type: "string", enum: ["true", "1", "yes", "false", "0", "no"] },
+    },
+    delimiter: {
+      name: "delimiter",
+      in: "query",
+      description: "CSV field delimiter: one character (not a quote or line break), or `tab`. " +
+        "Default `,`.",
+      schema: { type: "string" },
+    },
+    null: {
+      name: "null",
+      in: "query",
+      description: "CSV marker for NULL (default empty), at most 64 characters without quotes, " +
+        "line breaks or the delimiter.",
+      schema: { type: "string", maxLength: 64 },
+    },
+    header: {
+      name: "header",
+      in: "query",
+      description: "`false` leaves out the CSV header row.",
+      schema: { type: "string", enum: ["true", "1", "yes", "false", "0", "no"] },
+    },
+    big_numbers: {
+      name: "big_numbers",
+      in: "query",
+      description: "JSON rendering of integers beyond 2^53 and of DECIMALs: `number` or " +
+        `\`string\` (default \`${config.json_big_numbers}\`, the \`json_big_numbers\` setting).`,
+      schema: { type: "string", enum: ["number", "string"] },
+    },
     filter: {
       name: "filter",
       in: "query",

@@ -93,6 +93,13 @@ Deno.test("buildOpenApi() documents one path and schema per table and is valid O
     Object.keys(get.responses["200"].content).sort(),
     FORMATS.map((f) => f.mimeTypes[0]).sort(),
   );
+  // Every endpoint that answers rows documents the output parameters it reads.
+  const names = (op: Any) => op.parameters.map((p: Any) => p.$ref.split("/").pop());
+  for (const op of [get, paths["/query"].post, paths["/query/{sql}/result.{format}"].get]) {
+    for (const name of ["download", "delimiter", "null", "header", "big_numbers"]) {
+      ok(names(op).includes(name), `${op.operationId} lacks ${name}`);
+    }
+  }
   // The filter grammar lists every operator.
   match((doc.components.parameters as Any).filter.description, /\| `nin` \|/);
   // Error codes and the problem body come from lib/errors.ts.

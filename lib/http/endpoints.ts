@@ -123,6 +123,9 @@ export const FILTER_OPERATORS: readonly FilterOperatorDoc[] = [
   { name: "is", sql: "IS", description: "`is:null` or `is:notnull`" },
 ];
 
+/** Query parameters of every endpoint that answers rows (see `lib/http/output.ts`). */
+const OUTPUT_PARAMETERS = ["download", "delimiter", "null", "header", "big_numbers"];
+
 const rows: SuccessResponse = { status: 200, description: "The rows.", body: { kind: "rows" } };
 
 /** Every endpoint, in document order. */
@@ -242,7 +245,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     description: "Several statements run in one transaction. Statements returning rows answer " +
       '`{"data": [...]}` in the negotiated format (`format=` or `Accept`); others answer ' +
       '`{"success": true, "rows_affected": n, "execution_time_ms": t}`.',
-    parameters: ["format"],
+    parameters: ["format", ...OUTPUT_PARAMETERS],
     requestBody: { schema: "QueryRequest", description: "SQL and parameters.", required: true },
     responses: [{
       status: 200,
@@ -277,6 +280,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     route: "/query/*",
     path: "/query/{sql}/result.{format}",
     pathParameters: { sql: "sql", format: "resultFormat" },
+    parameters: [...OUTPUT_PARAMETERS],
     operationId: "queryGet",
     tag: "Raw SQL",
     summary: "Run read-only SQL from the URL (bookmarkable)",
@@ -309,7 +313,18 @@ export const ENDPOINTS: readonly Endpoint[] = [
     description: "Filter, sort, project and page through a table or view. Paginated reads " +
       "(`page` or `limit`) add `pagination` (and `_links` with `links=true`); unpaginated reads " +
       "return at most `absolute_max_rows` rows.",
-    parameters: ["filter", "sort", "select", "page", "limit", "links", "count", "after", "format"],
+    parameters: [
+      "filter",
+      "sort",
+      "select",
+      "page",
+      "limit",
+      "links",
+      "count",
+      "after",
+      "format",
+      ...OUTPUT_PARAMETERS,
+    ],
     responses: [rows],
     errors: [
       "invalid_request",
