@@ -152,6 +152,8 @@ const DUCKDB_ERROR_TABLE: readonly [RegExp, ErrorCode, boolean][] = [
     true,
   ],
   [/^Invalid Input Error/, "invalid_input", true],
+  // e.g. CREATE SECRET: secret storage cannot start in the sandbox.
+  [/^Invalid Configuration Error/, "invalid_input", true],
   [/^(Sequence|Invalid type|Syntax) Error/, "invalid_input", true],
   [/^IO Error/, "invalid_input", true],
   [/^TransactionContext Error/, "invalid_input", true],

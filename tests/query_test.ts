@@ -1,4 +1,4 @@
-import { deepEqual, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { sqlPath, startTestServer } from "./_helpers.ts";
 
 Deno.test("GET /health answers ok with versions, without a key", async () => {
@@ -172,6 +172,28 @@ Deno.test("statement errors map to stable codes and statuses", async () => {
     deepEqual(r.body.message, r.body.detail);
     deepEqual(typeof r.body.error, "string");
   }
+});
+
+Deno.test("statements DuckDB expands into its own BEGIN … COMMIT run in the request's transaction", async () => {
+  await using t = await startTestServer();
+  await t.query("CREATE TABLE g (a INT); INSERT INTO g VALUES (1), (2)");
+  // A non-constant DEFAULT: DuckDB turns the ALTER into BEGIN; ALTER; UPDATE; ALTER; COMMIT.
+  let r = await t.query("ALTER TABLE g ADD COLUMN c TIMESTAMP DEFAULT current_timestamp");
+  equal(r.status, 200, r.text);
+  r = await t.query("SELECT a, c IS NOT NULL AS filled FROM g ORDER BY a");
+  deepEqual(r.body.data, [{ a: 1, filled: true }, { a: 2, filled: true }]);
+  // ... and it stays all or nothing with the request's other statements.
+  r = await t.query(
+    "ALTER TABLE g ADD COLUMN d DOUBLE DEFAULT random(); INSERT INTO g (a) VALUES (NULL::INT + 'x')",
+  );
+  equal(r.status, 400, r.text);
+  r = await t.query("SELECT column_name FROM duckdb_columns() WHERE table_name = 'g'");
+  deepEqual(r.body.data.map((c: { column_name: string }) => c.column_name), ["a", "c"]);
+  // Transaction statements the user writes are still refused.
+  r = await t.query(
+    "BEGIN; ALTER TABLE g ADD COLUMN e INT DEFAULT now()::DATE - DATE '2000-01-01'; COMMIT",
+  );
+  deepEqual([r.status, r.body.code], [400, "statement_not_allowed"]);
 });
 
 Deno.test("bad request bodies are 4xx, never 500", async () => {

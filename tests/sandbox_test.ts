@@ -44,6 +44,37 @@ Deno.test("user SQL cannot reach files, extensions or settings outside the sandb
   await Deno.remove(secret);
 });
 
+Deno.test("pragmas that change settings are refused; informational ones run", async () => {
+  await using t = await startTestServer();
+  await t.query("CREATE TABLE p (a INT)");
+  for (
+    const sql of [
+      "PRAGMA enable_object_cache",
+      "PRAGMA disable_checkpoint_on_shutdown",
+      "pragma /* hidden */ Enable_Verification",
+      'PRAGMA "disable_optimizer"',
+      "PRAGMA version; PRAGMA enable_profiling",
+    ]
+  ) {
+    const r = await t.query(sql);
+    deepEqual([r.status, r.body.code], [403, "sandbox_violation"], `${sql}: ${r.text}`);
+  }
+  // The setting really is unchanged (DuckDB would report true after the first pragma).
+  const setting = await t.query(
+    "SELECT value FROM duckdb_settings() WHERE name = 'enable_object_cache'",
+  );
+  deepEqual(setting.body.data, [{ value: "false" }]);
+  const info = await t.query("PRAGMA table_info('p')");
+  equal(info.status, 200, info.text);
+  deepEqual(info.body.data.map((c: { name: string }) => c.name), ["a"]);
+  equal((await t.query("PRAGMA version")).status, 200);
+  // A secret needs storage the sandbox closes: a 4xx every time, never a 500.
+  for (let i = 0; i < 2; i++) {
+    const r = await t.query("CREATE SECRET s (TYPE http)");
+    ok(r.status >= 400 && r.status < 500, `CREATE SECRET -> ${r.status} ${r.text}`);
+  }
+});
+
 Deno.test("allowed_directories opens exactly the configured directories", async () => {
   const open = await Deno.makeTempDir();
   const closed = await Deno.makeTempDir();

@@ -35,6 +35,7 @@ import {
   rollback,
 } from "../db/run.ts";
 import { resultSource } from "../db/source.ts";
+import { checkPragmas, writesTransactionStatements } from "./statement_rules.ts";
 import type { ResultSource } from "../encode/source.ts";
 
 /** A parsed raw SQL request. */
@@ -157,7 +158,7 @@ export function statementTypeName(type: StatementType): string {
   return STATEMENT_NAMES[type] ?? "UNKNOWN";
 }
 
-function checkType(type: StatementType, readOnly: boolean): void {
+function checkType(type: StatementType, readOnly: boolean, sql: string): void {
   if (type === StatementType.TRANSACTION) {
     throw new ApiError(
       "statement_not_allowed",
@@ -165,6 +166,7 @@ function checkType(type: StatementType, readOnly: boolean): void {
         "transaction, and several statements in one request already run all or nothing.",
     );
   }
+  if (type === StatementType.PRAGMA) checkPragmas(sql);
   if (type === StatementType.ATTACH || type === StatementType.DETACH) {
     throw new ApiError(
       "sandbox_violation",
@@ -264,7 +266,7 @@ async function runSingle(
   settled: Promise<void>,
 ): Promise<Outcome> {
   const type = statement.statementType;
-  checkType(type, options.readOnly);
+  checkType(type, options.readOnly, query.sql);
   await options.authorize?.({
     index: 0,
     count: 1,
@@ -384,7 +386,7 @@ async function runScript(
       for (let i = 0; i < count; i++) {
         const statement = await guarded(lease, guard, () => extracted.prepare(i));
         statements.push(statement);
-        checkType(statement.statementType, true);
+        checkType(statement.statementType, true, query.sql);
         await options.authorize?.({
           index: i,
           count,
@@ -406,6 +408,7 @@ async function runScript(
   }
 
   let dirty = false;
+  const generated = count > 1 && !writesTransactionStatements(query.sql);
   const outcome = await retryOnConflict(() =>
     inTransaction(lease, guard, async () => {
       let rowsAffected = 0;
@@ -414,7 +417,10 @@ async function runScript(
         const statement = await guarded(lease, guard, () => extracted.prepare(i));
         try {
           const type = statement.statementType;
-          checkType(type, false);
+          // DuckDB wraps some statements it expands itself (ALTER TABLE … ADD COLUMN with a
+          // non-constant DEFAULT) in BEGIN … COMMIT: the request's transaction already holds them.
+          if (type === StatementType.TRANSACTION && generated) continue;
+          checkType(type, false, query.sql);
           if (!CLEAN_TYPES.has(type)) dirty = true;
           await options.authorize?.({
             index: i,
