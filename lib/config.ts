@@ -208,7 +208,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "list",
     [],
     "Directories user SQL may read and write (comma-separated in the environment and flags). " +
-      "Everything else on the file system is out of reach.",
+      "Everything else on the file system is out of reach. Directories holding the auth " +
+      "database or stream storage are refused.",
   ),
   row(
     "max_body_size",
@@ -493,12 +494,40 @@ function finish(config: Config, cwd: string): Config {
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
   checkCatalogName(config.database_path);
+  checkAllowedDirectories(config);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
     throw new ConfigError(
       'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',
     );
   }
   return Object.freeze(config) as Config;
+}
+
+/**
+ * User SQL may read and write anywhere below `allowed_directories`, so none of them may hold the
+ * auth database or the streams directory (or lie inside the latter): auth and stream data are
+ * never reachable from user SQL.
+ */
+function checkAllowedDirectories(config: Config): void {
+  const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  for (const raw of config.allowed_directories) {
+    const dir = raw.replace(/\/+$/, "") || "/";
+    const fail = (what: string) => {
+      throw new ConfigError(
+        `invalid allowed_directories = ${JSON.stringify(raw)}: it would let user SQL reach ` +
+          `${what}; choose directories apart from it`,
+      );
+    };
+    if (config.auth_enabled && inside(config.auth_database_path, dir === "/" ? "" : dir)) {
+      fail(`the auth database (auth_database_path ${config.auth_database_path})`);
+    }
+    if (config.streams && config.streams_storage === "dir") {
+      const streams = config.streams_dir.replace(/\/+$/, "");
+      if (inside(streams, dir === "/" ? "" : dir) || inside(dir, streams)) {
+        fail(`stream storage (streams_dir ${config.streams_dir})`);
+      }
+    }
+  }
 }
 
 /**

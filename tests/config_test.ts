@@ -67,6 +67,16 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
     // DuckDB would name the catalog "Main" and make every unqualified name ambiguous.
     [{ DUCKDB_DATABASE_PATH: "/tmp/Main.DB" }, /database_path .*clashes with its reserved "main"/],
     [{ DUCKDB_DATABASE_PATH: "data/Temp.db" }, /database_path .*reserved "temp"/],
+    // User SQL may read anything below an allowed directory: never the auth or stream data.
+    [
+      { DUCKDB_AUTH_DATABASE_PATH: "/srv/ds/auth.duckdb", DUCKDB_ALLOWED_DIRECTORIES: "/srv/ds/" },
+      /^invalid allowed_directories = "\/srv\/ds\/": .*the auth database/,
+    ],
+    [{ DUCKDB_ALLOWED_DIRECTORIES: "/srv/files,/" }, /allowed_directories = "\/".*auth database/],
+    [
+      { DUCKDB_STREAMS_DIR: "/srv/streams", DUCKDB_ALLOWED_DIRECTORIES: "/srv/streams/sub" },
+      /allowed_directories .*stream storage \(streams_dir \/srv\/streams\)/,
+    ],
   ];
   for (const [env, pattern] of cases) {
     await rejects(loadConfig({ env }), (err: Error) => {
@@ -77,6 +87,20 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
     });
   }
   await rejects(loadConfig({ env: {}, flags: { nonsense: "1" } }), /unknown option --nonsense/);
+  // Apart from them, allowed directories are fine; without auth or durable streams, anywhere.
+  const apart = await loadConfig({
+    env: {
+      DUCKDB_AUTH_DATABASE_PATH: "/srv/ds/auth.duckdb",
+      DUCKDB_STREAMS_DIR: "/srv/ds/streams",
+    },
+    flags: { allowed_directories: "/srv/ds/files,/srv/dsx" },
+  });
+  deepEqual(apart.allowed_directories, ["/srv/ds/files", "/srv/dsx"]);
+  const open = await loadConfig({
+    env: { DUCKDB_AUTH_ENABLED: "false", DUCKDB_STREAMS_STORAGE: "memory" },
+    flags: { allowed_directories: "/" },
+  });
+  deepEqual(open.allowed_directories, ["/"]);
 });
 
 Deno.test("config file errors are clear", async () => {
