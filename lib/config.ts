@@ -200,7 +200,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "path",
     null,
     "Directory for DuckDB spill files and export scratch space (default: a private " +
-      "directory under the system temp directory, removed at exit).",
+      "directory under the system temp directory, removed at exit). User SQL may use it, so it " +
+      "may not hold the auth database or stream storage.",
     { nullable: true },
   ),
   row(
@@ -510,11 +511,16 @@ function finish(config: Config, cwd: string): Config {
  */
 function checkAllowedDirectories(config: Config): void {
   const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
-  for (const raw of config.allowed_directories) {
+  // The scratch directory (temp_directory) is open to user SQL too, for exports.
+  const open: [string, string][] = config.allowed_directories.map((
+    d,
+  ) => ["allowed_directories", d]);
+  if (config.temp_directory) open.push(["temp_directory", config.temp_directory]);
+  for (const [key, raw] of open) {
     const dir = raw.replace(/\/+$/, "") || "/";
     const fail = (what: string) => {
       throw new ConfigError(
-        `invalid allowed_directories = ${JSON.stringify(raw)}: it would let user SQL reach ` +
+        `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL reach ` +
           `${what}; choose directories apart from it`,
       );
     };

@@ -73,6 +73,7 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
       /^invalid allowed_directories = "\/srv\/ds\/": .*the auth database/,
     ],
     [{ DUCKDB_ALLOWED_DIRECTORIES: "/srv/files,/" }, /allowed_directories = "\/".*auth database/],
+    [{ DUCKDB_TEMP_DIRECTORY: "data" }, /^invalid temp_directory = ".*\/data": .*auth database/],
     [
       { DUCKDB_STREAMS_DIR: "/srv/streams", DUCKDB_ALLOWED_DIRECTORIES: "/srv/streams/sub" },
       /allowed_directories .*stream storage \(streams_dir \/srv\/streams\)/,
