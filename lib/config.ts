@@ -201,7 +201,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     null,
     "Directory for DuckDB spill files and export scratch space (default: a private " +
       "directory under the system temp directory, removed at exit). User SQL may use it, so it " +
-      "may not hold the auth database or stream storage.",
+      "may not hold the database file, the auth database or stream storage.",
     { nullable: true },
   ),
   row(
@@ -209,8 +209,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "list",
     [],
     "Directories user SQL may read and write (comma-separated in the environment and flags). " +
-      "Everything else on the file system is out of reach. Directories holding the auth " +
-      "database or stream storage are refused.",
+      "Everything else on the file system is out of reach. Directories holding the database " +
+      "file, the auth database or stream storage are refused.",
   ),
   row(
     "max_body_size",
@@ -506,8 +506,8 @@ function finish(config: Config, cwd: string): Config {
 
 /**
  * User SQL may read and write anywhere below `allowed_directories`, so none of them may hold the
- * auth database or the streams directory (or lie inside the latter): auth and stream data are
- * never reachable from user SQL.
+ * main database file (a `COPY … TO` would overwrite it), the auth database or the streams
+ * directory (or lie inside the latter): auth and stream data are never reachable from user SQL.
  */
 function checkAllowedDirectories(config: Config): void {
   const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
@@ -524,6 +524,12 @@ function checkAllowedDirectories(config: Config): void {
           `${what}; choose directories apart from it`,
       );
     };
+    if (
+      config.database_path !== ":memory:" && inside(config.database_path, dir === "/" ? "" : dir)
+    ) {
+      // COPY … TO the database file itself would overwrite it.
+      fail(`the database file itself (database_path ${config.database_path})`);
+    }
     if (config.auth_enabled && inside(config.auth_database_path, dir === "/" ? "" : dir)) {
       fail(`the auth database (auth_database_path ${config.auth_database_path})`);
     }

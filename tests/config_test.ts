@@ -75,6 +75,10 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
     [{ DUCKDB_ALLOWED_DIRECTORIES: "/srv/files,/" }, /allowed_directories = "\/".*auth database/],
     [{ DUCKDB_TEMP_DIRECTORY: "data" }, /^invalid temp_directory = ".*\/data": .*auth database/],
     [
+      { DUCKDB_DATABASE_PATH: "/srv/f/db.duckdb", DUCKDB_ALLOWED_DIRECTORIES: "/srv/f" },
+      /allowed_directories = "\/srv\/f": .*the database file itself/,
+    ],
+    [
       { DUCKDB_STREAMS_DIR: "/srv/streams", DUCKDB_ALLOWED_DIRECTORIES: "/srv/streams/sub" },
       /allowed_directories .*stream storage \(streams_dir \/srv\/streams\)/,
     ],
