@@ -91,6 +91,17 @@ Deno.test("allowed_directories opens exactly the configured directories", async 
     deepEqual([r.status, r.body.code], [403, "sandbox_violation"]);
     r = await t.query(`SELECT * FROM read_csv('${open}/../${closed.split("/").pop()}/out.csv')`);
     deepEqual([r.status, r.body.code], [403, "sandbox_violation"]);
+    // EXPORT and IMPORT DATABASE work inside it (DuckDB runs IMPORT as its own BEGIN … COMMIT
+    // script, which runs in the request's transaction).
+    await t.query("CREATE TABLE kept AS SELECT i FROM range(5) t(i); CREATE VIEW v AS FROM kept");
+    r = await t.query(`EXPORT DATABASE '${open}/export'`);
+    equal(r.status, 200, r.text);
+    await t.query("DROP VIEW v; DROP TABLE kept");
+    r = await t.query(`IMPORT DATABASE '${open}/export'`);
+    equal(r.status, 200, r.text);
+    deepEqual((await t.query("SELECT count(*) AS n FROM v")).body.data, [{ n: 5 }]);
+    r = await t.query(`EXPORT DATABASE '${closed}/export'`);
+    deepEqual([r.status, r.body.code], [403, "sandbox_violation"]);
   } finally {
     await Deno.remove(open, { recursive: true });
     await Deno.remove(closed, { recursive: true });
