@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { consume, startTestServer, type TestServer } from "../_helpers.ts";
+import { type Event, longPoll, readAll, sse, tailOf } from "../_follow.ts";
 import { planSqlEvents } from "../../lib/streams/changes.ts";
 import { findWriteTargets } from "../../lib/query/write_targets.ts";
 
@@ -30,15 +31,12 @@ Deno.test("planSqlEvents() drops DML that changed nothing, temp tables and reads
 
 // ------------------------------------------------------------------ against a real server
 
-// deno-lint-ignore no-explicit-any
-type Event = Record<string, any>;
+/** The change feed of `table` on the test server. */
+const feedUrl = (t: TestServer, table = "t") =>
+  `${new URL(t.url).origin}/v1/stream/_changes/${table}`;
 
-async function feed(t: TestServer, table: string, offset = "-1"): Promise<Event[]> {
-  const res = await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/_changes/${table}?offset=${offset}`),
-  );
-  equal(res.status, 200, res.text);
-  return res.body;
+async function feed(t: TestServer, table: string): Promise<Event[]> {
+  return (await readAll(feedUrl(t, table))).events;
 }
 
 async function write(t: TestServer, sql: string, requestId: string, status = 200) {
@@ -83,34 +81,14 @@ Deno.test("committed raw SQL writes append one event per table; failed or empty 
 Deno.test("change_feeds: false records nothing", async () => {
   await using t = await startTestServer({ change_feeds: "false" });
   await write(t, "CREATE TABLE t (id INT); INSERT INTO t VALUES (1)", "r1");
-  const res = await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/_changes/t?offset=-1`),
-  );
+  const res = await consume(await fetch(`${feedUrl(t)}?offset=-1`));
   equal(res.status, 404);
 });
-
-/** Long-polls `_changes/t` from `offset`; aborts after `abortMs` (a disconnect). */
-async function longPoll(t: TestServer, offset: string, abortMs?: number) {
-  const url = `${new URL(t.url).origin}/v1/stream/_changes/t?offset=${offset}&live=long-poll`;
-  try {
-    const res = await fetch(url, { signal: abortMs ? AbortSignal.timeout(abortMs) : undefined });
-    const text = await res.text();
-    return {
-      status: res.status,
-      events: text ? JSON.parse(text) as Event[] : [],
-      next: res.headers.get("stream-next-offset")!,
-    };
-  } catch {
-    return { status: 0, events: [], next: offset };
-  }
-}
 
 Deno.test("a long-poll follower resumes after disconnects without missing or repeating events", async () => {
   await using t = await startTestServer({ long_poll_timeout: "300ms" });
   await write(t, "CREATE TABLE t (id INT)", "setup");
-  let offset = (await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/_changes/t`, { method: "HEAD" }),
-  )).headers.get("stream-next-offset")!;
+  let offset = await tailOf(feedUrl(t));
   const seen: string[] = [];
   const writes = (async () => {
     for (let i = 0; i < 30; i++) {
@@ -123,7 +101,7 @@ Deno.test("a long-poll follower resumes after disconnects without missing or rep
   writes.then(() => (done = true));
   while (!done || seen.length < 30) {
     // every third poll the client gives up early: a disconnect in the middle of a wait
-    const poll = await longPoll(t, offset, ++round % 3 === 0 ? 5 : undefined);
+    const poll = await longPoll(feedUrl(t), offset, {}, ++round % 3 === 0 ? 5 : undefined);
     for (const e of poll.events) seen.push(e.request_id);
     offset = poll.next;
     if (round > 500) break;
@@ -132,46 +110,16 @@ Deno.test("a long-poll follower resumes after disconnects without missing or rep
   deepEqual(seen, Array.from({ length: 30 }, (_, i) => `w${i}`));
 });
 
-/** Reads SSE data events of `_changes/t` from `offset` until `count` events or the end. */
-async function sse(t: TestServer, offset: string, count: number) {
-  const url = `${new URL(t.url).origin}/v1/stream/_changes/t?offset=${offset}&live=sse`;
-  const ctl = new AbortController();
-  const res = await fetch(url, { signal: ctl.signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: Event[] = [];
-  let next = offset;
-  let buffer = "";
-  while (events.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const kind = /^event: (.*)$/m.exec(block)?.[1];
-      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) =>
-        l.slice(5).replace(/^ /, "")
-      ).join("\n");
-      if (kind === "data") events.push(...JSON.parse(data));
-      if (kind === "control") next = JSON.parse(data).streamNextOffset;
-    }
-  }
-  ctl.abort(); // disconnect
-  await reader.cancel().catch(() => {});
-  return { events, next };
-}
-
 Deno.test("an SSE follower resumes from its offset after a disconnect", async () => {
   await using t = await startTestServer();
   await write(t, "CREATE TABLE t (id INT)", "setup");
   for (let i = 0; i < 3; i++) await write(t, `INSERT INTO t VALUES (${i})`, `a${i}`);
   // read the first four events, then drop the connection
-  const first = await sse(t, "-1", 4);
+  const first = await sse(feedUrl(t), "-1", 4);
   deepEqual(first.events.map((e) => e.request_id), ["setup", "a0", "a1", "a2"]);
   // writes while disconnected
   for (let i = 0; i < 3; i++) await write(t, `INSERT INTO t VALUES (${i})`, `b${i}`);
-  const later = sse(t, first.next, 5);
+  const later = sse(feedUrl(t), first.next, 5);
   await new Promise((r) => setTimeout(r, 50));
   for (let i = 0; i < 2; i++) await write(t, `INSERT INTO t VALUES (${i})`, `c${i}`);
   deepEqual((await later).events.map((e) => e.request_id), ["b0", "b1", "b2", "c0", "c1"]);
@@ -180,12 +128,9 @@ Deno.test("an SSE follower resumes from its offset after a disconnect", async ()
 Deno.test("one write wakes many long-poll and SSE followers of a feed", async () => {
   await using t = await startTestServer({ long_poll_timeout: "5s" });
   await write(t, "CREATE TABLE t (id INT)", "setup");
-  const head = await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/_changes/t`, { method: "HEAD" }),
-  );
-  const tail = head.headers.get("stream-next-offset")!;
-  const polls = Array.from({ length: 100 }, () => longPoll(t, tail));
-  const streams = Array.from({ length: 50 }, () => sse(t, tail, 1));
+  const tail = await tailOf(feedUrl(t));
+  const polls = Array.from({ length: 100 }, () => longPoll(feedUrl(t), tail));
+  const streams = Array.from({ length: 50 }, () => sse(feedUrl(t), tail, 1));
   await new Promise((r) => setTimeout(r, 200));
   await write(t, "INSERT INTO t VALUES (1)", "wake");
   for (const p of await Promise.all(polls)) deepEqual(p.events.map((e) => e.request_id), ["wake"]);
