@@ -3,7 +3,18 @@
  * @module
  */
 
+import { equal, throws } from "node:assert/strict";
 import type { ColumnInfo, TableInfo } from "../../lib/db/catalog.ts";
+import type { ApiError } from "../../lib/errors.ts";
+
+/** Asserts that `fn` throws an {@link ApiError} with code `expected` (and a matching message). */
+export function code(fn: () => unknown, expected: string, message?: RegExp): void {
+  throws(fn, (err: unknown) => {
+    equal((err as ApiError).code, expected);
+    if (message) equal(message.test((err as Error).message), true, (err as Error).message);
+    return true;
+  });
+}
 
 /** A column (nullable unless it is in the primary key). */
 export function column(name: string, type: string, primaryKey = false): ColumnInfo {

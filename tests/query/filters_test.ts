@@ -1,5 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
-import { ApiError } from "../../lib/errors.ts";
+import { deepEqual, equal } from "node:assert/strict";
 import { JsonNumber } from "../../lib/http/body.ts";
 import {
   OPERATORS,
@@ -9,15 +8,7 @@ import {
   splitEscaped,
   unescapeValue,
 } from "../../lib/query/filters.ts";
-import { USERS } from "./_fixtures.ts";
-
-function code(fn: () => unknown, expected: string, message?: RegExp): void {
-  throws(fn, (err: unknown) => {
-    equal((err as ApiError).code, expected);
-    if (message) equal(message.test((err as Error).message), true, (err as Error).message);
-    return true;
-  });
-}
+import { code, USERS } from "./_fixtures.ts";
 
 Deno.test("parseFilter() splits conditions on commas and keeps colons in values", () => {
   deepEqual(parseFilter("age:gt:18,t:eq:12:30:00", "filter"), [

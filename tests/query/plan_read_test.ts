@@ -1,5 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
-import type { ApiError } from "../../lib/errors.ts";
+import { deepEqual, equal } from "node:assert/strict";
 import {
   decodeCursor,
   encodeCursor,
@@ -10,17 +9,9 @@ import {
   planRead,
   type ReadLimits,
 } from "../../lib/query/plan_read.ts";
-import { ADULTS, column, LOG, table, USERS } from "./_fixtures.ts";
+import { ADULTS, code, column, LOG, table, USERS } from "./_fixtures.ts";
 
 const LIMITS: ReadLimits = { maxRowsPerPage: 100, absoluteMaxRows: 10000 };
-
-function code(fn: () => unknown, expected: string, message?: RegExp): void {
-  throws(fn, (err: unknown) => {
-    equal((err as ApiError).code, expected);
-    if (message) equal(message.test((err as Error).message), true, (err as Error).message);
-    return true;
-  });
-}
 
 const read = (query: string, t = USERS) =>
   planRead(parseReadRequest(t.name, new URLSearchParams(query)), t, LIMITS);

@@ -1,5 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
-import type { ApiError } from "../../lib/errors.ts";
+import { deepEqual, equal } from "node:assert/strict";
 import type { JsonValue } from "../../lib/http/body.ts";
 import {
   parseDeleteRequest,
@@ -10,15 +9,7 @@ import {
   planInsert,
   planUpdate,
 } from "../../lib/query/plan_write.ts";
-import { ADULTS, LOG, USERS } from "./_fixtures.ts";
-
-function code(fn: () => unknown, expected: string, message?: RegExp): void {
-  throws(fn, (err: unknown) => {
-    equal((err as ApiError).code, expected);
-    if (message) equal(message.test((err as Error).message), true, (err as Error).message);
-    return true;
-  });
-}
+import { ADULTS, code, LOG, USERS } from "./_fixtures.ts";
 
 const insertRequest = (body: JsonValue, query = "", prefer = "") =>
   parseInsertRequest("users", new URLSearchParams(query), parsePrefer(prefer), body);
