@@ -165,6 +165,19 @@ export async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> 
 }
 
 /**
+ * Opens a transaction on the lease (optionally `READ ONLY`, so any write fails); the caller
+ * commits or rolls back. Prefer {@link inTransaction} when the work fits in one callback.
+ */
+export async function beginTransaction(
+  lease: Lease,
+  guard: Guard,
+  mode: "read_write" | "read_only" = "read_write",
+): Promise<void> {
+  const begin = mode === "read_only" ? "BEGIN TRANSACTION READ ONLY" : "BEGIN TRANSACTION";
+  await guarded(lease, guard, async () => (await lease.prepare(begin)).run());
+}
+
+/**
  * Runs `work` inside `BEGIN` … `COMMIT` on the lease (optionally `READ ONLY`), rolling back on any
  * failure so the connection goes back to the pool clean.
  */
@@ -174,8 +187,7 @@ export async function inTransaction<T>(
   work: () => Promise<T>,
   mode: "read_write" | "read_only" = "read_write",
 ): Promise<T> {
-  const begin = mode === "read_only" ? "BEGIN TRANSACTION READ ONLY" : "BEGIN TRANSACTION";
-  await guarded(lease, guard, async () => (await lease.prepare(begin)).run());
+  await beginTransaction(lease, guard, mode);
   try {
     const result = await work();
     await guarded(lease, guard, async () => (await lease.prepare("COMMIT")).run());

@@ -26,7 +26,7 @@ import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import type { Lease } from "../db/pool.ts";
-import { type Guard, guarded, rollback } from "../db/run.ts";
+import { beginTransaction, type Guard, guarded, rollback } from "../db/run.ts";
 import { materializedSource } from "../db/materialized.ts";
 import { resultSource } from "../db/source.ts";
 import { type CopyRun, parquetFromChunks, startCopy } from "../db/export.ts";
@@ -491,11 +491,7 @@ export async function respondPlan(
   };
   try {
     if (plan.readOnly) {
-      await guarded(
-        lease,
-        guard,
-        async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
-      );
+      await beginTransaction(lease, guard, "read_only");
     }
     const statement = await guarded(lease, guard, () => lease.prepare(plan.sql));
     const count = statement.columnCount;
@@ -599,11 +595,7 @@ async function respondStreamed(
     }
     try {
       if (plan.readOnly) {
-        await guarded(
-          lease,
-          guard,
-          async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
-        );
+        await beginTransaction(lease, guard, "read_only");
       }
       const limited = await guarded(
         lease,

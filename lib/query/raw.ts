@@ -28,6 +28,7 @@ import { bumpDataVersion } from "../db/versions.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
+  beginTransaction,
   type Guard,
   guarded,
   inTransaction,
@@ -307,11 +308,7 @@ async function readOnlyRows(
   run: () => Promise<DuckDBResult>,
   dirty: boolean,
 ): Promise<Outcome> {
-  await guarded(
-    lease,
-    guard,
-    async () => (await lease.prepare("BEGIN TRANSACTION READ ONLY")).run(),
-  );
+  await beginTransaction(lease, guard, "read_only");
   try {
     const result = await guarded(lease, guard, run);
     const source = resultSource(result, lease, guard, {
