@@ -29,17 +29,9 @@ import {
   type DuckDBType,
   DuckDBTypeId,
 } from "@duckdb/node-api";
+import { quoteIdentifier } from "../db/catalog.ts";
+import { sqlString } from "../db/engine.ts";
 import type { JsonValueOptions } from "./values.ts";
-
-/** Quotes a SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Quotes a SQL string literal. */
-export function quoteLiteral(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
 
 /** True for VARCHAR columns holding JSON text (DuckDB's `JSON` alias). */
 export function isJsonText(type: DuckDBType): boolean {
@@ -175,11 +167,11 @@ export function jsonValueSql(
       let changed = false;
       for (let i = 0; i < struct.entryCount; i++) {
         const name = struct.entryNames[i];
-        const field = `struct_extract(${x}, ${quoteLiteral(name)})`;
+        const field = `struct_extract(${x}, ${sqlString(name)})`;
         const inner = jsonValueSql(field, struct.entryTypes[i], options, depth + 1);
         if (inner === null) return null;
         if (inner !== field) changed = true;
-        parts.push(`${quoteIdent(name)} := ${inner}`);
+        parts.push(`${quoteIdentifier(name)} := ${inner}`);
       }
       if (!changed) return x;
       return `(CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${parts.join(", ")}) END)`;
@@ -258,10 +250,10 @@ export function parquetValueSql(x: string, type: DuckDBType, depth = 0): string 
       const struct = type as DuckDBStructType;
       let changed = false;
       const parts = struct.entryNames.map((name, i) => {
-        const field = `struct_extract(${x}, ${quoteLiteral(name)})`;
+        const field = `struct_extract(${x}, ${sqlString(name)})`;
         const inner = parquetValueSql(field, struct.entryTypes[i], depth + 1);
         if (inner !== field) changed = true;
-        return `${quoteIdent(name)} := ${inner}`;
+        return `${quoteIdentifier(name)} := ${inner}`;
       });
       return changed
         ? `(CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${parts.join(", ")}) END)`
@@ -323,7 +315,7 @@ export function planCopy(
       ? csvValueSql(x, types[i])
       : jsonValueSql(x, types[i], options.json);
     if (expr === null) return null;
-    exprs.push(`${expr} AS ${quoteIdent(names[i])}`);
+    exprs.push(`${expr} AS ${quoteIdentifier(names[i])}`);
   }
   const inner = innerSql.replace(/[\s;]+$/, "");
   const limit = options.limit ? ` LIMIT ${Math.trunc(options.limit)}` : "";
@@ -340,8 +332,8 @@ export function planCopy(
       copyOptions.unshift(
         "FORMAT csv",
         `HEADER ${options.csv.header === false ? "false" : "true"}`,
-        `DELIMITER ${quoteLiteral(options.csv.delimiter)}`,
-        `NULLSTR ${quoteLiteral(options.csv.nullMarker)}`,
+        `DELIMITER ${sqlString(options.csv.delimiter)}`,
+        `NULLSTR ${sqlString(options.csv.nullMarker)}`,
         `QUOTE '"'`,
         `ESCAPE '"'`,
         `NEW_LINE '\r\n'`,

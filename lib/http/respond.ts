@@ -25,6 +25,7 @@ import {
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
+import { quoteIdentifier } from "../db/catalog.ts";
 import type { Lease } from "../db/pool.ts";
 import { beginTransaction, type Guard, guarded, rollback } from "../db/run.ts";
 import { materializedSource } from "../db/materialized.ts";
@@ -34,7 +35,7 @@ import { createArrowEncoder } from "../encode/arrow.ts";
 import { createCsvEncoder, type CsvOptions } from "../encode/csv.ts";
 import { formatInfo, type FormatName, type StreamEncoder } from "../encode/formats.ts";
 import { createJsonEncoder, createNdjsonEncoder } from "../encode/json.ts";
-import { type CopyFormat, parquetValueSql, planCopy, quoteIdent } from "../encode/sql_render.ts";
+import { type CopyFormat, parquetValueSql, planCopy } from "../encode/sql_render.ts";
 import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/source.ts";
 import type { JsonValueOptions } from "../encode/values.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
@@ -176,7 +177,9 @@ export async function respondRows(
         (table) =>
           `SELECT ${
             names.map((n, i) =>
-              `${parquetValueSql(quoteIdent(n), source.columns[i].type)} AS ${quoteIdent(n)}`
+              `${parquetValueSql(quoteIdentifier(n), source.columns[i].type)} AS ${
+                quoteIdentifier(n)
+              }`
             )
               .join(", ")
           } FROM ${table}`,
@@ -624,7 +627,7 @@ async function until(done: () => boolean): Promise<void> {
 /** `SELECT` of the plan's columns under their own names (duplicates allowed), with a LIMIT. */
 function selectAs(sql: string, names: readonly string[], limit: number): string {
   const aliases = names.map((_, i) => `c${i + 1}`);
-  const columns = aliases.map((a, i) => `q.${a} AS ${quoteIdent(names[i])}`).join(", ");
+  const columns = aliases.map((a, i) => `q.${a} AS ${quoteIdentifier(names[i])}`).join(", ");
   return `SELECT ${columns} FROM (\n${sql.replace(/[\s;]+$/, "")}\n) AS q(${aliases.join(", ")})` +
     (limit > 0 ? ` LIMIT ${limit}` : "");
 }
