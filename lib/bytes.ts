@@ -1,5 +1,5 @@
 /**
- * Byte helpers shared by the HTTP layer and the streams module.
+ * Byte helpers shared by the HTTP layer, the streams module, cursors and API keys.
  *
  * @example
  * ```ts
@@ -24,4 +24,11 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
     at += part.byteLength;
   }
   return out;
+}
+
+/** Unpadded base64url (RFC 4648 §5) of `bytes`. */
+export function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }

@@ -369,12 +369,13 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
 }
 
 function fail(spec: ConfigKey, value: unknown, source: string, rule: string): never {
-  const shown = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
-  throw new ConfigError(`invalid ${spec.key} = ${shown} (from ${source}): expected ${rule}`);
+  throw new ConfigError(
+    `invalid ${spec.key} = ${JSON.stringify(value)} (from ${source}): expected ${rule}`,
+  );
 }
 
 /** Parses one raw value (string from env/flags, or JSON value from the file) for a key. */
-export function parseValue(spec: ConfigKey, value: unknown, source: string): unknown {
+function parseValue(spec: ConfigKey, value: unknown, source: string): unknown {
   if (value === null && spec.nullable) return null;
   switch (spec.kind) {
     case "string":
@@ -415,7 +416,7 @@ export function parseValue(spec: ConfigKey, value: unknown, source: string): unk
       return bytes;
     }
     case "memory":
-      if (typeof value !== "string" || parseSize(value) === null || parseSize(value) === 0) {
+      if (typeof value !== "string" || !parseSize(value)) {
         fail(spec, value, source, "a memory size such as 512MB or 4GB");
       }
       return value;
@@ -510,34 +511,30 @@ function finish(config: Config, cwd: string): Config {
  * directory (or lie inside the latter): auth and stream data are never reachable from user SQL.
  */
 function checkAllowedDirectories(config: Config): void {
+  // `dir` has no trailing slash, so the root is "" and holds every absolute path.
   const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  const durableStreams = config.streams && config.streams_storage === "dir";
+  const streams = config.streams_dir.replace(/\/+$/, "");
   // The scratch directory (temp_directory) is open to user SQL too, for exports.
-  const open: [string, string][] = config.allowed_directories.map((
-    d,
-  ) => ["allowed_directories", d]);
+  const open = config.allowed_directories.map((d) => ["allowed_directories", d]);
   if (config.temp_directory) open.push(["temp_directory", config.temp_directory]);
   for (const [key, raw] of open) {
-    const dir = raw.replace(/\/+$/, "") || "/";
+    const dir = raw.replace(/\/+$/, "");
     const fail = (what: string) => {
       throw new ConfigError(
         `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL reach ` +
           `${what}; choose directories apart from it`,
       );
     };
-    if (
-      config.database_path !== ":memory:" && inside(config.database_path, dir === "/" ? "" : dir)
-    ) {
+    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
       // COPY … TO the database file itself would overwrite it.
       fail(`the database file itself (database_path ${config.database_path})`);
     }
-    if (config.auth_enabled && inside(config.auth_database_path, dir === "/" ? "" : dir)) {
+    if (config.auth_enabled && inside(config.auth_database_path, dir)) {
       fail(`the auth database (auth_database_path ${config.auth_database_path})`);
     }
-    if (config.streams && config.streams_storage === "dir") {
-      const streams = config.streams_dir.replace(/\/+$/, "");
-      if (inside(streams, dir === "/" ? "" : dir) || inside(dir, streams)) {
-        fail(`stream storage (streams_dir ${config.streams_dir})`);
-      }
+    if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
+      fail(`stream storage (streams_dir ${config.streams_dir})`);
     }
   }
 }

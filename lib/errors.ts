@@ -122,6 +122,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A write-write conflict between transactions. */
+const CONFLICT = /^TransactionContext Error: .*[Cc]onflict/s;
+
 /** DuckDB's error class (the text before ` Error:`) to our code; first match wins. */
 const DUCKDB_ERROR_TABLE: readonly [RegExp, ErrorCode, boolean][] = [
   // [pattern on the message, code, keep DuckDB's message as detail]
@@ -142,7 +145,7 @@ const DUCKDB_ERROR_TABLE: readonly [RegExp, ErrorCode, boolean][] = [
     true,
   ],
   [/read-only mode|attached in read-only/, "read_only", true],
-  [/^TransactionContext Error: .*[Cc]onflict/s, "transaction_conflict", true],
+  [CONFLICT, "transaction_conflict", true],
   [/^Interrupt Error|INTERRUPT/, "query_timeout", false],
   [/^Out of Memory Error/, "out_of_memory", true],
   [/^Not implemented Error/, "not_implemented", true],
@@ -177,7 +180,7 @@ export function classifyDuckDBError(err: unknown): ApiError {
 /** True when the engine error is a write-write conflict worth retrying. */
 export function isTransactionConflict(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
-  return /^TransactionContext Error: .*[Cc]onflict/s.test(message) ||
+  return CONFLICT.test(message) ||
     /write-write conflict|Conflict on (tuple|table|update)/i.test(message);
 }
 
@@ -191,7 +194,6 @@ const STATUS_TEXT: Record<number, string> = {
   409: "Conflict",
   410: "Gone",
   413: "Content Too Large",
-  415: "Unsupported Media Type",
   429: "Too Many Requests",
   499: "Client Closed Request",
   500: "Internal Server Error",
@@ -217,7 +219,7 @@ export interface ProblemBody {
 /** Builds the RFC 9457 body of an error; 5xx bodies never carry engine internals. */
 export function problemBody(err: ApiError, requestId: string): ProblemBody {
   const title = STATUS_TEXT[err.status] ?? "Error";
-  const detail = err.status >= 500 && err.code === "internal_error"
+  const detail = err.code === "internal_error"
     ? `${ERROR_CODES.internal_error[1]} (request ${requestId})`
     : err.message;
   return {

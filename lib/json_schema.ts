@@ -171,8 +171,6 @@ function typeSchema(text: string): JsonSchema {
         type: "number",
         description: `${trimmed.toUpperCase()}, sent as an exact number`,
       };
-    case "VARCHAR":
-      return { type: "string" };
     case "ENUM":
       return { type: "string", enum: args.map(unquote) };
     case "STRUCT": {

@@ -52,9 +52,10 @@ export interface DrainTarget {
   close(): Promise<void>;
   /** How long in-flight requests may run on (`shutdown_grace`, ms). */
   graceMs: number;
-  /** How long to wait for interrupted requests to answer before closing anyway (ms). */
-  hardStopMs?: number;
 }
+
+/** How long to wait for interrupted requests to answer before closing anyway (ms). */
+const HARD_STOP_MS = 5_000;
 
 /** How a drain ended. */
 export interface DrainOutcome {
@@ -74,13 +75,12 @@ export async function drain(target: DrainTarget): Promise<DrainOutcome> {
   lifecycle.enter("draining");
   log.info("server_draining", { grace_ms: target.graceMs });
   const finished = target.stopAccepting().then(() => true, () => true);
-  let graceful = await within(finished, target.graceMs);
+  const graceful = await within(finished, target.graceMs);
   let interrupted = 0;
   if (!graceful) {
     interrupted = target.interruptAll();
     log.warn("shutdown_grace_expired", { interrupted_connections: interrupted });
-    graceful = false;
-    await within(finished, target.hardStopMs ?? 5_000);
+    await within(finished, HARD_STOP_MS);
   }
   await target.close();
   lifecycle.enter("stopped");

@@ -19,6 +19,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { base64url } from "../bytes.ts";
 
 /** Shortest custom key accepted by `auth key add -k`. */
 export const MIN_CUSTOM_KEY_LENGTH = 24;
@@ -48,12 +49,6 @@ export function generateKey(): { key: string; keyId: string } {
   const keyId = newKeyId();
   const secret = crypto.getRandomValues(new Uint8Array(32));
   return { key: `dsk_${keyId}_${base64url(secret)}`, keyId };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** The lowercase hex SHA-256 digest of a key: what the store keeps instead of the key. */

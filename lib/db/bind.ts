@@ -20,7 +20,7 @@ import { JsonNumber, type JsonValue } from "../http/body.ts";
 export type Params = JsonValue[] | Record<string, JsonValue>;
 
 /** Converts a request value to a DuckDB value. */
-export function toDuckDBValue(value: JsonValue): DuckDBValue {
+function toDuckDBValue(value: JsonValue): DuckDBValue {
   if (value === null || typeof value !== "object") return value as DuckDBValue;
   if (value instanceof JsonNumber) return decimalFromText(value.text);
   if (Array.isArray(value)) return listValue(value.map(toDuckDBValue));
@@ -30,7 +30,7 @@ export function toDuckDBValue(value: JsonValue): DuckDBValue {
 }
 
 /** Exact decimal text to a DECIMAL value (falls back to a double beyond DECIMAL(38)). */
-export function decimalFromText(text: string): DuckDBValue {
+function decimalFromText(text: string): DuckDBValue {
   const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
   if (!m) return Number(text);
   const [, sign, int, frac = ""] = m;

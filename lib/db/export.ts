@@ -15,6 +15,8 @@ import type { DuckDBType } from "@duckdb/node-api";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError, classifyDuckDBError } from "../errors.ts";
 import { bindParams, type Params } from "./bind.ts";
+import { quoteIdentifier } from "./catalog.ts";
+import { sqlString } from "./engine.ts";
 import type { Lease } from "./pool.ts";
 import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api";
 
@@ -83,7 +85,7 @@ export async function startCopy(
 ): Promise<CopyRun> {
   const path = `${options.directory}/export-${crypto.randomUUID()}`;
   const fifo = !options.file && await makeFifo(path);
-  const sql = `COPY (${select}) TO '${path.replaceAll("'", "''")}' (${copyOptions})`;
+  const sql = `COPY (${select}) TO ${sqlString(path)} (${copyOptions})`;
   let interrupted: "timeout" | "closed" | null = null;
   const statement = await lease.connection.prepare(sql).catch((err) => {
     if (fifo) Deno.remove(path).catch(() => {});
@@ -184,11 +186,6 @@ export async function startCopy(
   };
 }
 
-/** Cleans up after a run that ended normally (the whole output was read). */
-export async function finishCopy(run: CopyRun): Promise<void> {
-  await run.cancel();
-}
-
 let writerInstance: Promise<DuckDBInstance> | null = null;
 let writerDirectory: Promise<string> | null = null;
 
@@ -219,7 +216,7 @@ export async function parquetFromChunks(
   directory ??= await (writerDirectory ??= Deno.makeTempDir({ prefix: "duckserve-export-" }));
   const connection = await instance.connect();
   const table = `rows_${crypto.randomUUID().replaceAll("-", "")}`;
-  const columns = names.map((n, i) => `"${n.replaceAll('"', '""')}" ${types[i].toString()}`);
+  const columns = names.map((n, i) => `${quoteIdentifier(n)} ${types[i].toString()}`);
   try {
     await connection.run(`CREATE TEMP TABLE ${table} (${columns.join(", ")})`);
     const appender = await connection.createAppender(table, "main", "temp");

@@ -94,7 +94,6 @@ export class ConnectionPool {
     return this.#open - this.#idle.length;
   }
 
-  /** Waits for a free connection; rejects when `signal` aborts or the pool closes. */
   /** A free connection right away, or null when all are leased (no waiting, no timers). */
   tryAcquire(): Lease | null {
     if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");
@@ -102,6 +101,7 @@ export class ConnectionPool {
     return slot ? this.#lease(slot) : null;
   }
 
+  /** Waits for a free connection; rejects when `signal` aborts or the pool closes. */
   async acquire(signal?: AbortSignal): Promise<Lease> {
     if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");
     const slot = this.#idle.pop() ?? await new Promise<Slot>((resolve, reject) => {

@@ -106,7 +106,7 @@ interface ArrowColumnType {
 }
 
 /** The Arrow type of a DuckDB type (see the module table). */
-export function arrowTypeOf(type: DuckDBType): ArrowColumnType {
+function arrowTypeOf(type: DuckDBType): ArrowColumnType {
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
       return { type: new Bool() };

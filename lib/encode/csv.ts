@@ -22,7 +22,7 @@ export interface CsvOptions {
 }
 
 /** Quotes a field when RFC 4180 needs it. */
-export function csvField(text: string, delimiter: string, nullMarker: string): string {
+function csvField(text: string, delimiter: string, nullMarker: string): string {
   if (
     text.includes(delimiter) || text.includes('"') || text.includes("\n") || text.includes("\r") ||
     text === nullMarker

@@ -34,7 +34,7 @@ import { sqlString } from "../db/engine.ts";
 import type { JsonValueOptions } from "./values.ts";
 
 /** True for VARCHAR columns holding JSON text (DuckDB's `JSON` alias). */
-export function isJsonText(type: DuckDBType): boolean {
+function isJsonText(type: DuckDBType): boolean {
   return type.typeId === DuckDBTypeId.VARCHAR && type.alias === "JSON";
 }
 
@@ -198,7 +198,7 @@ export function jsonValueSql(
 }
 
 /** A SQL expression over `x` giving the CSV field text of `csvText`; `null` when impossible. */
-export function csvValueSql(x: string, type: DuckDBType): string | null {
+function csvValueSql(x: string, type: DuckDBType): string | null {
   if (NATIVE.has(type.typeId) || BIG_NUMBERS.has(type.typeId)) return x;
   if (type.typeId === DuckDBTypeId.FLOAT || type.typeId === DuckDBTypeId.DOUBLE) {
     return floatSql(x, type, false);

@@ -144,7 +144,7 @@ export function jsonFragment(
 }
 
 /** Shortest text that reads back as the same FLOAT or DOUBLE; NaN and infinities as strings. */
-export function floatFragment(value: number, single: boolean): string {
+function floatFragment(value: number, single: boolean): string {
   if (Number.isNaN(value)) return '"NaN"';
   if (value === Infinity) return '"Infinity"';
   if (value === -Infinity) return '"-Infinity"';
@@ -209,7 +209,7 @@ export function base64(bytes: Uint8Array): string {
 const DATE_INFINITY = 2147483647;
 
 /** `YYYY-MM-DD` (DuckDB's own text outside years 0-9999; `infinity` / `-infinity`). */
-export function isoDate(value: DuckDBDateValue): string {
+function isoDate(value: DuckDBDateValue): string {
   if (value.days === DATE_INFINITY) return "infinity";
   if (value.days === -DATE_INFINITY) return "-infinity";
   const ms = value.days * 86_400_000;
@@ -222,7 +222,7 @@ export function isoDate(value: DuckDBDateValue): string {
 const MICROS_INFINITY = 9223372036854775807n;
 
 /** ISO 8601 timestamp; TIMESTAMPTZ in UTC with `Z`. Fractions keep their digits, trimmed. */
-export function isoTimestamp(value: DuckDBValue, zoned: boolean): string {
+function isoTimestamp(value: DuckDBValue, zoned: boolean): string {
   const v = value as unknown as Record<string, bigint>;
   let whole: bigint; // seconds
   let fraction: string; // digits after the point, untrimmed
@@ -256,7 +256,7 @@ function floorDiv(a: bigint, b: bigint): bigint {
 }
 
 /** `HH:MM:SS[.ffffff]+HH:MM`. */
-export function isoTimeTz(value: DuckDBTimeTZValue): string {
+function isoTimeTz(value: DuckDBTimeTZValue): string {
   const text = String(value); // e.g. 12:34:56+05:30 or 12:34:56+05
   return /[+-]\d\d$/.test(text) ? `${text}:00` : text;
 }

@@ -39,8 +39,6 @@ export interface AppContext {
   streams?: StreamsRuntime | null;
   /** The server's lifecycle (probes, draining); default: always ready. */
   lifecycle?: Lifecycle;
-  /** The cache of read answers (default: one sized by `read_cache_size`). */
-  cache?: ReadCache;
 }
 
 /** Per-request values shared by middleware and handlers. */
@@ -61,7 +59,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   const { config, engine, auth, log } = ctx;
   const lifecycle = ctx.lifecycle ?? createLifecycle("ready");
   const prefix = config.route_prefix;
-  const cache = ctx.cache ?? createReadCache({
+  const cache = createReadCache({
     maxBytes: config.read_cache_size,
     maxEntryBytes: config.read_cache_max_entry,
   });
@@ -209,7 +207,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
 }
 
 /** Splits `{prefix}/query/{urlEncodedSQL}/result.{format}`; the SQL is percent-decoded once. */
-export function parseQueryPath(
+function parseQueryPath(
   pathname: string,
   prefix: string,
 ): { sql: string; format: FormatName } {

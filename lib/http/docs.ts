@@ -30,7 +30,7 @@ export const DOC_ASSETS: Readonly<Record<string, Asset>> = {
 };
 
 /** The page's Content-Security-Policy: nothing but this origin (Swagger UI needs inline styles). */
-export const DOCS_CSP = [
+const DOCS_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

@@ -10,13 +10,13 @@ import type { Engine } from "../db/engine.ts";
 import type { Lifecycle } from "../lifecycle.ts";
 
 /** Seconds a client should wait before retrying while the server starts or drains. */
-export const RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER_SECONDS = 1;
 
 /** Longest a readiness ping may wait for the database. */
 const READY_PING_MS = 2_000;
 
-/** The 503 of a server that is not ready (starting, draining or stopped). */
-export function notReady(lifecycle: Lifecycle, detail?: string): ApiError {
+/** The 503 of a server that is not ready (starting, draining or stopped), or whose database is down. */
+export function notReady(lifecycle: Lifecycle, detail?: string, cause?: unknown): ApiError {
   const phase = lifecycle.phase;
   const text = detail ??
     (phase === "starting"
@@ -25,6 +25,7 @@ export function notReady(lifecycle: Lifecycle, detail?: string): ApiError {
   return new ApiError("unavailable", text, {
     headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
     extra: { phase },
+    cause,
   });
 }
 
@@ -46,11 +47,7 @@ export async function answerReadyz(
   try {
     await engine.ping(AbortSignal.timeout(READY_PING_MS));
   } catch (err) {
-    throw new ApiError("unavailable", "The database does not answer.", {
-      headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
-      extra: { phase: lifecycle.phase },
-      cause: err,
-    });
+    throw notReady(lifecycle, "The database does not answer.", err);
   }
   return c.json({ status: "ok", phase: lifecycle.phase });
 }

@@ -16,7 +16,7 @@ import { baseHeaders, type StreamAction } from "../streams/mod.ts";
 import type { AppContext, AppEnv } from "./app.ts";
 
 /** Throws 403 `forbidden` unless `principal` may do `action` on the stream at `path`. */
-export function authorizeStream(
+function authorizeStream(
   auth: Auth,
   principal: Principal,
   action: StreamAction,

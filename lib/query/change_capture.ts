@@ -106,7 +106,7 @@ const DOUBLE_DIGITS = 15;
  * A DuckDB value as a JSON-ready JS value, rendered as the API renders it; numbers that would
  * not survive a double stay decimal text.
  */
-export function jsonValue(value: unknown, type: DuckDBType): unknown {
+function jsonValue(value: unknown, type: DuckDBType): unknown {
   if (value === null || value === undefined) return null;
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:

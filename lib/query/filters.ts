@@ -141,7 +141,7 @@ function badFilter(message: string): ApiError {
 }
 
 /** The name of an operator, or a `bad_filter` error naming `source`. */
-export function parseOperator(op: string, source: string): OperatorName {
+function parseOperator(op: string, source: string): OperatorName {
   const name = op.trim().toLowerCase();
   if (!Object.hasOwn(OPERATORS, name)) {
     throw badFilter(

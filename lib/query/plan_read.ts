@@ -23,6 +23,7 @@
  * @module
  */
 
+import { base64url } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
 import { type ColumnInfo, quoteIdentifier, type TableInfo } from "../db/catalog.ts";
 import {
@@ -57,19 +58,6 @@ export interface ReadRequest {
   /** The query parameters as sent, in order (links keep the ones they do not set). */
   query: [string, string][];
 }
-
-/** Names of the query parameters a read understands. */
-export const READ_PARAMS = [
-  "filter",
-  "sort",
-  "select",
-  "page",
-  "limit",
-  "after",
-  "count",
-  "links",
-  "format",
-] as const;
 
 /** The value of a query parameter that may appear once; a repeat is a 400. */
 export function singleParam(params: URLSearchParams, name: string): string | null {
@@ -307,13 +295,6 @@ function orderSignature(keys: readonly OrderKey[]): string[] {
   return keys.map((k) => `${k.name}:${k.direction}`);
 }
 
-function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 function fromBase64url(text: string): string {
   const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
   return new TextDecoder("utf-8", { fatal: true }).decode(
@@ -336,7 +317,7 @@ export function encodeCursor(
     o: orderSignature(keys),
     k: values,
   };
-  return base64url(JSON.stringify(body));
+  return base64url(new TextEncoder().encode(JSON.stringify(body)));
 }
 
 /** The key texts of a cursor; 400 when it is malformed or made for another table or order. */

@@ -34,7 +34,7 @@ import {
 } from "./filters.ts";
 import { parseTableName, requireColumn, type TableRef } from "./_resolve.ts";
 import { parseFlag, singleParam } from "./plan_read.ts";
-import { type SqlFragment, type SqlParam, valueParam, valueSql } from "./values.ts";
+import { planValue, type SqlFragment, type SqlParam, valueParam, valueSql } from "./values.ts";
 
 /** The preferences of a write (RFC 7240 `Prefer`). */
 export interface WritePreferences {
@@ -71,7 +71,7 @@ function isObject(value: JsonValue | undefined): value is Record<string, JsonVal
 export type Capture = "rows" | "keys";
 
 /** Writes to views are refused: only tables take writes. */
-export function requireWritable(table: TableInfo): void {
+function requireWritable(table: TableInfo): void {
   if (table.kind === "view") {
     throw new ApiError(
       "method_not_allowed",
@@ -284,10 +284,7 @@ export function planUpdate(request: UpdateRequest, table: TableInfo): UpdatePlan
     const label = `set.${key}`;
     return {
       column,
-      value: {
-        sql: valueSql(column, "json"),
-        params: [valueParam(column, { json: value }, label)],
-      },
+      value: planValue(column, { json: value }, label),
     };
   });
   return {

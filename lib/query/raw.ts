@@ -440,10 +440,7 @@ async function runScript(
       }
       return { last: last!, rowsAffected };
     })
-  ).catch(async (err) => {
-    await rollback(lease);
-    throw err;
-  });
+  );
   if (outcome.last.returnType === ResultReturnType.QUERY_RESULT) {
     return {
       kind: "rows",

@@ -50,7 +50,7 @@ export type TypeClass =
   | "other";
 
 /** Smallest and largest value of each integer type. */
-export const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
+const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   TINYINT: [-(2n ** 7n), 2n ** 7n - 1n],
   SMALLINT: [-(2n ** 15n), 2n ** 15n - 1n],
   INTEGER: [-(2n ** 31n), 2n ** 31n - 1n],

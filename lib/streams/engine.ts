@@ -910,11 +910,6 @@ export class StreamEngine {
     this.endLive();
   }
 
-  /** True after `shutdown()`. */
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
   /** True after `endLive()` or `shutdown()`: live readers should finish. */
   get liveEnded(): boolean {
     return this.#liveEnded;

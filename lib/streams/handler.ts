@@ -160,7 +160,6 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
     }"`;
   }
 
-  /** A 200 carrying a planned read (catch-up or long-poll data). */
   /**
    * Recently served small bodies by ETag (which names the instance and the range): many live
    * readers woken by one append read the same range, so it is fetched and joined once. Bounded:
@@ -168,6 +167,7 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
    */
   const recentBodies = new Map<string, Uint8Array>();
 
+  /** A 200 carrying a planned read (catch-up or long-poll data). */
   async function dataResponse(
     inst: StreamInstance,
     plan: ReadPlan,

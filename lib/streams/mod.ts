@@ -30,7 +30,6 @@ import { formatOffset, parseOffset } from "./offsets.ts";
 import { validateStreamPath } from "./request.ts";
 
 export { baseHeaders } from "./http_headers.ts";
-export { compileGlob } from "./glob.ts";
 export type { StreamsEvent } from "./model.ts";
 export type { HandleContext, StreamAction } from "./handler.ts";
 
