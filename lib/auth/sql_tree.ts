@@ -23,6 +23,8 @@
  * @module
  */
 
+import { foldCase } from "./policy.ts";
+
 /** A function call as written: name and optional schema and catalog. */
 export interface FunctionRef {
   name: string;
@@ -115,15 +117,11 @@ function str(value: Json): string {
   return typeof value === "string" ? value : "";
 }
 
-function fold(name: string): string {
-  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-}
-
 function functionRef(node: Record<string, Json>): FunctionRef {
   return {
-    name: fold(str(node.function_name)),
-    schema: fold(str(node.schema)),
-    catalog: fold(str(node.catalog)),
+    name: foldCase(str(node.function_name)),
+    schema: foldCase(str(node.schema)),
+    catalog: foldCase(str(node.catalog)),
   };
 }
 
@@ -152,7 +150,7 @@ function walk(node: Json, scope: Scope, found: TreeFindings): void {
       case "BASE_TABLE": {
         const parts = [str(obj.catalog_name), str(obj.schema_name), str(obj.table_name)]
           .filter((p) => p !== "");
-        const cte = parts.length === 1 && scope.includes(fold(parts[0]));
+        const cte = parts.length === 1 && scope.includes(foldCase(parts[0]));
         if (!cte) found.tables.push(parts);
         return;
       }
@@ -172,7 +170,7 @@ function walk(node: Json, scope: Scope, found: TreeFindings): void {
         walkFields(obj, scope, found);
         return;
       case "RECURSIVE_CTE_NODE":
-        walkFields(obj, [...scope, fold(str(obj.cte_name))], found, ["cte_map"]);
+        walkFields(obj, [...scope, foldCase(str(obj.cte_name))], found, ["cte_map"]);
         return;
     }
     walkFields(obj, scope, found, ["cte_map"]);
@@ -209,7 +207,7 @@ function walkCtes(cteMap: Json, scope: Scope, found: TreeFindings): Scope {
   for (const entry of entries) {
     const { key, value } = entry as { key?: Json; value?: Json };
     walk(value, inner, found);
-    inner = [...inner, fold(str(key))];
+    inner = [...inner, foldCase(str(key))];
   }
   return inner;
 }

@@ -16,13 +16,12 @@
  */
 
 import type { Operation } from "../auth/mod.ts";
+import { foldCase } from "../auth/policy.ts";
+import { STREAM_GRANT_PREFIX } from "../auth/stream_grants.ts";
 import type { StreamAction } from "./handler.ts";
 
 /** Path prefix of the server-written table change feeds. */
 export const CHANGES_PREFIX = "_changes/";
-
-/** The table-name prefix of stream pseudo-tables in grants and authorization calls. */
-export const STREAM_TABLE_PREFIX = "stream:";
 
 const OPERATIONS: Record<StreamAction, Operation> = {
   read: "r",
@@ -30,11 +29,6 @@ const OPERATIONS: Record<StreamAction, Operation> = {
   append: "c",
   delete: "d",
 };
-
-/** Lowercases ASCII letters only, as DuckDB compares identifiers. */
-function foldCase(name: string): string {
-  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-}
 
 /**
  * The canonical name of a table in change-feed paths: case-folded, schema `main` left out
@@ -85,5 +79,5 @@ export function streamAccess(
 ): { operation: Operation; table: string } {
   const table = action === "read" ? feedTableOf(path) : null;
   if (table !== null) return { operation: "r", table };
-  return { operation: OPERATIONS[action], table: STREAM_TABLE_PREFIX + path };
+  return { operation: OPERATIONS[action], table: STREAM_GRANT_PREFIX + path };
 }
