@@ -12,21 +12,20 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { FileLockedError } from "../lib/db/file.ts";
-import { AuthInputError, parseExpiry } from "../lib/auth/keys.ts";
+import { AuthInputError, keyStatus, parseExpiry } from "../lib/auth/keys.ts";
 import { displayTable, formatOperations, parseOperations } from "../lib/auth/policy.ts";
 import {
   addKey,
   addRole,
   type AuthData,
-  authFileExists,
   AuthStoreError,
   DEFAULT_LOCK_WAIT_MS,
   initAuthFile,
-  type KeyRecord,
   readAuthData,
   removeKey,
   removePermission,
   removeRole,
+  requireAuthFile,
   setPermission,
 } from "../lib/auth/store.ts";
 import { createCommand, parseCommand, printError } from "./_program.ts";
@@ -302,11 +301,7 @@ async function databasePath(flag: string | undefined): Promise<string> {
 }
 
 async function readStore(db: string): Promise<AuthData> {
-  if (!await authFileExists(db)) {
-    throw new AuthStoreError(
-      `auth database ${db} does not exist (create it with: duckserve auth init -d ${db})`,
-    );
-  }
+  await requireAuthFile(db);
   return await readAuthData(db, DEFAULT_LOCK_WAIT_MS);
 }
 
@@ -325,12 +320,6 @@ function report(verb: string, err: unknown): number {
   const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
   printError(`auth ${verb}: ${message}`);
   return 1;
-}
-
-function keyStatus(key: KeyRecord, now: number): "active" | "inactive" | "expired" {
-  if (!key.active) return "inactive";
-  if (key.expiresAt !== null && key.expiresAt <= now) return "expired";
-  return "active";
 }
 
 function iso(ms: number | null): string | null {

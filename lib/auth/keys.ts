@@ -51,6 +51,16 @@ export function generateKey(): { key: string; keyId: string } {
   return { key: `dsk_${keyId}_${base64url(secret)}`, keyId };
 }
 
+/** A key's status at `now` (epoch ms): inactive wins over expired. */
+export function keyStatus(
+  key: { active: boolean; expiresAt: number | null },
+  now: number,
+): "active" | "inactive" | "expired" {
+  if (!key.active) return "inactive";
+  if (key.expiresAt !== null && key.expiresAt <= now) return "expired";
+  return "active";
+}
+
 /** The lowercase hex SHA-256 digest of a key: what the store keeps instead of the key. */
 export function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");

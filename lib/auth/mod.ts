@@ -18,7 +18,7 @@ import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
 import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
-import { constantTimeEqual, hashKey, presentedKey } from "./keys.ts";
+import { constantTimeEqual, hashKey, keyStatus, presentedKey } from "./keys.ts";
 import { createFailureLimiter } from "./limiter.ts";
 import {
   ALL_TABLES,
@@ -41,7 +41,14 @@ import {
   planScript,
   type StatementPlan,
 } from "./sql.ts";
-import { addKey, authFileExists, DEFAULT_ROLES, initAuthFile, readAuthData } from "./store.ts";
+import {
+  addKey,
+  authFileExists,
+  DEFAULT_LOCK_WAIT_MS,
+  DEFAULT_ROLES,
+  initAuthFile,
+  readAuthData,
+} from "./store.ts";
 
 export type { Operation } from "./policy.ts";
 export type { Principal } from "./snapshot.ts";
@@ -204,7 +211,7 @@ class KeyAuth implements Auth {
   static async open(config: Config, log: Logger, options: AuthOptions): Promise<KeyAuth> {
     const path = config.auth_database_path;
     const signature = await fileSignature(path);
-    const data = await readAuthData(path, 10_000);
+    const data = await readAuthData(path, DEFAULT_LOCK_WAIT_MS);
     let loaded = JSON.stringify(data);
     const auth = new KeyAuth(buildSnapshot(data), config, log, options);
     auth.#logLoaded("auth_loaded");
@@ -266,10 +273,11 @@ class KeyAuth implements Auth {
     } else {
       const hash = hashKey(key);
       const entry = this.#snapshot.keys.get(hash);
-      if (!entry || !constantTimeEqual(entry.hash, hash)) reason = "unknown";
-      else if (!entry.active) reason = "inactive";
-      else if (entry.expiresAt !== null && entry.expiresAt <= this.#now()) reason = "expired";
-      else return entry.principal;
+      const status = entry && constantTimeEqual(entry.hash, hash)
+        ? keyStatus(entry, this.#now())
+        : "unknown";
+      if (status === "active") return entry!.principal;
+      reason = status;
       this.#limiter.fail(clientAddress);
     }
     const fields = { request_id: requestId, client: clientAddress, reason };

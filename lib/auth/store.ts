@@ -7,7 +7,7 @@
  */
 
 import { dirname } from "node:path";
-import { withDatabaseFile } from "../db/file.ts";
+import { type DatabaseFile, withDatabaseFile } from "../db/file.ts";
 import {
   AuthInputError,
   generateKey,
@@ -120,9 +120,7 @@ export async function authFileExists(path: string): Promise<boolean> {
   }
 }
 
-type Db = Parameters<Parameters<typeof withDatabaseFile>[2]>[0];
-
-async function checkSchema(db: Db, path: string): Promise<void> {
+async function checkSchema(db: DatabaseFile, path: string): Promise<void> {
   const tables = new Set(
     (await db.all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"))
       .map((r) => String(r.table_name)),
@@ -147,18 +145,25 @@ async function checkSchema(db: Db, path: string): Promise<void> {
   }
 }
 
-function mutate<T>(path: string, work: (db: Db) => Promise<T>, lockWaitMs = DEFAULT_LOCK_WAIT_MS) {
-  return (async () => {
-    if (!await authFileExists(path)) {
-      throw new AuthStoreError(
-        `auth database ${path} does not exist (create it with: duckserve auth init -d ${path})`,
-      );
-    }
-    return await withDatabaseFile(path, { readOnly: false, lockWaitMs }, async (db) => {
+/** Throws a clear error (naming `auth init`) when there is no store at `path`. */
+export async function requireAuthFile(path: string): Promise<void> {
+  if (!await authFileExists(path)) {
+    throw new AuthStoreError(
+      `auth database ${path} does not exist (create it with: duckserve auth init -d ${path})`,
+    );
+  }
+}
+
+async function mutate<T>(path: string, work: (db: DatabaseFile) => Promise<T>): Promise<T> {
+  await requireAuthFile(path);
+  return await withDatabaseFile(
+    path,
+    { readOnly: false, lockWaitMs: DEFAULT_LOCK_WAIT_MS },
+    async (db) => {
       await checkSchema(db, path);
       return await db.transaction(() => work(db));
-    });
-  })();
+    },
+  );
 }
 
 /**
@@ -253,11 +258,11 @@ function checkDescription(description: string | null | undefined): string | null
   return description;
 }
 
-async function roleExists(db: Db, name: string): Promise<boolean> {
+async function roleExists(db: DatabaseFile, name: string): Promise<boolean> {
   return (await db.all("SELECT 1 FROM roles WHERE role_name = ?", [name])).length > 0;
 }
 
-async function requireRole(db: Db, name: string): Promise<void> {
+async function requireRole(db: DatabaseFile, name: string): Promise<void> {
   if (!await roleExists(db, name)) throw new AuthInputError(`role "${name}" does not exist`);
 }
 
@@ -377,7 +382,7 @@ export async function removeKey(path: string, keyOrId: string): Promise<KeyRecor
 }
 
 async function insertPermission(
-  db: Db,
+  db: DatabaseFile,
   role: string,
   table: string,
   operations: Operation[],
