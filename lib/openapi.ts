@@ -35,7 +35,7 @@ import {
   type Endpoint,
   FILTER_OPERATORS,
   type HttpMethod,
-  PUBLIC_ROUTES,
+  isPublicRoute,
   type SuccessBody,
 } from "./http/endpoints.ts";
 import { VERSION } from "./version.ts";
@@ -232,12 +232,6 @@ function tableNames(catalog: readonly TableInfo[]): Map<TableInfo, TableNames> {
     names.set(table, { display, row: unique(display), insert: unique(`${display}.insert`) });
   }
   return names;
-}
-
-function isPublicRoute(route: string): boolean {
-  return PUBLIC_ROUTES.some((p) =>
-    p.endsWith("/*") ? route.startsWith(p.slice(0, -1)) : route === p
-  );
 }
 
 interface OperationContext {

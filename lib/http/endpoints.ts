@@ -92,13 +92,16 @@ export const PUBLIC_ROUTES: readonly string[] = [
   "/docs/*",
 ];
 
+/** True when `route` (a path relative to the prefix) is public. */
+export function isPublicRoute(route: string): boolean {
+  return PUBLIC_ROUTES.some((p) =>
+    p.endsWith("/*") ? route.startsWith(p.slice(0, -1)) : route === p
+  );
+}
+
 /** True when `path` (a request path including the prefix) is public. */
 export function isPublicPath(path: string, prefix: string): boolean {
-  if (!path.startsWith(prefix)) return false;
-  const rest = path.slice(prefix.length);
-  return PUBLIC_ROUTES.some((route) =>
-    route.endsWith("/*") ? rest.startsWith(route.slice(0, -1)) : rest === route
-  );
+  return path.startsWith(prefix) && isPublicRoute(path.slice(prefix.length));
 }
 
 /** A filter operator of `filter=` / `where=` (documentation of the CRUD grammar). */
