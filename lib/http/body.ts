@@ -17,7 +17,7 @@
  */
 
 import { ApiError } from "../errors.ts";
-import { concatBytes } from "../bytes.ts";
+import { readBodyBytes } from "../bytes.ts";
 
 /** A JSON number kept as its exact text (a double would round it). */
 export class JsonNumber {
@@ -40,23 +40,7 @@ export type JsonValue =
 
 /** Reads the whole body as text, refusing more than `maxBytes` with 413. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return "";
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(maxBytes);
-    }
-    parts.push(value);
-  }
-  const bytes = concatBytes(parts);
+  const bytes = await readBodyBytes(request, maxBytes, () => tooLarge(maxBytes));
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

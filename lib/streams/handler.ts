@@ -6,7 +6,7 @@
 
 import { computeCursor } from "./cursor.ts";
 import type { ReadPlan, StreamEngine } from "./engine.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, readBodyBytes } from "../bytes.ts";
 import { ApiError, renderProblem } from "../errors.ts";
 import { baseHeaderPairs, baseHeaders, H, preflightHeaders } from "./http_headers.ts";
 import { joinJsonArray } from "./json_mode.ts";
@@ -80,23 +80,7 @@ export function createHandler(options: HandlerOptions): StreamsHandler {
   async function readBody(req: Request): Promise<Uint8Array> {
     const tooLarge = () =>
       new ApiError("payload_too_large", `Body exceeds ${options.maxAppendBytes} bytes`);
-    const declared = Number(req.headers.get("content-length") ?? "0");
-    if (declared > options.maxAppendBytes) throw tooLarge();
-    if (!req.body) return EMPTY;
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = req.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > options.maxAppendBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-    return chunks.length === 0 ? EMPTY : concatBytes(chunks);
+    return await readBodyBytes(req, options.maxAppendBytes, tooLarge);
   }
 
   function streamLocation(req: Request, prefix: string, path: string): string {
