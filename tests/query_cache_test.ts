@@ -37,6 +37,11 @@ Deno.test("deterministic raw SELECTs are answered from the cache until the next 
   // Cache-Control: no-cache runs the query
   r = await t.query("SELECT 1 AS one", undefined, { "cache-control": "no-cache" });
   equal(r.headers.get("x-cache"), "miss");
+  // A trailing semicolon is still one SELECT: wrapped, capped and cached like any other.
+  await t.query("SELECT 2 AS two;");
+  r = await t.query("SELECT 2 AS two;");
+  equal(r.headers.get("x-cache"), "hit");
+  deepEqual(r.body.data, [{ two: 2 }]);
 });
 
 Deno.test("answers that depend on the clock, randomness, files, streams, views or macros are never cached", async () => {

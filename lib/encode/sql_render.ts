@@ -294,6 +294,14 @@ export interface CopyPlanOptions {
 }
 
 /**
+ * `(sql)` as a subquery: trailing semicolons and white space dropped, line breaks around it so
+ * a trailing `--` comment ends before the closing parenthesis.
+ */
+export function asSubquery(sql: string): string {
+  return `(\n${sql.replace(/[\s;]+$/, "")}\n)`;
+}
+
+/**
  * Wraps `innerSql` (one SELECT whose result has `columns`, names made unique in `names`) so
  * DuckDB writes `format` with our value rules; `null` when a column type has no SQL rendering.
  * The inner text goes on its own lines so a trailing `--` comment cannot swallow the wrapper.
@@ -317,9 +325,8 @@ export function planCopy(
     if (expr === null) return null;
     exprs.push(`${expr} AS ${quoteIdentifier(names[i])}`);
   }
-  const inner = innerSql.replace(/[\s;]+$/, "");
   const limit = options.limit ? ` LIMIT ${Math.trunc(options.limit)}` : "";
-  const select = `SELECT ${exprs.join(", ")} FROM (\n${inner}\n) AS q(${
+  const select = `SELECT ${exprs.join(", ")} FROM ${asSubquery(innerSql)} AS q(${
     aliases.join(", ")
   })${limit}`;
   const copyOptions = ["USE_TMP_FILE false"];

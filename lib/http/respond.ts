@@ -16,12 +16,7 @@
  * @module
  */
 
-import {
-  type DuckDBPreparedStatement,
-  type DuckDBResult,
-  type DuckDBType,
-  DuckDBTypeId,
-} from "@duckdb/node-api";
+import { type DuckDBPreparedStatement, type DuckDBResult, DuckDBTypeId } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
@@ -35,7 +30,13 @@ import { createArrowEncoder } from "../encode/arrow.ts";
 import { createCsvEncoder, type CsvOptions } from "../encode/csv.ts";
 import { formatInfo, type FormatName, type StreamEncoder } from "../encode/formats.ts";
 import { createJsonEncoder, createNdjsonEncoder } from "../encode/json.ts";
-import { type CopyFormat, parquetValueSql, planCopy } from "../encode/sql_render.ts";
+import {
+  asSubquery,
+  type CopyFormat,
+  type CopyPlan,
+  parquetValueSql,
+  planCopy,
+} from "../encode/sql_render.ts";
 import { type ResultSource, type RowBatch, uniqueColumnNames } from "../encode/source.ts";
 import type { JsonValueOptions } from "../encode/values.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
@@ -509,7 +510,7 @@ export async function respondPlan(
       csv: options.csv,
     });
     if (copy) {
-      const response = await respondCopy(lease, guard, plan, types, names, format, options, {
+      const response = await respondCopy(lease, guard, plan, copy, format, options, {
         handOff,
         release: async (dirty) => {
           owned = true;
@@ -628,12 +629,11 @@ async function until(done: () => boolean): Promise<void> {
 function selectAs(sql: string, names: readonly string[], limit: number): string {
   const aliases = names.map((_, i) => `c${i + 1}`);
   const columns = aliases.map((a, i) => `q.${a} AS ${quoteIdentifier(names[i])}`).join(", ");
-  return `SELECT ${columns} FROM (\n${sql.replace(/[\s;]+$/, "")}\n) AS q(${aliases.join(", ")})` +
+  return `SELECT ${columns} FROM ${asSubquery(sql)} AS q(${aliases.join(", ")})` +
     (limit > 0 ? ` LIMIT ${limit}` : "");
 }
 
-/** Binds the plan's values to a statement that embeds its SQL. */
-/** SQL texts that cannot be wrapped as a subquery (e.g. a trailing `;`), so not tried again. */
+/** SQL texts that cannot be wrapped as a subquery, so not tried again. */
 const UNWRAPPABLE = new Set<string>();
 const UNWRAPPABLE_MAX = 1000;
 
@@ -669,7 +669,7 @@ async function respondLimited(
     limited = await guarded(
       lease,
       guard,
-      () => lease.prepare(`SELECT * FROM (\n${plan.sql}\n) LIMIT ${options.cap + 1}`),
+      () => lease.prepare(`SELECT * FROM ${asSubquery(plan.sql)} LIMIT ${options.cap + 1}`),
     );
   } catch {
     if (UNWRAPPABLE.size >= UNWRAPPABLE_MAX) UNWRAPPABLE.clear();
@@ -717,13 +717,14 @@ async function countAll(lease: Lease, guard: Guard, plan: QueryPlan): Promise<nu
   const counter = await guarded(
     lease,
     guard,
-    () => lease.prepare(`SELECT count(*) FROM (\n${plan.sql}\n)`),
+    () => lease.prepare(`SELECT count(*) FROM ${asSubquery(plan.sql)}`),
   );
   bindPlan(counter, plan);
   const result = await guarded(lease, guard, () => counter.run());
   return Number(result.getChunk(0).getColumnVector(0).getItem(0));
 }
 
+/** Binds the plan's values to a statement that embeds its SQL. */
 function bindPlan(statement: DuckDBPreparedStatement, plan: QueryPlan): void {
   if (plan.bind) plan.bind(statement);
   else bindParams(statement, plan.params);
@@ -731,13 +732,12 @@ function bindPlan(statement: DuckDBPreparedStatement, plan: QueryPlan): void {
 
 /** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
 async function exceedsCap(lease: Lease, guard: Guard, plan: QueryPlan, cap: number) {
-  const inner = plan.sql.replace(/[\s;]+$/, "");
   const counter = await guarded(
     lease,
     guard,
     () =>
       lease.connection.prepare(
-        `SELECT count(*) FROM (SELECT 1 FROM (\n${inner}\n) AS q LIMIT ${cap + 1}) AS c`,
+        `SELECT count(*) FROM (SELECT 1 FROM ${asSubquery(plan.sql)} AS q LIMIT ${cap + 1}) AS c`,
       ),
   );
   try {
@@ -754,8 +754,7 @@ async function respondCopy(
   lease: Lease,
   guard: Guard,
   plan: QueryPlan,
-  types: DuckDBType[],
-  names: string[],
+  copy: CopyPlan,
   format: CopyFormat,
   options: RowsResponseOptions,
   lease_: { handOff: () => void; release: (dirty: boolean) => Promise<void> },
@@ -765,12 +764,8 @@ async function respondCopy(
   let run: CopyRun;
   try {
     truncated = options.cap > 0 && await exceedsCap(lease, guard, plan, options.cap);
-    const copy = planCopy(plan.sql, types, uniqueColumnNames(names), format, {
-      json: options.json,
-      csv: options.csv,
-      limit: truncated ? options.cap : 0,
-    })!;
-    run = await startCopy(lease, copy.select, copy.options, {
+    const select = truncated ? `${copy.select} LIMIT ${Math.trunc(options.cap)}` : copy.select;
+    run = await startCopy(lease, select, copy.options, {
       directory: options.scratchDirectory!,
       params: plan.params,
       bind: plan.bind,
