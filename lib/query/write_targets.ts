@@ -1,8 +1,8 @@
 /**
  * Which tables a SQL text writes, statement by statement, for the raw-SQL change feed. DuckDB
- * gives statement types but no write targets (`getTableNames` lists only tables read), so a small
- * lexer (comments, `'…'`, `E'…'`, `$tag$…$tag$` strings, `"…"` identifiers, brackets) finds the
- * top-level shape of each statement: `INSERT [OR …] INTO t`, `UPDATE t`, `DELETE FROM t`,
+ * gives statement types but no write targets (`getTableNames` lists only tables read), so the
+ * tokens of `lib/auth/sql_lexer.ts` (comments, `'…'`, `E'…'`, `$tag$…$tag$` strings, `"…"`
+ * identifiers, brackets) give the top-level shape of each statement: `INSERT [OR …] INTO t`, `UPDATE t`, `DELETE FROM t`,
  * `TRUNCATE t`, `MERGE INTO t`, `COPY t FROM …`, `CREATE [OR REPLACE] [TEMP] TABLE t`,
  * `DROP TABLE t, u`, `ALTER TABLE t [RENAME TO u]`, also behind a `WITH` clause or
  * `EXPLAIN ANALYZE`. Pure functions only.
@@ -17,6 +17,8 @@
  * ```
  * @module
  */
+
+import { splitStatements, type Token as LexToken } from "../auth/sql_lexer.ts";
 
 /** The writing statements of a SQL text, in order. */
 export interface WriteTarget {
@@ -37,109 +39,9 @@ export interface WriteTarget {
   temporary: boolean;
 }
 
-type Kind = "word" | "quoted" | "open" | "close" | "semicolon" | "dot" | "comma" | "other";
-
-interface Token {
-  kind: Kind;
-  /** Words: lowercased; quoted identifiers: unescaped; others: empty. */
-  value: string;
-  /** Words: as written. */
+/** A token of `sql_lexer.ts` with, for words, the text as written. */
+interface Token extends Pick<LexToken, "kind" | "value" | "depth"> {
   raw: string;
-  depth: number;
-}
-
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-
-/** Splits SQL into tokens; null when a string, identifier or comment never ends. */
-function tokenize(sql: string): Token[] | null {
-  const tokens: Token[] = [];
-  let depth = 0;
-  let i = 0;
-  const push = (kind: Kind, value = "", raw = "", at = depth) =>
-    tokens.push({ kind, value, raw, depth: at });
-  while (i < sql.length) {
-    const ch = sql[i];
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (ch === "-" && sql[i + 1] === "-") {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? sql.length : end + 1;
-    } else if (ch === "/" && sql[i + 1] === "*") {
-      let nest = 1;
-      i += 2;
-      while (nest > 0) {
-        if (i >= sql.length) return null;
-        const pair = sql.slice(i, i + 2);
-        if (pair === "/*" || pair === "*/") {
-          nest += pair === "/*" ? 1 : -1;
-          i += 2;
-        } else {
-          i++;
-        }
-      }
-    } else if (ch === "'" || ((ch === "e" || ch === "E") && sql[i + 1] === "'")) {
-      const escapes = ch !== "'";
-      i += escapes ? 2 : 1;
-      for (;;) {
-        if (i >= sql.length) return null;
-        if (escapes && sql[i] === "\\") i += 2;
-        else if (sql[i] === "'" && sql[i + 1] === "'") i += 2;
-        else if (sql[i] === "'") break;
-        else i++;
-      }
-      i++;
-      push("other");
-    } else if (ch === "$" && /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i, i + 130))) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))![0];
-      const end = sql.indexOf(tag, i + tag.length);
-      if (end < 0) return null;
-      i = end + tag.length;
-      push("other");
-    } else if (ch === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        if (i >= sql.length) return null;
-        if (sql[i] === '"' && sql[i + 1] === '"') {
-          value += '"';
-          i += 2;
-        } else if (sql[i] === '"') {
-          break;
-        } else {
-          value += sql[i++];
-        }
-      }
-      i++;
-      push("quoted", value, value);
-    } else if (WORD_START.test(ch)) {
-      const start = i;
-      while (i < sql.length && WORD_PART.test(sql[i])) i++;
-      const raw = sql.slice(start, i);
-      push("word", raw.toLowerCase(), raw);
-    } else if (ch === "(" || ch === "[" || ch === "{") {
-      push("open");
-      depth++;
-      i++;
-    } else if (ch === ")" || ch === "]" || ch === "}") {
-      depth = Math.max(0, depth - 1);
-      push("close");
-      i++;
-    } else if (ch === ";") {
-      push("semicolon");
-      i++;
-    } else if (ch === ".") {
-      push("dot");
-      i++;
-    } else if (ch === ",") {
-      push("comma");
-      i++;
-    } else {
-      i++;
-      push("other");
-    }
-  }
-  return tokens;
 }
 
 /** A cursor over one statement's top-level tokens. */
@@ -287,19 +189,17 @@ function dissect(tokens: Token[]): WriteTarget | null {
  * null when the text cannot be tokenized.
  */
 export function findWriteTargets(sql: string): WriteTarget[] | null {
-  const tokens = tokenize(sql);
-  if (!tokens) return null;
+  const statements = splitStatements(sql);
+  if (!statements) return null;
   const found: WriteTarget[] = [];
-  let current: Token[] = [];
-  const flush = () => {
-    const target = current.length ? dissect(current) : null;
+  for (const { text, tokens } of statements) {
+    const target = dissect(tokens.map((t) => ({
+      kind: t.kind,
+      value: t.value,
+      depth: t.depth,
+      raw: t.kind === "word" ? text.slice(t.start, t.end) : "",
+    })));
     if (target) found.push(target);
-    current = [];
-  };
-  for (const token of tokens) {
-    if (token.kind === "semicolon" && token.depth === 0) flush();
-    else current.push(token);
   }
-  flush();
   return found;
 }
