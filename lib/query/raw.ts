@@ -159,7 +159,11 @@ export function statementTypeName(type: StatementType): string {
   return STATEMENT_NAMES[type] ?? "UNKNOWN";
 }
 
-function checkType(type: StatementType, readOnly: boolean, sql: string): void {
+/**
+ * Refuses statement types a request may not run. `checkPragmas` vets the request's pragmas (it
+ * reads the whole text, so a script runs it once, at its first PRAGMA).
+ */
+function checkType(type: StatementType, readOnly: boolean, checkPragmas: () => void): void {
   if (type === StatementType.TRANSACTION) {
     throw new ApiError(
       "statement_not_allowed",
@@ -167,7 +171,7 @@ function checkType(type: StatementType, readOnly: boolean, sql: string): void {
         "transaction, and several statements in one request already run all or nothing.",
     );
   }
-  if (type === StatementType.PRAGMA) checkPragmas(sql);
+  if (type === StatementType.PRAGMA) checkPragmas();
   if (type === StatementType.ATTACH || type === StatementType.DETACH) {
     throw new ApiError(
       "sandbox_violation",
@@ -267,7 +271,7 @@ async function runSingle(
   settled: Promise<void>,
 ): Promise<Outcome> {
   const type = statement.statementType;
-  checkType(type, options.readOnly, query.sql);
+  checkType(type, options.readOnly, () => checkPragmas(query.sql));
   await options.authorize?.({
     index: 0,
     count: 1,
@@ -375,6 +379,11 @@ async function runScript(
   );
   const count = extracted.count;
   if (count === 0) throw new ApiError("sql_required", "The SQL text holds no statement.");
+  let pragmasChecked = false;
+  const pragmas = () => {
+    if (!pragmasChecked) checkPragmas(query.sql);
+    pragmasChecked = true;
+  };
 
   if (options.readOnly) {
     // Prepare everything first: nothing runs unless every statement is a query.
@@ -383,7 +392,7 @@ async function runScript(
       for (let i = 0; i < count; i++) {
         const statement = await guarded(lease, guard, () => extracted.prepare(i));
         statements.push(statement);
-        checkType(statement.statementType, true, query.sql);
+        checkType(statement.statementType, true, pragmas);
         await options.authorize?.({
           index: i,
           count,
@@ -417,7 +426,7 @@ async function runScript(
           // DuckDB wraps some statements it expands itself (ALTER TABLE … ADD COLUMN with a
           // non-constant DEFAULT) in BEGIN … COMMIT: the request's transaction already holds them.
           if (type === StatementType.TRANSACTION && generated) continue;
-          checkType(type, false, query.sql);
+          checkType(type, false, pragmas);
           if (!CLEAN_TYPES.has(type)) dirty = true;
           await options.authorize?.({
             index: i,

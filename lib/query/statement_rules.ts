@@ -24,7 +24,7 @@
  */
 
 import { ApiError } from "../errors.ts";
-import { leadingKeyword, splitStatements } from "../auth/sql_lexer.ts";
+import { splitStatements } from "../auth/sql_lexer.ts";
 
 /** Pragmas that only read (the catalog, storage, versions) or import within the sandbox. */
 const ALLOWED_PRAGMAS = new Set([
@@ -74,5 +74,8 @@ const TRANSACTION_KEYWORDS = new Set(["begin", "start", "commit", "end", "rollba
 export function writesTransactionStatements(sql: string): boolean {
   const statements = splitStatements(sql);
   if (!statements) return true;
-  return statements.some((s) => TRANSACTION_KEYWORDS.has(leadingKeyword(s.text) ?? "begin"));
+  // A statement not led by a word cannot be told apart here: count it as one (refused).
+  return statements.some(({ tokens: [first] }) =>
+    first?.kind !== "word" || TRANSACTION_KEYWORDS.has(first.value)
+  );
 }
