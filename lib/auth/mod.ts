@@ -38,8 +38,10 @@ import {
   checkStatement,
   type Denial,
   needsUserFunctions,
+  permissionDenial,
   planScript,
   type StatementPlan,
+  typeNameOf,
 } from "./sql.ts";
 import {
   addKey,
@@ -294,13 +296,7 @@ class KeyAuth implements Auth {
     const stream = streamPathOf(table);
     if (stream !== null) {
       if (policy && canStream(policy, operation, stream)) return;
-      throw forbidden({
-        operation,
-        table,
-        message: `Forbidden: insufficient permissions for ${
-          OPERATION_NAMES[operation].toUpperCase()
-        } operation on stream '${stream}'`,
-      });
+      throw forbidden(permissionDenial(operation, "stream", stream, table));
     }
     let key: string | null = null;
     try {
@@ -309,13 +305,7 @@ class KeyAuth implements Auth {
       // not a table name: only a grant on * could allow it
     }
     if (policy && key !== null && can(policy, operation, key)) return;
-    throw forbidden({
-      operation,
-      table,
-      message: `Forbidden: insufficient permissions for ${
-        OPERATION_NAMES[operation].toUpperCase()
-      } operation on table '${table}'`,
-    });
+    throw forbidden(permissionDenial(operation, "table", table));
   }
 
   async authorizeSql(principal: Principal, info: SqlInfo): Promise<void> {
@@ -455,15 +445,4 @@ class KeyAuth implements Auth {
   async close(): Promise<void> {
     await this.#watcher?.stop();
   }
-}
-
-function typeNameOf(plan: StatementPlan): string {
-  const names: Record<string, string> = {
-    select: "SELECT",
-    insert: "INSERT",
-    update: "UPDATE",
-    delete: "DELETE",
-    explain: "EXPLAIN",
-  };
-  return names[plan.kind] ?? plan.keyword.toUpperCase();
 }

@@ -232,22 +232,43 @@ export interface Denial {
   message: string;
 }
 
+/** DuckDB's statement type name of each statement kind but `other`. */
+const TYPE_NAMES: Record<Exclude<StatementKind, "other">, string> = {
+  select: "SELECT",
+  insert: "INSERT",
+  update: "UPDATE",
+  delete: "DELETE",
+  explain: "EXPLAIN",
+};
+
+const KINDS = new Map(
+  Object.entries(TYPE_NAMES).map(([kind, name]) => [name, kind as StatementKind]),
+);
+
 /** The statement kind DuckDB's statement type name (`SELECT`, `INSERT`, …) corresponds to. */
 export function kindOfType(typeName: string): StatementKind {
-  switch (typeName) {
-    case "SELECT":
-      return "select";
-    case "INSERT":
-      return "insert";
-    case "UPDATE":
-      return "update";
-    case "DELETE":
-      return "delete";
-    case "EXPLAIN":
-      return "explain";
-    default:
-      return "other";
-  }
+  return KINDS.get(typeName) ?? "other";
+}
+
+/** The statement type name a plan stands for (its leading keyword for `other`). */
+export function typeNameOf(plan: StatementPlan): string {
+  return plan.kind === "other" ? plan.keyword.toUpperCase() : TYPE_NAMES[plan.kind];
+}
+
+/** The 403 of an operation missing on a table (`what` "table") or a stream. */
+export function permissionDenial(
+  operation: Operation,
+  what: "table" | "stream",
+  name: string,
+  table = name,
+): Denial {
+  return {
+    operation,
+    table,
+    message: `Forbidden: insufficient permissions for ${
+      OPERATION_NAMES[operation].toUpperCase()
+    } operation on ${what} '${name}'`,
+  };
 }
 
 /**
@@ -272,13 +293,7 @@ export function checkStatement(
   if (plan.kind === "select" && reads) return null;
   for (const need of plan.needs) {
     if (!can(policy, need.operation, need.table)) {
-      return {
-        operation: need.operation,
-        table: displayTable(need.table),
-        message: `Forbidden: insufficient permissions for ${
-          OPERATION_NAMES[need.operation].toUpperCase()
-        } operation on table '${displayTable(need.table)}'`,
-      };
+      return permissionDenial(need.operation, "table", displayTable(need.table));
     }
   }
   if (plan.unrestricted) return unrestrictedDenial(plan.unrestricted);
