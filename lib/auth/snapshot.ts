@@ -18,7 +18,14 @@
  * @module
  */
 
-import { compilePolicy, type RolePolicy } from "./policy.ts";
+import {
+  checkGrantOperations,
+  compilePolicy,
+  type Grant,
+  type Operation,
+  parseGrantTable,
+  type RolePolicy,
+} from "./policy.ts";
 import type { AuthData } from "./store.ts";
 
 /** An authenticated caller. */
@@ -48,26 +55,15 @@ export interface AuthSnapshot {
  * authenticate as unknown); grants with unreadable table names are skipped.
  */
 export function buildSnapshot(data: AuthData): AuthSnapshot {
-  const grants = new Map<string, { table: string; operations: string[] }[]>();
+  const grants = new Map<string, Grant[]>();
   for (const p of data.permissions) {
+    // A grant the policy cannot use (no operations, a malformed table) is skipped, not fatal.
+    if (!usableGrant(p)) continue;
     const list = grants.get(p.role) ?? grants.set(p.role, []).get(p.role)!;
     list.push({ table: p.table, operations: p.operations });
   }
   const roles = new Map<string, RolePolicy>();
-  for (const role of data.roles) {
-    const valid = (grants.get(role.name) ?? []).filter((g) => {
-      try {
-        compilePolicy([{ table: g.table, operations: g.operations.join("") || "r" }]);
-        return g.operations.length > 0;
-      } catch {
-        return false;
-      }
-    });
-    roles.set(
-      role.name,
-      compilePolicy(valid.map((g) => ({ table: g.table, operations: g.operations.join("") }))),
-    );
-  }
+  for (const role of data.roles) roles.set(role.name, compilePolicy(grants.get(role.name) ?? []));
   const keys = new Map<string, KeyEntry>();
   for (const key of data.keys) {
     if (!roles.has(key.role)) continue;
@@ -79,4 +75,14 @@ export function buildSnapshot(data: AuthData): AuthSnapshot {
     });
   }
   return { keys, roles };
+}
+
+function usableGrant(grant: { table: string; operations: readonly Operation[] }): boolean {
+  if (grant.operations.length === 0) return false;
+  try {
+    checkGrantOperations(parseGrantTable(grant.table), grant.operations);
+    return true;
+  } catch {
+    return false;
+  }
 }
