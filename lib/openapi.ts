@@ -30,10 +30,10 @@ import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 import type { Operation } from "./auth/mod.ts";
 import type { TableInfo } from "./db/catalog.ts";
 import { FORMATS } from "./encode/formats.ts";
+import { OPERATORS } from "./query/filters.ts";
 import { columnSchema, type JsonSchema } from "./json_schema.ts";
 import {
   type Endpoint,
-  FILTER_OPERATORS,
   type HttpMethod,
   isPublicRoute,
   type SuccessBody,
@@ -500,10 +500,9 @@ function columnDoc(column: TableInfo["columns"][number]): JsonSchema {
 
 function parameters(config: Config, assets: readonly string[]): Record<string, unknown> {
   const formatNames = FORMATS.map((f) => f.name);
-  const operators = FILTER_OPERATORS.map((op) =>
-    `| \`${op.name}\` | ${op.sql} | ${op.description} |`
-  )
-    .join("\n");
+  const operators = Object.entries(OPERATORS).map(([name, op]) =>
+    `| \`${name}\` | ${op.sql} | ${op.description} |`
+  ).join("\n");
   return {
     table: {
       name: "table",
@@ -735,7 +734,7 @@ function baseSchemas(): Record<string, unknown> {
       required: ["column", "op"],
       properties: {
         column: { type: "string" },
-        op: { type: "string", enum: FILTER_OPERATORS.map((op) => op.name) },
+        op: { type: "string", enum: Object.keys(OPERATORS) },
         value: {},
       },
     },

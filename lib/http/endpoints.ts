@@ -5,8 +5,8 @@
  * endpoints that arrive with other modules can sit here before their routes exist; a registered
  * route without a row is reported as undocumented (and a test fails).
  *
- * Also here until their own registries exist: the public routes (served without a key) and the
- * filter operators of `/api/{table}` (documentation only; the CRUD planner owns their meaning).
+ * Also here: the public routes (served without a key). The filter operators are documented from
+ * the CRUD planner's own registry (`OPERATORS` in `lib/query/filters.ts`).
  *
  * Durable Streams rows (`base: "streams"`) are relative to `streams_prefix`, which sits at the
  * server root outside the route prefix; one Hono route (`{streams_prefix}/*`, any method) has a
@@ -103,28 +103,6 @@ export function isPublicRoute(route: string): boolean {
 export function isPublicPath(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && isPublicRoute(path.slice(prefix.length));
 }
-
-/** A filter operator of `filter=` / `where=` (documentation of the CRUD grammar). */
-export interface FilterOperatorDoc {
-  name: string;
-  sql: string;
-  description: string;
-}
-
-/** The filter operators of the `/api/{table}` grammar, in README order. */
-export const FILTER_OPERATORS: readonly FilterOperatorDoc[] = [
-  { name: "eq", sql: "=", description: "equal" },
-  { name: "ne", sql: "<>", description: "not equal" },
-  { name: "gt", sql: ">", description: "greater than" },
-  { name: "gte", sql: ">=", description: "greater than or equal" },
-  { name: "lt", sql: "<", description: "less than" },
-  { name: "lte", sql: "<=", description: "less than or equal" },
-  { name: "like", sql: "LIKE", description: "SQL LIKE pattern (`%25` is `%` in a URL)" },
-  { name: "ilike", sql: "ILIKE", description: "case-insensitive LIKE" },
-  { name: "in", sql: "IN", description: "one of the values separated by `|`" },
-  { name: "nin", sql: "NOT IN", description: "none of the values separated by `|`" },
-  { name: "is", sql: "IS", description: "`is:null` or `is:notnull`" },
-];
 
 /** Query parameters of every endpoint that answers rows (see `lib/http/output.ts`). */
 const OUTPUT_PARAMETERS = ["download", "delimiter", "null", "header", "big_numbers"];

@@ -58,62 +58,58 @@ export interface OperatorRow {
   textual: boolean;
   /** One line for README and error messages. */
   description: string;
+  /** The SQL operator it becomes (for documentation). */
+  sql: string;
   /** The condition's SQL for the quoted column and the planned values (or the keyword). */
   build(column: string, values: SqlFragment[], keyword?: IsKeyword): SqlFragment;
 }
 
-function compare(symbol: string): OperatorRow["build"] {
-  return (column, [value]) => ({ sql: `${column} ${symbol} ${value.sql}`, params: value.params });
+/** A comparison with one value: `column <symbol> value`. */
+function compare(sql: string, description: string, textual = false): OperatorRow {
+  return {
+    arity: "one",
+    textual,
+    description,
+    sql,
+    build: (column, [value]) => ({ sql: `${column} ${sql} ${value.sql}`, params: value.params }),
+  };
 }
 
-function list(keyword: string): OperatorRow["build"] {
-  return (column, values) => ({
-    sql: `${column} ${keyword} (${values.map((v) => v.sql).join(", ")})`,
-    params: values.flatMap((v) => v.params),
-  });
+/** A list membership: `column <keyword> (values)`. */
+function list(sql: string, description: string): OperatorRow {
+  return {
+    arity: "list",
+    textual: false,
+    description,
+    sql,
+    build: (column, values) => ({
+      sql: `${column} ${sql} (${values.map((v) => v.sql).join(", ")})`,
+      params: values.flatMap((v) => v.params),
+    }),
+  };
 }
 
 /** Every operator: name to registry row. */
 export const OPERATORS: Readonly<Record<OperatorName, OperatorRow>> = {
-  eq: { arity: "one", textual: false, description: "equal", build: compare("=") },
-  ne: {
-    arity: "one",
-    textual: false,
-    description: "not equal (rows where the column is NULL never match)",
-    build: compare("<>"),
-  },
-  gt: { arity: "one", textual: false, description: "greater than", build: compare(">") },
-  gte: { arity: "one", textual: false, description: "greater than or equal", build: compare(">=") },
-  lt: { arity: "one", textual: false, description: "less than", build: compare("<") },
-  lte: { arity: "one", textual: false, description: "less than or equal", build: compare("<=") },
-  like: {
-    arity: "one",
-    textual: true,
-    description: "SQL LIKE pattern, case-sensitive (`%` any text, `_` one character)",
-    build: compare("LIKE"),
-  },
-  ilike: {
-    arity: "one",
-    textual: true,
-    description: "SQL LIKE pattern, case-insensitive",
-    build: compare("ILIKE"),
-  },
-  in: {
-    arity: "list",
-    textual: false,
-    description: "one of the values, separated by `|`",
-    build: list("IN"),
-  },
-  nin: {
-    arity: "list",
-    textual: false,
-    description: "none of the values, separated by `|` (NULL never matches)",
-    build: list("NOT IN"),
-  },
+  eq: compare("=", "equal"),
+  ne: compare("<>", "not equal (rows where the column is NULL never match)"),
+  gt: compare(">", "greater than"),
+  gte: compare(">=", "greater than or equal"),
+  lt: compare("<", "less than"),
+  lte: compare("<=", "less than or equal"),
+  like: compare(
+    "LIKE",
+    "SQL LIKE pattern, case-sensitive (`%` any text, `_` one character)",
+    true,
+  ),
+  ilike: compare("ILIKE", "SQL LIKE pattern, case-insensitive", true),
+  in: list("IN", "one of the values, separated by `|`"),
+  nin: list("NOT IN", "none of the values, separated by `|` (NULL never matches)"),
   is: {
     arity: "keyword",
     textual: false,
     description: "`is:null` or `is:notnull`",
+    sql: "IS",
     build: (column, _values, keyword) => ({
       sql: `${column} ${keyword === "null" ? "IS NULL" : "IS NOT NULL"}`,
       params: [],
