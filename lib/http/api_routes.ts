@@ -26,7 +26,7 @@ import {
   type TableCaller,
   type WriteResult,
 } from "../query/table_api.ts";
-import type { AppContext, AppEnv } from "./app.ts";
+import { type AppContext, type AppEnv, rowsOptions } from "./app.ts";
 import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
@@ -155,17 +155,11 @@ function answerRows(
   guard: Guard,
 ): Promise<Response> {
   const options: RowsResponseOptions = {
-    ...output,
+    ...rowsOptions(ctx, c, output, guard),
     cap: 0,
-    requestId: c.get("requestId"),
-    log: ctx.log,
-    scratchDirectory: ctx.engine.scratchDirectory,
     meta: result.meta,
     headers: result.headers,
     totalRows: result.totalRows,
-    onStreaming: () => {
-      guard.deadline = Infinity;
-    },
   };
   if (result.deferred) {
     const { sql } = result;

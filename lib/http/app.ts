@@ -13,7 +13,7 @@ import type { Auth, Principal } from "../auth/mod.ts";
 import type { Engine } from "../db/engine.ts";
 import { createGuard, type Guard } from "../db/run.ts";
 import { type FormatName, parseFormatName } from "../encode/formats.ts";
-import { executeRaw, parseRawQuery, type RawOutcome } from "../query/raw.ts";
+import { executeRaw, parseRawQuery, type RawOptions, type RawOutcome } from "../query/raw.ts";
 import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
 import { type OutputOptions, parseOutputOptions } from "./output.ts";
@@ -139,18 +139,23 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.all(`${prefix}/tables`, methodNotAllowed("GET, HEAD"));
   app.all(`${prefix}/tables/:table`, methodNotAllowed("GET, HEAD"));
 
-  app.post(`${prefix}/query`, async (c) => {
-    const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
-    const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+  /** Raw SQL runs as the caller, authorized per statement, planned so DuckDB may encode it. */
+  const rawOptions = (c: Context<AppEnv>, readOnly: boolean): RawOptions => {
     const principal = c.get("principal");
-    const outcome = await executeRaw(engine.pool, guard, query, {
-      readOnly: false,
+    return {
+      readOnly,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
       plan: true,
-    });
+    };
+  };
+
+  app.post(`${prefix}/query`, async (c) => {
+    const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
+    const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
+    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
         sql: query.sql,
@@ -169,14 +174,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       alwaysDisposition: true,
     });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
-    const principal = c.get("principal");
-    const outcome = await executeRaw(engine.pool, guard, { sql }, {
-      readOnly: true,
-      owner: principal,
-      authorizeSql: (info) => auth.authorizeSql(principal, info),
-      authorize: (info) => auth.authorizeStatement(principal, info),
-      plan: true,
-    });
+    const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true));
     return answerRaw(ctx, c, outcome, output, guard, cache);
   });
 
@@ -251,13 +249,7 @@ function answerRaw(
     });
   }
   const options: RowsResponseOptions = {
-    ...output,
-    requestId: c.get("requestId"),
-    log: ctx.log,
-    scratchDirectory: ctx.engine.scratchDirectory,
-    onStreaming: () => {
-      guard.deadline = Infinity;
-    },
+    ...rowsOptions(ctx, c, output, guard),
     cache: { store: cache, owner: ctx.engine.pool, bypass: bypassesCache(c.req.raw) },
   };
   if (outcome.kind === "plan") {
@@ -265,6 +257,27 @@ function answerRaw(
     return respondPlan(lease, guard, { sql, params, readOnly }, options);
   }
   return respondRows(outcome.source, options);
+}
+
+/**
+ * The response options every row answer shares: the output options, the request's id and log,
+ * the export scratch space, and the guard's deadline lifted once streaming begins.
+ */
+export function rowsOptions(
+  ctx: AppContext,
+  c: Context<AppEnv>,
+  output: OutputOptions,
+  guard: Guard,
+): RowsResponseOptions {
+  return {
+    ...output,
+    requestId: c.get("requestId"),
+    log: ctx.log,
+    scratchDirectory: ctx.engine.scratchDirectory,
+    onStreaming: () => {
+      guard.deadline = Infinity;
+    },
+  };
 }
 
 function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {
