@@ -32,6 +32,18 @@ function rowRenderer(columns: readonly Column[], options: JsonValueOptions) {
   };
 }
 
+/** The start of the JSON envelope, before the first row. */
+export const JSON_ENVELOPE_HEAD = '{"data":[';
+
+/** The end of the JSON envelope after the last row: `]`, the members of `meta`, `}`. */
+export function jsonEnvelopeTail(meta: Record<string, unknown>): string {
+  let text = "]";
+  for (const [key, value] of Object.entries(meta)) {
+    if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  }
+  return text + "}";
+}
+
 /** `{"data":[...]` + members of `tail` + `}`. */
 export function createJsonEncoder(
   columns: readonly Column[],
@@ -40,7 +52,7 @@ export function createJsonEncoder(
   const render = rowRenderer(columns, options);
   let first = true;
   return {
-    head: () => '{"data":[',
+    head: () => JSON_ENVELOPE_HEAD,
     batch(batch) {
       const rows = render(batch);
       if (rows.length === 0) return "";
@@ -48,13 +60,7 @@ export function createJsonEncoder(
       first = false;
       return text;
     },
-    tail(meta) {
-      let text = "]";
-      for (const [key, value] of Object.entries(meta)) {
-        if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
-      }
-      return text + "}";
-    },
+    tail: jsonEnvelopeTail,
   };
 }
 

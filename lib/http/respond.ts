@@ -29,7 +29,12 @@ import { type CopyRun, parquetFromChunks, startCopy } from "../db/export.ts";
 import { createArrowEncoder } from "../encode/arrow.ts";
 import { createCsvEncoder, type CsvOptions } from "../encode/csv.ts";
 import { formatInfo, type FormatName, type StreamEncoder } from "../encode/formats.ts";
-import { createJsonEncoder, createNdjsonEncoder } from "../encode/json.ts";
+import {
+  createJsonEncoder,
+  createNdjsonEncoder,
+  JSON_ENVELOPE_HEAD,
+  jsonEnvelopeTail,
+} from "../encode/json.ts";
 import {
   asSubquery,
   type CopyFormat,
@@ -194,28 +199,20 @@ export async function respondRows(
   const encode = createEncoder(options.format, source.columns, options);
   if (ended || (truncated && options.totalRows !== undefined)) {
     // Everything is in hand (a small or materialized result): encode it now, no async steps.
-    const meta: Record<string, unknown> = { ...options.meta };
-    if (truncated) {
-      meta.truncated = true;
-      meta.total_available = options.totalRows;
-      meta.message = truncationMessage(cap);
-    }
+    const meta = withTruncation(options.meta, truncated, cap, options.totalRows);
     const parts = [bytes(encode.head())];
     for (const batch of buffered) parts.push(bytes(encode.batch(batch)));
     parts.push(bytes(encode.tail(meta)));
     source.close();
     return await streamResponse(producerOf(parts), options, truncated, "js");
   }
-  const tailMeta = async (): Promise<Record<string, unknown>> => {
-    const meta: Record<string, unknown> = { ...options.meta };
-    if (truncated) {
-      const total = options.totalRows ?? await countRest(source, seen);
-      meta.truncated = true;
-      if (total !== null) meta.total_available = total;
-      meta.message = truncationMessage(cap);
-    }
-    return meta;
-  };
+  const tailMeta = async (): Promise<Record<string, unknown>> =>
+    withTruncation(
+      options.meta,
+      truncated,
+      cap,
+      truncated ? options.totalRows ?? await countRest(source, seen) ?? undefined : undefined,
+    );
   const batches = rest();
   let state: "head" | "rows" | "done" = "head";
   const producer: ByteProducer = {
@@ -633,6 +630,20 @@ function selectAs(sql: string, names: readonly string[], limit: number): string 
     (limit > 0 ? ` LIMIT ${limit}` : "");
 }
 
+/**
+ * The envelope members of an answer: `meta`, plus `truncated`, `total_available` (when known) and
+ * `message` when the cap cut it.
+ */
+function withTruncation(
+  meta: Record<string, unknown> | undefined,
+  truncated: boolean,
+  cap: number,
+  total?: number,
+): Record<string, unknown> {
+  if (!truncated) return { ...meta };
+  return { ...meta, truncated: true, total_available: total, message: truncationMessage(cap) };
+}
+
 /** SQL texts that cannot be wrapped as a subquery, so not tried again. */
 const UNWRAPPABLE = new Set<string>();
 const UNWRAPPABLE_MAX = 1000;
@@ -788,21 +799,10 @@ async function respondCopy(
 
   const envelope = format === "json";
   const producer = copyProducer(run, {
-    prefix: envelope ? '{"data":[' : undefined,
+    prefix: envelope ? JSON_ENVELOPE_HEAD : undefined,
     joinLines: envelope,
     suffix: envelope
-      ? () => {
-        const meta: Record<string, unknown> = { ...options.meta };
-        if (truncated) {
-          meta.truncated = true;
-          meta.message = truncationMessage(options.cap);
-        }
-        let text = "]";
-        for (const [key, value] of Object.entries(meta)) {
-          if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
-        }
-        return text + "}";
-      }
+      ? () => jsonEnvelopeTail(withTruncation(options.meta, truncated, options.cap))
       : undefined,
     onEnd: async (ok) => {
       clearTimeout(timer);
