@@ -217,8 +217,12 @@ interface TableNames {
   insert: string;
 }
 
+/** Component names the fixed schemas use (table schemas pick others). */
+let baseSchemaNames: ReadonlySet<string> | null = null;
+
 function tableNames(catalog: readonly TableInfo[]): Map<TableInfo, TableNames> {
-  const taken = new Set(Object.keys(baseSchemas()));
+  baseSchemaNames ??= new Set(Object.keys(baseSchemas()));
+  const taken = new Set(baseSchemaNames);
   const unique = (wanted: string) => {
     const base = wanted.replace(/[^A-Za-z0-9._-]/g, "_") || "_";
     let name = base;
