@@ -74,6 +74,7 @@ import {
 import { type Column, type RowBatch, uniqueColumnNames } from "./source.ts";
 import type { StreamEncoder } from "./formats.ts";
 import { jsonFragment } from "./values.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The internals of a driver vector this module reads (private in the driver's typings). */
 interface RawVector {
@@ -371,12 +372,7 @@ function textData(
     }
     offsets[i + 1] = total;
   }
-  const data = new Uint8Array(total);
-  let pos = 0;
-  for (const p of parts) {
-    data.set(p, pos);
-    pos += p.length;
-  }
+  const data = concatBytes(parts);
   return makeData({
     type: new Utf8(),
     length: sel.count,
@@ -625,14 +621,7 @@ export function createArrowEncoder(columns: readonly Column[]): StreamEncoder {
   const drain = (): Uint8Array => {
     const taken = parts;
     parts = [];
-    if (taken.length === 1) return taken[0];
-    const out = new Uint8Array(taken.reduce((n, p) => n + p.byteLength, 0));
-    let at = 0;
-    for (const p of taken) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
+    return concatBytes(taken);
   };
   return {
     head() {
