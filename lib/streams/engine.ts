@@ -73,6 +73,22 @@ export interface EngineOptions {
 
 const encoder = new TextEncoder();
 
+/** How the server creates the JSON streams it writes itself (change feeds): no TTL, open. */
+export const SYSTEM_JSON_STREAM = {
+  contentType: "application/json",
+  ttlSeconds: null,
+  expiresAtMs: null,
+  closed: false,
+  fork: null,
+} as const;
+
+/** Refuses an instance that is live but not a JSON stream. */
+export function requireJsonStream(inst: StreamInstance, path: string): void {
+  if (inst.state === "live" && !inst.json) {
+    throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
+  }
+}
+
 function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(8));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -708,19 +724,11 @@ export class StreamEngine {
     for (;;) {
       const existing = this.lookup(path);
       if (!existing) {
-        const created = await this.create(path, {
-          contentType: "application/json",
-          ttlSeconds: null,
-          expiresAtMs: null,
-          closed: false,
-          fork: null,
-        }, body);
+        const created = await this.create(path, SYSTEM_JSON_STREAM, body);
         if (created.created) return created.nextOffset;
         continue; // someone else created it first: append to theirs
       }
-      if (existing.state === "live" && !existing.json) {
-        throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
-      }
+      requireJsonStream(existing, path);
       const out = await this.append(path, {
         contentType: "application/json",
         closed: false,

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { StreamEngine } from "./engine.ts";
+import { requireJsonStream, StreamEngine, SYSTEM_JSON_STREAM } from "./engine.ts";
 import { ApiError } from "../errors.ts";
 import { compileGlob } from "./glob.ts";
 import { createHandler, type HandleContext } from "./handler.ts";
@@ -173,15 +173,8 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
   ): AsyncIterable<{ offset: string; value: unknown }> {
     validateStreamPath(path);
     const inst = engine.requireReadable(path);
-    if (!inst.json) {
-      throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
-    }
-    let pos = 0;
-    if (fromOffset !== undefined && fromOffset !== "-1") {
-      const parsed = parseOffset(fromOffset);
-      if (parsed === null) throw new ApiError("bad_offset", "Malformed offset");
-      pos = parsed;
-    }
+    requireJsonStream(inst, path);
+    let pos = startPosition(fromOffset);
     const decoder = new TextDecoder();
     for (;;) {
       const plan = engine.planRead(inst, pos, maxReadBytes, "message");
@@ -206,20 +199,9 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     async ensureJsonStream(path) {
       validateStreamPath(path);
       const existing = engine.lookup(path);
-      if (existing) {
-        if (existing.state === "live" && !existing.json) {
-          throw new ApiError("content_type_mismatch", `${path} is not a JSON stream`);
-        }
-        return;
-      }
+      if (existing) return requireJsonStream(existing, path);
       try {
-        await engine.create(path, {
-          contentType: "application/json",
-          ttlSeconds: null,
-          expiresAtMs: null,
-          closed: false,
-          fork: null,
-        }, new Uint8Array(0));
+        await engine.create(path, SYSTEM_JSON_STREAM, new Uint8Array(0));
       } catch (e) {
         // created concurrently with another configuration: the stream exists, which is enough
         if (!(e instanceof ApiError && e.code === "stream_exists")) throw e;
@@ -228,12 +210,7 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     scan(path, after) {
       validateStreamPath(path);
       const inst = engine.requireReadable(path);
-      let pos = 0;
-      if (after !== undefined && after !== "-1") {
-        const parsed = parseOffset(after);
-        if (parsed === null) throw new ApiError("bad_offset", "Malformed offset");
-        pos = parsed;
-      }
+      let pos = startPosition(after);
       engine.validateReadOffset(inst, pos);
       const limit = inst.tail;
       return {
@@ -266,4 +243,12 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
       return closing;
     },
   };
+}
+
+/** The position a read `after` an offset starts at (`-1` or none: the start). */
+function startPosition(offset: string | undefined): number {
+  if (offset === undefined || offset === "-1") return 0;
+  const parsed = parseOffset(offset);
+  if (parsed === null) throw new ApiError("bad_offset", "Malformed offset");
+  return parsed;
 }
