@@ -6,6 +6,7 @@
 import { equal, throws } from "node:assert/strict";
 import type { ColumnInfo, TableInfo } from "../../lib/db/catalog.ts";
 import type { ApiError } from "../../lib/errors.ts";
+import { parseReadRequest, planRead, type ReadLimits } from "../../lib/query/plan_read.ts";
 
 /** Asserts that `fn` throws an {@link ApiError} with code `expected` (and a matching message). */
 export function code(fn: () => unknown, expected: string, message?: RegExp): void {
@@ -64,3 +65,10 @@ export const ADULTS: TableInfo = table("adults", [
   column("id", "INTEGER"),
   column("name", "VARCHAR"),
 ], "view");
+
+/** The reference's page limits. */
+export const LIMITS: ReadLimits = { maxRowsPerPage: 100, absoluteMaxRows: 10000 };
+
+/** Plans a read of `t` (default `users`) for the query string `query`. */
+export const read = (query: string, t: TableInfo = USERS) =>
+  planRead(parseReadRequest(t.name, new URLSearchParams(query)), t, LIMITS);

@@ -19,11 +19,8 @@ import {
   planUpdate,
 } from "../../lib/query/plan_write.ts";
 import type { JsonValue } from "../../lib/http/body.ts";
-import { column, LOG, table, USERS } from "./_fixtures.ts";
+import { column, LIMITS, LOG, read, table, USERS } from "./_fixtures.ts";
 
-const LIMITS = { maxRowsPerPage: 100, absoluteMaxRows: 10000 };
-const read = (query: string, t = USERS) =>
-  planRead(parseReadRequest(t.name, new URLSearchParams(query)), t, LIMITS);
 const insert = (body: JsonValue, query = "", prefer = "") =>
   planInsert(
     parseInsertRequest("users", new URLSearchParams(query), parsePrefer(prefer), body),

@@ -7,14 +7,8 @@ import {
   parseSelect,
   parseSort,
   planRead,
-  type ReadLimits,
 } from "../../lib/query/plan_read.ts";
-import { ADULTS, code, column, LOG, table, USERS } from "./_fixtures.ts";
-
-const LIMITS: ReadLimits = { maxRowsPerPage: 100, absoluteMaxRows: 10000 };
-
-const read = (query: string, t = USERS) =>
-  planRead(parseReadRequest(t.name, new URLSearchParams(query)), t, LIMITS);
+import { ADULTS, code, column, LIMITS, LOG, read, table, USERS } from "./_fixtures.ts";
 
 Deno.test("parseReadRequest() reads every parameter and keeps the query for links", () => {
   const r = parseReadRequest(

@@ -1,5 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
-import type { ApiError } from "../../lib/errors.ts";
+import { deepEqual, equal } from "node:assert/strict";
 import { JsonNumber } from "../../lib/http/body.ts";
 import {
   classifyType,
@@ -9,7 +8,7 @@ import {
   stringifyJson,
   valueSql,
 } from "../../lib/query/values.ts";
-import { column } from "./_fixtures.ts";
+import { code, column } from "./_fixtures.ts";
 
 const INT = column("n", "INTEGER");
 const BIG = column("b", "BIGINT");
@@ -25,13 +24,7 @@ const JSONC = column("j", "JSON");
 const BLOB = column("bl", "BLOB");
 const DATE = column("dt", "DATE");
 
-function conversion(fn: () => unknown, pattern: RegExp): void {
-  throws(fn, (err: unknown) => {
-    equal((err as ApiError).code, "conversion_error");
-    equal(pattern.test((err as Error).message), true, (err as Error).message);
-    return true;
-  });
-}
+const conversion = (fn: () => unknown, pattern: RegExp) => code(fn, "conversion_error", pattern);
 
 Deno.test("classifyType() sorts DuckDB type texts into the classes the planner needs", () => {
   deepEqual(
