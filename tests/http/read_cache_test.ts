@@ -1,17 +1,10 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startTestServer, type TestServer } from "../_helpers.ts";
+import { api } from "../_api.ts";
 
-function get(t: TestServer, path: string, headers: Record<string, string> = {}) {
-  return t.request(`/api/${path}`, { headers });
-}
-
-function post(t: TestServer, table: string, body: unknown) {
-  return t.request(`/api/${table}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
+const get = (t: TestServer, path: string, headers?: Record<string, string>) =>
+  api(t).get(path, headers);
+const post = (t: TestServer, table: string, body: unknown) => api(t).post(table, body);
 
 Deno.test("GET /api/{table} answers repeat reads from the cache until the next write", async () => {
   await using t = await startTestServer();
