@@ -196,3 +196,30 @@ export async function eventually(check: () => Promise<boolean>, ms = 3000): Prom
 export function sqlPath(sql: string, format = "json"): string {
   return `/query/${encodeURIComponent(sql)}/result.${format}`;
 }
+
+/** What a `deno` child process printed and how it exited. */
+export interface DenoRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `deno <args>` from the repository root, like a user would. Deno's own note that parallel
+ * runs wait for each other's node_modules lock is left out of `stderr`.
+ */
+export async function runDeno(args: string[], env: Record<string, string> = {}): Promise<DenoRun> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: new URL("..", import.meta.url).pathname,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr).replace(/^Blocking waiting for file lock.*\n/gm, ""),
+  };
+}

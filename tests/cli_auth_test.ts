@@ -1,34 +1,10 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { hashKey } from "../lib/auth/keys.ts";
-import { eventually, startTestServer, type TestServer } from "./_helpers.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { eventually, runDeno, startTestServer, type TestServer } from "./_helpers.ts";
 
 /** Runs `deno run -A main.ts auth ...args` like a user would. */
-async function auth(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "auth", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    // Deno itself may note that parallel runs wait for each other's node_modules lock.
-    stderr: new TextDecoder().decode(output.stderr).replace(
-      /^Blocking waiting for file lock.*\n/gm,
-      "",
-    ),
-  };
-}
+const auth = (args: string[], env: Record<string, string> = {}) =>
+  runDeno(["run", "-A", "main.ts", "auth", ...args], { NO_COLOR: "1", ...env });
 
 async function ok0(args: string[], env?: Record<string, string>): Promise<string> {
   const run = await auth(args, env);

@@ -7,6 +7,7 @@ import {
   parseDuration,
   parseSize,
 } from "../lib/config.ts";
+import { runDeno } from "./_helpers.ts";
 
 Deno.test("loadConfig() gives the reference defaults", async () => {
   const config = await loadConfig({ env: {}, cwd: "/srv" });
@@ -149,16 +150,8 @@ Deno.test("every config key has an env var following the reference pattern and a
   }
 });
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runDeno(["run", "-A", "main.ts", ...args], env);
 
 Deno.test("serve --print-config prints the effective configuration", async () => {
   const r = await cli(["serve", "--print-config", "--threads", "3"], {

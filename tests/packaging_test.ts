@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
-import { startTestServer } from "./_helpers.ts";
+import { runDeno, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BINDINGS =
@@ -13,17 +13,7 @@ const BINDINGS =
 const SWAGGER = "node_modules/.deno/swagger-ui-dist@5.35.0/node_modules/swagger-ui-dist";
 const CONFIG_ENVS = new Set(CONFIG_KEYS.map((k) => k.env));
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const run = runDeno;
 
 /** True when 64 bytes from the middle of `file` (and its first 4 KiB) are inside `haystack`. */
 async function embedded(haystack: Buffer, file: string): Promise<boolean> {
