@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ok } from "node:assert/strict";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
@@ -190,6 +191,13 @@ export async function eventually(check: () => Promise<boolean>, ms = 3000): Prom
     if (performance.now() > until) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Milliseconds until `check` holds (fails the test beyond 4 s). */
+export async function timed(check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  ok(await eventually(check, 4000), "the change never took effect");
+  return performance.now() - started;
 }
 
 /** `encodeURIComponent` for the GET query path. */

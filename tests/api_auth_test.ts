@@ -10,6 +10,7 @@ import {
   startAuthServer,
   startTestServer,
   testConfig,
+  timed,
 } from "./_helpers.ts";
 
 const SETUP = "CREATE TABLE reports (id INTEGER PRIMARY KEY, v INTEGER); " +
@@ -281,11 +282,6 @@ Deno.test("keys, roles and grants changed while running take effect within 2 s, 
       statuses.push((await t.query("SELECT 1", [], t.as(t.keys.admin))).status);
     }
   })();
-  const timed = async (check: () => Promise<boolean>) => {
-    const started = performance.now();
-    ok(await t.eventually(check, 4000));
-    return performance.now() - started;
-  };
   const status = async (key: string, sql = "SELECT 1") =>
     (await t.query(sql, [], t.as(key))).status;
 

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { hashKey } from "../lib/auth/keys.ts";
-import { eventually, runDeno, startTestServer, type TestServer } from "./_helpers.ts";
+import { eventually, runDeno, startTestServer, type TestServer, timed } from "./_helpers.ts";
 
 /** Runs `deno run -A main.ts auth ...args` like a user would. */
 const auth = (args: string[], env: Record<string, string> = {}) =>
@@ -19,13 +19,6 @@ async function withStore(work: (db: string, dir: string) => Promise<void>): Prom
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** Milliseconds until `check` holds (fails the test beyond 4 s). */
-async function timed(check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  ok(await eventually(check, 4000), "the change never took effect");
-  return performance.now() - started;
 }
 
 async function status(t: TestServer, key: string, sql = "SELECT 1"): Promise<number> {
