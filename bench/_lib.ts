@@ -27,7 +27,6 @@ export async function sh(
 /** Makes sure `wrk` is installed (Debian package). */
 export async function ensureWrk(): Promise<void> {
   try {
-    await sh("wrk", ["--version"]).catch(() => {});
     await sh("sh", ["-c", "command -v wrk"]);
   } catch {
     await sh("sh", [
@@ -175,9 +174,4 @@ export async function memoryOf(pid: number): Promise<{ rss: number; peak: number
 /** Resets a process's peak RSS counter (Linux `clear_refs` 5). */
 export async function resetPeak(pid: number): Promise<void> {
   await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "5").catch(() => {});
-}
-
-/** The pid of the deno process that taskset exec'd (same pid: taskset execs). */
-export function serverPid(server: BenchServer): number {
-  return server.pid;
 }

@@ -49,6 +49,20 @@ interface CaseResult {
 }
 const results: CaseResult[] = [];
 
+/** The row of a case that could not be measured, with the first line of its error. */
+function failedCase(name: string, goal: string, unit: string, err: unknown): CaseResult {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    name,
+    goal,
+    ratio: null,
+    target: null,
+    base: null,
+    unit,
+    note: `failed: ${message.split("\n")[0].slice(0, 120)}`,
+  };
+}
+
 const work = await Deno.makeTempDir({ prefix: "duckserve-bench-" });
 const db = `${work}/bench.duckdb`;
 
@@ -159,15 +173,7 @@ async function throughputCase(
   try {
     await measureThroughput(name, goal, flags, script, path, connections, baseArgs);
   } catch (err) {
-    results.push({
-      name,
-      goal,
-      ratio: null,
-      target: null,
-      base: null,
-      unit: "req/s",
-      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
-    });
+    results.push(failedCase(name, goal, "req/s", err));
   }
 }
 
@@ -185,7 +191,7 @@ async function measureThroughput(
   let note: string | undefined;
   {
     await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
-    const url = `${server.url.replace(/\/duckdb$/, "")}${path}`;
+    const url = `${new URL(server.url).origin}${path}`;
     await wrk(url, script, { connections, seconds: 1 }); // warm-up
     let errors = 0;
     target = await repeat(async () => {
@@ -442,15 +448,7 @@ async function authCase(authDb: string): Promise<void> {
         : "baseline: duckserve with auth off, interleaved",
     });
   } catch (err) {
-    results.push({
-      name,
-      goal: ">= 0.95",
-      ratio: null,
-      target: null,
-      base: null,
-      unit: "req/s",
-      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
-    });
+    results.push(failedCase(name, ">= 0.95", "req/s", err));
   }
 }
 if (authDb) await authCase(authDb);
@@ -511,15 +509,7 @@ async function bulkCase(): Promise<void> {
       unit: "s",
     });
   } catch (err) {
-    results.push({
-      name,
-      goal: ">= 0.5",
-      ratio: null,
-      target: null,
-      base: null,
-      unit: "s",
-      note: `failed: ${(err as Error).message.split("\n")[0].slice(0, 120)}`,
-    });
+    results.push(failedCase(name, ">= 0.5", "s", err));
   }
 }
 await bulkCase();

@@ -73,7 +73,7 @@ function hostTarget(): string {
 }
 
 /** The `--exclude` paths (relative to the project root) for `target`. */
-export async function excludedPaths(root: string, target: string): Promise<string[]> {
+async function excludedPaths(root: string, target: string): Promise<string[]> {
   const used = await usedPackages(root);
   const binding = BINDINGS[target];
   const excluded: string[] = [];
