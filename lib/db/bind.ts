@@ -14,7 +14,7 @@ import {
   structValue,
 } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
-import { JsonNumber, type JsonValue } from "../http/body.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
 
 /** Positional (`?`, `$1`) or named (`$name`) parameters. */
 export type Params = JsonValue[] | Record<string, JsonValue>;

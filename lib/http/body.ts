@@ -18,25 +18,9 @@
 
 import { ApiError } from "../errors.ts";
 import { readBodyBytes } from "../bytes.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
 
-/** A JSON number kept as its exact text (a double would round it). */
-export class JsonNumber {
-  constructor(readonly text: string) {}
-  toString(): string {
-    return this.text;
-  }
-}
-
-/** A parsed JSON value. */
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | JsonNumber
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+export { JsonNumber, type JsonValue } from "../json.ts";
 
 /** Reads the whole body as text, refusing more than `maxBytes` with 413. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {

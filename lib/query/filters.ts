@@ -21,7 +21,7 @@
  */
 
 import { ApiError } from "../errors.ts";
-import { JsonNumber, type JsonValue } from "../http/body.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
 import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
 import { quoteIdentifier } from "../db/catalog.ts";
 import {

@@ -21,7 +21,7 @@ import {
   StatementType,
 } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
-import type { JsonValue } from "../http/body.ts";
+import type { JsonValue } from "../json.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
 import { bumpDataVersion } from "../db/versions.ts";
