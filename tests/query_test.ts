@@ -33,6 +33,12 @@ Deno.test("POST /query binds positional, $n and named params with full precision
     body: `{"sql": "SELECT ?::BIGINT AS big", "params": [${big}]}`,
   });
   deepEqual(r.text, `{"data":[{"big":${big}}]}`);
+  // decimal text a double cannot hold binds as an exact DECIMAL, not a rounded DOUBLE
+  r = await t.request("/query", {
+    method: "POST",
+    body: '{"sql": "SELECT ? AS d, typeof(?) AS t", "params": [0.1000000000000000000001, 0.25]}',
+  });
+  deepEqual(r.text, '{"data":[{"d":0.1000000000000000000001,"t":"DOUBLE"}]}');
   r = await t.query("SELECT ? AS a", []);
   deepEqual(r.status, 400);
   deepEqual(r.body.code, "parameter_error");
