@@ -20,6 +20,7 @@
 
 import { createHash } from "node:crypto";
 import { base64url } from "../bytes.ts";
+import { parseRfc3339 } from "../time.ts";
 
 /** Shortest custom key accepted by `auth key add -k`. */
 export const MIN_CUSTOM_KEY_LENGTH = 24;
@@ -91,14 +92,11 @@ export function validateCustomKey(key: string): void {
   }
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /** Parses an RFC 3339 timestamp (`2030-12-31T23:59:59Z`, offsets allowed) to epoch ms. */
 export function parseExpiry(text: string): number {
-  const m = RFC3339.exec(text.trim());
-  const ms = m ? Date.parse(text.trim().replace(" ", "T")) : NaN;
-  if (!m || Number.isNaN(ms) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23) {
+  const ms = parseRfc3339(text);
+  // Date.parse takes hour 24 as the next day's midnight; an expiry must name a real time.
+  if (Number.isNaN(ms) || /[Tt ]24:/.test(text)) {
     throw new AuthInputError(
       `invalid expiry "${text}": expected an RFC 3339 timestamp such as 2030-12-31T23:59:59Z`,
     );

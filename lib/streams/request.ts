@@ -8,12 +8,12 @@ import { normalizeContentType } from "./content_type.ts";
 import { ApiError } from "../errors.ts";
 import { H } from "./http_headers.ts";
 import { type OffsetParam, parseOffset, parseOffsetParam } from "./offsets.ts";
+import { parseRfc3339 } from "../time.ts";
 import type { ProducerTuple } from "./producer.ts";
 
 const MAX_PATH_LENGTH = 1024;
 const STRICT_UINT = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Fork parameters of a PUT. */
 export interface ForkRequest {
@@ -90,8 +90,7 @@ function parseTtl(raw: string): number {
 }
 
 function parseExpiresAt(raw: string): number {
-  const v = raw.trim();
-  const ms = RFC3339.test(v) ? Date.parse(v.replace(" ", "T")) : NaN;
+  const ms = parseRfc3339(raw);
   if (Number.isNaN(ms)) {
     throw new ApiError("bad_expires_at", "Stream-Expires-At must be an RFC 3339 timestamp");
   }
