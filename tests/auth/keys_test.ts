@@ -55,7 +55,14 @@ Deno.test("parseExpiry() accepts RFC 3339 only", () => {
   equal(parseExpiry("2030-12-31T23:59:59Z"), Date.UTC(2030, 11, 31, 23, 59, 59));
   equal(parseExpiry("2030-12-31T23:59:59.5+02:00"), Date.UTC(2030, 11, 31, 21, 59, 59, 500));
   for (
-    const bad of ["2030-12-31", "tomorrow", "2030-13-01T00:00:00Z", "2030-12-31T25:00:00Z", ""]
+    const bad of [
+      "2030-12-31",
+      "tomorrow",
+      "2030-13-01T00:00:00Z",
+      "2030-12-31T25:00:00Z",
+      "2030-12-31T24:00:00Z",
+      "",
+    ]
   ) {
     throws(() => parseExpiry(bad), AuthInputError, bad);
   }
