@@ -73,6 +73,27 @@ export interface EngineOptions {
 
 const encoder = new TextEncoder();
 
+/**
+ * The whole messages of a segment's `bytes` (read from `seg.begin` to `seg.end` of a unit with
+ * message lengths) that end by `limit`, with the offset each ends at.
+ */
+function messagesOf(
+  seg: Segment,
+  bytes: Uint8Array,
+  limit = Infinity,
+): { bytes: Uint8Array; end: number }[] {
+  const out: { bytes: Uint8Array; end: number }[] = [];
+  let p = seg.unit.start;
+  for (const len of seg.unit.lens ?? []) {
+    const end = p + len;
+    if (p >= seg.begin && end <= seg.end && end <= limit) {
+      out.push({ bytes: bytes.subarray(p - seg.begin, end - seg.begin), end });
+    }
+    p = end;
+  }
+  return out;
+}
+
 /** How the server creates the JSON streams it writes itself (change feeds): no TTL, open. */
 export const SYSTEM_JSON_STREAM = {
   contentType: "application/json",
@@ -827,18 +848,8 @@ export class StreamEngine {
           seg.begin - seg.unit.start,
           seg.end - seg.unit.start,
         );
-        if (!json || !seg.unit.lens) {
-          out.push(bytes);
-          continue;
-        }
-        let p = seg.unit.start;
-        for (const len of seg.unit.lens) {
-          const mEnd = p + len;
-          if (p >= seg.begin && mEnd <= seg.end) {
-            out.push(bytes.subarray(p - seg.begin, mEnd - seg.begin));
-          }
-          p = mEnd;
-        }
+        if (!json || !seg.unit.lens) out.push(bytes);
+        else for (const m of messagesOf(seg, bytes)) out.push(m.bytes);
       }
       return out;
     } finally {
@@ -872,14 +883,7 @@ export class StreamEngine {
         if (seg.end <= limit) out.push({ bytes, end: seg.end, ts: unit.ts });
         continue;
       }
-      let p = unit.start;
-      for (const len of unit.lens) {
-        const end = p + len;
-        if (p >= seg.begin && end <= seg.end && end <= limit) {
-          out.push({ bytes: bytes.subarray(p - seg.begin, end - seg.begin), end, ts: unit.ts });
-        }
-        p = end;
-      }
+      for (const m of messagesOf(seg, bytes, limit)) out.push({ ...m, ts: unit.ts });
     }
     return out;
   }
