@@ -80,6 +80,14 @@ Deno.test("answers that depend on the clock, randomness, files, streams, views o
   await t.query("DROP TABLE swap; CREATE VIEW swap AS SELECT random() AS x");
   await t.query("SELECT * FROM swap");
   equal((await t.query("SELECT * FROM swap")).headers.get("x-cache"), null);
+  // a macro that shadows a deterministic built-in stops its calls being cached
+  await t.query("SELECT abs(-1) AS a");
+  equal((await t.query("SELECT abs(-1) AS a")).headers.get("x-cache"), "hit");
+  await t.query("CREATE MACRO abs(x) AS x + random()");
+  await t.query("SELECT abs(-2) AS a");
+  const shadowed = await t.query("SELECT abs(-2) AS a");
+  equal(shadowed.status, 200, shadowed.text);
+  equal(shadowed.headers.get("x-cache"), null);
 });
 
 Deno.test("the raw query cache never serves an answer older than a completed write", async () => {

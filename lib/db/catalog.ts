@@ -122,6 +122,8 @@ export interface CatalogCache {
   tables(lease: Lease, guard: Guard): Promise<readonly TableInfo[]>;
   /** Forgets the cached catalog; the next {@link CatalogCache.tables} reads it again. */
   invalidate(): void;
+  /** Counts invalidations: anything derived from the catalog is stale once it moves on. */
+  readonly generation: number;
 }
 
 const CACHES = new WeakMap<object, CatalogCache>();
@@ -140,6 +142,9 @@ function createCatalogCache(): CatalogCache {
     invalidate() {
       generation++;
       cached = null;
+    },
+    get generation() {
+      return generation;
     },
   };
 }

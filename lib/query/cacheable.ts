@@ -24,8 +24,11 @@ import { dataVersion } from "../db/versions.ts";
 interface Decisions {
   version: number;
   bySql: Map<string, boolean>;
-  /** Lower-case function name to "every overload is CONSISTENT". */
-  consistent: Map<string, boolean> | null;
+  /**
+   * Lower-case function name to "every overload is CONSISTENT", as of catalog generation
+   * `generation` (a macro may shadow a built-in, so any catalog change makes it stale).
+   */
+  consistent: { generation: number; map: Map<string, boolean> } | null;
 }
 
 const DECISIONS = new WeakMap<object, Decisions>();
@@ -92,16 +95,19 @@ async function decide(
   if (parsed.error || !Array.isArray(parsed.statements) || parsed.statements.length !== 1) {
     return false;
   }
-  if (!decisions.consistent) {
+  const catalog = catalogCache(owner);
+  if (decisions.consistent?.generation !== catalog.generation) {
+    // Functions change only with DDL (macros), which invalidates the catalog: read them again.
+    const generation = catalog.generation;
     const functions = await guarded(lease, guard, async () => {
       const statement = await lease.prepare(FUNCTIONS_SQL);
       return (await statement.runAndReadAll()).getRows();
     });
-    // Functions change only with DDL (macros), which bumps the data version: keep per version.
-    decisions.consistent = new Map(functions.map(([name, ok]) => [String(name), Boolean(ok)]));
+    const map = new Map(functions.map(([name, ok]) => [String(name), Boolean(ok)]));
+    decisions.consistent = { generation, map };
   }
-  const tables = await catalogCache(owner).tables(lease, guard);
-  const consistent = decisions.consistent;
+  const tables = await catalog.tables(lease, guard);
+  const consistent = decisions.consistent.map;
   const ctes = new Set<string>();
   const named: { schema: string; name: string }[] = [];
   let ok = true;
