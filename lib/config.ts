@@ -539,6 +539,16 @@ function checkAllowedDirectories(config: Config): void {
   }
 }
 
+/** Catalog names DuckDB keeps for itself (a file named so gets `<name>_db`). */
+const RESERVED_CATALOGS = ["main", "temp", "system"];
+
+/** The name DuckDB gives the catalog of the database at `path`. */
+export function catalogNameOf(path: string): string {
+  if (path === ":memory:") return "memory";
+  const stem = basename(path).split(".")[0];
+  return RESERVED_CATALOGS.includes(stem) ? `${stem}_db` : stem;
+}
+
 /**
  * DuckDB names the catalog after the file name up to its first dot. It renames `main`, `temp` and
  * `system` itself, but the same names in another case (`Main.db`) make every statement ambiguous or
@@ -546,9 +556,9 @@ function checkAllowedDirectories(config: Config): void {
  */
 function checkCatalogName(path: string): void {
   if (path === ":memory:") return;
-  const stem = basename(path).split(".")[0];
+  const stem = catalogNameOf(path);
   const lower = stem.toLowerCase();
-  if (["main", "temp", "system"].includes(lower) && stem !== lower) {
+  if (RESERVED_CATALOGS.includes(lower) && stem !== lower) {
     throw new ConfigError(
       `invalid database_path = ${JSON.stringify(path)}: DuckDB names the catalog "${stem}", ` +
         `which clashes with its reserved "${lower}"; rename the file (e.g. ${lower}.duckdb or data.duckdb)`,

@@ -1,6 +1,7 @@
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { ApiError } from "../lib/errors.ts";
-import { createAuth, mainCatalogName } from "../lib/auth/mod.ts";
+import { createAuth } from "../lib/auth/mod.ts";
+import { catalogNameOf } from "../lib/config.ts";
 import { hashKey } from "../lib/auth/keys.ts";
 import { addRole, removeKey, setKeyActive, setPermission } from "../lib/auth/store.ts";
 import { parseOperations } from "../lib/auth/policy.ts";
@@ -447,14 +448,14 @@ Deno.test("authorize() matches grants the way DuckDB resolves names (the CRUD co
   }
 });
 
-Deno.test("mainCatalogName() names the main database as DuckDB does", async () => {
-  equal(mainCatalogName(":memory:"), "memory");
+Deno.test("catalogNameOf() names the main database as DuckDB does", async () => {
+  equal(catalogNameOf(":memory:"), "memory");
   for (const file of ["shop.duckdb", "my.data.db", "main.duckdb", "system.db"]) {
     const dir = await Deno.makeTempDir({ prefix: "duckserve-catalog-" });
     try {
       await using t = await startTestServer({ database_path: `${dir}/${file}` });
       const r = await t.query("SELECT current_database() AS name");
-      deepEqual(r.body.data, [{ name: mainCatalogName(`${dir}/${file}`) }], file);
+      deepEqual(r.body.data, [{ name: catalogNameOf(`${dir}/${file}`) }], file);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -11,8 +11,7 @@
  * @module
  */
 
-import { basename } from "node:path";
-import type { Config } from "../config.ts";
+import { catalogNameOf, type Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
@@ -123,13 +122,6 @@ const MAX_PLANS = 512;
 const MAX_DECISIONS = 4096;
 const MAX_CACHED_SQL = 64 * 1024;
 
-/** The name DuckDB gives the main database's catalog for `database_path`. */
-export function mainCatalogName(databasePath: string): string {
-  if (databasePath === ":memory:") return "memory";
-  const name = basename(databasePath).split(".")[0];
-  return ["main", "system", "temp"].includes(name) ? `${name}_db` : name;
-}
-
 /** The auth stage for `config` (open when `auth_enabled` is false). */
 export async function createAuth(config: Config, options: AuthOptions = {}): Promise<Auth> {
   if (!config.auth_enabled) return OPEN_AUTH;
@@ -203,7 +195,7 @@ class KeyAuth implements Auth {
   ) {
     this.#snapshot = snapshot;
     this.#now = options.now ?? Date.now;
-    this.#mainCatalog = mainCatalogName(config.database_path);
+    this.#mainCatalog = catalogNameOf(config.database_path);
     this.#limiter = createFailureLimiter({
       limit: config.auth_failure_limit,
       windowMs: config.auth_failure_window,
