@@ -97,3 +97,32 @@ export async function sse(
   await reader.cancel().catch(() => {});
   return { events, next };
 }
+
+/** The change feed of `table` on the server at `serverUrl` (streams at the default prefix). */
+export function feedUrl(serverUrl: string, table: string): string {
+  return `${new URL(serverUrl).origin}/v1/stream/_changes/${table}`;
+}
+
+/**
+ * Follows a stream with long-polls from `offset` while `writes` runs and until `count` events
+ * arrived, giving up early on every third poll (a disconnect in the middle of a wait); returns
+ * the `request_id` of every event seen, in order.
+ */
+export async function followLongPoll(
+  url: string,
+  offset: string,
+  writes: Promise<unknown>,
+  count: number,
+  headers: Record<string, string> = {},
+): Promise<string[]> {
+  let done = false;
+  writes.finally(() => (done = true)).catch(() => {});
+  const seen: string[] = [];
+  for (let round = 1; (!done || seen.length < count) && round <= 500; round++) {
+    const poll = await longPoll(url, offset, headers, round % 3 === 0 ? 5 : undefined);
+    for (const e of poll.events) seen.push(e.request_id);
+    offset = poll.next;
+  }
+  await writes;
+  return seen;
+}

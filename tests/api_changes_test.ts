@@ -2,7 +2,14 @@
 // to the read-only stream _changes/<table>, read here by a real follower with a real key.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type AuthTestServer, consume, startAuthServer } from "./_helpers.ts";
-import { type Event, longPoll, readAll, sse, tailOf } from "./_follow.ts";
+import {
+  type Event,
+  feedUrl as feedUrlOf,
+  followLongPoll,
+  readAll,
+  sse,
+  tailOf,
+} from "./_follow.ts";
 import { CHANGE_KEYS_LIMIT, CHANGE_ROWS_LIMIT } from "../lib/query/change_capture.ts";
 
 const SETUP = "CREATE TABLE orders (id BIGINT PRIMARY KEY, total DECIMAL(10,2), note VARCHAR); " +
@@ -21,8 +28,7 @@ async function start(flags: Record<string, string> = {}): Promise<AuthTestServer
   return t;
 }
 
-const feedUrl = (t: AuthTestServer, table: string) =>
-  `${new URL(t.url).origin}/v1/stream/_changes/${table}`;
+const feedUrl = (t: AuthTestServer, table: string) => feedUrlOf(t.url, table);
 
 /** Every event of a table's feed after `offset` but the set-up's, read with the follower's key. */
 async function feed(t: AuthTestServer, table: string, offset = "-1"): Promise<Event[]> {
@@ -236,9 +242,7 @@ Deno.test("a long-poll follower of a table resumes after disconnects without mis
   await using t = await start({ long_poll_timeout: "300ms" });
   const url = feedUrl(t, "orders");
   const follower = t.as(t.keys.follower);
-  let offset = await tailOf(url, follower);
-  const seen: string[] = [];
-  let done = false;
+  const offset = await tailOf(url, follower);
   const writes = (async () => {
     for (let i = 0; i < 30; i++) {
       if (i % 3 === 2) {
@@ -246,14 +250,8 @@ Deno.test("a long-poll follower of a table resumes after disconnects without mis
       } else await write(t, "POST", "orders", `w${i}`, { id: i });
       if (i % 7 === 0) await new Promise((r) => setTimeout(r, 40));
     }
-  })().finally(() => (done = true));
-  for (let round = 1; (!done || seen.length < 30) && round < 500; round++) {
-    // every third poll the client gives up early: a disconnect in the middle of a wait
-    const poll = await longPoll(url, offset, follower, round % 3 === 0 ? 5 : undefined);
-    for (const e of poll.events) seen.push(e.request_id);
-    offset = poll.next;
-  }
-  await writes;
+  })();
+  const seen = await followLongPoll(url, offset, writes, 30, follower);
   deepEqual(seen, Array.from({ length: 30 }, (_, i) => `w${i}`));
 });
 

@@ -1,6 +1,14 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { consume, startTestServer, type TestServer } from "../_helpers.ts";
-import { type Event, longPoll, readAll, sse, tailOf } from "../_follow.ts";
+import {
+  type Event,
+  feedUrl as feedUrlOf,
+  followLongPoll,
+  longPoll,
+  readAll,
+  sse,
+  tailOf,
+} from "../_follow.ts";
 import { planSqlEvents } from "../../lib/streams/changes.ts";
 import { findWriteTargets } from "../../lib/query/write_targets.ts";
 
@@ -32,8 +40,7 @@ Deno.test("planSqlEvents() drops DML that changed nothing, temp tables and reads
 // ------------------------------------------------------------------ against a real server
 
 /** The change feed of `table` on the test server. */
-const feedUrl = (t: TestServer, table = "t") =>
-  `${new URL(t.url).origin}/v1/stream/_changes/${table}`;
+const feedUrl = (t: TestServer, table = "t") => feedUrlOf(t.url, table);
 
 async function feed(t: TestServer, table: string): Promise<Event[]> {
   return (await readAll(feedUrl(t, table))).events;
@@ -88,25 +95,14 @@ Deno.test("change_feeds: false records nothing", async () => {
 Deno.test("a long-poll follower resumes after disconnects without missing or repeating events", async () => {
   await using t = await startTestServer({ long_poll_timeout: "300ms" });
   await write(t, "CREATE TABLE t (id INT)", "setup");
-  let offset = await tailOf(feedUrl(t));
-  const seen: string[] = [];
+  const offset = await tailOf(feedUrl(t));
   const writes = (async () => {
     for (let i = 0; i < 30; i++) {
       await write(t, `INSERT INTO t VALUES (${i})`, `w${i}`);
       if (i % 7 === 0) await new Promise((r) => setTimeout(r, 40));
     }
   })();
-  let round = 0;
-  let done = false;
-  writes.then(() => (done = true));
-  while (!done || seen.length < 30) {
-    // every third poll the client gives up early: a disconnect in the middle of a wait
-    const poll = await longPoll(feedUrl(t), offset, {}, ++round % 3 === 0 ? 5 : undefined);
-    for (const e of poll.events) seen.push(e.request_id);
-    offset = poll.next;
-    if (round > 500) break;
-  }
-  await writes;
+  const seen = await followLongPoll(feedUrl(t), offset, writes, 30);
   deepEqual(seen, Array.from({ length: 30 }, (_, i) => `w${i}`));
 });
 
