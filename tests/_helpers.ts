@@ -47,6 +47,8 @@ export interface TestServer extends AsyncDisposable {
   query(sql: string, params?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** Fetches a path under the prefix, consuming the body as text (and JSON when possible). */
   request(path: string, init?: RequestInit): Promise<Reply>;
+  /** Fetches a stream path (relative to `streams_prefix`, at the server root), consumed. */
+  stream(path: string, init?: RequestInit): Promise<Reply>;
 }
 
 /** A consumed response. */
@@ -103,6 +105,8 @@ export async function startTestServer(
     logs,
     announcements,
     request,
+    stream: async (path, init) =>
+      consume(await fetch(`${new URL(server.url).origin}${config.streams_prefix}/${path}`, init)),
     query: (sql, params, headers = {}) =>
       request("/query", {
         method: "POST",

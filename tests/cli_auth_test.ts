@@ -288,7 +288,6 @@ Deno.test("auth permission add takes stream:<name or glob> grants, which a runni
   await withStore(async (db) => {
     await ok0(["init", "-d", db]);
     await using t = await startTestServer({ auth_enabled: "true", auth_database_path: db });
-    const root = new URL(t.url).origin;
     await ok0(["role", "add", "-d", db, "-n", "producer"]);
     match(
       await ok0([
@@ -323,9 +322,8 @@ Deno.test("auth permission add takes stream:<name or glob> grants, which a runni
       /^duckserve: auth permission add: stream grants take r \(read\), c .*\n$/,
     );
     const key = JSON.parse(await ok0(["key", "add", "-d", db, "-r", "producer", "--json"])).key;
-    const put = (path: string) =>
-      fetch(`${root}/v1/stream/${path}`, { method: "PUT", headers: { "x-api-key": key } })
-        .then(async (r) => (await r.body?.cancel(), r.status));
+    const put = async (path: string) =>
+      (await t.stream(path, { method: "PUT", headers: { "x-api-key": key } })).status;
     ok(await eventually(async () => await put("Orders/eu") === 201));
     equal(await put("orders/eu"), 403, "stream grants are case-sensitive");
     equal(await put("Orders/eu/2024"), 403);

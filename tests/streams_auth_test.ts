@@ -1,21 +1,18 @@
 // Streams with the real key store: stream:<name or glob> grants for r, c and d, change feeds read
 // with r on their table, and read_stream() authorized per caller (raw SQL, views, /api).
 import { deepEqual, equal, match } from "node:assert/strict";
-import { type AuthTestServer, consume, startAuthServer } from "./_helpers.ts";
+import { type AuthTestServer, startAuthServer } from "./_helpers.ts";
 
 const json = { "content-type": "application/json" };
 
 /** Status (and body) of a stream request with `key`. */
 async function call(t: AuthTestServer, key: string | null, method: string, path: string) {
   const body = method === "POST" ? '{"n":1}' : method === "PUT" ? "[]" : undefined;
-  const reply = await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/${path}`, {
-      method,
-      headers: { ...(key ? t.as(key) : {}), ...(body ? json : {}) },
-      body,
-    }),
-  );
-  return reply;
+  return await t.stream(path, {
+    method,
+    headers: { ...(key ? t.as(key) : {}), ...(body ? json : {}) },
+    body,
+  });
 }
 
 Deno.test("stream grants in the key store decide r, c and d per stream and per glob", async () => {

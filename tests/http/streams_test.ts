@@ -74,13 +74,11 @@ Deno.test("grants on stream:<glob> decide create, append, read and delete", asyn
   await using t = await startTestServer({ auth_enabled: "true" }, { auth });
   const root = new URL(t.url).origin;
   const as = async (key: string, method: string, path: string, body?: string) =>
-    (await consume(
-      await fetch(`${root}/v1/stream/${path}`, {
-        method,
-        headers: { "x-api-key": key, ...(body ? json : {}) },
-        body,
-      }),
-    )).status;
+    (await t.stream(path, {
+      method,
+      headers: { "x-api-key": key, ...(body ? json : {}) },
+      body,
+    })).status;
   equal(await as("writer", "PUT", "orders/eu", "[]"), 201);
   equal(await as("writer", "POST", "orders/eu", '{"id":1}'), 204);
   equal(await as("writer", "GET", "orders/eu?offset=-1"), 200);
@@ -109,8 +107,7 @@ Deno.test("a table's change feed is read with r on the table and written by the 
   const auth = createGrantsAuth({ fan: { orders: "r" }, other: { "stream:**": "rcd" } });
   await using t = await startTestServer({ auth_enabled: "true" }, { auth });
   const root = new URL(t.url).origin;
-  const get = (key: string, path: string) =>
-    fetch(`${root}/v1/stream/${path}`, { headers: { "x-api-key": key } }).then(consume);
+  const get = (key: string, path: string) => t.stream(path, { headers: { "x-api-key": key } });
   const feed = await get("fan", "_changes/Orders?offset=-1");
   equal(feed.status, 200, "a feed can be followed before its first event");
   deepEqual(feed.body, []);
@@ -147,15 +144,12 @@ Deno.test("a stream path with bad percent-encoding is a 400", async () => {
 
 Deno.test("with the real key store, the default roles' grants on * cover streams", async () => {
   await using t = await startAuthServer({ roles: { orders_fan: [["orders", "r"]] } });
-  const root = new URL(t.url).origin;
   const call = async (key: string | null, method: string, path: string, body?: string) =>
-    (await consume(
-      await fetch(`${root}/v1/stream/${path}`, {
-        method,
-        headers: { ...(key ? t.as(key) : {}), ...(body ? json : {}) },
-        body,
-      }),
-    )).status;
+    (await t.stream(path, {
+      method,
+      headers: { ...(key ? t.as(key) : {}), ...(body ? json : {}) },
+      body,
+    })).status;
   equal(await call(null, "PUT", "events", "[]"), 401);
   equal(await call(t.keys.editor, "PUT", "events", "[]"), 201);
   equal(await call(t.keys.editor, "POST", "events", '{"n":1}'), 204);

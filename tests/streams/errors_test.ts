@@ -3,16 +3,15 @@
 // protocol's own headers, and the CORS and security headers on every error.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { ERROR_CODES, type ErrorCode } from "../../lib/errors.ts";
-import { consume, type Reply, startTestServer } from "../_helpers.ts";
+import { type Reply, startTestServer } from "../_helpers.ts";
 
 const JSON_TYPE = { "content-type": "application/json" };
 const TEXT = { "content-type": "text/plain" };
 
 Deno.test("every stream error answers its code's status as problem+json with the protocol's headers", async () => {
   await using t = await startTestServer({ max_body_size: "1KB" });
-  const root = `${new URL(t.url).origin}/v1/stream`;
-  const send = async (method: string, path: string, init: RequestInit = {}): Promise<Reply> =>
-    await consume(await fetch(`${root}/${path}`, { method, ...init }));
+  const send = (method: string, path: string, init: RequestInit = {}): Promise<Reply> =>
+    t.stream(path, { method, ...init });
   const must = async (reply: Promise<Reply>, status: number) => {
     const r = await reply;
     equal(r.status, status, r.text);

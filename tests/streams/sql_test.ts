@@ -5,13 +5,11 @@ import { createGrantsAuth } from "./_grants_auth.ts";
 const json = { "content-type": "application/json" };
 
 async function send(t: TestServer, method: string, path: string, body?: string, type = json) {
-  const res = await consume(
-    await fetch(`${new URL(t.url).origin}/v1/stream/${path}`, {
-      method,
-      headers: body === undefined ? {} : type,
-      body,
-    }),
-  );
+  const res = await t.stream(path, {
+    method,
+    headers: body === undefined ? {} : type,
+    body,
+  });
   ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
   return res;
 }
