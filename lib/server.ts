@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
+import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
 import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -30,6 +31,8 @@ export interface RunningServer extends AsyncDisposable {
   fetch(request: Request): Promise<Response>;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
+  /** The routes the app registered (what `documentRoutes` checks the OpenAPI rows against). */
+  readonly routes: readonly RegisteredRoute[];
 }
 
 /** Options of {@link startServer}. */
@@ -129,6 +132,7 @@ export async function startServer(
     shutdown,
     fetch: async (request) => await ready.fetch(request),
     finished: server.finished,
+    routes: ready.routes,
     [Symbol.asyncDispose]: shutdown,
   };
 }

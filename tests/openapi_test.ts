@@ -5,15 +5,10 @@ import formatsModule from "ajv-formats";
 import { Hono } from "hono";
 import { buildOpenApi, type OpenApiDocument } from "../lib/openapi.ts";
 import { documentRoutes, type Endpoint, ENDPOINTS } from "../lib/http/endpoints.ts";
-import { createApp } from "../lib/http/app.ts";
-import { openEngine } from "../lib/db/engine.ts";
 import type { TableInfo } from "../lib/db/catalog.ts";
 import { ApiError, ERROR_CODES, problemBody } from "../lib/errors.ts";
 import { FORMATS } from "../lib/encode/formats.ts";
-import { SILENT } from "../lib/log.ts";
-import { openStreamsRuntime } from "../lib/streams/runtime.ts";
-import { consume, testConfig } from "./_helpers.ts";
-import { fixedAuth } from "./_fixed_auth.ts";
+import { consume, startAuthServer, testConfig } from "./_helpers.ts";
 
 const USERS: TableInfo = {
   schema: "main",
@@ -156,29 +151,17 @@ Deno.test("documentRoutes() finds routes registered without a registry row", () 
   deepEqual(undocumented, ["GET /duckdb/secret"]);
 });
 
-/** A real app and server (fixed keys, streams in memory) for the route coverage test. */
+/** A real server (keys from the real store, streams in memory) for the route coverage test. */
 async function startApp() {
-  const config = await testConfig({ auth_enabled: "true" });
-  const engine = await openEngine(config);
-  const auth = fixedAuth({ "admin-key-0123456789": "admin", "nobody-key-0123456789": "nobody" }, {
-    admin: { "*": "crudq" },
-    nobody: {},
-  });
-  const streams = await openStreamsRuntime(config, SILENT);
-  await streams!.attach(engine, auth);
-  const app = createApp({ config, engine, auth, log: SILENT, streams });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const t = await startAuthServer();
+  const origin = new URL(t.url).origin;
   return {
-    app,
-    config,
+    routes: t.server.routes,
+    config: t.config,
     origin,
-    base: `${origin}${config.route_prefix}`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await streams!.close();
-      await engine.close();
-    },
+    base: t.url,
+    admin: t.as(t.keys.admin),
+    [Symbol.asyncDispose]: () => t[Symbol.asyncDispose](),
   };
 }
 
@@ -200,7 +183,7 @@ function sampleUrl(
 
 Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the server answers", async () => {
   await using s = await startApp();
-  const admin = { "x-api-key": "admin-key-0123456789" };
+  const { admin } = s;
   await consume(
     await fetch(`${s.base}/query`, {
       method: "POST",
@@ -223,7 +206,7 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
 
   // Every registered route has a registry row (the streams route included) ...
   const { endpoints, undocumented } = documentRoutes(
-    s.app.routes,
+    s.routes,
     s.config.route_prefix,
     s.config.streams_prefix,
   );
@@ -283,7 +266,7 @@ Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async ()
 
 Deno.test("per-table schemas in /openapi.json match the rows the server sends", async () => {
   await using s = await startApp();
-  const admin = { "x-api-key": "admin-key-0123456789" };
+  const { admin } = s;
   const query = async (sql: string) =>
     await consume(
       await fetch(`${s.base}/query`, {

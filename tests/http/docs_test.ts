@@ -1,7 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startTestServer } from "../_helpers.ts";
-import { fixedAuth } from "../_fixed_auth.ts";
+import { startAuthServer } from "../_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
@@ -23,11 +22,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const keys = { "admin-key-0123456789": "admin", "reader-key-0123456789": "reader" };
-    await using t = await startTestServer({ auth_enabled: "true" }, {
-      auth: fixedAuth(keys, { admin: { "*": "crudq" }, reader: { users: "r" } }),
-    });
-    const admin = { "x-api-key": "admin-key-0123456789" };
+    await using t = await startAuthServer({ roles: { users_reader: [["users", "r"]] } });
+    const admin = t.as(t.keys.admin);
     for (
       const sql of ["CREATE TABLE users (id INTEGER PRIMARY KEY)", "CREATE TABLE hidden (x INT)"]
     ) {
@@ -54,7 +50,7 @@ Deno.test({
       await page.getByText("No key: enter one").waitFor();
       await page.locator(".swagger-ui .info").waitFor();
 
-      await page.fill("#api-key", "reader-key-0123456789");
+      await page.fill("#api-key", t.keys.users_reader);
       await page.click("#key-form button[type=submit]");
       await page.getByText("Using your key").waitFor();
       // The document fetched with the key lists the tables that key may read, and no others.

@@ -1,21 +1,14 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { startTestServer } from "../_helpers.ts";
-import { fixedAuth } from "../_fixed_auth.ts";
-
-const KEYS = {
-  "admin-key-0123456789": "admin",
-  "reader-key-0123456789": "reader",
-  "writer-key-0123456789": "writer",
-};
-const ROLES = {
-  admin: { "*": "crudq" },
-  reader: { users: "r", "sales.orders": "r" },
-  writer: { users: "cud" },
-};
+import { startAuthServer } from "../_helpers.ts";
 
 async function start() {
-  const s = await startTestServer({ auth_enabled: "true" }, { auth: fixedAuth(KEYS, ROLES) });
-  const admin = { "x-api-key": "admin-key-0123456789" };
+  const s = await startAuthServer({
+    roles: {
+      users_reader: [["users", "r"], ["sales.orders", "r"]],
+      writer: [["users", "cud"]],
+    },
+  });
+  const admin = s.as(s.keys.admin);
   for (
     const sql of [
       "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, note VARCHAR DEFAULT 'n/a')",
@@ -29,7 +22,7 @@ async function start() {
     const reply = await s.query(sql, undefined, admin);
     equal(reply.status, 200, reply.text);
   }
-  const as = (key: string) => ({ "x-api-key": key });
+  const as = (role: string) => s.as(s.keys[role]);
   return { s, admin, as };
 }
 
@@ -60,16 +53,16 @@ Deno.test("GET /tables lists only the tables and views the role may read", async
   const view = all.body.tables.find((t: { name: string }) => t.name === "v");
   equal(view.kind, "view");
   equal(view.row_count_estimate, null);
-  const reader = await s.request("/tables", { headers: as("reader-key-0123456789") });
+  const reader = await s.request("/tables", { headers: as("users_reader") });
   deepEqual(reader.body.tables.map((t: { name: string }) => t.name), ["users", "orders"]);
-  const writer = await s.request("/tables", { headers: as("writer-key-0123456789") });
+  const writer = await s.request("/tables", { headers: as("writer") });
   deepEqual(writer.body, { tables: [] });
 });
 
 Deno.test("GET /tables/{table} checks the permission before revealing existence", async () => {
   const { s, admin, as } = await start();
   await using _ = s;
-  const reader = as("reader-key-0123456789");
+  const reader = as("users_reader");
   const users = await s.request("/tables/users", { headers: reader });
   equal(users.status, 200);
   deepEqual(users.body.primary_key, ["id"]);
