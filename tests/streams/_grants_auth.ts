@@ -1,5 +1,6 @@
-// A small key-and-grants Auth for tests of stream authorization (the real auth stage is built
-// separately). Keys map to grants { table or "stream:<glob>" or "*": operations }.
+// A key-and-grants Auth that records every authorize() call, for tests that check which
+// operation the streams mount asks for (the real key store is tested with startAuthServer, e.g.
+// tests/streams_auth_test.ts). Keys map to grants { table or "stream:<glob>" or "*": operations }.
 import { ApiError } from "../../lib/errors.ts";
 import type { Auth, Operation, Principal } from "../../lib/auth/mod.ts";
 import { isStreamTable, matchesStreamGrant } from "../../lib/auth/stream_grants.ts";
