@@ -171,37 +171,21 @@ async function throughputCase(
   if (!wanted(name)) return;
   console.error(`# ${name}`);
   try {
-    await measureThroughput(name, goal, flags, script, path, connections, baseArgs);
-  } catch (err) {
-    results.push(failedCase(name, goal, "req/s", err));
-  }
-}
-
-async function measureThroughput(
-  name: string,
-  goal: string,
-  flags: Record<string, string>,
-  script: string,
-  path: string,
-  connections: number,
-  baseArgs: string[],
-): Promise<void> {
-  const base = await repeat(async () => (await baseline(baseArgs)).ops);
-  let target: Summary | null = null;
-  let note: string | undefined;
-  {
+    const base = await repeat(async () => (await baseline(baseArgs)).ops);
     await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
     const url = `${new URL(server.url).origin}${path}`;
     await wrk(url, script, { connections, seconds: 1 }); // warm-up
     let errors = 0;
-    target = await repeat(async () => {
+    const target = await repeat(async () => {
       const r = await wrk(url, script, { connections, seconds: SECONDS });
       errors += r.non2xx;
       return r.requestsPerSecond;
     });
-    if (errors) note = `${errors} non-2xx responses`;
+    const note = errors ? `${errors} non-2xx responses` : undefined;
+    results.push({ name, goal, ratio: ratioOf(target, base), target, base, unit: "req/s", note });
+  } catch (err) {
+    results.push(failedCase(name, goal, "req/s", err));
   }
-  results.push({ name, goal, ratio: ratioOf(target, base), target, base, unit: "req/s", note });
 }
 
 async function exportCase(
