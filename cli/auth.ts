@@ -12,8 +12,9 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { FileLockedError } from "../lib/db/file.ts";
-import { AuthInputError, keyStatus, parseExpiry } from "../lib/auth/keys.ts";
-import { displayTable, formatOperations, parseOperations } from "../lib/auth/policy.ts";
+import { keyStatus, parseExpiry } from "../lib/auth/keys.ts";
+import { displayTable } from "../lib/auth/policy.ts";
+import { AuthInputError, formatOperations, parseOperations } from "../lib/permissions.ts";
 import {
   addKey,
   addRole,

@@ -13,7 +13,7 @@ import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
 import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { openStreamsRuntime, type StreamsRuntime } from "./streams/runtime.ts";
+import { openStreamsRuntime, type StreamsRuntime } from "./streams/mod.ts";
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
@@ -88,7 +88,13 @@ export async function startServer(
     if (streams) opened.push(streams.close);
     engine = await openEngine(config);
     opened.push(engine.close);
-    auth = options.auth ?? await createAuth(config, { log, announce: options.announce });
+    // The wiring between features: the authorizer learns which SQL functions check their own
+    // permissions, and streams get the auth stage as the check they call.
+    auth = options.auth ?? await createAuth(config, {
+      log,
+      announce: options.announce,
+      selfAuthorizing: streams?.selfAuthorizing,
+    });
     if (!options.auth) opened.push(() => auth.close());
     await streams?.attach(engine, auth);
   } catch (err) {

@@ -17,7 +17,7 @@ import {
   initAuthFile,
   setPermission,
 } from "../lib/auth/store.ts";
-import { parseOperations } from "../lib/auth/policy.ts";
+import { parseOperations } from "../lib/permissions.ts";
 
 /** A configuration for tests: loopback, port 0, silent logs, no environment. */
 export async function testConfig(flags: Record<string, string> = {}): Promise<Config> {

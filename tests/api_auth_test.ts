@@ -4,7 +4,7 @@ import { createAuth } from "../lib/auth/mod.ts";
 import { catalogNameOf } from "../lib/config.ts";
 import { hashKey } from "../lib/auth/keys.ts";
 import { addRole, removeKey, setKeyActive, setPermission } from "../lib/auth/store.ts";
-import { parseOperations } from "../lib/auth/policy.ts";
+import { parseOperations } from "../lib/permissions.ts";
 import {
   type AuthTestServer,
   sqlPath,

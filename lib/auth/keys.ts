@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import { base64url } from "../bytes.ts";
 import { parseRfc3339 } from "../time.ts";
+import { AuthInputError } from "../permissions.ts";
 
 /** Shortest custom key accepted by `auth key add -k`. */
 export const MIN_CUSTOM_KEY_LENGTH = 24;
@@ -31,11 +32,6 @@ export const KEY_ID_PATTERN = /^[a-z0-9]{8}$/;
 
 const ID_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789";
 const KEY_CHARACTERS = /^[\x21-\x7e]+$/;
-
-/** A user-facing validation failure (the CLI prints its message as is). */
-export class AuthInputError extends Error {
-  override name = "AuthInputError";
-}
 
 /** A random key id (8 characters from an unambiguous alphabet). */
 export function newKeyId(): string {

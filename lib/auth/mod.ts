@@ -17,31 +17,36 @@ import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
 import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
+import {
+  ALL_TABLES,
+  type Authorizer,
+  type Operation,
+  OPERATION_NAMES,
+  type Principal,
+} from "../permissions.ts";
+import {
+  checkStatement,
+  type Denial,
+  needsUserFunctions,
+  permissionDenial,
+  type PlanContext,
+  planScript,
+  type StatementPlan,
+  typeNameOf,
+} from "./authorize_sql.ts";
 import { constantTimeEqual, hashKey, keyStatus, presentedKey } from "./keys.ts";
 import { createFailureLimiter } from "./limiter.ts";
 import {
-  ALL_TABLES,
   can,
   canStream,
   isUnrestricted,
-  type Operation,
-  OPERATION_NAMES,
   readsEverything,
   type RolePolicy,
   streamPathOf,
   tableKey,
 } from "./policy.ts";
 import { fileSignature, watchFile } from "./reload.ts";
-import { type AuthSnapshot, buildSnapshot, type Principal } from "./snapshot.ts";
-import {
-  checkStatement,
-  type Denial,
-  needsUserFunctions,
-  permissionDenial,
-  planScript,
-  type StatementPlan,
-  typeNameOf,
-} from "./sql.ts";
+import { type AuthSnapshot, buildSnapshot } from "./snapshot.ts";
 import {
   addKey,
   authFileExists,
@@ -51,11 +56,10 @@ import {
   readAuthData,
 } from "./store.ts";
 
-export type { Operation } from "./policy.ts";
-export type { Principal } from "./snapshot.ts";
+export type { Operation, Principal } from "../permissions.ts";
 
 /** The auth stage of the pipeline. */
-export interface Auth {
+export interface Auth extends Authorizer {
   /**
    * Identifies the caller from `X-API-Key` or `Authorization: Bearer`; throws `unauthorized`
    * (401, the same answer for a missing, unknown, inactive or expired key) or
@@ -95,6 +99,11 @@ export interface AuthOptions {
   reloadIntervalMs?: number;
   /** Wall clock in epoch ms, for expiry checks (tests). */
   now?: () => number;
+  /**
+   * Table functions that authorize every call themselves for the request's principal (the
+   * server passes the streams feature's `read_stream`): raw SQL calling them needs only `q`.
+   */
+  selfAuthorizing?: readonly string[];
 }
 
 const ANONYMOUS: Principal = Object.freeze({ keyId: "anonymous", role: "anonymous" });
@@ -186,6 +195,7 @@ class KeyAuth implements Auth {
   readonly #limiter;
   readonly #now: () => number;
   readonly #mainCatalog: string;
+  readonly #planContext: PlanContext;
 
   private constructor(
     snapshot: AuthSnapshot,
@@ -196,6 +206,10 @@ class KeyAuth implements Auth {
     this.#snapshot = snapshot;
     this.#now = options.now ?? Date.now;
     this.#mainCatalog = catalogNameOf(config.database_path);
+    this.#planContext = {
+      mainCatalog: this.#mainCatalog,
+      selfAuthorizing: new Set(options.selfAuthorizing ?? []),
+    };
     this.#limiter = createFailureLimiter({
       limit: config.auth_failure_limit,
       windowMs: config.auth_failure_window,
@@ -398,7 +412,7 @@ class KeyAuth implements Auth {
         const reader = await statement.runAndReadAll();
         return JSON.parse(String(reader.getRows()[0][0]));
       });
-    const planned = planScript(info.sql, serialize, this.#mainCatalog);
+    const planned = planScript(info.sql, serialize, this.#planContext);
     if (info.sql.length <= MAX_CACHED_SQL) {
       this.#plans.set(info.sql, planned);
       planned.catch(() => this.#plans.delete(info.sql));

@@ -1,7 +1,7 @@
 /**
- * The permission model as pure functions: operations, table names compared the way DuckDB
- * resolves identifiers, and a role's grants compiled into a {@link RolePolicy} that answers
- * {@link can} with one or two map lookups.
+ * The permission model as pure functions: table names compared the way DuckDB resolves
+ * identifiers, and a role's grants compiled into a {@link RolePolicy} that answers {@link can}
+ * with one or two map lookups. The operations themselves are `lib/permissions.ts`.
  *
  * - Operations: `c` create, `r` read, `u` update, `d` delete, `q` query (raw SQL).
  * - A grant names a table (`reports`, `sales.orders`) or `*` (every table). Names are
@@ -27,119 +27,17 @@
  * @module
  */
 
-import { AuthInputError } from "./keys.ts";
 import {
+  ALL_TABLES,
+  AuthInputError,
   isStreamTable,
-  matchesStreamGrant,
-  parseStreamGrant,
+  type Operation,
+  OPERATIONS,
+  parseOperations,
   STREAM_GRANT_PREFIX,
-  STREAM_OPERATIONS,
-} from "./stream_grants.ts";
-
-/** Operations of the permission model: create, read, update, delete, raw query. */
-export type Operation = "c" | "r" | "u" | "d" | "q";
-
-/** Every operation, in display order. */
-export const OPERATIONS: readonly Operation[] = ["c", "r", "u", "d", "q"];
-
-/** The word for each operation, as used in 403 messages (`READ operation`). */
-export const OPERATION_NAMES: Record<Operation, string> = {
-  c: "create",
-  r: "read",
-  u: "update",
-  d: "delete",
-  q: "query",
-};
-
-/** The table name of a grant that covers every table. */
-export const ALL_TABLES = "*";
-
-/**
- * Parses an operation list: letters (`crud`, `rq`), comma-separated letters or words
- * (`r,q`, `read,query`), or `all`. Returns the operations in display order.
- */
-export function parseOperations(text: string): Operation[] {
-  const found = new Set<Operation>();
-  const parts = text.toLowerCase().split(/[\s,]+/).filter((p) => p !== "");
-  if (parts.length === 0) {
-    throw new AuthInputError('no operations given: use letters of "crudq", words, or "all"');
-  }
-  for (const part of parts) {
-    if (part === "all") {
-      for (const op of OPERATIONS) found.add(op);
-      continue;
-    }
-    const word = OPERATIONS.find((op) => OPERATION_NAMES[op] === part);
-    if (word) {
-      found.add(word);
-      continue;
-    }
-    if (/^[crudq]+$/.test(part)) {
-      for (const letter of part) found.add(letter as Operation);
-      continue;
-    }
-    throw new AuthInputError(
-      `unknown operation "${part}": use c, r, u, d, q (create, read, update, delete, query) or all`,
-    );
-  }
-  return OPERATIONS.filter((op) => found.has(op));
-}
-
-/** Operations as a compact string in display order (`crudq`, `rq`). */
-export function formatOperations(operations: Iterable<Operation>): string {
-  const set = new Set(operations);
-  return OPERATIONS.filter((op) => set.has(op)).join("");
-}
-
-/** Lowercases ASCII letters only, as DuckDB compares identifiers. */
-export function foldCase(name: string): string {
-  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-}
-
-/**
- * Splits a dotted table name into its identifiers, honouring double quotes (`"my.table"` is one
- * identifier, `""` is a quote inside one). Unquoted parts may hold any character but `.` and `"`
- * (a URL may name the table `odd name`). Returns null when the text is not a name.
- */
-export function splitName(text: string): string[] | null {
-  const parts: string[] = [];
-  let i = 0;
-  const s = text.trim();
-  if (s === "") return null;
-  while (i <= s.length) {
-    let part = "";
-    if (s[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= s.length) return null;
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') {
-            part += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        part += s[i++];
-      }
-    } else {
-      const start = i;
-      while (i < s.length && s[i] !== ".") {
-        if (s[i] === '"') return null;
-        i++;
-      }
-      part = s.slice(start, i);
-    }
-    if (part === "") return null;
-    parts.push(part);
-    if (i >= s.length) break;
-    if (s[i] !== ".") return null;
-    i++;
-    if (i >= s.length) return null;
-  }
-  return parts;
-}
+} from "../permissions.ts";
+import { foldCase, splitName } from "../sql/mod.ts";
+import { matchesStreamGrant, parseStreamGrant, STREAM_OPERATIONS } from "./stream_grants.ts";
 
 function quotePart(part: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(part) ? part : `"${part.replaceAll('"', '""')}"`;

@@ -18,22 +18,15 @@
  * @module
  */
 
+import type { Operation, Principal } from "../permissions.ts";
 import {
   checkGrantOperations,
   compilePolicy,
   type Grant,
-  type Operation,
   parseGrantTable,
   type RolePolicy,
 } from "./policy.ts";
 import type { AuthData } from "./store.ts";
-
-/** An authenticated caller. */
-export interface Principal {
-  /** Non-secret key id (or `anonymous` when auth is off). */
-  readonly keyId: string;
-  readonly role: string;
-}
 
 /** A key as the request path sees it. */
 export interface KeyEntry {

@@ -8,22 +8,9 @@
 
 import { dirname } from "node:path";
 import { type DatabaseFile, withDatabaseFile } from "../db/file.ts";
-import {
-  AuthInputError,
-  generateKey,
-  hashKey,
-  KEY_ID_PATTERN,
-  newKeyId,
-  validateCustomKey,
-} from "./keys.ts";
-import {
-  ALL_TABLES,
-  checkGrantOperations,
-  displayTable,
-  type Operation,
-  OPERATIONS,
-  parseGrantTable,
-} from "./policy.ts";
+import { ALL_TABLES, AuthInputError, type Operation, OPERATIONS } from "../permissions.ts";
+import { generateKey, hashKey, KEY_ID_PATTERN, newKeyId, validateCustomKey } from "./keys.ts";
+import { checkGrantOperations, displayTable, parseGrantTable } from "./policy.ts";
 
 /** Version of the store's schema, kept in `duckserve_meta`. */
 export const SCHEMA_VERSION = 1;

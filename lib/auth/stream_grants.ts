@@ -16,19 +16,11 @@
  * @module
  */
 
+import { isStreamTable, type Operation, STREAM_GRANT_PREFIX } from "../permissions.ts";
 import { compileGlob } from "../streams/glob.ts";
-import type { Operation } from "./policy.ts";
-
-/** The table-name prefix of stream grants. */
-export const STREAM_GRANT_PREFIX = "stream:";
 
 /** The operations a stream grant may hold: read, create (and append), delete. */
 export const STREAM_OPERATIONS: readonly Operation[] = ["c", "r", "d"];
-
-/** True when a grant's (or an authorization call's) table names a stream: `stream:…`. */
-export function isStreamTable(table: string): boolean {
-  return table.startsWith(STREAM_GRANT_PREFIX);
-}
 
 /**
  * Validates the table of a stream grant (`stream:orders`, `stream:orders/*`, `stream:**`) and

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { quoteIdentifier } from "../sql/mod.ts";
 import type { Lease } from "./pool.ts";
 import { type Guard, guarded } from "./run.ts";
 
@@ -99,11 +100,6 @@ export function findTable(
 
 function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-/** `"name"` with embedded quotes doubled: a safe SQL identifier. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** `"schema"."table"`. */

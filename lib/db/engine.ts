@@ -8,6 +8,7 @@
 
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
+import { sqlString } from "../sql/mod.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
 
@@ -29,11 +30,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Quotes a string as a SQL literal. */
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
 /** Opens the main database described by `config`, sandboxed. */
 export async function openEngine(config: Config): Promise<Engine> {
   const ownScratch = config.temp_directory === null;
@@ -42,21 +38,10 @@ export async function openEngine(config: Config): Promise<Engine> {
     : config.temp_directory!;
   await Deno.mkdir(scratchDirectory, { recursive: true });
   const scratch = await Deno.realPath(scratchDirectory);
-
-  const options: Record<string, string> = {
-    threads: String(config.threads),
-    enable_object_cache: String(config.enable_object_cache),
-    temp_directory: `${scratch}/spill`,
-    autoinstall_known_extensions: "false",
-    autoload_known_extensions: "false",
-    allow_community_extensions: "false",
-    allow_unsigned_extensions: "false",
-  };
-  if (config.memory_limit) options.memory_limit = config.memory_limit;
-  if (config.database_path !== ":memory:") {
-    options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
-  }
-  const instance = await DuckDBInstance.create(config.database_path, options);
+  const instance = await DuckDBInstance.create(
+    config.database_path,
+    instanceOptions(config, scratch),
+  );
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
   let duckdbVersion: string;
@@ -118,6 +103,24 @@ export async function openEngine(config: Config): Promise<Engine> {
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** The options the DuckDB instance is created with (extensions locked, spill in `scratch`). */
+function instanceOptions(config: Config, scratch: string): Record<string, string> {
+  const options: Record<string, string> = {
+    threads: String(config.threads),
+    enable_object_cache: String(config.enable_object_cache),
+    temp_directory: `${scratch}/spill`,
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+    allow_community_extensions: "false",
+    allow_unsigned_extensions: "false",
+  };
+  if (config.memory_limit) options.memory_limit = config.memory_limit;
+  if (config.database_path !== ":memory:") {
+    options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
+  }
+  return options;
 }
 
 /** `work`, or the abort reason of `signal` if that comes first. */

@@ -15,8 +15,7 @@ import type { DuckDBType } from "@duckdb/node-api";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { ApiError, classifyDuckDBError } from "../errors.ts";
 import { bindParams, type Params } from "./bind.ts";
-import { quoteIdentifier } from "./catalog.ts";
-import { sqlString } from "./engine.ts";
+import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import type { Lease } from "./pool.ts";
 import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api";
 

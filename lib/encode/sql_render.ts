@@ -29,8 +29,7 @@ import {
   type DuckDBType,
   DuckDBTypeId,
 } from "@duckdb/node-api";
-import { quoteIdentifier } from "../db/catalog.ts";
-import { sqlString } from "../db/engine.ts";
+import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import type { JsonValueOptions } from "./values.ts";
 
 /** True for VARCHAR columns holding JSON text (DuckDB's `JSON` alias). */

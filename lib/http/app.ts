@@ -20,7 +20,7 @@ import { type OutputOptions, parseOutputOptions } from "./output.ts";
 import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
 import { bypassesCache, createReadCache, type ReadCache } from "./read_cache.ts";
 import { mountStreams } from "./streams.ts";
-import type { StreamsRuntime } from "../streams/runtime.ts";
+import type { StreamsRuntime } from "../streams/mod.ts";
 import { VERSION } from "../version.ts";
 import { createLifecycle, type Lifecycle } from "../lifecycle.ts";
 import { buildOpenApi } from "../openapi.ts";

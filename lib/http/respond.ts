@@ -20,7 +20,7 @@ import { type DuckDBPreparedStatement, type DuckDBResult, DuckDBTypeId } from "@
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { bindParams, type Params } from "../db/bind.ts";
-import { quoteIdentifier } from "../db/catalog.ts";
+import { quoteIdentifier } from "../sql/mod.ts";
 import type { Lease } from "../db/pool.ts";
 import { beginTransaction, type Guard, guarded, rollback } from "../db/run.ts";
 import { materializedSource } from "../db/materialized.ts";

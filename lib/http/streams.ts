@@ -11,8 +11,13 @@
 import type { Hono } from "hono";
 import { ApiError, renderProblem } from "../errors.ts";
 import type { Auth, Principal } from "../auth/mod.ts";
-import { canonicalStreamPath, feedTableOf, streamAccess } from "../streams/access.ts";
-import { baseHeaders, type StreamAction } from "../streams/mod.ts";
+import {
+  baseHeaders,
+  canonicalStreamPath,
+  feedTableOf,
+  streamAccess,
+  type StreamAction,
+} from "../streams/mod.ts";
 import type { AppContext, AppEnv } from "./app.ts";
 
 /** Throws 403 `forbidden` unless `principal` may do `action` on the stream at `path`. */

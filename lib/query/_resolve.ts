@@ -6,6 +6,7 @@
 
 import { ApiError } from "../errors.ts";
 import { type ColumnInfo, findTable, type TableInfo } from "../db/catalog.ts";
+import { splitNameAsWritten } from "../sql/mod.ts";
 
 /** A table name as written in a URL, with the readings to try in order. */
 export interface TableRef {
@@ -18,42 +19,16 @@ export interface TableRef {
 /**
  * Reads a table name from a URL path segment: `name`, `schema.name`, or with DuckDB-style double
  * quotes around either part (`"odd.name"`, `"my schema"."t"`, `""` for a quote inside quotes).
- * An unquoted `a.b` means schema `a`, table `b`, or else a table literally called `a.b`.
+ * An unquoted `a.b` means schema `a`, table `b`, or else a table literally called `a.b`. The
+ * name is read as written (`splitNameAsWritten`): no trimming, and anything that is not a one- or
+ * two-part name is tried as one table name.
  */
 export function parseTableName(text: string): TableRef {
   if (text === "") {
     throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
   }
-  const parts: { value: string; quoted: boolean }[] = [];
-  let i = 0;
-  while (i <= text.length) {
-    if (text[i] === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        if (i >= text.length) return { text, candidates: [{ name: text }] };
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            value += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += text[i++];
-      }
-      parts.push({ value, quoted: true });
-    } else {
-      const end = text.indexOf(".", i);
-      const stop = end < 0 ? text.length : end;
-      parts.push({ value: text.slice(i, stop), quoted: false });
-      i = stop;
-    }
-    if (i >= text.length) break;
-    if (text[i] !== ".") return { text, candidates: [{ name: text }] };
-    i++;
-  }
+  const parts = splitNameAsWritten(text);
+  if (!parts) return { text, candidates: [{ name: text }] };
   if (parts.length === 1) return { text, candidates: [{ name: parts[0].value }] };
   if (parts.length === 2 && parts.every((p) => p.value !== "")) {
     const qualified = { schema: parts[0].value, name: parts[1].value };

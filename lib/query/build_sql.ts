@@ -16,7 +16,8 @@
  * @module
  */
 
-import { qualifiedName, quoteIdentifier, type TableInfo } from "../db/catalog.ts";
+import { qualifiedName, type TableInfo } from "../db/catalog.ts";
+import { quoteIdentifier } from "../sql/mod.ts";
 import type { ReadPlan } from "./plan_read.ts";
 import { cursorKeySql } from "./plan_read.ts";
 import type { SqlFragment, SqlParam } from "./values.ts";

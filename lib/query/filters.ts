@@ -23,7 +23,7 @@
 import { ApiError } from "../errors.ts";
 import { JsonNumber, type JsonValue } from "../json.ts";
 import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
-import { quoteIdentifier } from "../db/catalog.ts";
+import { quoteIdentifier } from "../sql/mod.ts";
 import {
   classifyType,
   planTextValue,

@@ -25,7 +25,8 @@
 
 import { base64url } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
-import { type ColumnInfo, quoteIdentifier, type TableInfo } from "../db/catalog.ts";
+import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
+import { quoteIdentifier } from "../sql/mod.ts";
 import {
   type Condition,
   parseFilter,

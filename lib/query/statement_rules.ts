@@ -1,6 +1,6 @@
 /**
  * Rules on raw SQL that need the statement's text as well as the type DuckDB reports, read with
- * the SQL lexer of `lib/auth/sql_lexer.ts` (comments, strings and quoted names handled):
+ * the SQL lexer of `lib/sql/lexer.ts` (comments, strings and quoted names handled):
  *
  * - PRAGMA: only the informational pragmas run. Pragmas like `enable_object_cache`,
  *   `disable_checkpoint_on_shutdown` or `enable_verification` change settings without going
@@ -24,7 +24,7 @@
  */
 
 import { ApiError } from "../errors.ts";
-import { splitStatements } from "../auth/sql_lexer.ts";
+import { splitStatements } from "../sql/mod.ts";
 
 /** Pragmas that only read (the catalog, storage, versions) or import within the sandbox. */
 const ALLOWED_PRAGMAS = new Set([

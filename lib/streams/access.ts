@@ -15,9 +15,8 @@
  * @module
  */
 
-import type { Operation } from "../auth/mod.ts";
-import { foldCase } from "../auth/policy.ts";
-import { STREAM_GRANT_PREFIX } from "../auth/stream_grants.ts";
+import { type Operation, streamTable } from "../permissions.ts";
+import { foldCase } from "../sql/mod.ts";
 import type { StreamAction } from "./handler.ts";
 
 /** Path prefix of the server-written table change feeds. */
@@ -79,5 +78,5 @@ export function streamAccess(
 ): { operation: Operation; table: string } {
   const table = action === "read" ? feedTableOf(path) : null;
   if (table !== null) return { operation: "r", table };
-  return { operation: OPERATIONS[action], table: STREAM_GRANT_PREFIX + path };
+  return { operation: OPERATIONS[action], table: streamTable(path) };
 }

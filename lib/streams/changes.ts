@@ -28,9 +28,9 @@
  * @module
  */
 
-import { findWriteTargets, type WriteTarget } from "../query/write_targets.ts";
+import { findWriteTargets, type WriteTarget } from "../sql/mod.ts";
 import { changeFeedPath, feedTableName } from "./access.ts";
-import type { StreamsService } from "./mod.ts";
+import type { StreamsService } from "./service.ts";
 
 /** A committed write through the REST API (`/api/{table}`). */
 export interface TableChange {

@@ -1,20 +1,23 @@
 /**
  * The streams feature as the server runs it, built once from the config: the protocol service
  * (memory or durable storage), the table change feed, and the `read_stream` SQL function with
- * its authorization. `lib/server.ts` opens it, attaches it to the engine and auth, mounts it
- * (`lib/http/streams.ts`) and closes it.
+ * its authorization. `lib/server.ts` opens it, tells the auth stage which of its SQL functions
+ * check their own permissions ({@link StreamsRuntime.selfAuthorizing}), attaches it to the
+ * engine with the auth stage as its {@link Authorizer}, mounts it (`lib/http/streams.ts`) and
+ * closes it. Streams never import the auth stage: they get the check they need from the wiring.
  * @module
  */
 
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { Auth, Principal } from "../auth/mod.ts";
+import type { Authorizer, Principal } from "../permissions.ts";
 import type { Engine } from "../db/engine.ts";
 import { streamAccess } from "./access.ts";
 import { type ChangeFeed, createChangeFeed } from "./changes.ts";
-import { createStreams, type StreamsEvent, type StreamsService } from "./mod.ts";
-import { createReadStreamFunction, READ_STREAM } from "./sql.ts";
+import type { StreamsEvent } from "./model.ts";
+import { createReadStreamFunction, READ_STREAM } from "./read_stream.ts";
+import { createStreams, type StreamsService } from "./service.ts";
 
 /** The running streams feature. */
 export interface StreamsRuntime {
@@ -23,8 +26,16 @@ export interface StreamsRuntime {
   readonly prefix: string;
   /** The table change feed; null when `change_feeds` is off. */
   readonly changes: ChangeFeed | null;
-  /** Registers `read_stream()` on the engine, authorized by `auth` (per `streams_auth`). */
-  attach(engine: Engine, auth: Auth): Promise<void>;
+  /**
+   * The SQL table functions {@link attach} registers that check the caller's permission every
+   * time they run (`read_stream`): the raw SQL authorizer lets them through with `q` alone.
+   */
+  readonly selfAuthorizing: readonly string[];
+  /**
+   * Registers `read_stream()` on the engine; each run asks `access` (the auth stage) whether the
+   * statement's owner may read the stream, unless auth or `streams_auth` is off.
+   */
+  attach(engine: Engine, access: Authorizer): Promise<void>;
   /** Ends live reads (long-poll answers, SSE responses end); writes still work. */
   endLive(): void;
   /** Ends live readers, flushes storage and closes files. */
@@ -42,9 +53,9 @@ const LEVELS: Record<StreamsEvent["type"], "debug" | "info" | "warn" | "error"> 
 
 /**
  * Whether `owner` may read stream `path`, for `read_stream()`: throws an Error whose message
- * starts `read_stream(): forbidden` (the error table maps it to 403) when not.
+ * starts `read_stream(): forbidden` (the error table maps it to 403) when `access` refuses.
  */
-export function authorizeStreamRead(auth: Auth, owner: unknown, path: string): void {
+export function authorizeStreamRead(access: Authorizer, owner: unknown, path: string): void {
   const { operation, table } = streamAccess("read", path);
   const denied = (why: string) =>
     new Error(`${READ_STREAM}(): forbidden: reading stream '${path}' needs ${why}`);
@@ -52,7 +63,7 @@ export function authorizeStreamRead(auth: Auth, owner: unknown, path: string): v
     throw denied(`an API key with "${operation}" on ${table} (use the query endpoints)`);
   }
   try {
-    auth.authorize(owner as Principal, operation, table);
+    access.authorize(owner as Principal, operation, table);
   } catch (err) {
     if (err instanceof ApiError && err.status === 403) {
       throw denied(`the "${operation}" permission on ${table}`);
@@ -90,9 +101,10 @@ export async function openStreamsRuntime(
     service,
     prefix: config.streams_prefix,
     changes,
-    async attach(engine, auth) {
+    selfAuthorizing: [READ_STREAM],
+    async attach(engine, access) {
       await engine.registerTableFunction(createReadStreamFunction(service, {
-        authorizeRead: open ? null : (owner, path) => authorizeStreamRead(auth, owner, path),
+        authorizeRead: open ? null : (owner, path) => authorizeStreamRead(access, owner, path),
       }));
     },
     endLive: () => service.endLive(),

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, notEqual, ok, throws } from "node:assert/strict";
+import { AuthInputError } from "../../lib/permissions.ts";
 import {
-  AuthInputError,
   constantTimeEqual,
   generateKey,
   hashKey,

@@ -1,41 +1,15 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { AuthInputError } from "../../lib/auth/keys.ts";
+import { equal, ok, throws } from "node:assert/strict";
+import { AuthInputError } from "../../lib/permissions.ts";
 import {
   can,
   canStream,
   compilePolicy,
   displayTable,
-  formatOperations,
   isUnrestricted,
   parseGrantTable,
-  parseOperations,
   readsEverything,
-  splitName,
   tableKey,
 } from "../../lib/auth/policy.ts";
-
-Deno.test("parseOperations() reads letters, lists, words and all", () => {
-  deepEqual(parseOperations("crud"), ["c", "r", "u", "d"]);
-  deepEqual(parseOperations("r,q"), ["r", "q"]);
-  deepEqual(parseOperations("q r"), ["r", "q"]);
-  deepEqual(parseOperations("READ,query"), ["r", "q"]);
-  deepEqual(parseOperations("all"), ["c", "r", "u", "d", "q"]);
-  deepEqual(parseOperations("qqq"), ["q"]);
-  throws(() => parseOperations(""), AuthInputError);
-  throws(() => parseOperations("rx"), /unknown operation "rx"/);
-  throws(() => parseOperations("write"), /unknown operation/);
-  equal(formatOperations(["q", "c", "r"]), "crq");
-});
-
-Deno.test("splitName() honours double quotes", () => {
-  deepEqual(splitName("a.b"), ["a", "b"]);
-  deepEqual(splitName('"my.table"'), ["my.table"]);
-  deepEqual(splitName('s."a""b"'), ["s", 'a"b']);
-  deepEqual(splitName("odd name"), ["odd name"]);
-  for (const bad of ["", "a.", ".a", "a..b", '"open', 'a"b', '"a"b']) {
-    equal(splitName(bad), null, bad);
-  }
-});
 
 Deno.test("tableKey() follows DuckDB identifier rules", () => {
   equal(tableKey("reports"), "main.reports");

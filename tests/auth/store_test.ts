@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { AuthInputError, hashKey } from "../../lib/auth/keys.ts";
+import { hashKey } from "../../lib/auth/keys.ts";
+import { AuthInputError } from "../../lib/permissions.ts";
 import {
   addKey,
   addRole,

@@ -1,9 +1,6 @@
 import { equal, ok, throws } from "node:assert/strict";
-import {
-  isStreamTable,
-  matchesStreamGrant,
-  parseStreamGrant,
-} from "../../lib/auth/stream_grants.ts";
+import { isStreamTable } from "../../lib/permissions.ts";
+import { matchesStreamGrant, parseStreamGrant } from "../../lib/auth/stream_grants.ts";
 
 Deno.test("matchesStreamGrant() matches exact names, segment globs and ** globs", () => {
   ok(matchesStreamGrant("stream:orders", "orders"));

@@ -1,13 +1,8 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { loadConfig } from "../../lib/config.ts";
 import { openEngine } from "../../lib/db/engine.ts";
-import {
-  catalogCache,
-  findTable,
-  invalidateCatalog,
-  quoteIdentifier,
-  readCatalog,
-} from "../../lib/db/catalog.ts";
+import { catalogCache, findTable, invalidateCatalog, readCatalog } from "../../lib/db/catalog.ts";
+import { quoteIdentifier } from "../../lib/sql/mod.ts";
 import { createGuard } from "../../lib/db/run.ts";
 
 Deno.test("readCatalog() lists tables and views with columns, nullability, defaults and keys", async () => {

@@ -3,7 +3,8 @@
 // tests/streams_auth_test.ts). Keys map to grants { table or "stream:<glob>" or "*": operations }.
 import { ApiError } from "../../lib/errors.ts";
 import type { Auth, Operation, Principal } from "../../lib/auth/mod.ts";
-import { isStreamTable, matchesStreamGrant } from "../../lib/auth/stream_grants.ts";
+import { isStreamTable } from "../../lib/permissions.ts";
+import { matchesStreamGrant } from "../../lib/auth/stream_grants.ts";
 
 /** Grants per API key: `{ "key-a": { "stream:orders/*": "rc", "orders": "r" } }`. */
 export type KeyGrants = Record<string, Record<string, string>>;

@@ -10,7 +10,7 @@ import {
   tailOf,
 } from "../_follow.ts";
 import { planSqlEvents } from "../../lib/streams/changes.ts";
-import { findWriteTargets } from "../../lib/query/write_targets.ts";
+import { findWriteTargets } from "../../lib/sql/mod.ts";
 
 const plan = (sql: string, rows: number | null) => planSqlEvents(findWriteTargets(sql)!, rows);
 

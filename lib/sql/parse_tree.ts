@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { ok } from "node:assert/strict";
- * import { readTree } from "./sql_tree.ts";
+ * import { readTree } from "./parse_tree.ts";
  * const tree = { statements: [{ node: {
  *   type: "SELECT_NODE",
  *   cte_map: { map: [{ key: "x", value: { query: { node: {
@@ -23,7 +23,7 @@
  * @module
  */
 
-import { foldCase } from "./policy.ts";
+import { foldCase } from "./names.ts";
 
 /** A function call as written: name and optional schema and catalog. */
 export interface FunctionRef {
@@ -94,6 +94,24 @@ const KNOWN_CLASSES = new Set([
 
 type Json = unknown;
 type Scope = readonly string[];
+
+/** The result of `json_serialize_sql()`: the statements' trees, or an error and its type. */
+export interface SerializedSql {
+  error?: boolean;
+  error_type?: string;
+  statements?: unknown[];
+}
+
+/**
+ * What the one statement of a `json_serialize_sql()` result references; null when the result
+ * is an error or holds any other number of statements.
+ */
+export function readSingleStatement(tree: SerializedSql): TreeFindings | null {
+  if (!tree || tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) {
+    return null;
+  }
+  return readTree(tree);
+}
 
 /** Lists what the statements of a `json_serialize_sql()` tree reference. */
 export function readTree(tree: Json): TreeFindings {

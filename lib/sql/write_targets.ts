@@ -1,8 +1,8 @@
 /**
- * Which tables a SQL text writes, statement by statement, for the raw-SQL change feed. DuckDB
+ * Which tables a SQL text writes, statement by statement (for the raw-SQL change feed). DuckDB
  * gives statement types but no write targets (`getTableNames` lists only tables read), so the
- * tokens of `lib/auth/sql_lexer.ts` (comments, `'…'`, `E'…'`, `$tag$…$tag$` strings, `"…"`
- * identifiers, brackets) give the top-level shape of each statement: `INSERT [OR …] INTO t`, `UPDATE t`, `DELETE FROM t`,
+ * tokens of `lexer.ts` (comments, `'…'`, `E'…'`, `$tag$…$tag$` strings, `"…"` identifiers,
+ * brackets) give the top-level shape of each statement: `INSERT [OR …] INTO t`, `UPDATE t`, `DELETE FROM t`,
  * `TRUNCATE t`, `MERGE INTO t`, `COPY t FROM …`, `CREATE [OR REPLACE] [TEMP] TABLE t`,
  * `DROP TABLE t, u`, `ALTER TABLE t [RENAME TO u]`, also behind a `WITH` clause or
  * `EXPLAIN ANALYZE`. Pure functions only.
@@ -18,7 +18,7 @@
  * @module
  */
 
-import { splitStatements, type Token as LexToken } from "../auth/sql_lexer.ts";
+import { splitStatements, type Token as LexToken } from "./lexer.ts";
 
 /** The writing statements of a SQL text, in order. */
 export interface WriteTarget {
@@ -39,7 +39,7 @@ export interface WriteTarget {
   temporary: boolean;
 }
 
-/** A token of `sql_lexer.ts` with, for words, the text as written. */
+/** A token of `lexer.ts` with, for words, the text as written. */
 interface Token extends Pick<LexToken, "kind" | "value" | "depth"> {
   raw: string;
 }
@@ -143,45 +143,57 @@ function dissect(tokens: Token[]): WriteTarget | null {
       if (c.token?.kind === "open") c.skipGroup();
       return c.take("from") ? one("COPY", table) : null;
     }
-    case "create": {
-      if (c.take("or")) c.take("replace");
-      const temporary = c.take("temp", "temporary") !== null;
-      c.take("persistent");
-      if (!c.take("table")) return null;
-      if (c.take("if")) c.take("not") && c.take("exists");
-      const table = c.name();
-      return table ? { statement: "CREATE", tables: [table], temporary } : null;
-    }
-    case "drop": {
-      if (!c.take("table")) return null;
-      if (c.take("if")) c.take("exists");
-      const tables: string[][] = [];
-      for (;;) {
-        const table = c.name();
-        if (!table) break;
-        tables.push(table);
-        if (c.token?.kind !== "comma" || c.token.depth !== 0) break;
-        c.i++;
-      }
-      return tables.length ? { statement: "DROP", tables, temporary: false } : null;
-    }
-    case "alter": {
-      if (!c.take("table")) return null;
-      if (c.take("if")) c.take("exists");
-      c.take("only");
-      const table = c.name();
-      if (!table) return null;
-      const tables = [table];
-      if (c.take("rename") && c.take("to")) {
-        const renamed = c.name();
-        // the new name is in the table's schema
-        if (renamed) tables.push([...table.slice(0, -1), renamed[renamed.length - 1]]);
-      }
-      return { statement: "ALTER", tables, temporary: false };
-    }
+    case "create":
+      return readCreate(c);
+    case "drop":
+      return readDrop(c);
+    case "alter":
+      return readAlter(c);
     default:
       return null;
   }
+}
+
+/** `CREATE [OR REPLACE] [TEMP] [PERSISTENT] TABLE [IF NOT EXISTS] t`, after CREATE. */
+function readCreate(c: Cursor): WriteTarget | null {
+  if (c.take("or")) c.take("replace");
+  const temporary = c.take("temp", "temporary") !== null;
+  c.take("persistent");
+  if (!c.take("table")) return null;
+  if (c.take("if")) c.take("not") && c.take("exists");
+  const table = c.name();
+  return table ? { statement: "CREATE", tables: [table], temporary } : null;
+}
+
+/** `DROP TABLE [IF EXISTS] t, u …`, after DROP. */
+function readDrop(c: Cursor): WriteTarget | null {
+  if (!c.take("table")) return null;
+  if (c.take("if")) c.take("exists");
+  const tables: string[][] = [];
+  for (;;) {
+    const table = c.name();
+    if (!table) break;
+    tables.push(table);
+    if (c.token?.kind !== "comma" || c.token.depth !== 0) break;
+    c.i++;
+  }
+  return tables.length ? { statement: "DROP", tables, temporary: false } : null;
+}
+
+/** `ALTER TABLE [IF EXISTS] [ONLY] t [RENAME TO u]`, after ALTER. */
+function readAlter(c: Cursor): WriteTarget | null {
+  if (!c.take("table")) return null;
+  if (c.take("if")) c.take("exists");
+  c.take("only");
+  const table = c.name();
+  if (!table) return null;
+  const tables = [table];
+  if (c.take("rename") && c.take("to")) {
+    const renamed = c.name();
+    // the new name is in the table's schema
+    if (renamed) tables.push([...table.slice(0, -1), renamed[renamed.length - 1]]);
+  }
+  return { statement: "ALTER", tables, temporary: false };
 }
 
 /**

@@ -22,7 +22,7 @@
 import type { TableFunctionSpec } from "../db/table_function.ts";
 import { canonicalStreamPath } from "./access.ts";
 import { ApiError } from "../errors.ts";
-import type { ScannedMessage, StreamScan, StreamsService } from "./mod.ts";
+import type { ScannedMessage, StreamScan, StreamsService } from "./service.ts";
 
 /** Name of the SQL table function. */
 export const READ_STREAM = "read_stream";

@@ -1,7 +1,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { compilePolicy } from "../../lib/auth/policy.ts";
-import { checkStatement, planScript, type StatementPlan } from "../../lib/auth/sql.ts";
+import {
+  checkStatement,
+  type PlanContext,
+  planScript,
+  type StatementPlan,
+} from "../../lib/auth/authorize_sql.ts";
 
 const instance = await DuckDBInstance.create(":memory:");
 const connection = await instance.connect();
@@ -12,7 +17,9 @@ const serialize = async (sql: string) => {
   );
   return JSON.parse(String(reader.getRows()[0][0]));
 };
-const plan = async (sql: string) => (await planScript(sql, serialize, "memory"))!;
+// As the server wires it: read_stream() (streams on) checks its own permissions.
+const context: PlanContext = { mainCatalog: "memory", selfAuthorizing: new Set(["read_stream"]) };
+const plan = async (sql: string) => (await planScript(sql, serialize, context))!;
 const one = async (sql: string) => (await plan(sql))[0];
 
 const TYPE: Record<string, string> = {
@@ -176,6 +183,16 @@ Deno.test("checkStatement(): read_stream() needs only q; it checks the stream gr
   equal(await decide(ANALYST, "SELECT * FROM sales.read_stream('orders')"), "q *");
   // a user-defined macro may shadow the name: then it is any other macro
   equal(await decide(ANALYST, "SELECT * FROM read_stream('orders')", ["read_stream"]), "q *");
+});
+
+Deno.test("planScript(): only the table functions the wiring names authorize themselves", async () => {
+  const policy = compilePolicy(ANALYST.map(([table, operations]) => ({ table, operations })));
+  const sql = "SELECT * FROM read_stream('orders')";
+  for (const selfAuthorizing of [new Set<string>(), new Set(["other_function"])]) {
+    const [p] = (await planScript(sql, serialize, { mainCatalog: "memory", selfAuthorizing }))!;
+    equal(p.readAll, "the table function read_stream()");
+    equal(checkStatement(policy, p, "SELECT", new Set())?.table, "*");
+  }
 });
 
 Deno.test("checkStatement(): writes need q plus c, u or d on the written table", async () => {

@@ -9,10 +9,12 @@
  *   tables, and reading it does not need them).
  * - INSERT / UPDATE / DELETE / TRUNCATE: the written table needs `q` plus `c`, `u` or `d`
  *   (`u` too for upserts, `r` too with RETURNING); everything else the statement reads is
- *   found by parsing SELECT probes built from its clauses (see `sql_lexer.ts`) and needs `q`+`r`.
+ *   found by parsing SELECT probes built from its clauses (see `lib/sql/write_shape.ts`) and
+ *   needs `q`+`r`.
  * - EXPLAIN needs what the explained statement needs.
- * - `read_stream(name)` needs only `q` (on some table): the function itself checks `r` on
- *   `stream:<name>` for the request's principal every time it runs (`lib/streams/sql.ts`).
+ * - Table functions that authorize every call themselves (`read_stream(name)`, which checks `r`
+ *   on `stream:<name>` for the request's principal every time it runs) need only `q` (on some
+ *   table). The server's wiring names them ({@link PlanContext}); this module knows none.
  * - Table functions other than pure generators (`range`, `unnest`, …), catalog listings, and
  *   functions that read the catalog or sequences need `q` and `r` on `*`: they can reach any
  *   table or file. So do calls that resolve to user-defined macros (checked against the live
@@ -22,20 +24,25 @@
  * @module
  */
 
-import type { RolePolicy } from "./policy.ts";
+import { ALL_TABLES, type Operation, OPERATION_NAMES } from "../permissions.ts";
 import {
-  ALL_TABLES,
+  dissectWrite,
+  explainedStatement,
+  type FunctionRef,
+  leadingKeyword,
+  readSingleStatement,
+  type SerializedSql,
+  splitStatements,
+  type TreeFindings,
+} from "../sql/mod.ts";
+import {
   can,
   displayTable,
   isUnrestricted,
-  type Operation,
-  OPERATION_NAMES,
   readsEverything,
+  type RolePolicy,
   tableKeyOf,
 } from "./policy.ts";
-import { dissectWrite, explainedStatement, leadingKeyword, splitStatements } from "./sql_lexer.ts";
-import { type FunctionRef, readTree, type TreeFindings } from "./sql_tree.ts";
-import { READ_STREAM } from "../streams/sql.ts";
 
 /** An operation needed on a table (canonical key). */
 export interface Need {
@@ -68,6 +75,17 @@ export interface StatementPlan {
 /** Parses SQL text with DuckDB (`json_serialize_sql`); resolves with its JSON tree. */
 export type Serializer = (sql: string) => Promise<unknown>;
 
+/** What planning needs to know besides the SQL text (fixed for a server's lifetime). */
+export interface PlanContext {
+  /** The main database's catalog name (`memory`, `shop`): three-part names in it fold away. */
+  mainCatalog: string;
+  /**
+   * Table functions that authorize every call themselves, for the request's principal (the
+   * owner of the pooled connection), e.g. `read_stream`: calling them needs only `q`.
+   */
+  selfAuthorizing: ReadonlySet<string>;
+}
+
 /** Table functions that only generate values and can reach no table or file. */
 const PURE_TABLE_FUNCTIONS = new Set([
   "range",
@@ -80,12 +98,6 @@ const PURE_TABLE_FUNCTIONS = new Set([
   "generate_subscripts",
   "regexp_split_to_table",
 ]);
-
-/**
- * Table functions that authorize every call themselves, for the request's principal (the owner
- * of the pooled connection): `read_stream` checks `r` on `stream:<name>` when it runs.
- */
-const SELF_AUTHORIZING_TABLE_FUNCTIONS = new Set([READ_STREAM]);
 
 /** Built-in scalar functions and macros that read the catalog, settings or sequences. */
 const CATALOG_FUNCTIONS = new Set([
@@ -115,13 +127,13 @@ const FUNCTION_CATALOGS = new Set(["", "system"]);
 export async function planScript(
   sql: string,
   serialize: Serializer,
-  mainCatalog: string,
+  context: PlanContext,
 ): Promise<StatementPlan[] | null> {
   const statements = splitStatements(sql);
   if (!statements || statements.length === 0) return null;
   const plans: StatementPlan[] = [];
   for (const statement of statements) {
-    plans.push(await planStatement(statement.text, serialize, mainCatalog));
+    plans.push(await planStatement(statement.text, serialize, context));
   }
   return plans;
 }
@@ -129,7 +141,7 @@ export async function planScript(
 async function planStatement(
   text: string,
   serialize: Serializer,
-  mainCatalog: string,
+  context: PlanContext,
   explained = false,
 ): Promise<StatementPlan> {
   const keyword = leadingKeyword(text) ?? "statement";
@@ -142,11 +154,11 @@ async function planStatement(
     unrestricted: null,
     parseError: false,
   };
-  const tree = await serialize(text) as ParseResult;
-  const select = findingsOf(tree);
+  const tree = await serialize(text) as SerializedSql;
+  const select = readSingleStatement(tree);
   if (select) {
     plan.kind = "select";
-    addReads(plan, select, mainCatalog);
+    addReads(plan, select, context);
     return plan;
   }
   if (tree?.error === true && tree.error_type === "parser") {
@@ -156,24 +168,24 @@ async function planStatement(
   const write = dissectWrite(text);
   if (write) {
     plan.kind = write.kind;
-    const target = tableKeyOf(write.target, mainCatalog);
+    const target = tableKeyOf(write.target, context.mainCatalog);
     const ops: Operation[] = ["q", write.kind === "insert" ? "c" : write.kind[0] as Operation];
     if (write.upsert) ops.push("u");
     if (write.returning) ops.push("r");
     for (const operation of ops) plan.needs.push({ operation, table: target });
     for (const probe of write.probes) {
-      const findings = findingsOf(await serialize(probe) as ParseResult);
+      const findings = readSingleStatement(await serialize(probe) as SerializedSql);
       if (!findings) {
         plan.unrestricted = `this ${write.kind.toUpperCase()} statement cannot be analysed`;
         break;
       }
-      addReads(plan, findings, mainCatalog);
+      addReads(plan, findings, context);
     }
     return plan;
   }
   const inner = explained ? null : explainedStatement(text);
   if (inner !== null) {
-    const innerPlan = await planStatement(inner, serialize, mainCatalog, true);
+    const innerPlan = await planStatement(inner, serialize, context, true);
     if (innerPlan.kind === "other") {
       innerPlan.unrestricted ??= `EXPLAIN ${innerPlan.keyword.toUpperCase()} statements`;
     }
@@ -182,28 +194,13 @@ async function planStatement(
   return plan;
 }
 
-/** The result of `json_serialize_sql()`. */
-interface ParseResult {
-  error?: boolean;
-  error_type?: string;
-  statements?: unknown[];
-}
-
-function findingsOf(tree: ParseResult): TreeFindings | null {
-  if (!tree || tree.error || !Array.isArray(tree.statements) || tree.statements.length !== 1) {
-    return null;
-  }
-  return readTree(tree);
-}
-
-function addReads(plan: StatementPlan, found: TreeFindings, mainCatalog: string): void {
+function addReads(plan: StatementPlan, found: TreeFindings, context: PlanContext): void {
   for (const parts of found.tables) {
-    const table = tableKeyOf(parts, mainCatalog);
+    const table = tableKeyOf(parts, context.mainCatalog);
     plan.needs.push({ operation: "q", table }, { operation: "r", table });
   }
   for (const fn of found.tableFunctions) {
-    const harmless = PURE_TABLE_FUNCTIONS.has(fn.name) ||
-      SELF_AUTHORIZING_TABLE_FUNCTIONS.has(fn.name);
+    const harmless = PURE_TABLE_FUNCTIONS.has(fn.name) || context.selfAuthorizing.has(fn.name);
     // Still checked against user-defined functions: a macro could shadow the name.
     if (harmless && plainFunction(fn)) plan.functions.push(fn);
     else plan.readAll ??= `the table function ${fnName(fn)}()`;

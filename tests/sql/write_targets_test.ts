@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { findWriteTargets } from "../../lib/query/write_targets.ts";
+import { findWriteTargets } from "../../lib/sql/write_targets.ts";
 
 function shape(sql: string): string[] {
   return findWriteTargets(sql)!.map((t) =>
