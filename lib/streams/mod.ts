@@ -18,16 +18,15 @@
  * @module
  */
 
-import { requireJsonStream, StreamEngine, SYSTEM_JSON_STREAM } from "./engine.ts";
 import { ApiError } from "../errors.ts";
 import { compileGlob } from "./glob.ts";
 import { createHandler, type HandleContext } from "./handler.ts";
 import { encodeJsonMessage } from "./json_mode.ts";
-import { createMemoryJournal } from "./journal_memory.ts";
-import { openDirJournal } from "./journal_dir.ts";
-import type { Journal, StreamInstance, StreamsEvent } from "./model.ts";
+import type { StreamsEvent } from "./model.ts";
 import { formatOffset, parseOffset } from "./offsets.ts";
 import { validateStreamPath } from "./request.ts";
+import { openStreamStore, type StreamStore } from "./store.ts";
+import { appendSystemJson, ensureJsonStream, requireJsonStream } from "./system_json.ts";
 
 export { baseHeaders } from "./http_headers.ts";
 export type { StreamsEvent } from "./model.ts";
@@ -137,26 +136,12 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
   const sweepIntervalMs = positive("sweepIntervalMs", options.sweepIntervalMs, 1000);
   const maxOpenFiles = positive("maxOpenFiles", options.maxOpenFiles, 256);
 
-  let journal: Journal;
-  let recovered: StreamInstance[] = [];
-  if (options.storage.kind === "memory") {
-    journal = createMemoryJournal();
-  } else if (options.storage.kind === "dir" && options.storage.dir) {
-    const opened = await openDirJournal({ dir: options.storage.dir, maxOpenFiles, onEvent });
-    journal = opened.journal;
-    recovered = opened.instances;
-  } else {
-    throw new TypeError("streams: storage must be { kind: 'memory' } or { kind: 'dir', dir }");
-  }
-
-  const engine = new StreamEngine({ journal, onEvent });
-  for (const inst of recovered) engine.adopt(inst);
-  engine.collectGarbage(recovered);
-  const sweeper = setInterval(() => engine.sweep(), sweepIntervalMs);
+  const store = await openStreamStore({ storage: options.storage, maxOpenFiles, onEvent });
+  const sweeper = setInterval(() => store.sweep(), sweepIntervalMs);
   Deno.unrefTimer(sweeper);
 
   const handle = createHandler({
-    engine,
+    store,
     longPollTimeoutMs,
     sseReconnectIntervalMs,
     sseKeepAliveMs,
@@ -167,80 +152,78 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     onEvent,
   });
 
-  async function* readJson(
-    path: string,
-    fromOffset?: string,
-  ): AsyncIterable<{ offset: string; value: unknown }> {
-    validateStreamPath(path);
-    const inst = engine.requireReadable(path);
-    requireJsonStream(inst, path);
-    let pos = startPosition(fromOffset);
-    const decoder = new TextDecoder();
-    for (;;) {
-      const plan = engine.planRead(inst, pos, maxReadBytes, "message");
-      if (plan.segments.length === 0) return;
-      const messages = await engine.fetchPlan(plan, true);
-      for (const m of messages) {
-        pos += m.length;
-        yield { offset: formatOffset(pos), value: JSON.parse(decoder.decode(m)) };
-      }
-      pos = plan.next;
-    }
-  }
-
   let closing: Promise<void> | null = null;
   return {
     handle,
     appendJson(path, message) {
       validateStreamPath(path);
-      return engine.appendSystemJson(path, encodeJsonMessage(message));
+      return appendSystemJson(store, path, encodeJsonMessage(message));
     },
-    readJson,
-    async ensureJsonStream(path) {
+    readJson: (path, fromOffset) => readJson(store, maxReadBytes, path, fromOffset),
+    ensureJsonStream(path) {
       validateStreamPath(path);
-      const existing = engine.lookup(path);
-      if (existing) return requireJsonStream(existing, path);
-      try {
-        await engine.create(path, SYSTEM_JSON_STREAM, new Uint8Array(0));
-      } catch (e) {
-        // created concurrently with another configuration: the stream exists, which is enough
-        if (!(e instanceof ApiError && e.code === "stream_exists")) throw e;
-      }
+      return ensureJsonStream(store, path);
     },
-    scan(path, after) {
-      validateStreamPath(path);
-      const inst = engine.requireReadable(path);
-      let pos = startPosition(after);
-      engine.validateReadOffset(inst, pos);
-      const limit = inst.tail;
-      return {
-        contentType: inst.contentType,
-        json: inst.json,
-        next() {
-          const messages = engine.readMessagesSync(inst, pos, maxReadBytes, limit);
-          if (messages.length > 0) pos = messages[messages.length - 1].end;
-          return messages.map((m) => ({
-            nextOffset: formatOffset(m.end),
-            bytes: m.bytes,
-            appendedAtMs: m.ts,
-          }));
-        },
-      };
-    },
+    scan: (path, after) => scan(store, maxReadBytes, path, after),
     list(glob) {
-      const all = engine.paths();
+      const all = store.paths();
       return glob === undefined ? all : all.filter(compileGlob(glob));
     },
     endLive() {
-      engine.endLive();
+      store.endLive();
     },
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        engine.shutdown();
-        await journal.close();
+        await store.close();
       })();
       return closing;
+    },
+  };
+}
+
+/** `StreamsService.readJson`: the messages of a JSON stream, page by page. */
+async function* readJson(
+  store: StreamStore,
+  maxReadBytes: number,
+  path: string,
+  fromOffset?: string,
+): AsyncIterable<{ offset: string; value: unknown }> {
+  validateStreamPath(path);
+  const inst = store.requireReadable(path);
+  requireJsonStream(inst, path);
+  let pos = startPosition(fromOffset);
+  const decoder = new TextDecoder();
+  for (;;) {
+    const plan = store.planRead(inst, pos, maxReadBytes, "message");
+    if (plan.segments.length === 0) return;
+    const messages = await store.fetchPlan(plan, true);
+    for (const m of messages) {
+      pos += m.length;
+      yield { offset: formatOffset(pos), value: JSON.parse(decoder.decode(m)) };
+    }
+    pos = plan.next;
+  }
+}
+
+/** `StreamsService.scan`: a synchronous snapshot cursor up to the tail as it is now. */
+function scan(store: StreamStore, maxReadBytes: number, path: string, after?: string): StreamScan {
+  validateStreamPath(path);
+  const inst = store.requireReadable(path);
+  let pos = startPosition(after);
+  store.validateReadOffset(inst, pos);
+  const limit = inst.tail;
+  return {
+    contentType: inst.contentType,
+    json: inst.json,
+    next() {
+      const messages = store.readMessagesSync(inst, pos, maxReadBytes, limit);
+      if (messages.length > 0) pos = messages[messages.length - 1].end;
+      return messages.map((m) => ({
+        nextOffset: formatOffset(m.end),
+        bytes: m.bytes,
+        appendedAtMs: m.ts,
+      }));
     },
   };
 }
