@@ -141,13 +141,14 @@ async function recoverFile(name: string, scan: Scan): Promise<void> {
     await h.close();
   }
   const { inst } = log;
-  if (inst && log.fork) scan.forkSources.set(inst.id, log.fork);
   if (!inst || inst.state === "deleted") {
-    // never acknowledged (torn create) or deleted: remove
+    // never acknowledged (torn create) or deleted (a crash came between its tombstone and the
+    // file's removal): remove; a deleted fork links to nothing
     if (!inst) scan.onEvent({ type: "recovery_dropped", file: path, reason: "no create" });
     await Deno.remove(path).catch(() => {});
     return;
   }
+  if (log.fork) scan.forkSources.set(inst.id, log.fork);
   scan.instances.set(inst.id, inst);
   scan.files.set(inst.id, { path, size: log.validSize });
 }

@@ -4,9 +4,11 @@
 // shutdown. Every scenario runs on the memory journal and on the dir journal in a temp directory;
 // the dir journal is also reopened to check what recovery rebuilds.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { concatBytes } from "../../lib/bytes.ts";
 import { ApiError, type ErrorCode } from "../../lib/errors.ts";
 import type { StreamsEvent } from "../../lib/streams/model.ts";
 import { formatOffset } from "../../lib/streams/offsets.ts";
+import { encodeRecord } from "../../lib/streams/record.ts";
 import type { PostRequest, PutRequest } from "../../lib/streams/request.ts";
 import { openStreamStore, type StreamStore } from "../../lib/streams/store.ts";
 import { appendSystemJson } from "../../lib/streams/system_json.ts";
@@ -534,3 +536,36 @@ storeTest(
     await failsWith(() => appendSystemJson(store, "plain", bytes("1")), "content_type_mismatch");
   },
 );
+
+Deno.test("recovery removes a deleted fork whose file outlived its tombstone (dir journal)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "stream-store-" });
+  const all: Opened[] = [];
+  const clock = { ms: 1_700_000_000_000 };
+  try {
+    const first = await openAt("dir", dir, clock, all);
+    await first.store.create("s", put({ contentType: TEXT }), bytes("abc"));
+    const { inst } = await first.store.create("f", fork("s", 3), bytes("x"));
+    const file = `${dir}/streams/${inst.id}.log`;
+    const created = await Deno.readFile(file);
+    await first.store.delete("f");
+    await first.close();
+    // What a crash after the durable tombstone and before the unlink leaves behind.
+    const tombstone = encodeRecord({ type: "delete" }).bytes;
+    const crashed = () => Deno.writeFile(file, concatBytes([created, tombstone]));
+    await crashed();
+    const second = await openAt("dir", dir, clock, all);
+    deepEqual(second.store.paths(), ["s"]);
+    equal(await readText(second.store, "s"), "abc");
+    await rejects(Deno.stat(file), Deno.errors.NotFound);
+    // The same with its source gone as well.
+    await second.store.delete("s");
+    await second.close();
+    await crashed();
+    const third = await openAt("dir", dir, clock, all);
+    deepEqual(third.store.paths(), []);
+    await rejects(Deno.stat(file), Deno.errors.NotFound);
+  } finally {
+    for (const opened of all) await opened.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
