@@ -17,7 +17,10 @@
  * @module
  */
 
-import { basename, isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
+import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
+import { reservedCatalogClash } from "./db/catalog_name.ts";
+import { formatDuration } from "./units.ts";
 
 /** The effective configuration. Keys are the reference module's option names. */
 export interface Config {
@@ -60,26 +63,15 @@ export interface Config {
 /** Log verbosity, lowest to highest. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
-type Kind = "string" | "int" | "bool" | "duration" | "size" | "list" | "enum" | "path" | "memory";
-
 /** One configuration key: its type, default, sources and README description. */
-export interface ConfigKey {
+export interface ConfigKey extends KindRule {
   key: keyof Config;
-  kind: Kind;
   default: Config[keyof Config];
   /** Environment variable (reference names where the reference had one). */
   env: string;
   /** Long command-line flag, without the leading `--`. */
   flag: string;
   description: string;
-  /** Allowed values of an `enum` key. */
-  values?: readonly string[];
-  /** Smallest allowed value of an `int` key. */
-  min?: number;
-  /** Largest allowed value of an `int` key. */
-  max?: number;
-  /** The key may be unset (`null`). */
-  nullable?: boolean;
 }
 
 /** Every configuration key, in README order. */
@@ -376,106 +368,9 @@ function fail(spec: ConfigKey, value: unknown, source: string, rule: string): ne
 
 /** Parses one raw value (string from env/flags, or JSON value from the file) for a key. */
 function parseValue(spec: ConfigKey, value: unknown, source: string): unknown {
-  if (value === null && spec.nullable) return null;
-  switch (spec.kind) {
-    case "string":
-    case "path":
-      if (typeof value !== "string" || value === "") {
-        fail(spec, value, source, "a non-empty string");
-      }
-      return value;
-    case "int": {
-      const n = typeof value === "number"
-        ? value
-        : /^-?\d+$/.test(String(value))
-        ? Number(value)
-        : NaN;
-      const range = `an integer${spec.min !== undefined ? ` >= ${spec.min}` : ""}${
-        spec.max !== undefined ? ` and <= ${spec.max}` : ""
-      }`;
-      if (!Number.isSafeInteger(n)) fail(spec, value, source, range);
-      if (spec.min !== undefined && n < spec.min) fail(spec, value, source, range);
-      if (spec.max !== undefined && n > spec.max) fail(spec, value, source, range);
-      return n;
-    }
-    case "bool": {
-      if (typeof value === "boolean") return value;
-      const s = String(value).toLowerCase();
-      if (["true", "1", "yes", "on"].includes(s)) return true;
-      if (["false", "0", "no", "off"].includes(s)) return false;
-      return fail(spec, value, source, "true or false");
-    }
-    case "duration": {
-      const ms = parseDuration(value);
-      if (ms === null) fail(spec, value, source, "a duration such as 500ms, 10s or 1m");
-      return ms;
-    }
-    case "size": {
-      const bytes = parseSize(value);
-      if (bytes === null) fail(spec, value, source, "a size such as 512KB, 10MB or 1GB");
-      return bytes;
-    }
-    case "memory":
-      if (typeof value !== "string" || !parseSize(value)) {
-        fail(spec, value, source, "a memory size such as 512MB or 4GB");
-      }
-      return value;
-    case "enum":
-      if (typeof value !== "string" || !spec.values!.includes(value)) {
-        fail(spec, value, source, `one of ${spec.values!.join(", ")}`);
-      }
-      return value;
-    case "list": {
-      const items = Array.isArray(value)
-        ? value
-        : typeof value === "string"
-        ? value.split(",").map((s) => s.trim()).filter((s) => s !== "")
-        : null;
-      if (!items || items.some((s) => typeof s !== "string" || s === "")) {
-        fail(spec, value, source, "a list of non-empty strings");
-      }
-      return items;
-    }
-  }
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `500ms`, `10s`, `1.5m`, `1h` (or `0`) to milliseconds; `null` when malformed. */
-export function parseDuration(value: unknown): number | null {
-  if (value === 0 || value === "0") return 0;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(value).trim());
-  if (!m) return null;
-  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]]);
-}
-
-/** Milliseconds to the shortest exact duration text (`10s`, `500ms`, `1m`). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-};
-
-/** `10MB`, `512KiB`, `1024` to bytes; `null` when malformed. */
-export function parseSize(value: unknown): number | null {
-  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : null;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(String(value).trim());
-  if (!m || !(m[2].toLowerCase() in SIZE_UNITS)) return null;
-  return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+  const parsed = parseKindValue(spec, value);
+  if (!parsed.ok) fail(spec, value, source, parsed.expected);
+  return parsed.value;
 }
 
 function finish(config: Config, cwd: string): Config {
@@ -539,31 +434,19 @@ function checkAllowedDirectories(config: Config): void {
   }
 }
 
-/** Catalog names DuckDB keeps for itself (a file named so gets `<name>_db`). */
-const RESERVED_CATALOGS = ["main", "temp", "system"];
-
-/** The name DuckDB gives the catalog of the database at `path`. */
-export function catalogNameOf(path: string): string {
-  if (path === ":memory:") return "memory";
-  const stem = basename(path).split(".")[0];
-  return RESERVED_CATALOGS.includes(stem) ? `${stem}_db` : stem;
-}
-
 /**
  * DuckDB names the catalog after the file name up to its first dot. It renames `main`, `temp` and
  * `system` itself, but the same names in another case (`Main.db`) make every statement ambiguous or
  * crash the engine, so they are refused here with a clear line instead.
  */
 function checkCatalogName(path: string): void {
-  if (path === ":memory:") return;
-  const stem = catalogNameOf(path);
-  const lower = stem.toLowerCase();
-  if (RESERVED_CATALOGS.includes(lower) && stem !== lower) {
-    throw new ConfigError(
-      `invalid database_path = ${JSON.stringify(path)}: DuckDB names the catalog "${stem}", ` +
-        `which clashes with its reserved "${lower}"; rename the file (e.g. ${lower}.duckdb or data.duckdb)`,
-    );
-  }
+  const clash = reservedCatalogClash(path);
+  if (!clash) return;
+  const { name, reserved } = clash;
+  throw new ConfigError(
+    `invalid database_path = ${JSON.stringify(path)}: DuckDB names the catalog "${name}", ` +
+      `which clashes with its reserved "${reserved}"; rename the file (e.g. ${reserved}.duckdb or data.duckdb)`,
+  );
 }
 
 /**

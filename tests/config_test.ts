@@ -1,12 +1,6 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
-import {
-  CONFIG_KEYS,
-  ConfigError,
-  describeConfig,
-  loadConfig,
-  parseDuration,
-  parseSize,
-} from "../lib/config.ts";
+import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
+import { parseDuration, parseSize } from "../lib/units.ts";
 import { runDeno } from "./_helpers.ts";
 
 Deno.test("loadConfig() gives the reference defaults", async () => {

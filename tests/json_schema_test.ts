@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { columnSchema } from "../lib/json_schema.ts";
+import { columnSchema } from "../lib/openapi/json_schema.ts";
 
 Deno.test("columnSchema() maps scalar types to JSON types and formats", () => {
   deepEqual(columnSchema("TINYINT"), { type: "integer", minimum: -128, maximum: 127 });

@@ -3,7 +3,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formatsModule from "ajv-formats";
 import { Hono } from "hono";
-import { buildOpenApi, type OpenApiDocument } from "../lib/openapi.ts";
+import { buildOpenApi, type OpenApiDocument } from "../lib/openapi/mod.ts";
 import { documentRoutes, type Endpoint, ENDPOINTS } from "../lib/http/endpoints.ts";
 import type { TableInfo } from "../lib/db/catalog.ts";
 import { ApiError, ERROR_CODES, problemBody } from "../lib/errors.ts";

@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { CONFIG_KEYS, formatDuration } from "../lib/config.ts";
+import { CONFIG_KEYS } from "../lib/config.ts";
+import { formatDuration } from "../lib/units.ts";
 import { ERROR_CODES } from "../lib/errors.ts";
 
 const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));

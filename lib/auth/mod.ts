@@ -11,7 +11,8 @@
  * @module
  */
 
-import { catalogNameOf, type Config } from "../config.ts";
+import type { Config } from "../config.ts";
+import { catalogNameOf } from "../db/catalog_name.ts";
 import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";

@@ -23,7 +23,7 @@ import { mountStreams } from "./streams.ts";
 import type { StreamsRuntime } from "../streams/mod.ts";
 import { VERSION } from "../version.ts";
 import { createLifecycle, type Lifecycle } from "../lifecycle.ts";
-import { buildOpenApi } from "../openapi.ts";
+import { buildOpenApi } from "../openapi/mod.ts";
 import { createDocs, DOC_ASSETS } from "./docs.ts";
 import { documentRoutes, type Endpoint, fallback, isPublicPath } from "./endpoints.ts";
 import { answerLivez, answerReadyz, notReady } from "./probes.ts";

@@ -22,7 +22,7 @@ import type { Auth, Principal } from "../auth/mod.ts";
 import { findTable, readCatalog, type TableInfo } from "../db/catalog.ts";
 import type { ConnectionPool } from "../db/pool.ts";
 import { acquire, type Guard } from "../db/run.ts";
-import { tableDisplayName } from "../openapi.ts";
+import { tableDisplayName } from "../openapi/mod.ts";
 
 /** A table as the schema endpoints show it. */
 export interface TableDescription {

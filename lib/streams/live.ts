@@ -8,12 +8,13 @@
 
 import { isSseTextType } from "./content_type.ts";
 import { computeCursor } from "./cursor.ts";
-import type { StreamEngine } from "./engine.ts";
 import { concatBytes } from "../bytes.ts";
 import { joinJsonArray } from "./json_mode.ts";
 import type { StreamInstance } from "./model.ts";
 import { formatOffset } from "./offsets.ts";
+import type { ReadPlan } from "./read_layout.ts";
 import { type ControlEvent, encodeBase64, encodeControlEvent, encodeSseEvent } from "./sse.ts";
+import type { StreamStore } from "./store.ts";
 
 /** Timing and sizing of an SSE connection. */
 export interface SseOptions {
@@ -26,13 +27,26 @@ export interface SseOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** One SSE connection: what it reads and how it writes. */
+interface SseConnection {
+  store: StreamStore;
+  inst: StreamInstance;
+  options: SseOptions;
+  /** Aborted when the client goes away or the body is cancelled. */
+  signal: AbortSignal;
+  /** Text streams send their messages as text; others in base64. */
+  textMode: boolean;
+  cursor: () => string;
+  send: (text: string) => void;
+}
+
 /**
  * Builds the body of an SSE response reading `inst` from `startPos`. The stream ends when the
  * client disconnects, the stream is closed and fully delivered, deleted, or after the reconnect
  * interval.
  */
 export function createSseBody(
-  engine: StreamEngine,
+  store: StreamStore,
   inst: StreamInstance,
   startPos: number,
   clientCursor: string | null,
@@ -42,71 +56,18 @@ export function createSseBody(
   const abort = new AbortController();
   const onClientAbort = () => abort.abort();
   signal.addEventListener("abort", onClientAbort, { once: true });
-  const textMode = isSseTextType(inst.contentType);
-  const cursor = () => computeCursor(engine.now(), clientCursor, options.random);
-
-  const run = async (controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>) => {
-    const deadline = engine.now() + options.reconnectIntervalMs;
-    let pos = startPos;
-    let announcedUpToDate = false;
-    const send = (text: string) => controller.enqueue(encoder.encode(text));
-    while (!abort.signal.aborted && !engine.liveEnded && inst.state === "live") {
-      const plan = engine.planRead(inst, pos, options.maxReadBytes, textMode ? "message" : "byte");
-      if (plan.segments.length > 0) {
-        const parts = await engine.fetchPlan(plan, inst.json);
-        if (abort.signal.aborted) break;
-        const payload = inst.json
-          ? decoder.decode(joinJsonArray(parts))
-          : textMode
-          ? decoder.decode(concatBytes(parts))
-          : encodeBase64(concatBytes(parts));
-        pos = plan.next;
-        const control: ControlEvent = { streamNextOffset: formatOffset(pos) };
-        if (plan.closedAtEnd) control.streamClosed = true;
-        else control.streamCursor = cursor();
-        if (plan.upToDate) control.upToDate = true;
-        announcedUpToDate = plan.upToDate;
-        send(encodeSseEvent("data", payload) + encodeControlEvent(control));
-        if (plan.closedAtEnd) break;
-        continue;
-      }
-      if (inst.closed) {
-        send(encodeControlEvent({
-          streamNextOffset: formatOffset(pos),
-          upToDate: true,
-          streamClosed: true,
-        }));
-        break;
-      }
-      if (!announcedUpToDate) {
-        send(encodeControlEvent({
-          streamNextOffset: formatOffset(pos),
-          streamCursor: cursor(),
-          upToDate: true,
-        }));
-        announcedUpToDate = true;
-      }
-      const remaining = deadline - engine.now();
-      if (remaining <= 0) break;
-      const woke = await engine.waitForChange(
-        inst,
-        Math.min(options.keepAliveMs, remaining),
-        abort.signal,
-      );
-      if (woke === "aborted") break;
-      if (woke === "timeout" && engine.now() < deadline) {
-        send(encodeControlEvent({
-          streamNextOffset: formatOffset(pos),
-          streamCursor: cursor(),
-          upToDate: true,
-        }));
-      }
-    }
-  };
-
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     start(controller) {
-      run(controller)
+      const connection: SseConnection = {
+        store,
+        inst,
+        options,
+        signal: abort.signal,
+        textMode: isSseTextType(inst.contentType),
+        cursor: () => computeCursor(store.now(), clientCursor, options.random),
+        send: (text) => controller.enqueue(encoder.encode(text)),
+      };
+      runSse(connection, startPos)
         .catch(() => {})
         .finally(() => {
           signal.removeEventListener("abort", onClientAbort);
@@ -121,4 +82,68 @@ export function createSseBody(
       abort.abort();
     },
   });
+}
+
+/** The event loop: data while there is some, then waits with keep-alives until the end. */
+async function runSse(c: SseConnection, startPos: number): Promise<void> {
+  const { store, inst, options } = c;
+  const deadline = store.now() + options.reconnectIntervalMs;
+  let pos = startPos;
+  let announcedUpToDate = false;
+  while (!c.signal.aborted && !store.liveEnded && inst.state === "live") {
+    const plan = store.planRead(inst, pos, options.maxReadBytes, c.textMode ? "message" : "byte");
+    if (plan.segments.length > 0) {
+      const parts = await store.fetchPlan(plan, inst.json);
+      if (c.signal.aborted) break;
+      pos = plan.next;
+      announcedUpToDate = plan.upToDate;
+      sendData(c, parts, plan);
+      if (plan.closedAtEnd) break;
+      continue;
+    }
+    if (inst.closed) {
+      c.send(encodeControlEvent({
+        streamNextOffset: formatOffset(pos),
+        upToDate: true,
+        streamClosed: true,
+      }));
+      break;
+    }
+    if (!announcedUpToDate) {
+      sendUpToDate(c, pos);
+      announcedUpToDate = true;
+    }
+    const remaining = deadline - store.now();
+    if (remaining <= 0) break;
+    const woke = await store.waitForChange(
+      inst,
+      Math.min(options.keepAliveMs, remaining),
+      c.signal,
+    );
+    if (woke === "aborted") break;
+    if (woke === "timeout" && store.now() < deadline) sendUpToDate(c, pos);
+  }
+}
+
+/** One data event and its control event, in one write. */
+function sendData(c: SseConnection, parts: Uint8Array[], plan: ReadPlan): void {
+  const payload = c.inst.json
+    ? decoder.decode(joinJsonArray(parts))
+    : c.textMode
+    ? decoder.decode(concatBytes(parts))
+    : encodeBase64(concatBytes(parts));
+  const control: ControlEvent = { streamNextOffset: formatOffset(plan.next) };
+  if (plan.closedAtEnd) control.streamClosed = true;
+  else control.streamCursor = c.cursor();
+  if (plan.upToDate) control.upToDate = true;
+  c.send(encodeSseEvent("data", payload) + encodeControlEvent(control));
+}
+
+/** A control event saying the reader is at the tail (also the keep-alive). */
+function sendUpToDate(c: SseConnection, pos: number): void {
+  c.send(encodeControlEvent({
+    streamNextOffset: formatOffset(pos),
+    streamCursor: c.cursor(),
+    upToDate: true,
+  }));
 }

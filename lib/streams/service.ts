@@ -18,16 +18,15 @@
  * @module
  */
 
-import { requireJsonStream, StreamEngine, SYSTEM_JSON_STREAM } from "./engine.ts";
 import { ApiError } from "../errors.ts";
 import { compileGlob } from "./glob.ts";
 import { createHandler, type HandleContext } from "./handler.ts";
 import { encodeJsonMessage } from "./json_mode.ts";
-import { createMemoryJournal } from "./journal_memory.ts";
-import { openDirJournal } from "./journal_dir.ts";
-import type { Journal, StreamInstance, StreamsEvent } from "./model.ts";
+import type { StreamsEvent } from "./model.ts";
 import { formatOffset, parseOffset } from "./offsets.ts";
 import { validateStreamPath } from "./request.ts";
+import { openStreamStore, type StreamStore } from "./store.ts";
+import { appendSystemJson, ensureJsonStream, requireJsonStream } from "./system_json.ts";
 
 /** Options of the streams module. */
 export interface StreamsOptions {
@@ -118,56 +117,31 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
-/** The options of {@link createStreams} with every default applied and checked. */
-function readLimits(options: StreamsOptions) {
-  return {
-    longPollTimeoutMs: positive("longPollTimeoutMs", options.longPollTimeoutMs, 30_000),
-    sseReconnectIntervalMs: positive(
-      "sseReconnectIntervalMs",
-      options.sseReconnectIntervalMs,
-      60_000,
-    ),
-    maxAppendBytes: positive("maxAppendBytes", options.maxAppendBytes, 32 * MIB),
-    maxReadBytes: positive("maxReadBytes", options.maxReadBytes, MIB),
-    sseKeepAliveMs: positive("sseKeepAliveMs", options.sseKeepAliveMs, 15_000),
-    sweepIntervalMs: positive("sweepIntervalMs", options.sweepIntervalMs, 1000),
-    maxOpenFiles: positive("maxOpenFiles", options.maxOpenFiles, 256),
-  };
-}
-
-/** Opens the journal of `storage` with the stream instances it recovered. */
-async function openJournal(
-  storage: StreamsOptions["storage"],
-  maxOpenFiles: number,
-  onEvent: (event: StreamsEvent) => void,
-): Promise<{ journal: Journal; recovered: StreamInstance[] }> {
-  if (storage.kind === "memory") return { journal: createMemoryJournal(), recovered: [] };
-  if (storage.kind === "dir" && storage.dir) {
-    const opened = await openDirJournal({ dir: storage.dir, maxOpenFiles, onEvent });
-    return { journal: opened.journal, recovered: opened.instances };
-  }
-  throw new TypeError("streams: storage must be { kind: 'memory' } or { kind: 'dir', dir }");
-}
-
 /** Creates the streams service (recovering durable storage first). */
 export async function createStreams(options: StreamsOptions): Promise<StreamsService> {
   const onEvent = options.onEvent ?? (() => {});
-  const limits = readLimits(options);
-  const { maxReadBytes } = limits;
-  const { journal, recovered } = await openJournal(options.storage, limits.maxOpenFiles, onEvent);
+  const longPollTimeoutMs = positive("longPollTimeoutMs", options.longPollTimeoutMs, 30_000);
+  const sseReconnectIntervalMs = positive(
+    "sseReconnectIntervalMs",
+    options.sseReconnectIntervalMs,
+    60_000,
+  );
+  const maxAppendBytes = positive("maxAppendBytes", options.maxAppendBytes, 32 * MIB);
+  const maxReadBytes = positive("maxReadBytes", options.maxReadBytes, MIB);
+  const sseKeepAliveMs = positive("sseKeepAliveMs", options.sseKeepAliveMs, 15_000);
+  const sweepIntervalMs = positive("sweepIntervalMs", options.sweepIntervalMs, 1000);
+  const maxOpenFiles = positive("maxOpenFiles", options.maxOpenFiles, 256);
 
-  const engine = new StreamEngine({ journal, onEvent });
-  for (const inst of recovered) engine.adopt(inst);
-  engine.collectGarbage(recovered);
-  const sweeper = setInterval(() => engine.sweep(), limits.sweepIntervalMs);
+  const store = await openStreamStore({ storage: options.storage, maxOpenFiles, onEvent });
+  const sweeper = setInterval(() => store.sweep(), sweepIntervalMs);
   Deno.unrefTimer(sweeper);
 
   const handle = createHandler({
-    engine,
-    longPollTimeoutMs: limits.longPollTimeoutMs,
-    sseReconnectIntervalMs: limits.sseReconnectIntervalMs,
-    sseKeepAliveMs: limits.sseKeepAliveMs,
-    maxAppendBytes: limits.maxAppendBytes,
+    store,
+    longPollTimeoutMs,
+    sseReconnectIntervalMs,
+    sseKeepAliveMs,
+    maxAppendBytes,
     maxReadBytes,
     readOnlyPrefixes: options.readOnlyPrefixes ?? ["_changes/"],
     random: Math.random,
@@ -179,55 +153,47 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     handle,
     appendJson(path, message) {
       validateStreamPath(path);
-      return engine.appendSystemJson(path, encodeJsonMessage(message));
+      return appendSystemJson(store, path, encodeJsonMessage(message));
     },
-    readJson: (path, fromOffset) => readJson(engine, maxReadBytes, path, fromOffset),
-    async ensureJsonStream(path) {
+    readJson: (path, fromOffset) => readJson(store, maxReadBytes, path, fromOffset),
+    ensureJsonStream(path) {
       validateStreamPath(path);
-      const existing = engine.lookup(path);
-      if (existing) return requireJsonStream(existing, path);
-      try {
-        await engine.create(path, SYSTEM_JSON_STREAM, new Uint8Array(0));
-      } catch (e) {
-        // created concurrently with another configuration: the stream exists, which is enough
-        if (!(e instanceof ApiError && e.code === "stream_exists")) throw e;
-      }
+      return ensureJsonStream(store, path);
     },
-    scan: (path, after) => scanStream(engine, maxReadBytes, path, after),
+    scan: (path, after) => scan(store, maxReadBytes, path, after),
     list(glob) {
-      const all = engine.paths();
+      const all = store.paths();
       return glob === undefined ? all : all.filter(compileGlob(glob));
     },
     endLive() {
-      engine.endLive();
+      store.endLive();
     },
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        engine.shutdown();
-        await journal.close();
+        await store.close();
       })();
       return closing;
     },
   };
 }
 
-/** The messages of the JSON stream at `path` from `fromOffset` on (see `readJson`). */
+/** `StreamsService.readJson`: the messages of a JSON stream, page by page. */
 async function* readJson(
-  engine: StreamEngine,
+  store: StreamStore,
   maxReadBytes: number,
   path: string,
   fromOffset?: string,
 ): AsyncIterable<{ offset: string; value: unknown }> {
   validateStreamPath(path);
-  const inst = engine.requireReadable(path);
+  const inst = store.requireReadable(path);
   requireJsonStream(inst, path);
   let pos = startPosition(fromOffset);
   const decoder = new TextDecoder();
   for (;;) {
-    const plan = engine.planRead(inst, pos, maxReadBytes, "message");
+    const plan = store.planRead(inst, pos, maxReadBytes, "message");
     if (plan.segments.length === 0) return;
-    const messages = await engine.fetchPlan(plan, true);
+    const messages = await store.fetchPlan(plan, true);
     for (const m of messages) {
       pos += m.length;
       yield { offset: formatOffset(pos), value: JSON.parse(decoder.decode(m)) };
@@ -236,23 +202,18 @@ async function* readJson(
   }
 }
 
-/** A snapshot cursor over the stream at `path` after `after` (see `scan`). */
-function scanStream(
-  engine: StreamEngine,
-  maxReadBytes: number,
-  path: string,
-  after?: string,
-): StreamScan {
+/** `StreamsService.scan`: a synchronous snapshot cursor up to the tail as it is now. */
+function scan(store: StreamStore, maxReadBytes: number, path: string, after?: string): StreamScan {
   validateStreamPath(path);
-  const inst = engine.requireReadable(path);
+  const inst = store.requireReadable(path);
   let pos = startPosition(after);
-  engine.validateReadOffset(inst, pos);
+  store.validateReadOffset(inst, pos);
   const limit = inst.tail;
   return {
     contentType: inst.contentType,
     json: inst.json,
     next() {
-      const messages = engine.readMessagesSync(inst, pos, maxReadBytes, limit);
+      const messages = store.readMessagesSync(inst, pos, maxReadBytes, limit);
       if (messages.length > 0) pos = messages[messages.length - 1].end;
       return messages.map((m) => ({
         nextOffset: formatOffset(m.end),

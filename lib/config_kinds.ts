@@ -1,0 +1,118 @@
+/**
+ * The kinds of configuration values and how one raw value of each kind parses: a string from the
+ * environment or a flag, or a JSON value from the config file. `lib/config.ts` gives every key a
+ * kind and turns a refusal into its one-line `ConfigError`.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { parseKindValue } from "./config_kinds.ts";
+ * deepEqual(parseKindValue({ kind: "duration" }, "1.5s"), { ok: true, value: 1500 });
+ * deepEqual(parseKindValue({ kind: "int", min: 1 }, "0"), { ok: false, expected: "an integer >= 1" });
+ * deepEqual(parseKindValue({ kind: "list" }, "a, b,"), { ok: true, value: ["a", "b"] });
+ * ```
+ * @module
+ */
+
+import { parseDuration, parseSize } from "./units.ts";
+
+/** The kind of a configuration value. */
+export type Kind =
+  | "string"
+  | "int"
+  | "bool"
+  | "duration"
+  | "size"
+  | "list"
+  | "enum"
+  | "path"
+  | "memory";
+
+/** What a value must be: its kind and the limits that apply to it. */
+export interface KindRule {
+  kind: Kind;
+  /** Allowed values of an `enum` key. */
+  values?: readonly string[];
+  /** Smallest allowed value of an `int` key. */
+  min?: number;
+  /** Largest allowed value of an `int` key. */
+  max?: number;
+  /** The key may be unset (`null`). */
+  nullable?: boolean;
+}
+
+/** A parsed value, or what was expected instead (`an integer >= 1`). */
+export type KindResult = { ok: true; value: unknown } | { ok: false; expected: string };
+
+/** Parses one raw value (string from env/flags, or JSON value from the file) per `rule`. */
+export function parseKindValue(rule: KindRule, value: unknown): KindResult {
+  if (value === null && rule.nullable) return { ok: true, value: null };
+  switch (rule.kind) {
+    case "string":
+    case "path":
+      return typeof value !== "string" || value === ""
+        ? refuse("a non-empty string")
+        : accept(value);
+    case "int":
+      return parseInteger(rule, value);
+    case "bool":
+      return parseBool(value);
+    case "duration": {
+      const ms = parseDuration(value);
+      return ms === null ? refuse("a duration such as 500ms, 10s or 1m") : accept(ms);
+    }
+    case "size": {
+      const bytes = parseSize(value);
+      return bytes === null ? refuse("a size such as 512KB, 10MB or 1GB") : accept(bytes);
+    }
+    case "memory":
+      return typeof value !== "string" || !parseSize(value)
+        ? refuse("a memory size such as 512MB or 4GB")
+        : accept(value);
+    case "enum":
+      return typeof value !== "string" || !rule.values!.includes(value)
+        ? refuse(`one of ${rule.values!.join(", ")}`)
+        : accept(value);
+    case "list":
+      return parseList(value);
+  }
+}
+
+function accept(value: unknown): KindResult {
+  return { ok: true, value };
+}
+
+function refuse(expected: string): KindResult {
+  return { ok: false, expected };
+}
+
+function parseInteger(rule: KindRule, value: unknown): KindResult {
+  const n = typeof value === "number" ? value : /^-?\d+$/.test(String(value)) ? Number(value) : NaN;
+  const range = `an integer${rule.min !== undefined ? ` >= ${rule.min}` : ""}${
+    rule.max !== undefined ? ` and <= ${rule.max}` : ""
+  }`;
+  if (!Number.isSafeInteger(n)) return refuse(range);
+  if (rule.min !== undefined && n < rule.min) return refuse(range);
+  if (rule.max !== undefined && n > rule.max) return refuse(range);
+  return accept(n);
+}
+
+function parseBool(value: unknown): KindResult {
+  if (typeof value === "boolean") return accept(value);
+  const s = String(value).toLowerCase();
+  if (["true", "1", "yes", "on"].includes(s)) return accept(true);
+  if (["false", "0", "no", "off"].includes(s)) return accept(false);
+  return refuse("true or false");
+}
+
+function parseList(value: unknown): KindResult {
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === "string"
+    ? value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+    : null;
+  if (!items || items.some((s) => typeof s !== "string" || s === "")) {
+    return refuse("a list of non-empty strings");
+  }
+  return accept(items);
+}

@@ -1,0 +1,120 @@
+/**
+ * The per-table parts of the document: how a table is named in paths, tags and component names
+ * (unique and sanitized), its row and insert schemas (from `json_schema.ts`, with the DuckDB type,
+ * key and default noted per column), and the info paragraph listing the tables a caller may read.
+ * @module
+ */
+
+import type { Operation } from "../auth/mod.ts";
+import type { TableInfo } from "../db/catalog.ts";
+import { columnSchema, type JsonSchema } from "./json_schema.ts";
+
+/** `users` for `main.users`, `sales.orders` otherwise: how requests name a table. */
+export function tableDisplayName(table: TableInfo): string {
+  return table.schema === "main" ? table.name : `${table.schema}.${table.name}`;
+}
+
+/** Component and path names of a table. */
+export interface TableNames {
+  /** The name in paths and tags (`sales.orders`). */
+  display: string;
+  /** Component name of the row schema. */
+  row: string;
+  /** Component name of the insert schema. */
+  insert: string;
+}
+
+/**
+ * Names for every table of `catalog`: component names are sanitized and made unique, also against
+ * `taken` (the names of the fixed component schemas).
+ */
+export function tableNames(
+  catalog: readonly TableInfo[],
+  taken: ReadonlySet<string>,
+): Map<TableInfo, TableNames> {
+  const used = new Set(taken);
+  const unique = (wanted: string) => {
+    const base = wanted.replace(/[^A-Za-z0-9._-]/g, "_") || "_";
+    let name = base;
+    for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  };
+  const names = new Map<TableInfo, TableNames>();
+  for (const table of catalog) {
+    const display = tableDisplayName(table);
+    names.set(table, { display, row: unique(display), insert: unique(`${display}.insert`) });
+  }
+  return names;
+}
+
+/** The info paragraph naming the tables the caller may read. */
+export function tableSummary(
+  catalog: readonly TableInfo[],
+  names: Map<TableInfo, TableNames>,
+  can: (op: Operation, table: TableInfo) => boolean,
+): string {
+  const readable = catalog.filter((t) => can("r", t)).map((t) => `\`${names.get(t)!.display}\``);
+  return readable.length
+    ? `\n\nTables and views you may read: ${readable.join(", ")}.`
+    : "\n\nNo tables are listed: send an API key to see the tables it may read.";
+}
+
+/** The tag of a table's operations. */
+export function tableTag(
+  table: TableInfo,
+  names: TableNames,
+): { name: string; description: string } {
+  return {
+    name: names.display,
+    description: `${table.kind === "view" ? "View" : "Table"} \`${table.schema}.${table.name}\`` +
+      (table.kind === "table" ? ` (about ${table.estimatedRows} rows)` : ""),
+  };
+}
+
+/** The schema of a row as reads answer it. */
+export function rowSchema(table: TableInfo): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const column of table.columns) properties[column.name] = columnDoc(column);
+  return {
+    type: "object",
+    description: `A row of ${table.kind} \`${table.schema}.${table.name}\`` +
+      (table.primaryKey.length ? `; primary key (${table.primaryKey.join(", ")})` : "") +
+      ". Every column is present unless `select=` chose fewer.",
+    properties,
+    "x-primary-key": table.primaryKey,
+  };
+}
+
+/** The schema of a new row: NOT NULL columns without a DEFAULT are required. */
+export function insertSchema(table: TableInfo): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const column of table.columns) {
+    properties[column.name] = columnDoc(column);
+    if (!column.nullable && column.default === null) required.push(column.name);
+  }
+  return {
+    type: "object",
+    description: `A new row of \`${table.schema}.${table.name}\`: omitted columns get their ` +
+      "DEFAULT (or NULL); unknown columns are refused.",
+    properties,
+    ...(required.length ? { required } : {}),
+    additionalProperties: false,
+  };
+}
+
+function columnDoc(column: TableInfo["columns"][number]): JsonSchema {
+  const schema = columnSchema(column.type, column.nullable);
+  const notes = [
+    schema.description ?? column.type,
+    column.primaryKey ? "primary key" : "",
+    column.default !== null ? `default ${column.default}` : "",
+  ].filter((s) => s !== "");
+  return {
+    ...schema,
+    description: notes.join("; "),
+    "x-duckdb-type": column.type,
+    ...(column.primaryKey ? { "x-primary-key": true } : {}),
+  };
+}
