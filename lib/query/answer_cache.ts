@@ -1,16 +1,20 @@
 /**
- * A bounded, always-correct cache of CRUD read responses. An entry holds the encoded body and
- * headers of one `GET /api/{table}` answer, keyed by table and the normalized request, and tagged
- * with the database's data version (`lib/db/versions.ts`) read before the read began; it is
- * served only while that version is current, so every write the server performs (CRUD or raw
- * SQL) invalidates everything at once. Least recently used entries go first when the byte budget
- * is exceeded.
+ * The answer cache: a bounded, always-correct cache of finished read answers, used alike by CRUD
+ * reads (`GET /api/{table}`) and raw SELECTs whose answer depends only on base tables
+ * (`cacheable.ts`). An entry holds the status, headers and exact body bytes of one answer, keyed
+ * by the request and its representation, and tagged with the database's data version
+ * (`lib/db/versions.ts`) read before the read began; it is served only while that version is
+ * current, so every write the server performs (CRUD or raw SQL) invalidates everything at once.
+ * Least recently used entries go first when the byte budget is exceeded.
+ *
+ * {@link throughCache} is the one wrapper both read paths use: look up, else produce the answer
+ * and mark it to be kept.
  *
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { createReadCache } from "./read_cache.ts";
- * const cache = createReadCache({ maxBytes: 1024, maxEntryBytes: 256 });
+ * import { createAnswerCache } from "./answer_cache.ts";
+ * const cache = createAnswerCache({ maxBytes: 1024, maxEntryBytes: 256 });
  * cache.put("k", 1, { status: 200, headers: [], body: new Uint8Array(3) });
  * equal(cache.get("k", 1)?.body.length, 3);
  * equal(cache.get("k", 2), null); // a write happened since
@@ -18,15 +22,11 @@
  * @module
  */
 
-/** A stored response. */
-export interface CachedResponse {
-  status: number;
-  headers: [string, string][];
-  body: Uint8Array<ArrayBuffer>;
-}
+import { dataVersion } from "../db/versions.ts";
+import type { Answer, CachedAnswer, StoredAnswer } from "./answer.ts";
 
-/** Limits of a {@link ReadCache}. */
-export interface ReadCacheOptions {
+/** Limits of an {@link AnswerCache}. */
+export interface AnswerCacheOptions {
   /** Total bytes of bodies kept; 0 disables the cache. */
   maxBytes: number;
   /** Largest body kept. */
@@ -34,23 +34,23 @@ export interface ReadCacheOptions {
 }
 
 /** The cache. */
-export interface ReadCache {
+export interface AnswerCache {
   readonly enabled: boolean;
   /** The entry for `key` stored at `version`, or null. */
-  get(key: string, version: number): CachedResponse | null;
+  get(key: string, version: number): StoredAnswer | null;
   /** Stores `response` read at `version` (dropped when too big). */
-  put(key: string, version: number, response: CachedResponse): void;
+  put(key: string, version: number, response: StoredAnswer): void;
   /** Entries and bytes held (for tests and metrics). */
   stats(): { entries: number; bytes: number; hits: number; misses: number };
 }
 
 interface Entry {
   version: number;
-  response: CachedResponse;
+  response: StoredAnswer;
 }
 
-/** Creates a read cache. */
-export function createReadCache(options: ReadCacheOptions): ReadCache {
+/** Creates an answer cache. */
+export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
   const entries = new Map<string, Entry>();
   let bytes = 0;
   let hits = 0;
@@ -89,35 +89,37 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   };
 }
 
+/** Where a read's answer may be cached. */
+export interface CacheSlot {
+  cache: AnswerCache;
+  /** The pool whose data version tags the entries (`lib/db/versions.ts`). */
+  owner: object;
+  /** Skip the lookup (`Cache-Control: no-cache`); a fresh answer is still kept. */
+  bypass: boolean;
+  /** What tells representations apart (format, value options, content coding...). */
+  variant: string;
+}
+
 /**
- * Buffers a small answer, stores it under `key` (read at `version`) and sends the same bytes with
- * `X-Cache: miss`. Anything but a 200 passes through untouched.
+ * The answer of `key` from the cache (unless bypassed), else `produce()`'s, marked to be kept
+ * (`keep`) when it may be: `key` null (not cacheable), a disabled cache or no slot only produce.
+ * The data version is read before producing, so a write that ends meanwhile makes the entry stale.
  */
-export async function keepResponse(
-  cache: ReadCache,
-  key: string,
-  version: number,
-  response: Response,
-): Promise<Response> {
-  if (response.status !== 200) return response;
-  const body = new Uint8Array(await response.arrayBuffer());
-  const headers = [...response.headers];
-  cache.put(key, version, { status: response.status, headers, body });
-  return new Response(body, {
-    status: response.status,
-    headers: [...headers, ["x-cache", "miss"]],
-  });
-}
-
-/** A stored answer, sent with `X-Cache: hit`. */
-export function cachedResponse(hit: CachedResponse): Response {
-  return new Response(hit.body, {
-    status: hit.status,
-    headers: [...hit.headers, ["x-cache", "hit"]],
-  });
-}
-
-/** True when the request asks to skip caches (`Cache-Control: no-cache` or `no-store`). */
-export function bypassesCache(request: Request): boolean {
-  return /no-cache|no-store/i.test(request.headers.get("cache-control") ?? "");
+export async function throughCache<T extends Answer | null>(
+  slot: CacheSlot | undefined,
+  key: string | null,
+  produce: () => Promise<T>,
+): Promise<T | CachedAnswer> {
+  if (!slot || key === null || !slot.cache.enabled) return await produce();
+  const { cache } = slot;
+  const full = `${key}\n${slot.variant}`;
+  const version = dataVersion(slot.owner);
+  if (!slot.bypass) {
+    const stored = cache.get(full, version);
+    if (stored) return { kind: "stored", stored };
+  }
+  const answer = await produce();
+  if (answer?.kind !== "body" || answer.cacheable === false) return answer;
+  answer.keep = (finished) => cache.put(full, version, finished);
+  return answer;
 }
