@@ -138,19 +138,15 @@ export function encodeOptionsOf(output: OutputOptions, scratchDirectory?: string
 
 /**
  * What tells two representations of the same rows apart, for the answer cache: everything in
- * `output` that changes the bytes or headers sent.
+ * `output` that changes the bytes or headers sent, one per line (no part can hold a line break:
+ * MIME types and codings come from registries, the CSV delimiter and NULL marker refuse them, file
+ * names are sanitized).
  */
 export function representationKey(output: OutputOptions): string {
-  return JSON.stringify([
-    output.format,
-    output.contentType,
-    output.cap,
-    output.export,
-    output.json,
-    output.csv,
-    output.disposition ?? null,
-    output.encoding,
-  ]);
+  const { csv, disposition } = output;
+  return `${output.format}\n${output.contentType}\n${output.cap}\n${output.export}\n` +
+    `${output.json.bigNumbers}\n${csv.delimiter}\n${csv.nullMarker}\n${csv.header}\n` +
+    `${disposition?.type}\n${disposition?.fileName}\n${output.encoding}`;
 }
 
 /** A `Content-Disposition` value with an ASCII fallback and an RFC 8187 UTF-8 name. */
