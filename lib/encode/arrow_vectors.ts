@@ -6,7 +6,7 @@
  * @module
  */
 
-import { makeData, Utf8 } from "apache-arrow";
+import { type Data, makeData, Utf8 } from "apache-arrow";
 import {
   DuckDBBlobVector,
   type DuckDBDecimalType,
@@ -39,7 +39,8 @@ export interface Selection {
 }
 
 /** Row `i` of a selection. */
-export const at = (sel: Selection, i: number) => sel.indices ? sel.indices[i] : sel.start + i;
+export const at = (sel: Selection, i: number): number =>
+  sel.indices ? sel.indices[i] : sel.start + i;
 
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
   let n = 0;
@@ -107,7 +108,11 @@ export function takeItems<T extends TypedArray>(items: T, sel: Selection): T {
 const blobBytes = DuckDBBlobVector.prototype.getItemBytes;
 
 /** Bytes of strings/blobs: offsets plus one data buffer. */
-export function varBytes(raw: RawVector, sel: Selection, valid: Uint8Array | undefined) {
+export function varBytes(
+  raw: RawVector,
+  sel: Selection,
+  valid: Uint8Array | undefined,
+): { offsets: Int32Array; data: Uint8Array } {
   const view = raw.dataView!;
   const offsets = new Int32Array(sel.count + 1);
   let total = 0;
@@ -173,7 +178,7 @@ export function textData(
   type: DuckDBType,
   sel: Selection,
   v: ReturnType<typeof validityOf>,
-) {
+): Data {
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   const offsets = new Int32Array(sel.count + 1);
