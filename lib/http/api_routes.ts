@@ -44,7 +44,6 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const path = `${config.route_prefix}/api/:table`;
-  const allow = { allow: "GET, HEAD, POST, PUT, DELETE" };
 
   /** The table as written in the URL, after authorizing `ops` on it. */
   const authorized = (c: Ctx, ...ops: Operation[]): string => {
@@ -110,19 +109,24 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
+  registerFallbacks(app, config.route_prefix);
+}
+
+/** 405 for other methods on `/api/{table}`, 400 for `/api` without a table. */
+function registerFallbacks(app: Hono<AppEnv>, prefix: string): void {
   app.all(
-    path,
+    `${prefix}/api/:table`,
     fallback((c: Ctx) => {
       throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on /api/{table}.`, {
-        headers: allow,
+        headers: { allow: "GET, HEAD, POST, PUT, DELETE" },
       });
     }),
   );
   const noTable = fallback(() => {
     throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
   });
-  app.all(`${config.route_prefix}/api`, noTable);
-  app.all(`${config.route_prefix}/api/`, noTable);
+  app.all(`${prefix}/api`, noTable);
+  app.all(`${prefix}/api/`, noTable);
 }
 
 /**
