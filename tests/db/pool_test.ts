@@ -1,4 +1,4 @@
-import { equal, ok } from "node:assert/strict";
+import { equal, ok, throws } from "node:assert/strict";
 import { loadConfig } from "../../lib/config.ts";
 import { openEngine } from "../../lib/db/engine.ts";
 
@@ -9,8 +9,12 @@ Deno.test("engine.close() waits for dirty connections being replaced (no connect
   for (let round = 0; round < 20; round++) {
     const engine = await openEngine(config);
     const leases = await Promise.all(Array.from({ length: 4 }, () => engine.pool.acquire()));
+    equal(engine.pool.busy, 4);
     for (const lease of leases) lease.release(true);
     await engine.close();
+    // every replacement opened meanwhile was closed again, and nothing new is handed out
+    equal(engine.pool.busy, 0, `round ${round}`);
+    throws(() => engine.pool.tryAcquire(), (err: { code: string }) => err.code === "unavailable");
   }
 });
 

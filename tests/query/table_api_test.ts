@@ -5,6 +5,7 @@ import { dataVersion } from "../../lib/db/versions.ts";
 import { parseDeleteRequest, parseInsertRequest, parsePrefer } from "../../lib/query/plan_write.ts";
 import { createTableApi } from "../../lib/query/table_api.ts";
 import type { TableChange } from "../../lib/streams/changes.ts";
+import { withChangeFeed } from "../../lib/streams/table_feed.ts";
 import { testConfig } from "../_helpers.ts";
 
 const LIMITS = { maxRowsPerPage: 100, absoluteMaxRows: 1000 };
@@ -16,7 +17,7 @@ Deno.test("createTableApi(): every write bumps the data version; committed ones 
     await lease.connection.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR)");
     lease.release(true);
     const changes: TableChange[] = [];
-    const api = createTableApi(engine.pool, LIMITS, {
+    const api = withChangeFeed(createTableApi(engine.pool, LIMITS), {
       recordChange: (change) => (changes.push(change), Promise.resolve()),
     });
     const guard = () => createGuard(5000);
