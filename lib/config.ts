@@ -82,8 +82,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   row(
     "database_path",
     "path",
-    ":memory:",
-    "Main database file, or `:memory:`. Names like `Main.db` that DuckDB cannot use as a catalog are refused.",
+    "data/main.duckdb",
+    "Main database file (relative paths are resolved against the working directory; its " +
+      "directory is created), or `:memory:` for a database lost at exit. Names like `Main.db` " +
+      "that DuckDB cannot use as a catalog are refused.",
   ),
   row(
     "auth_database_path",
@@ -421,15 +423,16 @@ function checkAllowedDirectories(config: Config): void {
           `${what}; choose directories apart from it`,
       );
     };
-    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
-      // COPY … TO the database file itself would overwrite it.
-      fail(`the database file itself (database_path ${config.database_path})`);
-    }
+    // The most sensitive first: the auth database, then stream storage, then the database file.
     if (config.auth_enabled && inside(config.auth_database_path, dir)) {
       fail(`the auth database (auth_database_path ${config.auth_database_path})`);
     }
     if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
       fail(`stream storage (streams_dir ${config.streams_dir})`);
+    }
+    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
+      // COPY … TO the database file itself would overwrite it.
+      fail(`the database file itself (database_path ${config.database_path})`);
     }
   }
 }

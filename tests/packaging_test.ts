@@ -76,6 +76,8 @@ Deno.test("the compiled binary's permissions are enough to serve", async () => {
       "0",
       "--auth-enabled",
       "false",
+      "--database-path",
+      ":memory:",
     ],
     cwd: ROOT,
     stdout: "null",

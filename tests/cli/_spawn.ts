@@ -19,13 +19,18 @@ export interface Spawned {
   exit(): Promise<number>;
 }
 
-/** Spawns `main.ts` with `args` (and `env` on top of the inherited environment). */
+/**
+ * Spawns `main.ts` with `args` (and `env` on top of the inherited environment), in `cwd` (default:
+ * the test's working directory).
+ */
 export async function spawnMain(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<Spawned> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
+    cwd,
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1", ...env },
