@@ -2,6 +2,7 @@
 #
 #   docker build -t duckserve .
 #   docker run -d -p 8080:8080 -v "$PWD/data:/data" duckserve
+#   docker exec <container> cat /data/admin.key   (the first start's admin key; then delete it)
 #
 # Build stage: the official Deno image compiles dist/duckserve (deno compile downloads its
 # runtime, denort, here).
@@ -33,6 +34,7 @@ ENV DUCKDB_HOST=0.0.0.0 \
     DUCKDB_ROUTE_PREFIX=/duckdb \
     DUCKDB_DATABASE_PATH=/data/main.db \
     DUCKDB_AUTH_DATABASE_PATH=/data/auth.db \
+    DUCKDB_ADMIN_KEY_FILE=/data/admin.key \
     DUCKDB_QUERY_TIMEOUT=10s \
     DUCKDB_MAX_ROWS_PER_PAGE=100 \
     DUCKDB_ABSOLUTE_MAX_ROWS=10000 \

@@ -29,6 +29,7 @@ export interface Config {
   route_prefix: string;
   database_path: string;
   auth_database_path: string;
+  admin_key_file: string | null;
   auth_enabled: boolean;
   auth_failure_limit: number;
   auth_failure_window: number;
@@ -93,6 +94,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "data/auth.duckdb",
     "Auth database file (relative paths are resolved against the working directory). " +
       "Created with default roles and one printed admin key when missing.",
+  ),
+  row(
+    "admin_key_file",
+    "path",
+    null,
+    "When the first start creates the auth database, write its admin key to this file " +
+      "(created with mode `0600`) instead of stderr, and log only where it is (container logs " +
+      "keep stderr). May not lie in `allowed_directories`.",
+    { nullable: true },
   ),
   row(
     "auth_enabled",
@@ -389,6 +399,7 @@ function finish(config: Config, cwd: string): Config {
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   if (config.database_path !== ":memory:") config.database_path = absolute(config.database_path);
   config.auth_database_path = absolute(config.auth_database_path);
+  if (config.admin_key_file) config.admin_key_file = absolute(config.admin_key_file);
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
@@ -426,6 +437,9 @@ function checkAllowedDirectories(config: Config): void {
     // The most sensitive first: the auth database, then stream storage, then the database file.
     if (config.auth_enabled && inside(config.auth_database_path, dir)) {
       fail(`the auth database (auth_database_path ${config.auth_database_path})`);
+    }
+    if (config.auth_enabled && config.admin_key_file && inside(config.admin_key_file, dir)) {
+      fail(`the admin key file (admin_key_file ${config.admin_key_file})`);
     }
     if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
       fail(`stream storage (streams_dir ${config.streams_dir})`);
