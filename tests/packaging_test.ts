@@ -37,6 +37,7 @@ Deno.test({
         NO_COLOR: "1",
       });
       equal(result.code, 0, result.stderr);
+      match(result.stderr, /DENORT_BIN=.* is the deno CLI, not denort/, "the warning");
       const binary = Buffer.from(await Deno.readFile(out));
       ok(await embedded(binary, `${BINDINGS}/duckdb.node`), "duckdb.node");
       ok(await embedded(binary, `${BINDINGS}/libduckdb.so`), "libduckdb.so beside it");
@@ -61,6 +62,33 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("deno task compile without denort says in one line what is missing and what DENORT_BIN is", async () => {
+  // No denort for this target is cached, and the proxy refuses every download: what an offline
+  // machine sees, wherever the test runs.
+  const dir = await Deno.makeTempDir({ prefix: "duckserve-compile-" });
+  try {
+    const target = "aarch64-unknown-linux-gnu";
+    const result = await run(["task", "compile", "--target", target, "--output", `${dir}/x`], {
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "",
+      NO_COLOR: "1",
+    });
+    equal(result.code, 1, result.stderr);
+    const last = result.stderr.trim().split("\n").at(-1)!;
+    match(
+      last,
+      new RegExp(`^compile: deno compile could not download denort [0-9.]+ for ${target}`),
+    );
+    match(
+      last,
+      /DENORT_BIN .* must name a denort binary .* pointed at deno it builds the deno CLI/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("the compiled binary's permissions are enough to serve", async () => {
