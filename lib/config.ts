@@ -484,6 +484,19 @@ function finishStreamsPrefix(value: string, routePrefix: string): string {
   return prefix;
 }
 
+/**
+ * The `allowed_directories` that do not exist (or are not directories) right now: user SQL can
+ * reach nothing there, which start-up reports as a warning (they may be created later).
+ */
+export async function missingAllowedDirectories(config: Config): Promise<string[]> {
+  const missing: string[] = [];
+  for (const dir of config.allowed_directories) {
+    const info = await Deno.stat(dir).catch(() => null);
+    if (!info?.isDirectory) missing.push(dir);
+  }
+  return missing;
+}
+
 /** The configuration as printed by `serve --print-config`: durations and sizes as text. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import { type Config, missingAllowedDirectories } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
@@ -60,6 +60,13 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
+  for (const path of await missingAllowedDirectories(config)) {
+    log.warn("allowed_directory_missing", {
+      path,
+      message: "allowed_directories names a directory that does not exist; user SQL can reach " +
+        "nothing there until it is created",
+    });
+  }
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
   let app: {
