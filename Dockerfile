@@ -8,6 +8,8 @@
 # runtime, denort, here).
 ARG DENO_VERSION=2.9.6
 FROM denoland/deno:${DENO_VERSION} AS build
+# The JS heap bound (MB) baked into the binary: docker build --build-arg MAX_HEAP_MB=1024 .
+ARG MAX_HEAP_MB=512
 WORKDIR /src
 COPY deno.json deno.lock ./
 COPY main.ts ./
@@ -15,7 +17,7 @@ COPY cli/ cli/
 COPY lib/ lib/
 COPY tools/ tools/
 RUN deno install --frozen \
-  && deno task compile --output /out/duckserve
+  && deno task compile --output /out/duckserve --max-heap "${MAX_HEAP_MB}"
 
 # Runtime stage: glibc and libstdc++ (which libduckdb.so needs) come with bookworm-slim.
 FROM debian:bookworm-slim

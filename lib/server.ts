@@ -5,6 +5,7 @@
  * @module
  */
 
+import { getHeapStatistics } from "node:v8";
 import { type Config, missingAllowedDirectories } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
@@ -113,7 +114,12 @@ export async function startServer(
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
   app = ready;
   lifecycle.enter("ready");
-  log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
+  log.info("server_started", {
+    url,
+    duckdb_version: engine.duckdbVersion,
+    // V8's whole heap limit (old space, from --max-old-space-size, plus young space).
+    js_heap_limit_mb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+  });
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>

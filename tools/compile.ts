@@ -10,8 +10,11 @@
  *   `swagger-ui-dist` are excluded.
  * - Permissions are baked in: network, files, environment, FFI (the Node-API addon) and system
  *   information; no subprocesses.
+ * - The JS heap is bounded like `deno task start`'s: `--max-old-space-size` of
+ *   {@link DEFAULT_MAX_HEAP_MB} MB unless `--max-heap MB` says otherwise. DuckDB's results live in
+ *   native memory that only the garbage collector frees, so an unbounded heap lets it pile up.
  *
- * Usage: `deno task compile [--output PATH] [--target TRIPLE]`.
+ * Usage: `deno task compile [--output PATH] [--target TRIPLE] [--max-heap MB]`.
  *
  * `deno compile` downloads `denort` (Deno's runtime for compiled programs, one per Deno version and
  * target) once and caches it; offline, that download fails, and this tool says so in one line
@@ -31,6 +34,9 @@ export const PERMISSIONS = [
   "--allow-ffi",
   "--allow-sys",
 ];
+
+/** The JS heap bound (V8 `--max-old-space-size`, MB) of `deno task start` and the binary. */
+export const DEFAULT_MAX_HEAP_MB = 512;
 
 /** Files of `swagger-ui-dist` the docs page serves (the rest is left out). */
 const SWAGGER_FILES = new Set(["swagger-ui-bundle.js", "swagger-ui.css", "package.json"]);
@@ -151,13 +157,21 @@ async function runCompile(args: string[], root: string): Promise<{ code: number;
 export async function compile(args: string[], root = Deno.cwd()): Promise<number> {
   let output = "dist/duckserve";
   let target = hostTarget();
+  let maxHeap = String(DEFAULT_MAX_HEAP_MB);
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--output") output = args[++i];
     else if (args[i] === "--target") target = args[++i];
+    else if (args[i] === "--max-heap") maxHeap = args[++i];
     else {
-      console.error(`compile: unknown argument ${args[i]} (use --output PATH, --target TRIPLE)`);
+      console.error(
+        `compile: unknown argument ${args[i]} (use --output PATH, --target TRIPLE, --max-heap MB)`,
+      );
       return 2;
     }
+  }
+  if (!/^[1-9]\d*$/.test(maxHeap ?? "")) {
+    console.error(`compile: --max-heap takes a whole number of megabytes, not ${maxHeap}`);
+    return 2;
   }
   // Make sure node_modules holds every package (and only then can exclusions be computed).
   const install = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: root })
@@ -171,6 +185,7 @@ export async function compile(args: string[], root = Deno.cwd()): Promise<number
   const { code, stderr } = await runCompile([
     "compile",
     ...PERMISSIONS,
+    `--v8-flags=--max-old-space-size=${maxHeap}`,
     "--self-extracting",
     "--target",
     target,
