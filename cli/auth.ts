@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { FileLockedError } from "../lib/db/file.ts";
 import { keyStatus, parseExpiry } from "../lib/auth/keys.ts";
+import { importReferenceAuth } from "../lib/auth/import.ts";
 import { displayTable } from "../lib/auth/policy.ts";
 import { AuthInputError, formatOperations, parseOperations } from "../lib/permissions.ts";
 import {
@@ -262,6 +263,34 @@ export async function run(args: string[]): Promise<number> {
           yes(r.delete),
           yes(r.query),
         ]),
+      );
+    }));
+
+  leaf(
+    program,
+    "import",
+    "import the roles, grants and keys of a caddy-duckdb-module auth database (keys are hashed)",
+  )
+    .requiredOption("--from <path>", "the reference's auth database (stop its server first)")
+    .option(
+      "--allow-widening",
+      "import per-table rows that denied what the role's * row allows (duckserve has no denials)",
+    )
+    .option("--json", "print JSON")
+    .action(verb("import", async (o, db) => {
+      const from = o.from as string;
+      const report = await importReferenceAuth(from, db, {
+        allowWidening: Boolean(o.allowWidening),
+      });
+      for (const warning of report.warnings) printError(`auth import: warning: ${warning}`);
+      if (o.json) return printJson({ from, to: db, ...report });
+      print(
+        `Imported ${from} into ${db}${report.created ? " (created)" : ""}: ` +
+          `${report.rolesAdded} new role(s), ${report.permissionsSet} grant(s), ` +
+          `${report.keysAdded} new key(s)` +
+          (report.keysPresent ? `, ${report.keysPresent} key(s) already present` : "") + ".\n" +
+          "The keys work as before and are stored hashed; the reference file still holds them " +
+          "in plain text: delete it once every client uses duckserve.",
       );
     }));
 

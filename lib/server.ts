@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import { getHeapStatistics } from "node:v8";
+import { type Config, missingAllowedDirectories } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
@@ -60,6 +61,13 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
+  for (const path of await missingAllowedDirectories(config)) {
+    log.warn("allowed_directory_missing", {
+      path,
+      message: "allowed_directories names a directory that does not exist; user SQL can reach " +
+        "nothing there until it is created",
+    });
+  }
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
   let app: {
@@ -106,7 +114,12 @@ export async function startServer(
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
   app = ready;
   lifecycle.enter("ready");
-  log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
+  log.info("server_started", {
+    url,
+    duckdb_version: engine.duckdbVersion,
+    // V8's whole heap limit (old space, from --max-old-space-size, plus young space).
+    js_heap_limit_mb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+  });
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>

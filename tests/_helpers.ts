@@ -1,5 +1,6 @@
 /**
- * Test helpers: a real duckserve server on an ephemeral loopback port with an in-memory database,
+ * Test helpers: a real duckserve server on an ephemeral loopback port with an in-memory database
+ * (`database_path: ":memory:"` unless a test names a file),
  * and small fetch wrappers that always consume the body. Servers run with `auth_enabled: false`
  * unless asked; an auth-enabled server always gets an auth store in a temporary directory (see
  * {@link startAuthServer} for one with keys of every role ready).
@@ -28,6 +29,7 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
       port: "0",
       log_level: "silent",
       auth_enabled: "false",
+      database_path: ":memory:",
       streams_storage: "memory",
       ...flags,
     },

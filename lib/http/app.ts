@@ -87,7 +87,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
         error: err instanceof Error ? (err.cause instanceof Error ? err.cause : err) : String(err),
       });
     }
-    return renderProblem(apiError, requestId);
+    return renderProblem(apiError, requestId, prefix);
   });
   app.notFound((c) => {
     throw new ApiError("route_not_found", `Unknown endpoint: ${c.req.method} ${c.req.path}`);

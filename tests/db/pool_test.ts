@@ -5,7 +5,7 @@ import { openEngine } from "../../lib/db/engine.ts";
 Deno.test("engine.close() waits for dirty connections being replaced (no connect after close)", async () => {
   // Before the fix, closing right after dirty releases crashed the process (a connect() on a
   // closed instance); a crash here fails the whole test run.
-  const config = await loadConfig({ env: {}, flags: { threads: "4" } });
+  const config = await loadConfig({ env: {}, flags: { threads: "4", database_path: ":memory:" } });
   for (let round = 0; round < 20; round++) {
     const engine = await openEngine(config);
     const leases = await Promise.all(Array.from({ length: 4 }, () => engine.pool.acquire()));
@@ -19,7 +19,7 @@ Deno.test("engine.close() waits for dirty connections being replaced (no connect
 });
 
 Deno.test("a lease carries its connection id and owner until released", async () => {
-  const config = await loadConfig({ env: {}, flags: { threads: "2" } });
+  const config = await loadConfig({ env: {}, flags: { threads: "2", database_path: ":memory:" } });
   const engine = await openEngine(config);
   try {
     const a = await engine.pool.acquire();
