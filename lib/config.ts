@@ -19,7 +19,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
-import { reservedCatalogClash } from "./db/catalog_name.ts";
+import { reservedCatalogClash } from "./catalog_name.ts";
 import { formatDuration } from "./units.ts";
 
 /** The effective configuration. Keys are the reference module's option names. */

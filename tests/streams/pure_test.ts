@@ -17,7 +17,7 @@ import {
 import { joinJsonArray, parseJsonMessages } from "../../lib/streams/json_mode.ts";
 import { encodeBase64, encodeControlEvent, encodeSseEvent } from "../../lib/streams/sse.ts";
 import { decideProducer } from "../../lib/streams/producer.ts";
-import { compileGlob } from "../../lib/streams/glob.ts";
+import { compileGlob } from "../../lib/glob.ts";
 import { crc32c } from "../../lib/streams/crc32.ts";
 import {
   decodeBody,
