@@ -19,7 +19,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
-import { reservedCatalogClash } from "./db/catalog_name.ts";
+import { reservedCatalogClash } from "./catalog_name.ts";
 import { formatDuration } from "./units.ts";
 
 /** The effective configuration. Keys are the reference module's option names. */
@@ -482,19 +482,6 @@ function finishStreamsPrefix(value: string, routePrefix: string): string {
     fail(`it would hide the endpoints under route_prefix ${JSON.stringify(routePrefix)}`);
   }
   return prefix;
-}
-
-/**
- * The `allowed_directories` that do not exist (or are not directories) right now: user SQL can
- * reach nothing there, which start-up reports as a warning (they may be created later).
- */
-export async function missingAllowedDirectories(config: Config): Promise<string[]> {
-  const missing: string[] = [];
-  for (const dir of config.allowed_directories) {
-    const info = await Deno.stat(dir).catch(() => null);
-    if (!info?.isDirectory) missing.push(dir);
-  }
-  return missing;
 }
 
 /** The configuration as printed by `serve --print-config`: durations and sizes as text. */

@@ -6,7 +6,7 @@
  */
 
 import { getHeapStatistics } from "node:v8";
-import { type Config, missingAllowedDirectories } from "./config.ts";
+import type { Config } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
@@ -14,7 +14,12 @@ import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
 import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { openStreamsRuntime, type StreamsRuntime } from "./streams/mod.ts";
+import {
+  openStreamsRuntime,
+  type StreamsRuntime,
+  type StreamsService,
+  type StreamsTuning,
+} from "./streams/mod.ts";
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
@@ -34,6 +39,11 @@ export interface RunningServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** The routes the app registered (what `documentRoutes` checks the OpenAPI rows against). */
   readonly routes: readonly RegisteredRoute[];
+  /**
+   * The streams service (null when `streams` is off): system appends and reads for an embedding
+   * program, and tests.
+   */
+  readonly streams: StreamsService | null;
 }
 
 /** Options of {@link startServer}. */
@@ -50,6 +60,8 @@ export interface StartOptions {
    * (default: printed on stderr). Never logged.
    */
   announce?: (text: string) => void;
+  /** Streams settings that no config key sets (see {@link StreamsTuning}). */
+  streams?: StreamsTuning;
 }
 
 /**
@@ -61,13 +73,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
-  for (const path of await missingAllowedDirectories(config)) {
-    log.warn("allowed_directory_missing", {
-      path,
-      message: "allowed_directories names a directory that does not exist; user SQL can reach " +
-        "nothing there until it is created",
-    });
-  }
+  await warnMissingDirectories(config, log);
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
   let app: {
@@ -86,31 +92,16 @@ export async function startServer(
   }:${addr.port}${config.route_prefix}`;
   options.onListen?.(url);
 
-  let engine: Engine;
-  let auth: Auth;
-  let streams: StreamsRuntime | null = null;
-  const opened: (() => Promise<void>)[] = [];
+  let parts: Parts;
   try {
     await options.beforeOpen?.();
-    streams = await openStreamsRuntime(config, log);
-    if (streams) opened.push(streams.close);
-    engine = await openEngine(config);
-    opened.push(engine.close);
-    // The wiring between features: the authorizer learns which SQL functions check their own
-    // permissions, and streams get the auth stage as the check they call.
-    auth = options.auth ?? await createAuth(config, {
-      log,
-      announce: options.announce,
-      selfAuthorizing: streams?.selfAuthorizing,
-    });
-    if (!options.auth) opened.push(() => auth.close());
-    await streams?.attach(engine, auth);
+    parts = await openParts(config, options, log);
   } catch (err) {
-    for (const close of opened.reverse()) await close().catch(() => {});
     lifecycle.enter("stopped");
     await server.shutdown();
     throw err;
   }
+  const { engine, auth, streams } = parts;
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
   app = ready;
   lifecycle.enter("ready");
@@ -152,6 +143,56 @@ export async function startServer(
     fetch: async (request) => await ready.fetch(request),
     finished: server.finished,
     routes: ready.routes,
+    streams: streams?.service ?? null,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/**
+ * Warns once per allowed directory that does not exist (or is not a directory) right now: user
+ * SQL can reach nothing there until it is created.
+ */
+async function warnMissingDirectories(config: Config, log: Logger): Promise<void> {
+  for (const path of config.allowed_directories) {
+    const info = await Deno.stat(path).catch(() => null);
+    if (info?.isDirectory) continue;
+    log.warn("allowed_directory_missing", {
+      path,
+      message: "allowed_directories names a directory that does not exist; user SQL can reach " +
+        "nothing there until it is created",
+    });
+  }
+}
+
+/** What {@link openParts} opened. */
+interface Parts {
+  engine: Engine;
+  auth: Auth;
+  streams: StreamsRuntime | null;
+}
+
+/**
+ * Opens the streams feature, the engine and the auth stage, and wires them: the authorizer
+ * learns which SQL functions check their own permissions, and streams get the auth stage as the
+ * check they call. On a failure, closes what it opened and throws.
+ */
+async function openParts(config: Config, options: StartOptions, log: Logger): Promise<Parts> {
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    const streams = await openStreamsRuntime(config, log, options.streams);
+    if (streams) opened.push(streams.close);
+    const engine = await openEngine(config);
+    opened.push(engine.close);
+    const auth = options.auth ?? await createAuth(config, {
+      log,
+      announce: options.announce,
+      selfAuthorizing: streams?.selfAuthorizing,
+    });
+    if (!options.auth) opened.push(() => auth.close());
+    await streams?.attach(engine, auth);
+    return { engine, auth, streams };
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw err;
+  }
 }

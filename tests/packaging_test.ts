@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
-import { runDeno, startTestServer } from "./_helpers.ts";
+import { runDeno, spawnMain, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BINDINGS =
@@ -143,11 +143,8 @@ Deno.test("deno task start bounds the JS heap at 512 MB of old space; dev and th
 });
 
 Deno.test("the compiled binary's permissions are enough to serve", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...PERMISSIONS,
-      "main.ts",
+  const server = await spawnMain(
+    [
       "serve",
       "--host",
       "127.0.0.1",
@@ -158,22 +155,12 @@ Deno.test("the compiled binary's permissions are enough to serve", async () => {
       "--database-path",
       ":memory:",
     ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let url = "";
-  while (!url) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`server did not start: ${log}`);
-    log += value;
-    url = /"event":"server_started","url":"([^"]+)"/.exec(log)?.[1] ?? "";
-  }
-  const drain = (async () => {
-    while (!(await lines.read()).done) { /* keep the pipe empty */ }
-  })();
+    {},
+    ROOT,
+    PERMISSIONS,
+  );
+  const url = server.url;
+  ok(url, `server did not start: ${server.stderr()}`);
   const health = await fetch(`${url}/health`);
   equal(health.status, 200, await health.text());
   const query = await fetch(`${url}/query`, {
@@ -184,9 +171,8 @@ Deno.test("the compiled binary's permissions are enough to serve", async () => {
   const asset = await fetch(`${url}/docs/docs.js`);
   equal(asset.status, 200);
   await asset.body?.cancel();
-  child.kill("SIGTERM");
-  equal((await child.status).code, 0);
-  await drain;
+  server.child.kill("SIGTERM");
+  equal(await server.exit(), 0);
 });
 
 Deno.test("Dockerfile passes dockerfile-utils' linter and has the image's required shape", async () => {

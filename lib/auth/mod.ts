@@ -12,12 +12,12 @@
  */
 
 import type { Config } from "../config.ts";
-import { catalogNameOf } from "../db/catalog_name.ts";
+import { catalogNameOf } from "../catalog_name.ts";
 import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
-import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
+import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/mod.ts";
 import {
   ALL_TABLES,
   type Authorizer,

@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { spawnMain } from "./_spawn.ts";
+import { spawnMain } from "../_helpers.ts";
 
 /** `serve` flags for a server on `dir`'s files, on a free loopback port. */
 function serveArgs(dir: string, extra: string[] = []): string[] {

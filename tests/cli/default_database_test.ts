@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { spawnMain } from "./_spawn.ts";
+import { spawnMain } from "../_helpers.ts";
 
 const SERVE = ["serve", "--host", "127.0.0.1", "--port", "0", "--auth-enabled", "false"];
 

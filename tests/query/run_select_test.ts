@@ -35,7 +35,7 @@ async function run(plan: SelectPlan, opts: SelectOptions): Promise<Answer> {
 
 /** Every byte of a body answer (the rest pulled to the end). */
 async function bytesOf(answer: Answer): Promise<Uint8Array> {
-  if (answer.kind !== "body") throw new Error(`expected a body, got ${answer.kind}`);
+  ok(answer.kind === "body", `expected a body, got ${answer.kind}`);
   const parts = [...answer.head];
   for (let part = await answer.rest.next(); part; part = await answer.rest.next()) {
     parts.push(part);
