@@ -9,9 +9,7 @@ import { getHeapStatistics } from "node:v8";
 import type { Config } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
-import { createApp } from "./http/app.ts";
-import type { RegisteredRoute } from "./http/endpoints.ts";
-import { createStartingApp } from "./http/starting.ts";
+import { createApp, createStartingApp, type RegisteredRoute } from "./http/mod.ts";
 import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
