@@ -17,8 +17,8 @@
  */
 
 import { ApiError } from "../errors.ts";
-import type { JsonValue } from "../json.ts";
-import { bindParams, type Params } from "../db/bind.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
+import { bindParams, checkParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
 import { bumpDataVersion } from "../db/versions.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
@@ -61,7 +61,10 @@ export interface RawQuery {
   params?: Params;
 }
 
-/** Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`. */
+/**
+ * Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`; the params are
+ * converted for binding here (at most 64 levels deep and 10,000 values, see `checkParams`).
+ */
 export function parseRawQuery(body: JsonValue): RawQuery {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError("invalid_request", 'The body must be a JSON object like {"sql": "..."}.');
@@ -78,9 +81,13 @@ export function parseRawQuery(body: JsonValue): RawQuery {
     throw new ApiError("sql_required", 'SQL query is required: send {"sql": "..."}.');
   }
   if (typeof sql !== "string") throw new ApiError("invalid_request", '"sql" must be a string.');
-  if (params !== undefined && params !== null && typeof params !== "object") {
+  if (
+    params !== undefined && params !== null &&
+    (typeof params !== "object" || params instanceof JsonNumber)
+  ) {
     throw new ApiError("invalid_request", '"params" must be an array or an object.');
   }
+  if (params !== undefined && params !== null) checkParams(params as Params);
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
