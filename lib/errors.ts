@@ -27,8 +27,15 @@ export const ERROR_CODES = {
   statement_not_allowed: [400, "The statement type is not allowed here (e.g. BEGIN/COMMIT)."],
   not_implemented: [400, "DuckDB does not support this SQL feature."],
   unknown_column: [400, "The request names a column the table does not have."],
-  bad_filter: [400, "A filter or where condition is malformed or uses an unknown operator."],
-  bad_sort: [400, "The sort parameter is malformed (empty column or unknown direction)."],
+  bad_filter: [
+    400,
+    "A filter or where condition is malformed, uses an unknown operator, or there are too many.",
+  ],
+  bad_sort: [
+    400,
+    "The sort parameter is malformed (empty or repeated column, unknown direction, too many keys).",
+  ],
+  bad_select: [400, "The select parameter repeats a column or names too many columns."],
   bad_pagination: [400, "page, limit, count or the after cursor is invalid."],
   where_required: [400, "PUT and DELETE need a non-empty where condition."],
   bad_path: [400, "The stream path is empty, too long, or has an empty, `.` or `..` segment."],

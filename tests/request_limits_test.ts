@@ -3,6 +3,7 @@ import { startTestServer } from "./_helpers.ts";
 import { api } from "./_api.ts";
 import { MAX_JSON_DEPTH } from "../lib/json.ts";
 import { MAX_PARAM_VALUES } from "../lib/db/bind.ts";
+import { uniqueColumnNames } from "../lib/db/rows.ts";
 
 const nest = (depth: number) => "[".repeat(depth) + "1" + "]".repeat(depth);
 
@@ -65,4 +66,69 @@ Deno.test("list params keep every item: NULLs first, mixed numbers widen", async
     body: '{"sql": "SELECT 1", "params": 1.00000000000000000001}',
   });
   deepEqual([r.status, r.body.code], [400, "invalid_request"], r.text);
+});
+
+Deno.test("select, sort and filters: repeats and over-long lists are a quick 400 with their code", async () => {
+  await using t = await startTestServer({ query_timeout: "3s" });
+  const a = api(t);
+  await a.sql("CREATE TABLE t AS SELECT range AS id, 'x' || range AS name FROM range(5)");
+  const cases: [string, string, RegExp][] = [
+    [`t?select=${Array(10_000).fill("name").join(",")}`, "bad_select", /at most 1000/],
+    [`t?select=id,name,ID`, "bad_select", /"id" is named more than once/],
+    [`t?select=${Array.from({ length: 1001 }, (_, i) => `c${i}`).join(",")}`, "bad_select", /1000/],
+    [`t?sort=${Array(10_000).fill("name").join(",")}`, "bad_sort", /at most 32/],
+    [`t?sort=name,id:desc,NAME:desc`, "bad_sort", /"name" is already a sort key/],
+    [`t?limit=2&sort=id,id`, "bad_sort", /already a sort key/],
+    [`t?filter=${Array(1001).fill("id:gte:0").join(",")}`, "bad_filter", /at most 1000/],
+    [`t?${Array(1001).fill("filter=id:gte:0").join("&")}`, "bad_filter", /at most 1000/],
+    [
+      `t?filter=id:in:${Array(10_001).fill("1").join("%7C")}`,
+      "bad_filter",
+      /at most 10000/,
+    ],
+  ];
+  for (const [path, code, detail] of cases) {
+    const started = performance.now();
+    const r = await a.get(path);
+    deepEqual([r.status, r.body.code], [400, code], `${path.slice(0, 60)}: ${r.text}`);
+    match(r.body.detail, detail);
+    ok(performance.now() - started < 1500, `${path.slice(0, 40)} took too long`);
+  }
+  // the limits themselves are fine
+  const full = await a.get(`t?sort=id&filter=${Array(1000).fill("id:gte:0").join(",")}`);
+  deepEqual([full.status, full.body.data.length], [200, 5], full.text);
+  const many = await a.get(
+    `t?filter=id:in:${Array.from({ length: 10_000 }, (_, i) => i % 7).join("%7C")}`,
+  );
+  deepEqual([many.status, many.body.data.length], [200, 5], many.text);
+  // writes count their conditions too
+  const put = await a.put("t", {
+    where: Array(1001).fill({ column: "id", op: "gte", value: 0 }),
+    set: { name: "y" },
+  });
+  deepEqual([put.status, put.body.code], [400, "bad_filter"], put.text);
+  const inList = await a.put("t", {
+    where: [{ column: "id", op: "in", value: Array(10_001).fill(1) }],
+    set: { name: "y" },
+  });
+  deepEqual([inList.status, inList.body.code], [400, "bad_filter"], inList.text);
+  const del = await a.del(`t?${Array(1001).fill("where=id:gte:0").join("&")}`);
+  deepEqual([del.status, del.body.code], [400, "bad_filter"], del.text);
+  equal(await a.count("t"), 5);
+});
+
+Deno.test("uniqueColumnNames() is linear in repeats and skips names already taken", () => {
+  deepEqual(uniqueColumnNames(["a", "a_1", "a", "a", "b", "a_2"]), [
+    "a",
+    "a_1",
+    "a_2",
+    "a_3",
+    "b",
+    "a_2_1",
+  ]);
+  const started = performance.now();
+  const names = uniqueColumnNames(Array(50_000).fill("a"));
+  deepEqual([names.length, names[1], names.at(-1)], [50_000, "a_1", "a_49999"]);
+  equal(new Set(names).size, 50_000);
+  ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
 });

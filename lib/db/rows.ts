@@ -41,9 +41,16 @@ export interface ResultSource {
  */
 export function uniqueColumnNames(names: readonly string[]): string[] {
   const taken = new Set<string>();
+  // The next suffix worth trying per name: every one below it was taken when last tried, and
+  // names are only ever added, so a name repeated n times costs O(n), not O(n²).
+  const next = new Map<string, number>();
   return names.map((name) => {
     let candidate = name;
-    for (let i = 1; taken.has(candidate); i++) candidate = `${name}_${i}`;
+    let i = next.get(name) ?? 1;
+    if (taken.has(candidate)) {
+      while (taken.has(candidate = `${name}_${i}`)) i++;
+      next.set(name, i + 1);
+    }
     taken.add(candidate);
     return candidate;
   });

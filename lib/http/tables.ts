@@ -65,6 +65,7 @@ const READ_ROWS: Endpoint = {
     "unknown_column",
     "bad_filter",
     "bad_sort",
+    "bad_select",
     "bad_pagination",
     "conversion_error",
     "not_acceptable",

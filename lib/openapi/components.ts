@@ -9,7 +9,8 @@
 import type { Config } from "../config.ts";
 import { ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { FORMATS } from "../encode/formats.ts";
-import { OPERATORS } from "../query/filters.ts";
+import { MAX_CONDITIONS, MAX_LIST_VALUES, OPERATORS } from "../query/filters.ts";
+import { MAX_SELECT_COLUMNS, MAX_SORT_KEYS } from "../query/plan_read.ts";
 import type { Tag } from "./part.ts";
 
 /** The generic tags, in document order (the features' tags and the per-table tags follow). */
@@ -165,7 +166,9 @@ function tableReadParameters(config: Config): Record<string, unknown> {
       name: "filter",
       in: "query",
       description: "Conditions `column:op:value`, comma-separated, all ANDed (the parameter may " +
-        "repeat). The value is everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
+        `repeat; at most ${MAX_CONDITIONS} conditions, \`in\`/\`nin\` at most ` +
+        `${MAX_LIST_VALUES} values). The value is ` +
+        "everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
         "escape `,` `:` `|` `\\` in names and values. Operators:\n\n" +
         "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators,
       schema: { type: "string" },
@@ -174,14 +177,16 @@ function tableReadParameters(config: Config): Record<string, unknown> {
     sort: {
       name: "sort",
       in: "query",
-      description: "`column[:asc|desc]`, comma-separated.",
+      description: "`column[:asc|desc]`, comma-separated; each column once, at most " +
+        `${MAX_SORT_KEYS} keys.`,
       schema: { type: "string" },
       example: "created_at:desc,id",
     },
     select: {
       name: "select",
       in: "query",
-      description: "Columns to return, comma-separated.",
+      description: "Columns to return, comma-separated; each column once, at most " +
+        `${MAX_SELECT_COLUMNS}.`,
       schema: { type: "string" },
     },
     page: {

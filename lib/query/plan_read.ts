@@ -29,6 +29,7 @@ import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
 import { quoteIdentifier } from "../sql/mod.ts";
 import {
   type Condition,
+  limitConditions,
   parseFilter,
   planCondition,
   splitEscaped,
@@ -90,10 +91,24 @@ function positiveInteger(value: string | null, name: "page" | "limit"): number |
   return n;
 }
 
-/** Parses `sort=col[:asc|desc],...` (escapes as in filters). */
+/** Most keys a `sort` may name (a cursor's keyset condition grows with their square). */
+export const MAX_SORT_KEYS = 32;
+
+/** Most columns a `select` may name (each at most once). */
+export const MAX_SELECT_COLUMNS = 1000;
+
+/** Parses `sort=col[:asc|desc],...` (escapes as in filters); at most {@link MAX_SORT_KEYS} keys. */
 export function parseSort(text: string | null): SortKey[] {
   if (text === null || text === "") return [];
-  return splitEscaped(text, ",").map((part) => {
+  const parts = splitEscaped(text, ",");
+  if (parts.length > MAX_SORT_KEYS) {
+    throw new ApiError(
+      "bad_sort",
+      `Invalid sort: ${parts.length} keys; a sort may name at most ${MAX_SORT_KEYS}.`,
+      { extra: { max_sort_keys: MAX_SORT_KEYS } },
+    );
+  }
+  return parts.map((part) => {
     const [column, direction = "asc"] = splitEscaped(part, ":", 2);
     const name = unescapeValue(column);
     if (name.trim() === "") {
@@ -110,10 +125,23 @@ export function parseSort(text: string | null): SortKey[] {
   });
 }
 
-/** Parses `select=col,...` (escapes as in filters); `*` or nothing means every column. */
+/**
+ * Parses `select=col,...` (escapes as in filters); `*` or nothing means every column. More than
+ * {@link MAX_SELECT_COLUMNS} names is a 400 `bad_select` (a repeated column is one too, found when
+ * the names are resolved: {@link planRead}).
+ */
 export function parseSelect(text: string | null): string[] | null {
   if (text === null || text.trim() === "" || text.trim() === "*") return null;
-  return splitEscaped(text, ",").map((part) => {
+  const parts = splitEscaped(text, ",");
+  if (parts.length > MAX_SELECT_COLUMNS) {
+    throw new ApiError(
+      "bad_select",
+      `Invalid select: ${parts.length} columns; a select may name at most ` +
+        `${MAX_SELECT_COLUMNS}, each once (leave select out for every column).`,
+      { extra: { max_select_columns: MAX_SELECT_COLUMNS } },
+    );
+  }
+  return parts.map((part) => {
     const name = unescapeValue(part);
     if (name.trim() === "") {
       throw new ApiError("invalid_request", `Invalid select "${text}": a column name is empty.`);
@@ -139,7 +167,7 @@ export function parseReadRequest(table: string, params: URLSearchParams): ReadRe
   }
   return {
     table: parseTableName(table),
-    filters: params.getAll("filter").flatMap((f) => parseFilter(f, "filter")),
+    filters: limitConditions(params.getAll("filter").flatMap((f) => parseFilter(f, "filter"))),
     sort: parseSort(singleParam(params, "sort")),
     select: parseSelect(singleParam(params, "select")),
     page,
@@ -220,19 +248,26 @@ function orderKey(column: ColumnInfo, direction: "asc" | "desc"): OrderKey {
 
 /** Plans `request` against `table`; every problem is a 400 naming the offending part. */
 export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLimits): ReadPlan {
-  const columns = request.select
-    ? request.select.map((name) => requireColumn(table, name, "select"))
-    : table.columns;
+  const columns = request.select ? selectColumns(request.select, table) : table.columns;
   const where = request.filters.map((c) => planCondition(c, table));
-  const order = request.sort.map((key) =>
-    orderKey(requireColumn(table, key.column, `sort ${key.column}:${key.direction}`), key.direction)
-  );
+  const sorted = new Set<ColumnInfo>();
+  const order = request.sort.map((key) => {
+    const source = `sort ${key.column}:${key.direction}`;
+    const column = requireColumn(table, key.column, source);
+    if (sorted.has(column)) {
+      throw new ApiError(
+        "bad_sort",
+        `Invalid ${source}: column "${column.name}" is already a sort key.`,
+        { extra: { column: column.name } },
+      );
+    }
+    sorted.add(column);
+    return orderKey(column, key.direction);
+  });
   const paged = request.page !== null || request.limit !== null || request.after !== null;
   const ties = tieBreakers(table);
   if (ties && (paged || order.length)) {
-    for (const column of ties) {
-      if (!order.some((k) => k.column === column)) order.push(orderKey(column, "asc"));
-    }
+    for (const column of ties) if (!sorted.has(column)) order.push(orderKey(column, "asc"));
   }
   const cursorKeys = ties ? order : null;
 
@@ -278,6 +313,23 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
     links: request.links,
     requestedLimit: paged ? requestedLimit : null,
   };
+}
+
+/** The columns of a `select`, resolved; a column named twice (in any spelling) is `bad_select`. */
+function selectColumns(names: readonly string[], table: TableInfo): ColumnInfo[] {
+  const seen = new Set<ColumnInfo>();
+  return names.map((name) => {
+    const column = requireColumn(table, name, "select");
+    if (seen.has(column)) {
+      throw new ApiError(
+        "bad_select",
+        `Invalid select: column "${column.name}" is named more than once.`,
+        { extra: { column: column.name } },
+      );
+    }
+    seen.add(column);
+    return column;
+  });
 }
 
 // --- cursors ---
