@@ -103,21 +103,24 @@ export async function startCopy(
     throw err;
   }
   const interruption: Interruption = { reason: null };
-  const toApiError = (err: unknown) => {
-    if (interruption.reason === "timeout") {
-      return new ApiError("query_timeout", "The statement was interrupted after query_timeout.");
-    }
-    if (interruption.reason === "closed") {
-      return new ApiError("client_closed_request", "The client closed the connection.");
-    }
-    return classifyDuckDBError(err);
-  };
+  const toApiError = (err: unknown) => interruptionError(interruption) ?? classifyDuckDBError(err);
   const done = statement.run().then(
     (result) => Number(result.rowsChanged),
     (err) => Promise.reject(toApiError(err)),
   ).finally(() => statement.destroySync());
   done.catch(() => {}); // observed through CopyRun.done
   return readingEnd(lease, path, fifo, done, interruption);
+}
+
+/** The error of an interrupted run: the deadline passed, or the client went away. */
+function interruptionError(interruption: Interruption): ApiError | null {
+  if (interruption.reason === "timeout") {
+    return new ApiError("query_timeout", "The statement was interrupted after query_timeout.");
+  }
+  if (interruption.reason === "closed") {
+    return new ApiError("client_closed_request", "The client closed the connection.");
+  }
+  return null;
 }
 
 /** The reading end of a run writing to `path` (a FIFO, or a file read once `done`). */
@@ -170,7 +173,15 @@ function readingEnd(
       file ??= await opening;
       if (!file || closed) return null;
       const buffer = new Uint8Array(READ_SIZE);
-      const n = await file.read(buffer);
+      let n: number | null;
+      try {
+        n = await file.read(buffer);
+      } catch (err) {
+        // cancel() closed the file under a pending read (Deno: "Interrupted: operation
+        // canceled"): the run's own reason (the client left, the deadline passed) is the error.
+        if (closed) throw interruptionError(interruption) ?? err;
+        throw err;
+      }
       if (n === null) {
         closeFile();
         return null;
