@@ -35,7 +35,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 250));
       abort.abort();
       deepEqual(await reply, "AbortError", `${label}: the answer came before the abort`);
-      ok(await eventually(async () => t.events("request_done").length > before), label);
+      ok(await eventually(() => Promise.resolve(t.events("request_done").length > before)), label);
       const done = t.events("request_done").slice(before);
       deepEqual(done.map((e) => e.status), [499], label);
       const failed = t.events("request_failed").filter((e) => e.request_id === done[0].request_id);
