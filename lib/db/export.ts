@@ -123,6 +123,26 @@ function interruptionError(interruption: Interruption): ApiError | null {
   return null;
 }
 
+/**
+ * Opens the read end of `path`: a FIFO at once (the open waits for DuckDB to open the write end;
+ * if the statement fails before it does, the write end is opened here so the wait ends and the
+ * pipe reads as empty), a file once the run is `done`.
+ */
+function openReadEnd(
+  path: string,
+  fifo: boolean,
+  done: Promise<number>,
+  opened: () => boolean,
+): Promise<Deno.FsFile | null> {
+  if (!fifo) return done.then(() => Deno.open(path, { read: true }), () => null);
+  done.catch(async () => {
+    if (opened()) return;
+    const writer = await Deno.open(path, { write: true }).catch(() => null);
+    writer?.close();
+  });
+  return Deno.open(path, { read: true });
+}
+
 /** The reading end of a run writing to `path` (a FIFO, or a file read once `done`). */
 function readingEnd(
   lease: Lease,
@@ -132,19 +152,7 @@ function readingEnd(
   interruption: Interruption,
 ): CopyRun {
   let file: Deno.FsFile | null = null;
-  let opening: Promise<Deno.FsFile | null>;
-  if (fifo) {
-    // Opening the read end waits for DuckDB to open the write end; if the statement fails before
-    // it does, open the write end ourselves so the wait ends (the pipe then reads as empty).
-    opening = Deno.open(path, { read: true });
-    done.catch(async () => {
-      if (file) return;
-      const writer = await Deno.open(path, { write: true }).catch(() => null);
-      writer?.close();
-    });
-  } else {
-    opening = done.then(() => Deno.open(path, { read: true }), () => null);
-  }
+  const opening = openReadEnd(path, fifo, done, () => file !== null);
   let closed = false;
   const closeFile = () => {
     if (closed) return;
@@ -173,15 +181,11 @@ function readingEnd(
       file ??= await opening;
       if (!file || closed) return null;
       const buffer = new Uint8Array(READ_SIZE);
-      let n: number | null;
-      try {
-        n = await file.read(buffer);
-      } catch (err) {
+      const n = await file.read(buffer).catch((err) => {
         // cancel() closed the file under a pending read (Deno: "Interrupted: operation
         // canceled"): the run's own reason (the client left, the deadline passed) is the error.
-        if (closed) throw interruptionError(interruption) ?? err;
-        throw err;
-      }
+        throw (closed && interruptionError(interruption)) || err;
+      });
       if (n === null) {
         closeFile();
         return null;

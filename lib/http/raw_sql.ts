@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
 import { createGuard } from "../db/run.ts";
 import { type FormatName, parseFormatName } from "../encode/mod.ts";
-import type { Endpoint } from "../openapi/mod.ts";
+import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import {
   type AnswerCache,
   executeRaw,
@@ -28,6 +28,7 @@ import {
   parseOutputOptions,
 } from "./output.ts";
 import { cacheSlotOf, respondAnswer } from "./respond.ts";
+import { checkQueryParameters } from "./query_parameters.ts";
 
 const QUERY: Endpoint = {
   method: "POST",
@@ -49,6 +50,7 @@ const QUERY: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "sql_required",
     "syntax_error",
     "binder_error",
@@ -75,7 +77,8 @@ const QUERY_GET: Endpoint = {
   route: "/query/*",
   path: "/query/{sql}/result.{format}",
   pathParameters: { sql: "sql", format: "resultFormat" },
-  parameters: [...OUTPUT_PARAMETERS],
+  // `format=` is taken (and loses to the path's suffix), as it always was.
+  parameters: ["format", ...OUTPUT_PARAMETERS],
   operationId: "queryGet",
   tag: "Raw SQL",
   summary: "Run read-only SQL from the URL (bookmarkable)",
@@ -84,6 +87,7 @@ const QUERY_GET: Endpoint = {
   responses: [{ status: 200, description: "The rows.", body: { kind: "rows" } }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "sql_required",
     "syntax_error",
     "binder_error",
@@ -102,6 +106,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const { config, engine, auth } = ctx;
   const prefix = config.route_prefix;
   const feature = createFeature();
+  const knownPost = queryParameterNames(QUERY, config);
+  const knownGet = queryParameterNames(QUERY_GET, config);
 
   /** Raw SQL runs as the caller, authorized per statement, answered in the requested format. */
   const rawOptions = (c: Context<AppEnv>, readOnly: boolean, output: OutputOptions): RawOptions => {
@@ -119,6 +125,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   };
 
   feature.route(QUERY, async (c) => {
+    checkQueryParameters(new URL(c.req.url).searchParams, knownPost, "POST /query");
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
@@ -134,7 +141,9 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   });
 
   feature.route(QUERY_GET, async (c) => {
-    const { sql, format } = parseQueryPath(new URL(c.req.url).pathname, prefix);
+    const url = new URL(c.req.url);
+    checkQueryParameters(url.searchParams, knownGet, "GET /query/{sql}/result.{format}");
+    const { sql, format } = parseQueryPath(url.pathname, prefix);
     const output = parseOutputOptions(c.req.raw, config, {
       suffix: format,
       fileName: "result",

@@ -9,7 +9,7 @@
 
 import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
-import type { Endpoint } from "../openapi/mod.ts";
+import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import type { Operation } from "../permissions.ts";
 import { createGuard, type Guard } from "../db/run.ts";
 import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
@@ -31,6 +31,7 @@ import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
+import { checkQueryParameters } from "./query_parameters.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -52,6 +53,7 @@ const READ_ROWS: Endpoint = {
     "select",
     "page",
     "limit",
+    "rowOffset",
     "links",
     "count",
     "after",
@@ -61,6 +63,7 @@ const READ_ROWS: Endpoint = {
   responses: [{ status: 200, description: "The rows.", body: { kind: "rows" } }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "unknown_table",
     "unknown_column",
     "bad_filter",
@@ -86,7 +89,7 @@ const INSERT_ROWS: Endpoint = {
     "nothing). Only the given columns are written, so DEFAULTs apply. `Prefer: " +
     "return=representation` answers the inserted rows; `on_conflict` or `Prefer: " +
     "resolution=merge-duplicates` upserts.",
-  parameters: ["prefer", "on_conflict"],
+  parameters: ["prefer", "on_conflict", "format"],
   requestBody: { schema: "table:insert", description: "The row(s).", required: true },
   responses: [{
     status: 201,
@@ -96,6 +99,7 @@ const INSERT_ROWS: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "unknown_table",
     "unknown_column",
     "conversion_error",
@@ -120,7 +124,7 @@ const UPDATE_ROWS: Endpoint = {
   summary: "Update rows",
   description: "`where` is an object of equality conditions or an array of " +
     "`{column, op, value}`; both it and `set` must be non-empty. Atomic.",
-  parameters: ["prefer"],
+  parameters: ["prefer", "format"],
   requestBody: { schema: "table:update", description: "Conditions and values.", required: true },
   responses: [{
     status: 200,
@@ -130,6 +134,7 @@ const UPDATE_ROWS: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "where_required",
     "unknown_table",
     "unknown_column",
@@ -155,7 +160,7 @@ const DELETE_ROWS: Endpoint = {
   summary: "Delete rows",
   description: "`where` is required. `dry_run=true` answers how many rows would go and " +
     "deletes nothing.",
-  parameters: ["where", "dry_run", "prefer"],
+  parameters: ["where", "dry_run", "prefer", "format"],
   responses: [{
     status: 200,
     description: "Deleted (or counted).",
@@ -170,6 +175,7 @@ const DELETE_ROWS: Endpoint = {
   }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "where_required",
     "unknown_table",
     "unknown_column",
@@ -185,7 +191,7 @@ const DELETE_ROWS: Endpoint = {
 
 /** The `/api/{table}` routes (relative to the route prefix, behind the key check). */
 export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
-  const { config, engine, auth } = ctx;
+  const { config, engine } = ctx;
   const changes = ctx.streams?.changes ?? null;
   const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
@@ -194,28 +200,15 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const feature = createFeature();
-
-  /** The table as written in the URL, after authorizing `ops` on it. */
-  const authorized = (c: Ctx, ...ops: Operation[]): string => {
-    const table = c.req.param("table") ?? "";
-    for (const op of ops) auth.authorize(c.get("principal"), op, table);
-    return table;
-  };
+  const authorized = tableAuthorizer(ctx);
   const guardOf = (c: Ctx): Guard => createGuard(config.query_timeout, c.req.raw.signal);
   const callerOf = (c: Ctx): TableCaller => ({
     owner: c.get("principal"),
     requestId: c.get("requestId"),
   });
-  const formatOf = (c: Ctx): FormatName => {
-    const explicit = c.req.query("format");
-    return negotiateFormat(
-      explicit ? parseFormatName(explicit) : null,
-      c.req.header("accept") ?? null,
-    );
-  };
 
   feature.route(READ_ROWS, async (c) => {
-    const table = authorized(c, "r");
+    const table = authorized(c, READ_ROWS, "r");
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
@@ -229,7 +222,8 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(INSERT_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
+    const onConflict = c.req.query("on_conflict") !== undefined;
+    const table = authorized(c, INSERT_ROWS, ...writeOps("c", prefer, onConflict));
     const format = prefer.returning ? formatOf(c) : "json";
     const body = await readJsonBody(c.req.raw, config.max_body_size);
     const request = parseInsertRequest(table, new URL(c.req.url).searchParams, prefer, body);
@@ -239,7 +233,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(UPDATE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("u", prefer));
+    const table = authorized(c, UPDATE_ROWS, ...writeOps("u", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
     const request = parseUpdateRequest(
       table,
@@ -252,7 +246,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(DELETE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("d", prefer));
+    const table = authorized(c, DELETE_ROWS, ...writeOps("d", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
     const request = parseDeleteRequest(table, new URL(c.req.url).searchParams, prefer);
     const result = await api.remove(request, guardOf(c), callerOf(c));
@@ -261,6 +255,40 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   addFallbacks(feature);
   return feature;
+}
+
+/**
+ * `authorized(c, endpoint, ...ops)`: the table as written in the URL, after authorizing `ops` on
+ * it; then the query parameters must be ones `endpoint` takes (400 `unknown_parameter`).
+ */
+function tableAuthorizer(
+  ctx: AppContext,
+): (c: Ctx, endpoint: Endpoint, ...ops: Operation[]) => string {
+  const known = new Map(
+    [READ_ROWS, INSERT_ROWS, UPDATE_ROWS, DELETE_ROWS].map((e) => [
+      e,
+      queryParameterNames(e, ctx.config),
+    ]),
+  );
+  return (c, endpoint, ...ops) => {
+    const table = c.req.param("table") ?? "";
+    for (const op of ops) ctx.auth.authorize(c.get("principal"), op, table);
+    checkQueryParameters(
+      new URL(c.req.url).searchParams,
+      known.get(endpoint)!,
+      `${endpoint.method} ${endpoint.path}`,
+    );
+    return table;
+  };
+}
+
+/** The format of the rows a write answers (`format=`, else `Accept`). */
+function formatOf(c: Ctx): FormatName {
+  const explicit = c.req.query("format");
+  return negotiateFormat(
+    explicit ? parseFormatName(explicit) : null,
+    c.req.header("accept") ?? null,
+  );
 }
 
 /** The 405 detail for other methods on `/api/{table}`; 400 for `/api` without a table. */

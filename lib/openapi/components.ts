@@ -192,8 +192,16 @@ function tableReadParameters(config: Config): Record<string, unknown> {
     page: {
       name: "page",
       in: "query",
-      description: "Page number (from 1); turns on pagination.",
+      description: "Page number (from 1); turns on pagination. Not with `offset` or `after`.",
       schema: { type: "integer", minimum: 1 },
+    },
+    rowOffset: {
+      name: "offset",
+      in: "query",
+      description: "Rows to skip (from 0), with `limit` for the page size: pages by offset " +
+        "instead of `page` (the answer's `pagination` says `offset`, and `_links` use it). " +
+        "Turns on pagination. Not with `page` or `after`.",
+      schema: { type: "integer", minimum: 0 },
     },
     limit: {
       name: "limit",
@@ -348,7 +356,8 @@ function querySchemas(): Record<string, unknown> {
     Pagination: {
       type: "object",
       properties: {
-        page: { type: "integer", description: "Offset pages only (not with `after`)." },
+        page: { type: "integer", description: "Pages by `page` (or `limit` alone) only." },
+        offset: { type: "integer", description: "Pages by `offset` only: the rows skipped." },
         limit: { type: "integer", description: "The page size used (after clamping)." },
         total_rows: { type: "integer", description: "Left out with `count=none`." },
         total_pages: { type: "integer", description: "Left out with `count=none`." },

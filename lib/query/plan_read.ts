@@ -6,7 +6,8 @@
  * Query parameters:
  * - `filter=col:op:value,...` (see `filters.ts`), repeatable (all conditions ANDed);
  * - `sort=col[:asc|desc],...`; `select=col,...`;
- * - `page`, `limit` (positive integers; `limit` above `max_rows_per_page` is clamped and said so);
+ * - `page`, `limit` (positive integers; `limit` above `max_rows_per_page` is clamped and said so),
+ *   or `offset` (rows to skip, from 0) with `limit` instead of `page`;
  * - `after=<cursor>` keyset pagination (instead of `page`);
  * - `count=exact|none`; `links=true|false`; `format=` (handled by content negotiation).
  *
@@ -53,6 +54,8 @@ export interface ReadRequest {
   select: string[] | null;
   page: number | null;
   limit: number | null;
+  /** Rows to skip (`offset`, instead of `page`), or null. */
+  offset: number | null;
   /** The `after` cursor ('' starts a cursor walk), or null. */
   after: string | null;
   count: "exact" | "none";
@@ -79,13 +82,18 @@ export function parseFlag(value: string | null, name: string): boolean {
   throw new ApiError("invalid_request", `Invalid ${name} "${value}": use true, 1, false or 0.`);
 }
 
-function positiveInteger(value: string | null, name: "page" | "limit"): number | null {
+function positiveInteger(
+  value: string | null,
+  name: "page" | "limit" | "offset",
+  least = 1,
+): number | null {
   if (value === null) return null;
   const n = /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1)) {
+  if (!(n >= least)) {
     throw new ApiError(
       "bad_pagination",
-      `Invalid ${name} "${value}": ${name} must be a positive integer.`,
+      `Invalid ${name} "${value}": ${name} must be a ` +
+        (least === 0 ? "non-negative integer." : "positive integer."),
     );
   }
   return n;
@@ -154,11 +162,19 @@ export function parseSelect(text: string | null): string[] | null {
 export function parseReadRequest(table: string, params: URLSearchParams): ReadRequest {
   const page = positiveInteger(singleParam(params, "page"), "page");
   const limit = positiveInteger(singleParam(params, "limit"), "limit");
+  const offset = positiveInteger(singleParam(params, "offset"), "offset", 0);
   const after = singleParam(params, "after");
   if (after !== null && page !== null) {
     throw new ApiError(
       "bad_pagination",
       "page and after cannot be combined: use page for offset pages or after for cursor pages.",
+    );
+  }
+  if (offset !== null && (page !== null || after !== null)) {
+    throw new ApiError(
+      "bad_pagination",
+      `offset cannot be combined with ${page !== null ? "page" : "after"}: ` +
+        "use offset (with limit), page (with limit) or after for cursor pages.",
     );
   }
   const count = (singleParam(params, "count") ?? "exact").trim().toLowerCase();
@@ -172,6 +188,7 @@ export function parseReadRequest(table: string, params: URLSearchParams): ReadRe
     select: parseSelect(singleParam(params, "select")),
     page,
     limit,
+    offset,
     after,
     count,
     links: parseFlag(singleParam(params, "links"), "links"),
@@ -193,7 +210,8 @@ export interface OrderKey {
 /** How a read is paged. */
 export type ReadMode =
   | { kind: "all"; cap: number }
-  | { kind: "page"; page: number; limit: number; offset: number }
+  /** Offset pages: by `page` (`offset` = (page - 1) × limit), or by `offset` (`byOffset`). */
+  | { kind: "page"; page: number; limit: number; offset: number; byOffset?: boolean }
   | { kind: "cursor"; limit: number; after: SqlFragment | null };
 
 /** A read planned against the live table. */
@@ -264,7 +282,8 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
     sorted.add(column);
     return orderKey(column, key.direction);
   });
-  const paged = request.page !== null || request.limit !== null || request.after !== null;
+  const paged = request.page !== null || request.limit !== null || request.after !== null ||
+    request.offset !== null;
   const ties = tieBreakers(table);
   if (ties && (paged || order.length)) {
     for (const column of ties) if (!sorted.has(column)) order.push(orderKey(column, "asc"));
@@ -290,6 +309,9 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
       ? null
       : keysetPredicate(cursorKeys, decodeCursor(request.after, table, cursorKeys));
     mode = { kind: "cursor", limit, after };
+  } else if (request.offset !== null) {
+    const offset = request.offset;
+    mode = { kind: "page", page: Math.floor(offset / limit) + 1, limit, offset, byOffset: true };
   } else if (paged) {
     const page = request.page ?? 1;
     const offset = (page - 1) * limit;
