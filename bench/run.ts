@@ -46,6 +46,8 @@ interface CaseResult {
   base: Summary | null;
   unit: string;
   note?: string;
+  /** The same case with the read cache bypassed (`Cache-Control: no-cache`), when it has one. */
+  uncached?: { goal: string; ratio: Summary; target: Summary };
 }
 const results: CaseResult[] = [];
 
@@ -159,32 +161,65 @@ request = function()
 end`,
 };
 
-async function throughputCase(
-  name: string,
-  goal: string,
+/** Measures a wrk case against the server (cached, and uncached when asked); req/s. */
+async function serverRuns(
   flags: Record<string, string>,
-  script: string,
+  scripts: { cached: string; uncached: string | null },
   path: string,
   connections: number,
-  baseArgs: string[],
-): Promise<void> {
-  if (!wanted(name)) return;
-  console.error(`# ${name}`);
-  try {
-    const base = await repeat(async () => (await baseline(baseArgs)).ops);
-    await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
-    const url = `${new URL(server.url).origin}${path}`;
-    await wrk(url, script, { connections, seconds: 1 }); // warm-up
-    let errors = 0;
-    const target = await repeat(async () => {
+): Promise<{ cached: Summary; uncached: Summary | null; errors: number }> {
+  await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
+  const url = `${new URL(server.url).origin}${path}`;
+  let errors = 0;
+  const measure = (script: string) =>
+    repeat(async () => {
       const r = await wrk(url, script, { connections, seconds: SECONDS });
       errors += r.non2xx;
       return r.requestsPerSecond;
     });
-    const note = errors ? `${errors} non-2xx responses` : undefined;
-    results.push({ name, goal, ratio: ratioOf(target, base), target, base, unit: "req/s", note });
+  await wrk(url, scripts.cached, { connections, seconds: 1 }); // warm-up
+  const cached = await measure(scripts.cached);
+  const uncached = scripts.uncached === null ? null : await measure(scripts.uncached);
+  return { cached, uncached, errors };
+}
+
+async function throughputCase(c: WrkCase): Promise<void> {
+  const rows: { name: string; goal: string; uncachedGoal?: string; mode: string }[] = [
+    { name: c.name, goal: c.goal, uncachedGoal: c.uncachedGoal, mode: c.baseline },
+  ];
+  if (c.also) rows.push({ ...c.also, mode: c.also.baseline });
+  if (!rows.some((r) => wanted(r.name))) return;
+  console.error(`# ${c.name}`);
+  try {
+    const bases: Summary[] = [];
+    for (const row of rows) {
+      const args = [row.mode, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)];
+      bases.push(await repeat(async () => (await baseline(args)).ops));
+    }
+    const runs = await serverRuns(
+      { ...noAuth, ...c.flags },
+      { cached: c.script({}), uncached: c.uncachedGoal ? c.script(NO_CACHE) : null },
+      c.path,
+      c.connections,
+    );
+    const note = runs.errors ? `${runs.errors} non-2xx responses` : undefined;
+    rows.forEach((row, i) => {
+      const base = bases[i];
+      results.push({
+        name: row.name,
+        goal: row.goal,
+        ratio: ratioOf(runs.cached, base),
+        target: runs.cached,
+        base,
+        unit: "req/s",
+        note,
+        uncached: runs.uncached && row.uncachedGoal
+          ? { goal: row.uncachedGoal, ratio: ratioOf(runs.uncached, base), target: runs.uncached }
+          : undefined,
+      });
+    });
   } catch (err) {
-    results.push(failedCase(name, goal, "req/s", err));
+    for (const row of rows) results.push(failedCase(row.name, row.goal, "req/s", err));
   }
 }
 
@@ -298,38 +333,47 @@ const query = (sql: string, headers: Record<string, string> = {}) =>
   lua.post("/duckdb/query", JSON.stringify({ sql }), headers);
 const noAuth = { auth_enabled: "false" };
 
-/** The wrk cases: name, goal, server flags, Lua script, path, connections, baseline mode. */
+/** The wrk cases: name, goals, server flags, Lua script, path, connections, baseline mode. */
 interface WrkCase {
   name: string;
   goal: string;
+  /** Goal of the same case with the read cache bypassed; unset when the case has no cache. */
+  uncachedGoal?: string;
   script: (headers: Record<string, string>) => string;
   path: string;
   connections: number;
   baseline: string;
   flags?: Record<string, string>;
-  /** Also measure with the read cache bypassed (`Cache-Control: no-cache`). */
-  uncached?: boolean;
+  /** The same server runs compared with a second baseline (a row of its own). */
+  also?: { name: string; goal: string; uncachedGoal?: string; baseline: string };
 }
 
 const ANALYTICS = "SELECT age, count(*), avg(length(name)) FROM users GROUP BY age";
+const PAGE = "/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50";
 const WRK_CASES: WrkCase[] = [
   {
-    name: "POST /query SELECT 1 (32 conns)",
+    name: "POST /query SELECT 1 (32 conns), vs in-process prepared",
     goal: ">= 0.8",
+    uncachedGoal: ">= 0.6",
     script: (h) => query("SELECT 1", h),
     path: "/duckdb/query",
     connections: 32,
     baseline: "select1",
-    uncached: true,
+    also: {
+      name: "POST /query SELECT 1 (32 conns), vs in-process unprepared",
+      goal: "(report)",
+      uncachedGoal: ">= 0.8",
+      baseline: "select1_unprepared",
+    },
   },
   {
     name: "GET /api/users?filter=id:eq:N (1M rows)",
     goal: ">= 0.8",
+    uncachedGoal: ">= 0.9",
     script: (h) => lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS, h),
     path: "/duckdb/api/users",
     connections: 32,
     baseline: "point",
-    uncached: true,
   },
   {
     name: "GET /api/users?filter=id:eq:N hot set of 1,000",
@@ -340,26 +384,31 @@ const WRK_CASES: WrkCase[] = [
     baseline: "hot",
   },
   {
-    name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50",
+    name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, vs the bare page",
     goal: ">= 0.8",
-    script: (h) =>
-      lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100, h),
+    uncachedGoal: "(report)",
+    script: (h) => lua.pageGet(PAGE, 100, h),
     path: "/duckdb/api/users",
     connections: 32,
     baseline: "page",
-    uncached: true,
+    also: {
+      name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, vs page + count",
+      goal: "(report)",
+      uncachedGoal: ">= 0.8",
+      baseline: "page_count",
+    },
   },
   {
     name: "POST /query analytics GROUP BY (8 conns)",
     goal: ">= 0.9",
+    uncachedGoal: "(report)",
     script: (h) => query(ANALYTICS, h),
     path: "/duckdb/query",
     connections: 8,
     baseline: "analytics",
-    uncached: true,
   },
   {
-    name: "POST /api/users single row",
+    name: "POST /api/users single row, vs prepared insert + commit",
     goal: ">= 0.8",
     script: () => lua.insert("/duckdb/api/users"),
     path: "/duckdb/api/users",
@@ -377,20 +426,7 @@ const WRK_CASES: WrkCase[] = [
   },
 ];
 
-const variants = WRK_CASES.flatMap((c) =>
-  c.uncached ? [c, { ...c, name: `${c.name}, uncached`, goal: "(report)", uncachedRun: true }] : [c]
-) as (WrkCase & { uncachedRun?: boolean })[];
-for (const c of variants) {
-  await throughputCase(
-    c.name,
-    c.goal,
-    { ...noAuth, ...c.flags },
-    c.script(c.uncachedRun ? NO_CACHE : {}),
-    c.path,
-    c.connections,
-    [c.baseline, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-  );
-}
+for (const c of WRK_CASES) await throughputCase(c);
 
 /**
  * Auth on vs off: two servers (one with keys, one without) run side by side and the load
@@ -437,26 +473,39 @@ async function authCase(authDb: string): Promise<void> {
 }
 if (authDb) await authCase(authDb);
 
-async function bulkCase(): Promise<void> {
-  const name = "POST /api/users JSON array of 100k rows";
+/** The bulk bodies: Content-Type, the baseline's DuckDB reader, the goal. */
+const BULK = [
+  { format: "json", type: "application/json", goal: ">= 0.8" },
+  { format: "csv", type: "text/csv", goal: ">= 0.8" },
+  { format: "parquet", type: "application/vnd.apache.parquet", goal: ">= 0.8" },
+  { format: "ndjson", type: "application/x-ndjson", goal: "(report)" },
+];
+
+/** POST /api/users with a body of 100k rows vs DuckDB's reader of the same file into the table. */
+async function bulkCase(bulk: (typeof BULK)[number]): Promise<void> {
+  const name = `POST /api/users ${bulk.format} body of 100k rows, vs DuckDB's reader`;
   if (!wanted(name)) return;
   console.error(`# ${name}`);
-  let next = 50_000_000;
+  let next = 50_000_000 + BULK.indexOf(bulk) * 100_000_000;
   const file = async () => {
-    const rows = Array.from({ length: 100_000 }, (_, i) => ({
-      id: next + i,
-      name: `bulk${next + i}`,
-      email: `bulk${next + i}@example.com`,
-      age: (i % 90) + 10,
-    }));
+    const path = `${work}/bulk-${next}.${bulk.format}`;
+    await baseline(["make", "--format", bulk.format, "--file", path, "--start", String(next)]);
     next += 1_000_000;
-    const path = `${work}/bulk-${next}.json`;
-    await Deno.writeTextFile(path, JSON.stringify(rows));
     return path;
   };
   try {
     const base = await repeat(async () =>
-      (await baseline(["bulk", "--db", db, "--file", await file(), "--connections", "1"])).seconds
+      (await baseline([
+        "bulk",
+        "--db",
+        db,
+        "--file",
+        await file(),
+        "--reader",
+        bulk.format,
+        "--connections",
+        "1",
+      ])).seconds
     );
     await using server = await startServer({
       database_path: db,
@@ -475,7 +524,7 @@ async function bulkCase(): Promise<void> {
         "-w",
         "%{http_code} %{time_total}",
         "-H",
-        "Content-Type: application/json",
+        `Content-Type: ${bulk.type}`,
         "--data-binary",
         `@${path}`,
         `${server.url}/api/users`,
@@ -486,17 +535,63 @@ async function bulkCase(): Promise<void> {
     });
     results.push({
       name,
-      goal: ">= 0.5",
+      goal: bulk.goal,
       ratio: ratioOf(target, base, false),
       target,
       base,
       unit: "s",
     });
   } catch (err) {
-    results.push(failedCase(name, ">= 0.5", "s", err));
+    results.push(failedCase(name, bulk.goal, "s", err));
   }
 }
-await bulkCase();
+for (const bulk of BULK) await bulkCase(bulk);
+
+/**
+ * Revalidation: a GET with `If-None-Match` of its current tag (304, no body) vs the cached 200 of
+ * the same request, on one server with the load alternating between the two.
+ */
+async function revalidationCase(): Promise<void> {
+  const name = "GET /api/users page with If-None-Match, unchanged (304), vs cached 200";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using server = await startServer({ database_path: db, threads: THREADS, ...noAuth });
+    const path = "/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=3&limit=50";
+    const url = `${new URL(server.url).origin}${path}`;
+    const first = await fetch(url);
+    await first.body?.cancel();
+    const tag = first.headers.get("etag");
+    if (!tag) throw new Error("no ETag on the answer");
+    const get = (headers: Record<string, string>) => `
+wrk.method = "GET"
+${luaHeaders(headers)}`;
+    const plain = get({});
+    const revalidate = get({ "If-None-Match": tag.replaceAll('"', '\\"') });
+    await wrk(url, plain, { connections: 32, seconds: 1 });
+    await wrk(url, revalidate, { connections: 32, seconds: 1 });
+    const cached: number[] = [];
+    const notModified: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      cached.push((await wrk(url, plain, { connections: 32, seconds: SECONDS })).requestsPerSecond);
+      notModified.push(
+        (await wrk(url, revalidate, { connections: 32, seconds: SECONDS })).requestsPerSecond,
+      );
+    }
+    results.push({
+      name,
+      goal: ">= 1.5",
+      ratio: summarize(notModified.map((v, i) => v / cached[i])),
+      target: summarize(notModified),
+      base: summarize(cached),
+      unit: "req/s",
+      note: "baseline: duckserve's cached 200 of the same request, interleaved",
+    });
+  } catch (err) {
+    results.push(failedCase(name, ">= 1.5", "req/s", err));
+  }
+}
+await revalidationCase();
 
 const everything = "SELECT * FROM users";
 const path = (fmt: string) => (base: string) =>
@@ -527,17 +622,20 @@ for (const format of ["csv", "ndjson", "parquet", "arrow", "json"]) {
 await Deno.remove(work, { recursive: true });
 
 const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
+const ratioText = (r: Summary | null | undefined) =>
+  r ? `${fmt(r.min)} / **${fmt(r.median)}** / ${fmt(r.max)}` : "-";
 const lines = [
-  "| case | goal | ratio (min / median / max) | duckserve (median) | baseline (median) | note |",
-  "| --- | --- | --- | --- | --- | --- |",
+  "| case | goal | ratio (min / median / max) | uncached goal | uncached ratio | duckserve (median) | uncached (median) | baseline (median) | note |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const r of results) {
+  const unc = r.uncached;
   lines.push(
-    `| ${r.name} | ${r.goal} | ${
-      r.ratio ? `${fmt(r.ratio.min)} / **${fmt(r.ratio.median)}** / ${fmt(r.ratio.max)}` : "-"
+    `| ${r.name} | ${r.goal} | ${ratioText(r.ratio)} | ${unc?.goal ?? "-"} | ${
+      ratioText(unc?.ratio)
     } | ${r.target ? `${fmt(r.target.median, 1)} ${r.unit}` : "-"} | ${
-      r.base ? `${fmt(r.base.median, 1)} ${r.unit}` : "-"
-    } | ${r.note ?? ""} |`,
+      unc ? `${fmt(unc.target.median, 1)} ${r.unit}` : "-"
+    } | ${r.base ? `${fmt(r.base.median, 1)} ${r.unit}` : "-"} | ${r.note ?? ""} |`,
   );
 }
 console.log(lines.join("\n"));
