@@ -116,6 +116,8 @@ export function qualifiedName(table: TableInfo): string {
 export interface CatalogCache {
   /** The tables and views, read from the database when the cache is empty. */
   tables(lease: Lease, guard: Guard): Promise<readonly TableInfo[]>;
+  /** The cached tables and views, or null when they must be read first. */
+  peek(): readonly TableInfo[] | null;
   /** Forgets the cached catalog; the next {@link CatalogCache.tables} reads it again. */
   invalidate(): void;
   /** Counts invalidations: anything derived from the catalog is stale once it moves on. */
@@ -135,6 +137,7 @@ function createCatalogCache(): CatalogCache {
       if (seen === generation) cached = tables;
       return tables;
     },
+    peek: () => cached,
     invalidate() {
       generation++;
       cached = null;

@@ -30,6 +30,7 @@ import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, parseOutputOptions } from "./output.ts";
+import { revalidationOf } from "./revalidate.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -73,6 +74,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
       cap: output.cap,
       encode: encodeOptionsOf(output, engine.scratchDirectory),
       cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+      revalidate: revalidationOf(c.req.raw, output),
     });
     return respondAnswer(answer, rowsOptions(ctx, c, output));
   });

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { Hono } from "hono";
-import type { Context, MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
 import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -23,6 +22,7 @@ import {
 import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
 import { encodeOptionsOf, type OutputOptions, parseOutputOptions } from "./output.ts";
+import { jsonWithEtag, privateAnswers, revalidationOf } from "./revalidate.ts";
 import { cacheSlotOf, respondAnswer, type ResponseOptions } from "./respond.ts";
 import { mountStreams } from "./streams.ts";
 import type { StreamsRuntime } from "../streams/mod.ts";
@@ -125,21 +125,22 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   mountStreams(app, ctx);
 
   // Everything else under the prefix needs a key.
-  app.use(`${prefix}/*`, authenticate(auth, prefix));
+  app.use(`${prefix}/*`, authenticate(auth, prefix, config.auth_enabled));
 
   app.get(`${prefix}/tables`, async (c) => {
     const catalog = await loadCatalog(
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    return c.json({ tables: readableTables(catalog, auth, c.get("principal")) });
+    return jsonWithEtag(c, { tables: readableTables(catalog, auth, c.get("principal")) });
   });
   app.get(`${prefix}/tables/:table`, async (c) => {
     const catalog = await loadCatalog(
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    return c.json(findReadableTable(catalog, c.req.param("table"), auth, c.get("principal")));
+    const table = findReadableTable(catalog, c.req.param("table"), auth, c.get("principal"));
+    return jsonWithEtag(c, table);
   });
   app.all(`${prefix}/tables`, methodNotAllowed("GET, HEAD"));
   app.all(`${prefix}/tables/:table`, methodNotAllowed("GET, HEAD"));
@@ -149,6 +150,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const principal = c.get("principal");
     return {
       readOnly,
+      revalidate: readOnly ? revalidationOf(c.req.raw, output) : undefined,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
@@ -194,9 +196,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       throw new ApiError(
         "method_not_allowed",
         "Use POST to execute queries (or GET on /query/{sql}/result.{format}).",
-        {
-          headers: { allow: "POST" },
-        },
+        { headers: { allow: "POST" } },
       );
     }),
   );
@@ -338,11 +338,13 @@ function optionalPrincipal(
   return principal;
 }
 
-function authenticate(auth: Auth, prefix: string): MiddlewareHandler<AppEnv> {
+/** Authenticates the request; with auth on, its answers are private (`privateAnswers`). */
+function authenticate(auth: Auth, prefix: string, authEnabled: boolean): MiddlewareHandler<AppEnv> {
+  const markPrivate = privateAnswers(authEnabled);
   return async (c, next) => {
     if (isPublicPath(c.req.path, prefix)) return await next();
     const address = c.env?.remoteAddr?.hostname ?? "unknown";
     c.set("principal", auth.authenticate(c.req.raw, address, c.get("requestId")));
-    await next();
+    await markPrivate(c, next);
   };
 }

@@ -16,6 +16,7 @@ import { type EncodedBody, formatInfo, type FormatName } from "../encode/mod.ts"
 import type { Answer, AnswerCache, CacheSlot, StoredAnswer } from "../query/mod.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition, type OutputOptions, representationKey } from "./output.ts";
+import { notModifiedResponse, ROWS_VARY, withEtag } from "./revalidate.ts";
 
 /** How to send an answer. */
 export interface ResponseOptions {
@@ -35,19 +36,18 @@ export interface ResponseOptions {
 
 /**
  * The response of `answer`: a cached answer as it was kept (`X-Cache: hit`); a body streamed,
- * and when the answer cache asked for it, buffered and kept (`X-Cache: miss`).
+ * and when the answer cache asked for it, buffered and kept (`X-Cache: miss`); its `ETag` when it
+ * has one; a 304 when the client's copy is current.
  */
-export function respondAnswer(
-  answer: Answer,
-  options: ResponseOptions,
-): Response | Promise<Response> {
-  if (answer.kind === "stored") return storedResponse(answer.stored);
+export async function respondAnswer(answer: Answer, options: ResponseOptions): Promise<Response> {
+  if (answer.kind === "not_modified") return notModifiedResponse(answer.etag);
+  if (answer.kind === "stored") return withEtag(storedResponse(answer.stored), answer.etag);
   const response = streamResponse(answer, {
     ...options,
     headers: answer.headers ? { ...answer.headers, ...options.headers } : options.headers,
     onStreaming: answer.onStreaming,
   });
-  return answer.keep ? keptResponse(answer.keep, response) : response;
+  return withEtag(answer.keep ? await keptResponse(answer.keep, response) : response, answer.etag);
 }
 
 /** Decides the headers of an encoded body and streams it (compressed when worthwhile). */
@@ -58,7 +58,7 @@ export function streamResponse(
   const info = formatInfo(options.format);
   const headers: Record<string, string> = {
     "content-type": options.contentType ?? info.contentType,
-    vary: "Accept, Accept-Encoding",
+    vary: ROWS_VARY,
   };
   if (options.disposition) {
     headers["content-disposition"] = contentDisposition(

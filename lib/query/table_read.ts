@@ -27,9 +27,11 @@ import { encodeCursor, planRead, type ReadPlan, type ReadRequest } from "./plan_
 import { runSelect } from "./run_select.ts";
 import { liftDeadline } from "./_select.ts";
 import type { SqlFragment } from "./values.ts";
+import { matchesTag, readTag, type Revalidation } from "./validators.ts";
 import {
   conditionTexts,
   explain,
+  resolveTable,
   runStatement,
   type TableCaller,
   type TableContext,
@@ -44,6 +46,8 @@ export interface ReadOptions {
   encode: EncodeOptions;
   /** The answer cache (exports are never cached). */
   cache?: CacheSlot;
+  /** Tag the answer (`ETag`), and answer 304 when the client's copy is current. */
+  revalidate?: Revalidation;
 }
 
 /** Materialized rows of a read and what the answer says about them. */
@@ -65,8 +69,36 @@ interface Deferred {
   sql: SqlFragment;
 }
 
-/** Reads the table `request` names; `path` is the request path, for links. */
-export function readTable(
+/**
+ * Reads the table `request` names; `path` is the request path, for links. Reads of base tables
+ * carry a validator (their table's data version, taken before the read) and answer 304 when the
+ * client's copy is current, without reading.
+ */
+export async function readTable(
+  ctx: TableContext,
+  request: ReadRequest,
+  guard: Guard,
+  path: string,
+  caller: TableCaller,
+  options: ReadOptions,
+): Promise<Answer> {
+  let etag: string | undefined;
+  if (options.revalidate) {
+    const generation = ctx.catalog.generation;
+    const table = await resolveTable(ctx, guard, request.table);
+    if (table.kind === "table") {
+      const { ifNoneMatch, variant } = options.revalidate;
+      const read = ["api", table.schema, table.name, request.query];
+      etag = readTag(ctx.pool, generation, [[table.schema, table.name]], read, variant);
+      if (matchesTag(ifNoneMatch, etag)) return { kind: "not_modified", etag };
+    }
+  }
+  const answer = await readRows(ctx, request, guard, path, caller, options);
+  answer.etag = etag;
+  return answer;
+}
+
+function readRows(
   ctx: TableContext,
   request: ReadRequest,
   guard: Guard,
