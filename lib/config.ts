@@ -49,6 +49,7 @@ export interface Config {
   temp_directory: string | null;
   allowed_directories: string[];
   max_body_size: number;
+  max_upload_size: number;
   log_level: LogLevel;
   shutdown_grace: number;
   streams: boolean;
@@ -222,6 +223,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     10 * 1024 * 1024,
     "Largest request body accepted, such as `10MB`; larger bodies get 413.",
   ),
+  row("max_upload_size", "size", 1024 ** 3, "Largest CSV, NDJSON or Parquet body; more gets 413."),
   row(
     "log_level",
     "enum",

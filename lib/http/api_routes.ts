@@ -16,10 +16,12 @@ import {
   type AnswerCache,
   createTableApi,
   parseDeleteRequest,
+  parseIngestRequest,
   parseInsertRequest,
   parsePrefer,
   parseReadRequest,
   parseUpdateRequest,
+  type TableApi,
   type TableCaller,
   type WritePreferences,
   type WriteResult,
@@ -31,6 +33,7 @@ import { fallback } from "./endpoints.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, parseOutputOptions } from "./output.ts";
 import { revalidationOf } from "./revalidate.ts";
+import { csvInputOf, uploadFormatOf, withUploadedFile } from "./ingest.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -41,7 +44,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
   const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
     absoluteMaxRows: config.absolute_max_rows,
-  });
+  }, engine.uploads);
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const path = `${config.route_prefix}/api/:table`;
@@ -83,9 +86,10 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
     const format = prefer.returning ? formatOf(c) : "json";
-    const body = await readJsonBody(c.req.raw, config.max_body_size);
-    const request = parseInsertRequest(table, new URL(c.req.url).searchParams, prefer, body);
-    const result = await api.insert(request, guardOf(c), callerOf(c));
+    const result = await insertBody(ctx, api, c, table, prefer, {
+      guard: guardOf(c),
+      caller: callerOf(c),
+    });
     return await answerWrite(ctx, c, result, 201, format, prefer);
   });
 
@@ -112,6 +116,29 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
   });
 
   registerFallbacks(app, config.route_prefix);
+}
+
+/** Inserts the rows of a POST body: a JSON object or array, or an uploaded file. */
+async function insertBody(
+  ctx: AppContext,
+  api: TableApi,
+  c: Ctx,
+  table: string,
+  prefer: WritePreferences,
+  run: { guard: Guard; caller: TableCaller },
+): Promise<WriteResult> {
+  const { config, engine } = ctx;
+  const params = new URL(c.req.url).searchParams;
+  const upload = uploadFormatOf(c.req.header("content-type"));
+  if (!upload) {
+    const body = await readJsonBody(c.req.raw, config.max_body_size);
+    return await api.insert(parseInsertRequest(table, params, prefer, body), run.guard, run.caller);
+  }
+  return await withUploadedFile(c.req.raw, engine.uploads, upload, config, (file) => {
+    const csv = csvInputOf(params);
+    const request = parseIngestRequest(table, params, prefer, { format: upload, file, csv });
+    return api.ingest(request, run.guard, run.caller);
+  });
 }
 
 /** 405 for other methods on `/api/{table}`, 400 for `/api` without a table. */

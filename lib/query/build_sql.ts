@@ -163,6 +163,19 @@ export function buildInsertStagedSql(plan: InsertPlan, group: InsertGroup): SqlF
   };
 }
 
+/**
+ * Rows of an upload from its staging table `stage` (columns `c1..cN`, already of the column
+ * types): `INSERT INTO t (cols) SELECT c1, ... FROM stage`, with the insert's conflict clause and
+ * `RETURNING`.
+ */
+export function buildInsertFromSql(plan: InsertPlan, group: InsertGroup, stage: string): string {
+  const table = qualifiedName(plan.table);
+  const names = group.columns.map((c) => quoteIdentifier(c.name)).join(", ");
+  const exprs = group.columns.map((_, i) => `"c${i + 1}"`).join(", ");
+  return `INSERT INTO ${table} (${names}) SELECT ${exprs} FROM temp.main.${stage}` +
+    conflictClause(plan, group) + returning(plan);
+}
+
 /** `UPDATE t SET col = ?, ... WHERE ...`. */
 export function buildUpdateSql(plan: UpdatePlan): SqlFragment {
   const set = plan.set.map((s) => `${quoteIdentifier(s.column.name)} = ${s.value.sql}`);

@@ -48,6 +48,13 @@ export {
 } from "./raw.ts";
 export { runSelect, type SelectOptions, type SelectPlan } from "./run_select.ts";
 export {
+  type CsvInput,
+  type IngestRequest,
+  parseIngestRequest,
+  type UploadFormat,
+} from "./ingest.ts";
+export { matchesTag, type Revalidation } from "./validators.ts";
+export {
   type CommittedWrite,
   createTableApi,
   type PendingWrite,

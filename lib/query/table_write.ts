@@ -221,7 +221,7 @@ export async function writing<T>(
 }
 
 /** Runs a write's statements (through the hooks' commit, when given) and answers. */
-async function commit(
+export async function commit(
   write: PendingWrite,
   hooks: WriteHooks | undefined,
   run: () => Promise<DuckDBMaterializedResult[]>,

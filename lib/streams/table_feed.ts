@@ -71,6 +71,8 @@ export function withChangeFeed(api: TableApi, feed: Pick<ChangeFeed, "recordChan
     read: api.read,
     insert: (request, guard, caller = {}) =>
       write(request.table, guard, caller, (hooks) => api.insert(request, guard, caller, hooks)),
+    ingest: (request, guard, caller = {}) =>
+      write(request.table, guard, caller, (hooks) => api.ingest(request, guard, caller, hooks)),
     update: (request, guard, caller = {}) =>
       write(request.table, guard, caller, (hooks) => api.update(request, guard, caller, hooks)),
     remove: (request, guard, caller = {}) =>

@@ -1,0 +1,92 @@
+/**
+ * File bodies of `POST {prefix}/api/{table}`: `text/csv`, `application/x-ndjson` and
+ * `application/vnd.apache.parquet` (besides JSON). The body streams to a file in the server's
+ * private uploads directory (never wholly in memory, never reachable by user SQL; see
+ * `lib/db/upload.ts`), limited by `max_upload_size` (413 beyond), and is removed when the request
+ * ends. The CSV query parameters `delimiter`, `null` and `header` read as for CSV output.
+ * @module
+ */
+
+import type { Config } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import type { Uploads } from "../db/upload.ts";
+import type { CsvInput, UploadFormat } from "../query/mod.ts";
+import { parseDelimiter } from "./output.ts";
+
+const FORMATS: Record<string, UploadFormat> = {
+  "text/csv": "csv",
+  "application/csv": "csv",
+  "application/x-ndjson": "ndjson",
+  "application/ndjson": "ndjson",
+  "application/jsonl": "ndjson",
+  "application/vnd.apache.parquet": "parquet",
+  "application/x-parquet": "parquet",
+};
+
+/** The upload format of a request's `Content-Type`, or null for a JSON body. */
+export function uploadFormatOf(contentType: string | undefined): UploadFormat | null {
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return FORMATS[type] ?? null;
+}
+
+/** The CSV spelling of an upload from the query string. */
+export function csvInputOf(params: URLSearchParams): CsvInput {
+  const delimiter = parseDelimiter(params.get("delimiter"));
+  const nullMarker = params.get("null") ?? "";
+  if (/["\r\n]/.test(nullMarker) || nullMarker.includes(delimiter) || nullMarker.length > 64) {
+    throw new ApiError(
+      "invalid_request",
+      `Invalid null=${JSON.stringify(nullMarker)}: the NULL marker must be at most 64 ` +
+        "characters without quotes, line breaks or the delimiter.",
+    );
+  }
+  const header = params.get("header");
+  if (header !== null && !/^(1|0|true|false|yes|no|)$/i.test(header)) {
+    throw new ApiError("invalid_request", `Invalid header=${header}: expected true or false.`);
+  }
+  return { delimiter, nullMarker, header: header === null || /^(1|true|yes|)$/i.test(header) };
+}
+
+function tooLarge(max: number): ApiError {
+  return new ApiError(
+    "payload_too_large",
+    `The request body is larger than max_upload_size (${max} bytes).`,
+  );
+}
+
+/**
+ * Runs `work` with the body of `request` saved as a file of `uploads` (the file is removed after,
+ * whatever happens); 413 beyond `config.max_upload_size`, 400 for an empty body.
+ */
+export async function withUploadedFile<T>(
+  request: Request,
+  uploads: Uploads,
+  format: UploadFormat,
+  config: Config,
+  work: (file: string) => Promise<T>,
+): Promise<T> {
+  const max = config.max_upload_size;
+  if (Number(request.headers.get("content-length") ?? NaN) > max) throw tooLarge(max);
+  const path = uploads.path(format);
+  try {
+    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    let size = 0;
+    try {
+      if (request.body) {
+        for await (const piece of request.body) {
+          size += piece.byteLength;
+          if (size > max) throw tooLarge(max);
+          for (let at = 0; at < piece.byteLength;) {
+            at += await file.write(piece.subarray(at));
+          }
+        }
+      }
+    } finally {
+      file.close();
+    }
+    if (size === 0) throw new ApiError("invalid_request", "The request body is empty.");
+    return await work(path);
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
