@@ -72,12 +72,14 @@ async function unpreparedThroughput(sql: string): Promise<number> {
 
 /** Runs a page and its count (two prepared statements) per operation; ops/s. */
 async function pageAndCount(): Promise<number> {
-  const pages = await Promise.all(connections.map((c) =>
-    c.prepare("SELECT * FROM users WHERE age > 30 ORDER BY name ASC LIMIT 50 OFFSET ?")
-  ));
-  const counts = await Promise.all(connections.map((c) =>
-    c.prepare("SELECT count(*) FROM users WHERE age > 30")
-  ));
+  const pages = await Promise.all(
+    connections.map((c) =>
+      c.prepare("SELECT * FROM users WHERE age > 30 ORDER BY name ASC LIMIT 50 OFFSET ?")
+    ),
+  );
+  const counts = await Promise.all(
+    connections.map((c) => c.prepare("SELECT count(*) FROM users WHERE age > 30")),
+  );
   let done = 0;
   const seconds = Number(values.seconds);
   const end = performance.now() + seconds * 1000;

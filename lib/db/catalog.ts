@@ -6,7 +6,7 @@
  */
 
 import { quoteIdentifier } from "../sql/mod.ts";
-import type { Lease } from "./pool.ts";
+import type { ConnectionPool, Lease } from "./pool.ts";
 import { type Guard, guarded } from "./run.ts";
 
 /** One column of a table or view. */
@@ -159,10 +159,11 @@ export function catalogCache(owner: object): CatalogCache {
 }
 
 /**
- * Drops the cached catalog of the database behind `owner`. Call it after any statement that may
- * have changed the catalog (DDL, `ALTER`, `DROP`, `COMMENT`, `CREATE SEQUENCE`, ...) has ended,
+ * Drops the cached catalog of the database behind `owner` (and the prepared statements of its
+ * pool's connections). Call it after any statement that may have changed the catalog (DDL, `ALTER`, `DROP`, `COMMENT`, `CREATE SEQUENCE`, ...) has ended,
  * whether it succeeded or not.
  */
 export function invalidateCatalog(owner: object): void {
   catalogCache(owner).invalidate();
+  (owner as Partial<ConnectionPool>).expireStatements?.call(owner);
 }
