@@ -17,7 +17,6 @@ import {
   createTableApi,
   parseDeleteRequest,
   parseIngestRequest,
-  parseInsertRequest,
   parsePrefer,
   parseReadRequest,
   parseUpdateRequest,
@@ -33,7 +32,7 @@ import { fallback } from "./endpoints.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, parseOutputOptions } from "./output.ts";
 import { revalidationOf } from "./revalidate.ts";
-import { csvInputOf, uploadFormatOf, withUploadedFile } from "./ingest.ts";
+import { csvInputOf, insertJson, uploadFormatOf, withUploadedFile } from "./ingest.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -131,8 +130,10 @@ async function insertBody(
   const params = new URL(c.req.url).searchParams;
   const upload = uploadFormatOf(c.req.header("content-type"));
   if (!upload) {
-    const body = await readJsonBody(c.req.raw, config.max_body_size);
-    return await api.insert(parseInsertRequest(table, params, prefer, body), run.guard, run.caller);
+    const onPath = (path: string, why?: string) =>
+      ctx.log.debug("json_insert_path", { request_id: c.get("requestId"), path, why });
+    const insert = { api, table, params, prefer, ...run, onPath };
+    return await insertJson(c.req.raw, engine.uploads, config, insert);
   }
   return await withUploadedFile(c.req.raw, engine.uploads, upload, config, (file) => {
     const csv = csvInputOf(params);

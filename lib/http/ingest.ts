@@ -10,7 +10,19 @@
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Uploads } from "../db/upload.ts";
-import type { CsvInput, UploadFormat } from "../query/mod.ts";
+import {
+  type CsvInput,
+  NotForReader,
+  parseIngestRequest,
+  parseInsertRequest,
+  type TableApi,
+  type TableCaller,
+  type UploadFormat,
+  type WritePreferences,
+  type WriteResult,
+} from "../query/mod.ts";
+import type { Guard } from "../db/run.ts";
+import { decodeBody, hasLongNumber, parseJsonBody, readBody } from "./body.ts";
 import { parseDelimiter } from "./output.ts";
 
 const FORMATS: Record<string, UploadFormat> = {
@@ -52,6 +64,61 @@ function tooLarge(max: number): ApiError {
     "payload_too_large",
     `The request body is larger than max_upload_size (${max} bytes).`,
   );
+}
+
+/** Smallest JSON body handed to DuckDB's JSON reader (smaller ones: one statement per group). */
+export const READER_MIN_BYTES = 64 * 1024;
+
+/** What an insert of a POST body needs: the table API, the table as written, and the run. */
+export interface BodyInsert {
+  api: TableApi;
+  table: string;
+  params: URLSearchParams;
+  prefer: WritePreferences;
+  guard: Guard;
+  caller: TableCaller;
+  /** Told which path a JSON body took (`reader`: DuckDB's JSON reader), and why not. */
+  onPath?: (path: "reader" | "insert", why?: string) => void;
+}
+
+/**
+ * Inserts a JSON body (`max_body_size`). A large array whose numbers a double holds exactly goes
+ * to DuckDB's JSON reader with the catalog's column types, when that gives exactly what the JSON
+ * insert gives (else, with nothing written, the JSON insert runs: see `NotForReader`).
+ */
+export async function insertJson(
+  request: Request,
+  uploads: Uploads,
+  config: Config,
+  insert: BodyInsert,
+): Promise<WriteResult> {
+  const { api, table, params, prefer, guard, caller } = insert;
+  const bytes = await readBody(request, config.max_body_size);
+  const text = decodeBody(bytes);
+  const body = parseJsonBody(text);
+  const bulk = bytes.byteLength >= READER_MIN_BYTES && Array.isArray(body);
+  if (bulk && hasLongNumber(text)) insert.onPath?.("insert", "a number a double may not hold");
+  else if (bulk) {
+    const path = uploads.path("json");
+    try {
+      await Deno.writeFile(path, bytes, { createNew: true, mode: 0o600 });
+      const csv = { delimiter: ",", nullMarker: "", header: true };
+      const upload = { format: "json" as const, file: path, csv, rows: body };
+      const result = await api.ingest(
+        parseIngestRequest(table, params, prefer, upload),
+        guard,
+        caller,
+      );
+      insert.onPath?.("reader");
+      return result;
+    } catch (err) {
+      if (!(err instanceof NotForReader)) throw err;
+      insert.onPath?.("insert", err.message);
+    } finally {
+      await Deno.remove(path).catch(() => {});
+    }
+  }
+  return await api.insert(parseInsertRequest(table, params, prefer, body), guard, caller);
 }
 
 /**

@@ -50,6 +50,9 @@ export async function respondAnswer(answer: Answer, options: ResponseOptions): P
   return withEtag(answer.keep ? await keptResponse(answer.keep, response) : response, answer.etag);
 }
 
+/** The bytes of responses whose whole body was at hand (kept without reading them back). */
+const SENT_BYTES = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+
 /** Decides the headers of an encoded body and streams it (compressed when worthwhile). */
 export function streamResponse(
   body: EncodedBody,
@@ -81,7 +84,10 @@ export function streamResponse(
     !(body.ended && body.size < (options.compressMinSize ?? 1024));
   if (body.ended && !compress) {
     // The whole body is already here: send it as bytes (a Content-Length, no stream machinery).
-    return new Response(concatBytes(body.head), { status: 200, headers });
+    const bytes = concatBytes(body.head);
+    const response = new Response(bytes, { status: 200, headers });
+    SENT_BYTES.set(response, bytes);
+    return response;
   }
   let stream = bodyStream(body, options);
   if (compress) {
@@ -146,12 +152,16 @@ async function keptResponse(
   response: Response,
 ): Promise<Response> {
   if (response.status !== 200) return response;
-  const body = new Uint8Array(await response.arrayBuffer());
-  const headers = [...response.headers];
-  keep({ status: response.status, headers, body });
+  const sent = SENT_BYTES.get(response);
+  const body = sent ?? new Uint8Array(await response.arrayBuffer());
+  keep({ status: response.status, headers: [...response.headers], body });
+  if (sent) {
+    response.headers.set("x-cache", "miss");
+    return response;
+  }
   return new Response(body, {
     status: response.status,
-    headers: [...headers, ["x-cache", "miss"]],
+    headers: [...response.headers, ["x-cache", "miss"]],
   });
 }
 

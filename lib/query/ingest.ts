@@ -18,6 +18,7 @@
  */
 
 import { ApiError } from "../errors.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
 import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
 import type { Lease } from "../db/pool.ts";
 import { type Guard, guarded, retryOnConflict } from "../db/run.ts";
@@ -32,12 +33,20 @@ import {
   requireWritable,
   type WritePreferences,
 } from "./plan_write.ts";
-import { parseTableName, requireColumn, type TableRef } from "./_resolve.ts";
+import { findColumn, parseTableName, requireColumn, type TableRef } from "./_resolve.ts";
+import { classifyType } from "./values.ts";
 import { singleParam } from "./plan_read.ts";
 import { splitEscaped, unescapeValue } from "./filters.ts";
 
 /** The file formats an insert may upload. */
 export type UploadFormat = "csv" | "ndjson" | "parquet";
+
+/**
+ * A JSON array body handed to DuckDB's JSON reader (`json`) is read there only when that gives
+ * exactly what the JSON insert would (see {@link jsonColumns}); otherwise staging throws this and
+ * the caller inserts the body the JSON way. Nothing has been written then.
+ */
+export class NotForReader extends Error {}
 
 /** How a CSV upload is spelled. */
 export interface CsvInput {
@@ -51,10 +60,13 @@ export interface CsvInput {
 /** A parsed upload insert. */
 export interface IngestRequest {
   table: TableRef;
-  format: UploadFormat;
+  /** `json`: a JSON array body (see {@link NotForReader}). */
+  format: UploadFormat | "json";
   /** The uploaded file (in the uploads directory). */
   file: string;
   csv: CsvInput;
+  /** `json`: the body as parsed (checked before the reader reads the file). */
+  rows?: readonly JsonValue[];
   returning: boolean;
   conflict: InsertRequest["conflict"];
 }
@@ -64,7 +76,12 @@ export function parseIngestRequest(
   table: string,
   params: URLSearchParams,
   prefer: WritePreferences,
-  upload: { format: UploadFormat; file: string; csv: CsvInput },
+  upload: {
+    format: UploadFormat | "json";
+    file: string;
+    csv: CsvInput;
+    rows?: readonly JsonValue[];
+  },
 ): IngestRequest {
   const onConflict = singleParam(params, "on_conflict");
   const target = onConflict === null || onConflict === ""
@@ -102,19 +119,24 @@ export async function stageUpload(
   request: IngestRequest,
 ): Promise<{ plan: InsertPlan; group: InsertGroup; rows: number }> {
   requireWritable(table);
-  const columns = await fileColumns(uploads, table, request);
-  const staged: StageColumn[] = columns.map((c, i) => ({ name: `c${i + 1}`, type: c.column.type }));
+  let columns: FileColumn[];
   let rows: number;
   try {
-    rows = await uploads.stage(
-      lease,
-      guard,
-      readerSql(request, columns, "typed"),
-      UPLOAD_STAGE,
-      staged,
-    );
+    columns = request.format === "json"
+      ? jsonColumns(table, request)
+      : await fileColumns(uploads, table, request);
+    const staged: StageColumn[] = columns.map((c, i) => ({
+      name: `c${i + 1}`,
+      type: c.column.type,
+    }));
+    const select = readerSql(request, columns, "typed");
+    rows = await uploads.stage(lease, guard, select, UPLOAD_STAGE, staged).catch(async (err) => {
+      throw await explainUpload(uploads, request, columns, err);
+    });
   } catch (err) {
-    throw await explainUpload(uploads, request, columns, err);
+    if (err instanceof NotForReader) throw err;
+    if (request.format === "json") throw new NotForReader("staging failed", { cause: err });
+    throw err;
   }
   const group: InsertGroup = {
     columns: columns.map((c) => c.column),
@@ -186,6 +208,67 @@ async function fileColumns(
   });
 }
 
+/**
+ * What DuckDB's JSON reader reads a column as: its own type where reading a JSON value of the
+ * kinds {@link JSON_KINDS} allows gives what the JSON insert gives (integers, DOUBLE, BOOLEAN,
+ * VARCHAR), else text (DATE, DECIMAL, UUID... from JSON strings, cast like the insert's text).
+ */
+function readAs(column: ColumnInfo): string {
+  const kind = classifyType(column.type);
+  if (kind === "integer" || kind === "boolean" || kind === "text") return column.type;
+  if (column.type === "DOUBLE") return "DOUBLE";
+  return "VARCHAR";
+}
+
+/**
+ * Whether a parsed JSON value goes to a column through the reader the way the JSON insert takes
+ * it (null always): safe integers for integer columns, numbers for DOUBLE, booleans for BOOLEAN,
+ * strings for text and the types DuckDB casts from text (DATE, DECIMAL, UUID...). BLOB, JSON,
+ * nested and FLOAT columns take the JSON insert's own rules (null: not through the reader).
+ */
+function readerTakes(column: ColumnInfo): ((value: unknown) => boolean) | null {
+  const kind = classifyType(column.type);
+  if (kind === "integer") return (v) => Number.isSafeInteger(v);
+  if (column.type === "DOUBLE") return (v) => typeof v === "number";
+  if (kind === "boolean") return (v) => typeof v === "boolean";
+  if (kind === "text" || kind === "other") return (v) => typeof v === "string";
+  return null;
+}
+
+/**
+ * The columns of a JSON array body (parsed: `request.rows`) when DuckDB's reader gives exactly
+ * what the JSON insert would: every element an object with the same keys (so no DEFAULT
+ * differs), each key a column of the table once, every value null or of a kind the column takes
+ * alike on both paths ({@link readerTakes}). Throws {@link NotForReader} otherwise.
+ */
+function jsonColumns(table: TableInfo, request: IngestRequest): FileColumn[] {
+  const rows = request.rows ?? [];
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof JsonNumber);
+  const first = rows[0];
+  if (!isObject(first)) throw new NotForReader("not an array of objects");
+  const keys = Object.keys(first);
+  const columns = keys.map((name) => ({ name, column: findColumn(table, name) }));
+  const takes = columns.map((c) => c.column && readerTakes(c.column));
+  const distinct = new Set(columns.map((c) => c.column));
+  if (!keys.length || distinct.size !== keys.length || takes.some((t) => !t)) {
+    throw new NotForReader("columns");
+  }
+  for (const row of rows) {
+    if (!isObject(row)) throw new NotForReader("not an object");
+    let i = 0;
+    for (const key in row) {
+      const value = row[key];
+      if (key !== keys[i] || (value !== null && !takes[i]!(value))) {
+        throw new NotForReader("values");
+      }
+      i++;
+    }
+    if (i !== keys.length) throw new NotForReader("keys");
+  }
+  return columns as FileColumn[];
+}
+
 /** The keys of an NDJSON upload (every line must be a JSON object). */
 async function ndjsonKeys(uploads: Uploads, request: IngestRequest): Promise<string[]> {
   const objects = `read_ndjson_objects(${sqlString(request.file)})`;
@@ -236,6 +319,18 @@ function readerSql(request: IngestRequest, columns: FileColumn[], mode: "typed" 
     from = `read_json(${file}, format = 'newline_delimited', records = true, ` +
       `columns = ${struct(keys)})`;
     select = keys.map((k, i) => `${quoteIdentifier(k)} AS c${i + 1}`);
+  } else if (request.format === "json") {
+    // Typed as the JSON insert types them: read as the column's type where the reader does what
+    // the insert's cast does, else as text cast by the same CAST (see jsonColumns).
+    const read = columns.map((c) => readAs(c.column));
+    from = `read_json(${file}, format = 'array', records = true, columns = {${
+      columns.map((c, i) => `${sqlString(c.name)}: ${sqlString(read[i])}`).join(", ")
+    }})`;
+    select = columns.map((c, i) =>
+      read[i] === c.column.type
+        ? `${quoteIdentifier(c.name)} AS c${i + 1}`
+        : `CAST(${quoteIdentifier(c.name)} AS ${c.column.type}) AS c${i + 1}`
+    );
   } else {
     from = `read_parquet(${file})`;
     select = columns.map((c, i) =>

@@ -50,6 +50,7 @@ export { runSelect, type SelectOptions, type SelectPlan } from "./run_select.ts"
 export {
   type CsvInput,
   type IngestRequest,
+  NotForReader,
   parseIngestRequest,
   type UploadFormat,
 } from "./ingest.ts";

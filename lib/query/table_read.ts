@@ -174,10 +174,12 @@ async function runDeferred(read: Deferred, guard: Guard, encode: EncodeOptions):
 async function readAll(lease: Lease, guard: Guard, plan: ReadPlan): Promise<ReadRows> {
   const cap = (plan.mode as { cap: number }).cap;
   const output = plan.columns.length;
+  // A read of at most one row (its whole primary key) cannot be cut: no LIMIT to plan and run.
+  const limit = plan.atMostOne ? null : cap + 1;
   const first = await runStatement(
     lease,
     guard,
-    buildReadSql(plan, { keys: false, count: false, limit: cap + 1, offset: null }),
+    buildReadSql(plan, { keys: false, count: false, limit, offset: null }),
   );
   if (first.rowCount <= cap) {
     return { source: materializedSource([first], output), cacheable: true, meta: {}, headers: {} };
