@@ -20,10 +20,14 @@
 import { isAbsolute, resolve } from "node:path";
 import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
 import { reservedCatalogClash } from "./db/catalog_name.ts";
+import { finishNetConfig, NET_KEYS, type NetConfig } from "./config_net.ts";
 import { formatDuration } from "./units.ts";
 
-/** The effective configuration. Keys are the reference module's option names. */
-export interface Config {
+/**
+ * The effective configuration. Keys are the reference module's option names; the listener keys
+ * are in {@link NetConfig} (`lib/config_net.ts`).
+ */
+export interface Config extends NetConfig {
   host: string;
   port: number;
   route_prefix: string;
@@ -79,6 +83,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   row("host", "string", "0.0.0.0", "Address to listen on."),
   row("port", "int", 8080, "TCP port to listen on; `0` picks a free port.", { min: 0, max: 65535 }),
   row("route_prefix", "string", "/duckdb", "Path prefix of every endpoint (`/` for none)."),
+  ...NET_KEYS,
   row(
     "database_path",
     "path",
@@ -202,7 +207,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     [],
     "Directories user SQL may read and write (comma-separated in the environment and flags). " +
       "Everything else on the file system is out of reach. Directories holding the database " +
-      "file, the auth database or stream storage are refused.",
+      "file, the auth database, stream storage or ACME certificates are refused.",
   ),
   row(
     "max_body_size",
@@ -390,6 +395,9 @@ function finish(config: Config, cwd: string): Config {
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
+  finishNetConfig(config, cwd, (line) => {
+    throw new ConfigError(line);
+  });
   checkCatalogName(config.database_path);
   checkAllowedDirectories(config);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
@@ -430,6 +438,10 @@ function checkAllowedDirectories(config: Config): void {
     }
     if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
       fail(`stream storage (streams_dir ${config.streams_dir})`);
+    }
+    const certs = config.certs_dir.replace(/\/+$/, "");
+    if (config.tls_auto && (inside(certs, dir) || inside(dir, certs))) {
+      fail(`certificates and ACME keys (certs_dir ${config.certs_dir})`);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Starts and stops duckserve: binds the port, opens the sandboxed engine and the auth stage,
- * builds the app and serves it with `Deno.serve`; stops gracefully (see {@link drain}). Used by
+ * Starts and stops duckserve: opens the listeners (`lib/net/`: plain HTTP or HTTPS with HTTP/2,
+ * the redirect port, certificates), then the sandboxed engine and the auth stage, builds the app
+ * and swaps it in for the starting app; stops gracefully (see {@link drain}). Used by
  * `cli/serve.ts` and by tests (which listen on port 0).
  * @module
  */
@@ -13,6 +14,8 @@ import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
 import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import type { FetchHandler } from "./net/adapter.ts";
+import { type Listeners, openListeners } from "./net/serve.ts";
 import { openStreamsRuntime, type StreamsRuntime } from "./streams/mod.ts";
 
 /** A running server. */
@@ -33,6 +36,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** The routes the app registered (what `documentRoutes` checks the OpenAPI rows against). */
   readonly routes: readonly RegisteredRoute[];
+  /** The listeners (the main port, the redirect port); for rebinding and tests. */
+  readonly listeners: Listeners;
 }
 
 /** Options of {@link startServer}. */
@@ -62,21 +67,13 @@ export async function startServer(
   const log = options.log ?? createLogger(config.log_level);
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
-  let app: {
-    fetch: (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
-  } = starting;
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, (request, info) => app.fetch(request, info));
-  const addr = await listening.promise;
-  const host = addr.hostname === "0.0.0.0" ? "127.0.0.1" : addr.hostname;
-  const url = `http://${
-    host.includes(":") ? `[${host}]` : host
-  }:${addr.port}${config.route_prefix}`;
+  const listeners = await openListeners(config, {
+    log,
+    handler: (request, info) => starting.fetch(request, info),
+  });
+  const url = `${listeners.origin}${config.route_prefix}`;
   options.onListen?.(url);
+  const finished = Promise.withResolvers<void>();
 
   let engine: Engine;
   let auth: Auth;
@@ -100,11 +97,12 @@ export async function startServer(
   } catch (err) {
     for (const close of opened.reverse()) await close().catch(() => {});
     lifecycle.enter("stopped");
-    await server.shutdown();
+    await listeners.shutdown();
     throw err;
   }
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
-  app = ready;
+  const handler: FetchHandler = (request, info) => ready.fetch(request, info);
+  listeners.setHandler(handler);
   lifecycle.enter("ready");
   log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
 
@@ -117,28 +115,31 @@ export async function startServer(
       // Live stream reads (long-poll, SSE) end at once instead of holding the drain.
       stopAccepting: () => {
         streams?.endLive();
-        return server.shutdown();
+        return listeners.shutdown();
       },
       interruptAll: () => {
         engine.pool.close();
         return engine.pool.interruptAll();
       },
       close: async () => {
+        // Connections still open after the grace period and the interrupted answers.
+        listeners.closeAll();
         await streams?.close();
         await auth.close();
         await engine.close();
       },
-    }).then(() => {});
+    }).then(() => finished.resolve());
   return {
     url,
-    port: addr.port,
+    port: listeners.main.port,
     get phase() {
       return lifecycle.phase;
     },
     shutdown,
     fetch: async (request) => await ready.fetch(request),
-    finished: server.finished,
+    finished: finished.promise,
     routes: ready.routes,
+    listeners,
     [Symbol.asyncDispose]: shutdown,
   };
 }

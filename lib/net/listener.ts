@@ -1,0 +1,265 @@
+/**
+ * A listener: one bound address serving a swappable {@link FetchHandler}. Plain listeners are
+ * `node:http` servers; TLS listeners are `node:http2` secure servers that speak HTTP/2 to clients
+ * offering it by ALPN and HTTP/1.1 to the rest. Unlike `Deno.serve`, they close idle connections
+ * (`idle_timeout`), connections that do not send their headers in time (`header_timeout`), cap
+ * open connections (`max_connections`), survive running out of file descriptors, answer
+ * malformed and oversized requests with problem+json, and swap certificates without a restart.
+ *
+ * Graceful rebind (a new address or certificate at run time) is: open the new listener with the
+ * same handler first, then `shutdown()` the old one, which stops accepting, closes its idle
+ * connections and lets in-flight requests finish (`reusePort` allows both on one port).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openListener } from "./listener.ts";
+ * import { createLogger } from "../log.ts";
+ * const listener = await openListener({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   handler: () => new Response("hello"),
+ *   log: createLogger("silent"),
+ * });
+ * const response = await fetch(`http://127.0.0.1:${listener.port}/`);
+ * equal(await response.text(), "hello");
+ * await listener.shutdown();
+ * ```
+ * @module
+ */
+
+import http from "node:http";
+import http2 from "node:http2";
+import type { Server as NetServer, Socket } from "node:net";
+import { ApiError, renderProblem } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { type FetchHandler, type NodeRequest, type NodeResponse, serveNode } from "./adapter.ts";
+import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
+
+/** A PEM certificate chain and its private key. */
+export interface TlsPair {
+  cert: string;
+  key: string;
+}
+
+/** Options of {@link openListener}. */
+export interface ListenerOptions {
+  hostname: string;
+  /** `0` picks a free port. */
+  port: number;
+  /** Serves every request (replaceable later through {@link Listener.handler}). */
+  handler: FetchHandler;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate; plain HTTP/1.1 when absent. */
+  tls?: TlsPair | null;
+  /** Close a connection with no request in flight after this long (ms); `0`: never. */
+  idleTimeout?: number;
+  /** Close a new connection that has not completed TLS and sent its first headers (ms). */
+  headerTimeout?: number;
+  /** Most open connections; more are closed at once. `0`: unlimited. */
+  maxConnections?: number;
+  /** Set `SO_REUSEPORT`, so that a new listener can bind beside this one during a rebind. */
+  reusePort?: boolean;
+  /** Headers added to every answer (unless the handler set them): `nosniff`, HSTS. */
+  responseHeaders?: Readonly<Record<string, string>>;
+  log: Logger;
+}
+
+/** A bound, serving address. */
+export interface Listener {
+  readonly hostname: string;
+  readonly port: number;
+  readonly secure: boolean;
+  /** The handler of requests from now on (the starting app, then the ready app). */
+  handler: FetchHandler;
+  /** Uses `pair` for new TLS connections; connections already open keep theirs. */
+  setCertificate(pair: TlsPair): void;
+  /** Open connections (HTTP/1.1 sockets and HTTP/2 sessions). */
+  readonly connections: number;
+  /**
+   * Stops accepting, closes idle connections at once and every other one when its in-flight
+   * requests have finished; resolves when the last connection has closed.
+   */
+  shutdown(): Promise<void>;
+  /** Closes every connection at once (after a shutdown's grace period). */
+  closeAll(): void;
+  /** Resolves when the listener has shut down and its connections are closed. */
+  readonly finished: Promise<void>;
+}
+
+/** Longest request URL (bytes); longer ones get 414 `uri_too_long`. */
+export const MAX_URL_BYTES = 64 * 1024;
+/** Largest request line plus headers the parser accepts (bytes); more gets 431 (or 414). */
+export const MAX_HEADER_BYTES = 80 * 1024;
+
+/** One connection's state: requests in flight and the timer that closes it when idle. */
+interface Conn {
+  active: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the connection gracefully (a GOAWAY on HTTP/2, FIN on HTTP/1.1). */
+  end(): void;
+  destroy(): void;
+}
+
+const CONN = Symbol("duckserve.conn");
+type Tracked = { [CONN]?: Conn };
+
+/** Binds `options.hostname:port` and serves; rejects when the address cannot be bound. */
+export async function openListener(options: ListenerOptions): Promise<Listener> {
+  const { log } = options;
+  const secure = Boolean(options.tls);
+  const idleTimeout = options.idleTimeout ?? 0;
+  const headerTimeout = options.headerTimeout ?? 0;
+  const conns = new Set<Conn>();
+  const responseHeaders = options.responseHeaders ?? {};
+  let draining = false;
+  const finished = Promise.withResolvers<void>();
+
+  const onRequest = (req: NodeRequest, res: NodeResponse) => {
+    const conn = connOf(req);
+    if (conn) {
+      conn.active++;
+      clearTimeout(conn.timer);
+      res.once("close", () => {
+        conn.active--;
+        if (conn.active === 0) draining ? conn.end() : arm(conn, idleTimeout);
+      });
+    }
+    if (draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    const handler = (req.url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
+    serveNode(handler, req, res, secure, responseHeaders).catch((err) => {
+      log.error("response_failed", { error: err });
+    });
+  };
+  const arm = (conn: Conn, ms: number) => {
+    clearTimeout(conn.timer);
+    if (ms > 0) conn.timer = setTimeout(() => conn.active === 0 && conn.destroy(), ms);
+  };
+  const track = (
+    target: Tracked,
+    end: () => void,
+    destroy: () => void,
+    onClose: Socket | http2.Http2Session,
+  ) => {
+    const conn: Conn = { active: 0, timer: undefined, end, destroy };
+    target[CONN] = conn;
+    conns.add(conn);
+    onClose.once("close", () => {
+      clearTimeout(conn.timer);
+      conns.delete(conn);
+    });
+    if (draining) conn.end();
+    else arm(conn, headerTimeout);
+  };
+  const trackSocket = (socket: Socket) =>
+    track(socket as Tracked, () => socket.end(), () => socket.destroy(), socket);
+
+  const server = createServer(options, onRequest);
+  if (secure) {
+    server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
+      if (socket.alpnProtocol !== "h2") trackSocket(socket);
+    });
+    server.on("session", (session: http2.ServerHttp2Session) => {
+      track(
+        session as Tracked,
+        () => session.close(),
+        () => session.destroy(),
+        session,
+      );
+    });
+  } else {
+    server.on("connection", trackSocket);
+  }
+  server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
+    answerClientError(err, socket);
+  });
+
+  const address = await bind(server, options);
+  server.on("error", (err: Error & { code?: string }) => {
+    // After binding, errors are accept failures (EMFILE at the open-file limit): the server
+    // keeps listening and accepts again once descriptors are free.
+    log.error("accept_failed", { code: err.code, error: err });
+  });
+
+  const listener: Listener = {
+    hostname: address.address,
+    port: address.port,
+    secure,
+    handler: options.handler,
+    setCertificate(pair) {
+      (server as unknown as { setSecureContext(o: TlsPair): void }).setSecureContext(pair);
+    },
+    get connections() {
+      return conns.size;
+    },
+    shutdown() {
+      if (!draining) {
+        draining = true;
+        server.close(() => finished.resolve());
+        for (const conn of conns) if (conn.active === 0) conn.end();
+      }
+      return finished.promise;
+    },
+    closeAll() {
+      for (const conn of conns) conn.destroy();
+    },
+    finished: finished.promise,
+  };
+  return listener;
+}
+
+function refuseLongUrl(): Response {
+  return renderProblem(new ApiError("uri_too_long", URI_TOO_LONG), crypto.randomUUID());
+}
+
+function connOf(req: NodeRequest): Conn | undefined {
+  if (req.httpVersionMajor === 2) {
+    return ((req as http2.Http2ServerRequest).stream.session as Tracked | undefined)?.[CONN];
+  }
+  return (req.socket as Tracked)[CONN];
+}
+
+type AnyServer = http.Server | http2.Http2SecureServer;
+
+function createServer(
+  options: ListenerOptions,
+  onRequest: (req: NodeRequest, res: NodeResponse) => void,
+): AnyServer {
+  const idle = options.idleTimeout ?? 0;
+  if (options.tls) {
+    const server = http2.createSecureServer({
+      allowHTTP1: true,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      handshakeTimeout: options.headerTimeout || 120_000,
+      maxSessionMemory: 64,
+      settings: { maxHeaderListSize: MAX_HEADER_BYTES },
+    }, onRequest);
+    server.maxConnections = options.maxConnections || Infinity as number;
+    return server;
+  }
+  const server = http.createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: 0,
+    headersTimeout: 0,
+    keepAliveTimeout: idle,
+  }, onRequest);
+  if (options.maxConnections) server.maxConnections = options.maxConnections;
+  return server;
+}
+
+function bind(
+  server: AnyServer,
+  options: ListenerOptions,
+): Promise<{ address: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => reject(err);
+    (server as NetServer).once("error", fail);
+    (server as NetServer).listen(
+      { host: options.hostname, port: options.port, reusePort: options.reusePort ?? false },
+      () => {
+        (server as NetServer).off("error", fail);
+        resolve((server as NetServer).address() as { address: string; port: number });
+      },
+    );
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * The listeners of a configuration: `port` (plain HTTP, or HTTPS with HTTP/2 when a certificate
+ * comes from `tls_cert`/`tls_key` or from ACME), the `http_port` redirect listener, and the
+ * certificate source that keeps the HTTPS listener's certificate current. `lib/server.ts` opens
+ * them before the database and swaps the handler from the starting app to the ready app.
+ * @module
+ */
+
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { FetchHandler } from "./adapter.ts";
+import { openAcme } from "./acme.ts";
+import { type Listener, type ListenerOptions, openListener, type TlsPair } from "./listener.ts";
+import { type ChallengeTable, createRedirectHandler } from "./redirect.ts";
+import { readTlsPair, watchTlsPair } from "./tls_files.ts";
+
+/** Where the HTTPS listener's certificate comes from, and how it tells about a new one. */
+export interface CertificateSource {
+  readonly pair: TlsPair;
+  /** Calls `apply` with every later certificate (a changed file, a renewal). */
+  watch(apply: (pair: TlsPair) => void): void;
+  stop(): void;
+}
+
+/** The listeners of a running server. */
+export interface Listeners {
+  /** The `port` listener. */
+  readonly main: Listener;
+  /** The `http_port` redirect listener, or null. */
+  readonly redirect: Listener | null;
+  /** `http://host:port` or `https://host:port` of the main listener (loopback for `0.0.0.0`). */
+  readonly origin: string;
+  /** The handler of the main listener from now on. */
+  setHandler(handler: FetchHandler): void;
+  /** Stops accepting on every listener; resolves once their in-flight requests finished. */
+  shutdown(): Promise<void>;
+  /** Closes every connection at once. */
+  closeAll(): void;
+}
+
+/** Options of {@link openListeners}. */
+export interface OpenListenersOptions {
+  log: Logger;
+  /** The first handler of the main listener (the starting app). */
+  handler: FetchHandler;
+}
+
+/** The security headers every answer of a listener carries. */
+export function responseHeadersOf(config: Config, secure: boolean): Record<string, string> {
+  const headers: Record<string, string> = { "x-content-type-options": "nosniff" };
+  if (secure && config.hsts_max_age > 0) {
+    headers["strict-transport-security"] = `max-age=${Math.floor(config.hsts_max_age / 1000)}`;
+  }
+  return headers;
+}
+
+/** The listener options of `config` for `hostname:port` (TLS with `tls`). */
+export function listenerOptionsOf(
+  config: Config,
+  log: Logger,
+  handler: FetchHandler,
+  tls: TlsPair | null,
+): ListenerOptions {
+  return {
+    hostname: config.host,
+    port: config.port,
+    handler,
+    tls,
+    idleTimeout: config.idle_timeout,
+    headerTimeout: config.header_timeout,
+    maxConnections: config.max_connections,
+    responseHeaders: responseHeadersOf(config, tls !== null),
+    log,
+  };
+}
+
+/**
+ * Opens the listeners of `config`: the redirect listener first (ACME challenges need it), then
+ * the certificate, then `port`. Throws (a `TlsError` naming the key) when TLS cannot start.
+ */
+export async function openListeners(
+  config: Config,
+  options: OpenListenersOptions,
+): Promise<Listeners> {
+  const { log } = options;
+  const challenges: ChallengeTable = new Map();
+  let httpsPort = config.port;
+  let redirect: Listener | null = null;
+  let source: CertificateSource | null = null;
+  try {
+    if (config.http_port) {
+      redirect = await openListener({
+        ...listenerOptionsOf(config, log, createRedirectHandler(challenges, () => httpsPort), null),
+        port: config.http_port,
+      });
+    }
+    source = await openCertificateSource(config, log, challenges);
+    const main = await openListener(
+      listenerOptionsOf(config, log, options.handler, source?.pair ?? null),
+    );
+    httpsPort = main.port;
+    source?.watch((pair) => main.setCertificate(pair));
+    const stopSource = source;
+    return {
+      main,
+      redirect,
+      origin: originOf(main),
+      setHandler(handler) {
+        main.handler = handler;
+      },
+      async shutdown() {
+        stopSource?.stop();
+        await Promise.all([main.shutdown(), redirect?.shutdown()]);
+      },
+      closeAll() {
+        main.closeAll();
+        redirect?.closeAll();
+      },
+    };
+  } catch (err) {
+    source?.stop();
+    await redirect?.shutdown();
+    throw err;
+  }
+}
+
+/** The certificate source of `config`: the files, ACME, or none (plain HTTP). */
+async function openCertificateSource(
+  config: Config,
+  log: Logger,
+  challenges: ChallengeTable,
+): Promise<CertificateSource | null> {
+  if (config.tls_auto) return await openAcme(config, log, challenges);
+  if (!config.tls_cert || !config.tls_key) return null;
+  const files = { cert: config.tls_cert, key: config.tls_key };
+  const { pair, info } = await readTlsPair(files);
+  if (info.expired) {
+    log.warn("tls_certificate_expired", {
+      subject: info.subject,
+      not_after: info.notAfter.toISOString(),
+    });
+  }
+  let watch: { stop(): void } | null = null;
+  return {
+    pair,
+    watch(apply) {
+      watch = watchTlsPair(files, log, (next) => apply(next));
+    },
+    stop() {
+      watch?.stop();
+    },
+  };
+}
+
+/** The origin clients on this machine reach a listener at. */
+export function originOf(listener: Listener): string {
+  const host = listener.hostname === "0.0.0.0" || listener.hostname === "::"
+    ? "127.0.0.1"
+    : listener.hostname;
+  const bracketed = host.includes(":") ? `[${host}]` : host;
+  return `${listener.secure ? "https" : "http"}://${bracketed}:${listener.port}`;
+}
