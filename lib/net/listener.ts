@@ -91,6 +91,28 @@ export const MAX_URL_BYTES = 64 * 1024;
 /** Largest request line plus headers the parser accepts (bytes); more gets 431 (or 414). */
 export const MAX_HEADER_BYTES = 80 * 1024;
 
+/** Descriptors kept free for everything but client connections (database files, logs, DNS). */
+const RESERVED_FDS = 128;
+
+/**
+ * The connection cap and listen backlog that keep the process below its open-file limit
+ * (`ulimit -n`): a server that reaches it stops accepting for good (and `Deno.serve` exits).
+ * Connections beyond the cap are accepted and closed, but a burst is accepted before any closes,
+ * so the backlog (which bounds a burst) shares the budget. Linux only; elsewhere as requested.
+ */
+export function connectionBudget(requested: number): { max: number; backlog: number } {
+  let soft = Infinity;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/limits"));
+    if (m) soft = Number(m[1]);
+  } catch {
+    // not Linux: the OS limit is not known here
+  }
+  const budget = Math.max(soft - Math.max(RESERVED_FDS, soft * 0.1), 32);
+  const max = Math.min(requested || Infinity, Math.floor(budget * 0.75));
+  return { max, backlog: Math.min(511, Math.max(16, Math.floor(budget - max))) };
+}
+
 /** One connection's state: requests in flight and the timer that closes it when idle. */
 interface Conn {
   active: number;
@@ -234,7 +256,7 @@ function createServer(
       maxSessionMemory: 64,
       settings: { maxHeaderListSize: MAX_HEADER_BYTES },
     }, onRequest);
-    server.maxConnections = options.maxConnections || Infinity as number;
+    server.maxConnections = connectionBudget(options.maxConnections ?? 0).max;
     return server;
   }
   const server = http.createServer({
@@ -243,7 +265,7 @@ function createServer(
     headersTimeout: 0,
     keepAliveTimeout: idle,
   }, onRequest);
-  if (options.maxConnections) server.maxConnections = options.maxConnections;
+  server.maxConnections = connectionBudget(options.maxConnections ?? 0).max;
   return server;
 }
 
@@ -255,7 +277,12 @@ function bind(
     const fail = (err: Error) => reject(err);
     (server as NetServer).once("error", fail);
     (server as NetServer).listen(
-      { host: options.hostname, port: options.port, reusePort: options.reusePort ?? false },
+      {
+        host: options.hostname,
+        port: options.port,
+        reusePort: options.reusePort ?? false,
+        backlog: connectionBudget(options.maxConnections ?? 0).backlog,
+      },
       () => {
         (server as NetServer).off("error", fail);
         resolve((server as NetServer).address() as { address: string; port: number });

@@ -128,3 +128,44 @@ Deno.test("every answer carries X-Content-Type-Options: nosniff, errors and prob
   equal(q.headers.get("x-content-type-options"), "nosniff");
   equal(q.headers.get("strict-transport-security"), null, "no HSTS over plain HTTP");
 });
+
+Deno.test("at the open-file limit the server keeps serving (a connection flood cannot stop it)", async () => {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const port = await freePort();
+  const serve = [Deno.execPath(), "run", "-A", main, "serve", "--host", "127.0.0.1"];
+  serve.push("--port", String(port), "--auth-enabled", "false", "--streams-storage", "memory");
+  serve.push("--header-timeout", "2s", "--log-level", "error");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -n 200; exec "$@"`, "sh", ...serve],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const health = () =>
+      fetch(`http://127.0.0.1:${port}/duckdb/health`, { signal: AbortSignal.timeout(3000) })
+        .then(async (r) => (await r.text(), r.status), () => 0);
+    for (let i = 0; i < 100 && await health() !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const flood = Array.from({ length: 400 }, () => rawClient(port, null));
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const client of flood) client.socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      status = await health();
+      if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+    }
+    equal(status, 200, "the server still accepts and answers after the flood");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+});
+
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
