@@ -149,7 +149,16 @@ async function writeResponse(
       res.end();
       return;
     }
-    const second = await reader.read();
+    // A body that is one chunk (every JSON answer) ends at once; a stream (SSE, exports) may
+    // wait long for its next chunk, so its head and first chunk go out without waiting.
+    const pending = reader.read();
+    const second = await Promise.race([pending, nextTurn()]);
+    if (second === LATER) {
+      (res as ServerResponse).writeHead(response.status, headers);
+      await write(res, first.value, gone);
+      await pump(reader, res, await pending, signal, gone);
+      return;
+    }
     if (second.done) {
       // One chunk (every JSON answer): send it with a length, headers and body together.
       if (!headers["content-length"]) headers["content-length"] = String(first.value.byteLength);
@@ -159,15 +168,7 @@ async function writeResponse(
     }
     (res as ServerResponse).writeHead(response.status, headers);
     await write(res, first.value, gone);
-    for (
-      let next: ReadableStreamReadResult<Uint8Array> = second;
-      !next.done;
-      next = await reader.read()
-    ) {
-      if (signal.aborted) return;
-      await write(res, next.value, gone);
-    }
-    res.end();
+    await pump(reader, res, second, signal, gone);
   } catch {
     // The body failed mid-stream (the app logged why): abort the connection so the client sees
     // a truncated answer rather than a complete one.
@@ -175,6 +176,28 @@ async function writeResponse(
   } finally {
     signal.removeEventListener("abort", cancel);
   }
+}
+
+const LATER = Symbol("later");
+
+/** Resolves after the current turn's microtasks (a timer turn later). */
+function nextTurn(): Promise<typeof LATER> {
+  return new Promise((resolve) => setTimeout(() => resolve(LATER), 0));
+}
+
+/** Writes `next` and every following chunk, then ends the response. */
+async function pump(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  res: NodeResponse,
+  next: ReadableStreamReadResult<Uint8Array>,
+  signal: AbortSignal,
+  gone: Promise<void>,
+): Promise<void> {
+  for (; !next.done; next = await reader.read()) {
+    if (signal.aborted) return;
+    await write(res, next.value, gone);
+  }
+  res.end();
 }
 
 async function write(res: NodeResponse, chunk: Uint8Array, gone: Promise<void>): Promise<void> {

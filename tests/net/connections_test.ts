@@ -131,7 +131,7 @@ Deno.test("every answer carries X-Content-Type-Options: nosniff, errors and prob
 
 Deno.test("at the open-file limit the server keeps serving (a connection flood cannot stop it)", async () => {
   const main = new URL("../../main.ts", import.meta.url).pathname;
-  const port = await freePort();
+  const port = freePort();
   const serve = [Deno.execPath(), "run", "-A", main, "serve", "--host", "127.0.0.1"];
   serve.push("--port", String(port), "--auth-enabled", "false", "--streams-storage", "memory");
   serve.push("--header-timeout", "2s", "--log-level", "error");
@@ -163,7 +163,7 @@ Deno.test("at the open-file limit the server keeps serving (a connection flood c
   }
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
