@@ -25,6 +25,7 @@ import { VERSION } from "../version.ts";
 import { createLifecycle, type Lifecycle } from "../lifecycle.ts";
 import { buildOpenApi } from "../openapi/mod.ts";
 import { createDocs, DOC_ASSETS } from "./docs.ts";
+import { createCors } from "./cors.ts";
 import { documentRoutes, type Endpoint, fallback, isPublicPath } from "./endpoints.ts";
 import { answerLivez, answerReadyz, notReady } from "./probes.ts";
 import { allowed, findReadableTable, loadCatalog, readableTables } from "./schema.ts";
@@ -70,6 +71,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use("*", requestLifecycle(log));
   app.use("*", refuseWhileDraining(lifecycle, prefix));
   app.use("*", headWithoutBody());
+  app.use(`${prefix}/*`, createCors(config));
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
