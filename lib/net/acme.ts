@@ -6,7 +6,6 @@
  * @module
  */
 
-import https from "node:https";
 import { join } from "node:path";
 import acme from "acme-client";
 import type { Config } from "../config.ts";
@@ -17,6 +16,8 @@ import type { CertificateSource } from "./serve.ts";
 import { checkTlsPair, type TlsInfo } from "./tls_files.ts";
 import { TlsError } from "./tls_files.ts";
 
+/** Deadline of one request to the ACME server (ms). */
+const REQUEST_TIMEOUT_MS = 30_000;
 /** Orders tried at start-up before the server gives up. */
 const START_ATTEMPTS = 3;
 /** First retry delay of a failed renewal (ms); doubles up to {@link MAX_BACKOFF_MS}. */
@@ -114,14 +115,26 @@ async function createClient(config: Config, accountKey: () => Promise<string>) {
         `invalid acme_ca_root = ${JSON.stringify(config.acme_ca_root)}: ${(err as Error).message}`,
       );
     });
-    acme.axios.defaults.httpsAgent = new https.Agent({ ca });
+    acme.axios.defaults.fetchOptions = { client: Deno.createHttpClient({ caCerts: [ca] }) };
   }
+  // Deno's fetch rather than node:https, whose connection errors can get lost (a CA that is down
+  // would hang an order for good); every request has a deadline.
+  acme.axios.defaults.adapter = "fetch";
+  acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
+  // acme-client retries a failed request 5 times, 5 s apart and growing (75 s); a failed order
+  // is retried by the renewal schedule instead.
+  const settings = (acme.axios.defaults as unknown as {
+    acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number };
+  }).acmeSettings;
+  settings.retryMaxAttempts = 2;
+  settings.retryDefaultDelay = 1;
   return new acme.Client({
     directoryUrl: config.acme_directory,
     accountKey: await accountKey(),
-    backoffAttempts: 5,
-    backoffMin: 500,
-    backoffMax: 5_000,
+    // Retries inside one order stay short; failed orders are retried by the renewal schedule.
+    backoffAttempts: 3,
+    backoffMin: 300,
+    backoffMax: 2_000,
   });
 }
 
