@@ -1,14 +1,15 @@
 /**
- * The bridge between Node's HTTP server objects (`node:http` for HTTP/1.1, `node:http2`'s
- * compatibility API for HTTP/2 and HTTP/1.1 over TLS) and a web `fetch` handler: each request
- * becomes a `Request` whose `signal` aborts when the client goes away (a closed connection, an
- * HTTP/2 stream reset), and the handler's `Response` is written back with backpressure; a client
- * that leaves mid-body cancels the body stream, which interrupts the query behind it.
+ * The bridge between Node's HTTP server objects and a web `fetch` handler: HTTP/1.1 requests
+ * (`node:http`'s request and response, also over TLS) and HTTP/2 streams (`node:http2`'s core
+ * stream API, cheaper than its compatibility layer) become a `Request` whose `signal` aborts when
+ * the client goes away (a closed connection, a stream reset), and the handler's `Response` is
+ * written back with backpressure; a client that leaves mid-body cancels the body stream, which
+ * interrupts the query behind it.
  * @module
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Readable } from "node:stream";
 import { ApiError, renderProblem } from "../errors.ts";
 
@@ -24,66 +25,32 @@ export interface ConnInfo {
 /** A web request handler, as `Deno.serve` takes it. */
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
 
-/** A request object of either server kind. */
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
-/** A response object of either server kind. */
-export type NodeResponse = ServerResponse | Http2ServerResponse;
+/** Headers added to every answer of a listener. */
+export type ExtraHeaders = Readonly<Record<string, string>>;
 
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
+/** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2). */
+const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding"]);
 
-/** Builds the web `Request` of a Node request; `signal` aborts when the client goes away. */
-export function toRequest(req: NodeRequest, secure: boolean, signal: AbortSignal): Request {
-  const raw = req.rawHeaders;
-  const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].charCodeAt(0) !== COLON) headers.append(raw[i], raw[i + 1]);
-  }
-  const h2 = req.httpVersionMajor === 2;
-  const authority = h2 ? (req.headers[":authority"] as string | undefined) : undefined;
-  const host = authority ?? req.headers.host ?? "localhost";
-  if (h2 && !headers.has("host")) headers.set("host", host);
-  const method = req.method ?? "GET";
-  const init: RequestInit & { duplex?: "half" } = { method, headers, signal };
-  if (method !== "GET" && method !== "HEAD" && hasBody(req)) {
-    init.body = Readable.toWeb(req as Readable) as ReadableStream<Uint8Array>;
-    init.duplex = "half";
-  }
-  return new Request(`${secure ? "https" : "http"}://${host}${req.url}`, init);
+/** Where a response goes: an HTTP/1.1 response or an HTTP/2 stream. */
+interface Sink {
+  /** Sends status and headers; `end` when there is no body. */
+  head(status: number, headers: Record<string, string | string[]>, end: boolean): void;
+  /** False when the client is not keeping up (wait for {@link drained}). */
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): void;
+  drained(): Promise<unknown>;
+  /** Breaks the response off (a body that failed mid-stream). */
+  fail(): void;
 }
 
-function hasBody(req: NodeRequest): boolean {
-  if (req.httpVersionMajor === 2) {
-    return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  }
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-}
-
-/** Connection info of a request. */
-export function connInfoOf(req: NodeRequest, secure: boolean): ConnInfo {
-  const socket = req.socket;
-  return {
-    remoteAddr: {
-      transport: "tcp",
-      hostname: (socket.remoteAddress ?? "unknown").replace(/^::ffff:/, ""),
-      port: socket.remotePort ?? 0,
-    },
-    proto: req.httpVersionMajor === 2 ? "h2" : "http/1.1",
-    secure,
-  };
-}
-
-/**
- * Serves one request with `handler`: builds the `Request`, awaits the `Response`, writes it with
- * `extra` headers added (the listener's security headers). Resolves when the response is finished
- * or the client has gone.
- */
-export async function serveNode(
+/** Serves one HTTP/1.1 request with `handler`; resolves when answered or the client has gone. */
+export function serveHttp1(
   handler: FetchHandler,
-  req: NodeRequest,
-  res: NodeResponse,
+  req: IncomingMessage,
+  res: ServerResponse,
   secure: boolean,
-  extra: Readonly<Record<string, string>> = {},
+  extra: ExtraHeaders = {},
 ): Promise<void> {
   const controller = new AbortController();
   const gone = Promise.withResolvers<void>();
@@ -91,37 +58,151 @@ export async function serveNode(
     if (!res.writableEnded) controller.abort(new DOMException("client went away", "AbortError"));
     gone.resolve();
   });
+  const method = req.method ?? "GET";
+  const build = () => {
+    const raw = req.rawHeaders;
+    const headers = new Headers();
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    const body = method !== "GET" && method !== "HEAD" && hasHttp1Body(req) ? req : null;
+    const host = req.headers.host ?? "localhost";
+    return newRequest(`${secure ? "https" : "http"}://${host}${req.url}`, method, headers, body, {
+      signal: controller.signal,
+    });
+  };
+  const sink: Sink = {
+    head: (status, headers, end) => {
+      res.writeHead(status, headers);
+      if (end) res.end();
+    },
+    write: (chunk) => res.write(chunk),
+    end: (chunk) => (chunk ? res.end(chunk) : res.end()),
+    drained: () => new Promise((resolve) => res.once("drain", resolve)),
+    fail: () => res.destroy(),
+  };
+  const info = infoOf(req.socket, "http/1.1", secure);
+  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+}
+
+/** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
+export function serveHttp2(
+  handler: FetchHandler,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  extra: ExtraHeaders = {},
+): Promise<void> {
+  const controller = new AbortController();
+  const gone = Promise.withResolvers<void>();
+  let ended = false;
+  stream.once("close", () => {
+    if (!ended) controller.abort(new DOMException("stream reset", "AbortError"));
+    gone.resolve();
+  });
+  stream.on("error", () => {}); // resets surface as "close"
+  const method = String(headers[":method"] ?? "GET");
+  const build = () => {
+    const request = new Headers();
+    for (const name in headers) {
+      if (name.charCodeAt(0) === COLON) continue;
+      const value = headers[name];
+      if (Array.isArray(value)) { for (const v of value) request.append(name, v); }
+      else if (value !== undefined) request.append(name, value);
+    }
+    const host = String(headers[":authority"] ?? headers.host ?? "localhost");
+    if (!request.has("host")) request.set("host", host);
+    const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders ? stream : null;
+    return newRequest(`https://${host}${headers[":path"]}`, method, request, body, {
+      signal: controller.signal,
+    });
+  };
+  const sink: Sink = {
+    head: (status, out, end) => {
+      for (const name of H2_FORBIDDEN) delete out[name];
+      ended ||= end;
+      stream.respond({ ":status": status, ...out }, { endStream: end });
+    },
+    write: (chunk) => stream.write(chunk),
+    end: (chunk) => {
+      ended = true;
+      if (chunk) stream.end(chunk);
+      else stream.end();
+    },
+    drained: () => new Promise((resolve) => stream.once("drain", resolve)),
+    fail: () => stream.close(2 /* INTERNAL_ERROR */),
+  };
+  const info = infoOf(stream.session?.socket, "h2", true);
+  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+}
+
+function newRequest(
+  url: string,
+  method: string,
+  headers: Headers,
+  body: Readable | null,
+  init: { signal: AbortSignal },
+): Request {
+  const options: RequestInit & { duplex?: "half" } = { method, headers, signal: init.signal };
+  if (body) {
+    options.body = Readable.toWeb(body) as ReadableStream<Uint8Array>;
+    options.duplex = "half";
+  }
+  return new Request(url, options);
+}
+
+function hasHttp1Body(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+function infoOf(
+  socket: { remoteAddress?: string; remotePort?: number } | undefined,
+  proto: ConnInfo["proto"],
+  secure: boolean,
+): ConnInfo {
+  return {
+    remoteAddr: {
+      transport: "tcp",
+      hostname: (socket?.remoteAddress ?? "unknown").replace(/^::ffff:/, ""),
+      port: socket?.remotePort ?? 0,
+    },
+    proto,
+    secure,
+  };
+}
+
+interface AnswerOptions {
+  head: boolean;
+  extra: ExtraHeaders;
+  controller: AbortController;
+  gone: { promise: Promise<void> };
+}
+
+/** Builds the request, awaits the handler's response and writes it to `sink`. */
+async function answer(
+  handler: FetchHandler,
+  build: () => Request,
+  info: ConnInfo,
+  sink: Sink,
+  options: AnswerOptions,
+): Promise<void> {
   let response: Response;
   try {
-    const request = toRequest(req, secure, controller.signal);
-    response = await handler(request, connInfoOf(req, secure));
+    response = await handler(build(), info);
   } catch (err) {
     response = renderProblem(
       err instanceof TypeError ? new ApiError("invalid_request", err.message) : err,
       crypto.randomUUID(),
     );
   }
-  await writeResponse(res, response, {
-    head: req.method === "HEAD",
-    extra,
-    signal: controller.signal,
-    gone: gone.promise,
-  });
+  await writeResponse(sink, response, options);
 }
 
-interface WriteOptions {
-  head: boolean;
-  extra: Readonly<Record<string, string>>;
-  signal: AbortSignal;
-  gone: Promise<void>;
-}
-
-/** Writes `response` to `res` with backpressure; a client that leaves cancels the body. */
+/** Writes `response` with backpressure; a client that leaves cancels the body. */
 async function writeResponse(
-  res: NodeResponse,
+  sink: Sink,
   response: Response,
-  { head, extra, signal, gone }: WriteOptions,
+  { head, extra, controller, gone }: AnswerOptions,
 ): Promise<void> {
+  const signal = controller.signal;
   if (signal.aborted) {
     await response.body?.cancel().catch(() => {});
     return;
@@ -135,44 +216,44 @@ async function writeResponse(
   const body = response.body;
   if (!body || head) {
     if (body) await body.cancel().catch(() => {});
-    (res as ServerResponse).writeHead(response.status, headers);
-    res.end();
+    sink.head(response.status, headers, true);
     return;
   }
   const reader = body.getReader();
   const cancel = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", cancel, { once: true });
+  const write = async (chunk: Uint8Array) => {
+    if (!sink.write(chunk)) await Promise.race([sink.drained(), gone.promise]);
+  };
   try {
     const first = await reader.read();
     if (first.done) {
-      (res as ServerResponse).writeHead(response.status, headers);
-      res.end();
+      sink.head(response.status, headers, true);
       return;
     }
     // A body that is one chunk (every JSON answer) ends at once; a stream (SSE, exports) may
     // wait long for its next chunk, so its head and first chunk go out without waiting.
     const pending = reader.read();
-    const second = await Promise.race([pending, nextTurn()]);
-    if (second === LATER) {
-      (res as ServerResponse).writeHead(response.status, headers);
-      await write(res, first.value, gone);
-      await pump(reader, res, await pending, signal, gone);
+    let next = await Promise.race([pending, nextTurn()]);
+    if (next !== LATER && next.done) {
+      // One chunk: send it with a length, head and body together.
+      headers["content-length"] ??= String(first.value.byteLength);
+      sink.head(response.status, headers, false);
+      sink.end(first.value);
       return;
     }
-    if (second.done) {
-      // One chunk (every JSON answer): send it with a length, headers and body together.
-      if (!headers["content-length"]) headers["content-length"] = String(first.value.byteLength);
-      (res as ServerResponse).writeHead(response.status, headers);
-      res.end(first.value);
-      return;
+    sink.head(response.status, headers, false);
+    await write(first.value);
+    if (next === LATER) next = await pending;
+    for (; !next.done; next = await reader.read()) {
+      if (signal.aborted) return;
+      await write(next.value);
     }
-    (res as ServerResponse).writeHead(response.status, headers);
-    await write(res, first.value, gone);
-    await pump(reader, res, second, signal, gone);
+    sink.end();
   } catch {
-    // The body failed mid-stream (the app logged why): abort the connection so the client sees
-    // a truncated answer rather than a complete one.
-    if (!signal.aborted) destroy(res);
+    // The body failed mid-stream (the app logged why): break the response off so the client
+    // sees a truncated answer rather than a complete one.
+    if (!signal.aborted) sink.fail();
   } finally {
     signal.removeEventListener("abort", cancel);
   }
@@ -180,33 +261,12 @@ async function writeResponse(
 
 const LATER = Symbol("later");
 
-/** Resolves after the current turn's microtasks (a timer turn later). */
-function nextTurn(): Promise<typeof LATER> {
-  return new Promise((resolve) => setTimeout(() => resolve(LATER), 0));
-}
-
-/** Writes `next` and every following chunk, then ends the response. */
-async function pump(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  res: NodeResponse,
-  next: ReadableStreamReadResult<Uint8Array>,
-  signal: AbortSignal,
-  gone: Promise<void>,
-): Promise<void> {
-  for (; !next.done; next = await reader.read()) {
-    if (signal.aborted) return;
-    await write(res, next.value, gone);
-  }
-  res.end();
-}
-
-async function write(res: NodeResponse, chunk: Uint8Array, gone: Promise<void>): Promise<void> {
-  if ((res as ServerResponse).write(chunk)) return;
-  await Promise.race([new Promise((resolve) => res.once("drain", resolve)), gone]);
-}
-
-function destroy(res: NodeResponse): void {
-  const h2 = (res as Http2ServerResponse).stream;
-  if (h2) h2.close(2 /* INTERNAL_ERROR */);
-  else (res as ServerResponse).destroy();
+/**
+ * Resolves a few microtask hops later: a body whose next chunk is already there (a string or
+ * bytes, a stream that enqueued everything) has settled its read by then (one hop in Deno 2.9);
+ * one that is still waiting is treated as a stream. No timer per response.
+ */
+async function nextTurn(): Promise<typeof LATER> {
+  for (let hop = 0; hop < 4; hop++) await null;
+  return LATER;
 }
