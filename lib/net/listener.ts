@@ -6,9 +6,10 @@
  * open connections (`max_connections`), survive running out of file descriptors, answer
  * malformed and oversized requests with problem+json, and swap certificates without a restart.
  *
- * Graceful rebind (a new address or certificate at run time) is: open the new listener with the
- * same handler first, then `shutdown()` the old one, which stops accepting, closes its idle
- * connections and lets in-flight requests finish (`reusePort` allows both on one port).
+ * Graceful rebind (a new address or certificate at run time; `rebind()` in `serve.ts`) is: open
+ * the new listener with the same handler first (when it needs the old one's address, the old one
+ * stops accepting first), then `shutdown()` the old one, which closes its idle connections and
+ * lets in-flight requests finish.
  *
  * @example
  * ```ts
@@ -28,12 +29,12 @@
  * @module
  */
 
-import http from "node:http";
 import http2 from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { type FetchHandler, type NodeRequest, type NodeResponse, serveNode } from "./adapter.ts";
+import http from "node:http";
+import { type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
 
 /** A PEM certificate chain and its private key. */
@@ -75,6 +76,11 @@ export interface Listener {
   setCertificate(pair: TlsPair): void;
   /** Open connections (HTTP/1.1 sockets and HTTP/2 sessions). */
   readonly connections: number;
+  /**
+   * Closes the listening socket (its address is free when this resolves); open connections go
+   * on serving until {@link Listener.shutdown}.
+   */
+  stopAccepting(): Promise<void>;
   /**
    * Stops accepting, closes idle connections at once and every other one when its in-flight
    * requests have finished; resolves when the last connection has closed.
@@ -134,23 +140,31 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
   const conns = new Set<Conn>();
   const responseHeaders = options.responseHeaders ?? {};
   let draining = false;
+  let closing: Promise<void> | null = null;
   const finished = Promise.withResolvers<void>();
 
-  const onRequest = (req: NodeRequest, res: NodeResponse) => {
-    const conn = connOf(req);
-    if (conn) {
-      conn.active++;
-      clearTimeout(conn.timer);
-      res.once("close", () => {
-        conn.active--;
-        if (conn.active === 0) draining ? conn.end() : arm(conn, idleTimeout);
-      });
-    }
-    if (draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
-    const handler = (req.url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
-    serveNode(handler, req, res, secure, responseHeaders).catch((err) => {
-      log.error("response_failed", { error: err });
-    });
+  /** Counts a request on its connection; `done` when it has been answered or dropped. */
+  const begin = (conn: Conn | undefined) => {
+    if (!conn) return () => {};
+    conn.active++;
+    clearTimeout(conn.timer);
+    return () => {
+      conn.active--;
+      if (conn.active === 0) draining ? conn.end() : arm(conn, idleTimeout);
+    };
+  };
+  const handlerFor = (url: string | undefined) =>
+    (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
+  const failed = (err: unknown) => log.error("response_failed", { error: err });
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.once("close", begin((req.socket as Tracked)[CONN]));
+    if (draining) res.setHeader("connection", "close");
+    serveHttp1(handlerFor(req.url), req, res, secure, responseHeaders).catch(failed);
+  };
+  const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    stream.once("close", begin((stream.session as Tracked | undefined)?.[CONN]));
+    serveHttp2(handlerFor(headers[":path"] as string), stream, headers, responseHeaders)
+      .catch(failed);
   };
   const arm = (conn: Conn, ms: number) => {
     clearTimeout(conn.timer);
@@ -177,6 +191,10 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
 
   const server = createServer(options, onRequest);
   if (secure) {
+    // HTTP/2 streams are served by the core stream API; the compatibility layer's request
+    // objects (still used for HTTP/1.1 over TLS) cost more per request.
+    server.removeAllListeners("stream");
+    server.on("stream", onStream);
     server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
       if (socket.alpnProtocol !== "h2") trackSocket(socket);
     });
@@ -213,10 +231,20 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     get connections() {
       return conns.size;
     },
+    stopAccepting() {
+      if (!closing) {
+        closing = new Promise((resolve) => {
+          server.close(() => finished.resolve());
+          // The address is free once the listening handle has closed (the next loop turn).
+          setTimeout(resolve, 0);
+        });
+      }
+      return closing;
+    },
     shutdown() {
       if (!draining) {
         draining = true;
-        server.close(() => finished.resolve());
+        listener.stopAccepting();
         for (const conn of conns) if (conn.active === 0) conn.end();
       }
       return finished.promise;
@@ -233,29 +261,28 @@ function refuseLongUrl(): Response {
   return renderProblem(new ApiError("uri_too_long", URI_TOO_LONG), crypto.randomUUID());
 }
 
-function connOf(req: NodeRequest): Conn | undefined {
-  if (req.httpVersionMajor === 2) {
-    return ((req as http2.Http2ServerRequest).stream.session as Tracked | undefined)?.[CONN];
-  }
-  return (req.socket as Tracked)[CONN];
-}
-
 type AnyServer = http.Server | http2.Http2SecureServer;
 
 function createServer(
   options: ListenerOptions,
-  onRequest: (req: NodeRequest, res: NodeResponse) => void,
+  onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
 ): AnyServer {
   const idle = options.idleTimeout ?? 0;
   if (options.tls) {
-    const server = http2.createSecureServer({
-      allowHTTP1: true,
-      cert: options.tls.cert,
-      key: options.tls.key,
-      handshakeTimeout: options.headerTimeout || 120_000,
-      maxSessionMemory: 64,
-      settings: { maxHeaderListSize: MAX_HEADER_BYTES },
-    }, onRequest);
+    const server = http2.createSecureServer(
+      {
+        allowHTTP1: true,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        handshakeTimeout: options.headerTimeout || 120_000,
+        maxSessionMemory: 64,
+        settings: { maxHeaderListSize: MAX_HEADER_BYTES },
+      },
+      onRequest as unknown as (
+        req: http2.Http2ServerRequest,
+        res: http2.Http2ServerResponse,
+      ) => void,
+    );
     server.maxConnections = connectionBudget(options.maxConnections ?? 0).max;
     return server;
   }

@@ -24,12 +24,21 @@ export interface CertificateSource {
 
 /** The listeners of a running server. */
 export interface Listeners {
-  /** The `port` listener. */
+  /** The `port` listener (a new one after {@link Listeners.rebind}). */
   readonly main: Listener;
   /** The `http_port` redirect listener, or null. */
   readonly redirect: Listener | null;
   /** `http://host:port` or `https://host:port` of the main listener (loopback for `0.0.0.0`). */
   readonly origin: string;
+  /**
+   * Moves to the listener keys of `next` (host, port, timeouts, connection cap, TLS files or
+   * ACME, http_port, HSTS) without dropping a request: the certificate is loaded first (a bad
+   * one throws and nothing changes), the new listeners open with the current handler, then the old
+   * ones stop accepting and drain (their in-flight requests finish). A listener that needs its
+   * predecessor's address gets it after the predecessor stops accepting. Resolves once the new
+   * listeners serve, with `drained` for the old ones.
+   */
+  rebind(next: Config): Promise<{ drained: Promise<void> }>;
   /** The handler of the main listener from now on. */
   setHandler(handler: FetchHandler): void;
   /** Stops accepting on every listener; resolves once their in-flight requests finished. */
@@ -83,44 +92,97 @@ export async function openListeners(
   options: OpenListenersOptions,
 ): Promise<Listeners> {
   const { log } = options;
+  let current = await openSet(config, log, options.handler, null);
+  return {
+    get main() {
+      return current.main;
+    },
+    get redirect() {
+      return current.redirect;
+    },
+    get origin() {
+      return originOf(current.main);
+    },
+    setHandler(handler) {
+      current.main.handler = handler;
+    },
+    async rebind(next) {
+      const old = current;
+      current = await openSet(next, log, old.main.handler, old);
+      old.source?.stop();
+      const drained = Promise.all([old.main.shutdown(), old.redirect?.shutdown()]).then(() => {});
+      log.info("listeners_rebound", { url: originOf(current.main) });
+      return { drained };
+    },
+    async shutdown() {
+      current.source?.stop();
+      await Promise.all([current.main.shutdown(), current.redirect?.shutdown()]);
+    },
+    closeAll() {
+      current.main.closeAll();
+      current.redirect?.closeAll();
+    },
+  };
+}
+
+/** One generation of listeners and the certificate source that feeds the main one. */
+interface ListenerSet {
+  main: Listener;
+  redirect: Listener | null;
+  source: CertificateSource | null;
+}
+
+/**
+ * Opens the listeners of `config`: the redirect listener first (ACME challenges need it), then
+ * the certificate, then `port`. With `previous`, a listener whose address is taken by its
+ * predecessor opens once the predecessor has stopped accepting. Throws (a `TlsError` naming the
+ * key) when TLS cannot start, after closing what it opened.
+ */
+async function openSet(
+  config: Config,
+  log: Logger,
+  handler: FetchHandler,
+  previous: ListenerSet | null,
+): Promise<ListenerSet> {
   const challenges: ChallengeTable = new Map();
   let httpsPort = config.port;
   let redirect: Listener | null = null;
   let source: CertificateSource | null = null;
   try {
+    // Certificate files are checked before anything binds; ACME needs the redirect port first.
+    if (!config.tls_auto) source = await openCertificateSource(config, log, challenges);
     if (config.http_port) {
-      redirect = await openListener({
-        ...listenerOptionsOf(config, log, createRedirectHandler(challenges, () => httpsPort), null),
-        port: config.http_port,
-      });
+      const redirectHandler = createRedirectHandler(challenges, () => httpsPort);
+      redirect = await replacing(previous?.redirect ?? null, () =>
+        openListener({
+          ...listenerOptionsOf(config, log, redirectHandler, null),
+          port: config.http_port,
+        }));
     }
-    source = await openCertificateSource(config, log, challenges);
-    const main = await openListener(
-      listenerOptionsOf(config, log, options.handler, source?.pair ?? null),
+    if (config.tls_auto) source = await openCertificateSource(config, log, challenges);
+    const pair = source?.pair ?? null;
+    const main = await replacing(
+      previous?.main ?? null,
+      () => openListener(listenerOptionsOf(config, log, handler, pair)),
     );
     httpsPort = main.port;
-    source?.watch((pair) => main.setCertificate(pair));
-    const stopSource = source;
-    return {
-      main,
-      redirect,
-      origin: originOf(main),
-      setHandler(handler) {
-        main.handler = handler;
-      },
-      async shutdown() {
-        stopSource?.stop();
-        await Promise.all([main.shutdown(), redirect?.shutdown()]);
-      },
-      closeAll() {
-        main.closeAll();
-        redirect?.closeAll();
-      },
-    };
+    source?.watch((next) => main.setCertificate(next));
+    return { main, redirect, source };
   } catch (err) {
     source?.stop();
     await redirect?.shutdown();
     throw err;
+  }
+}
+
+/** Opens a listener; when `old` holds its address, `old` stops accepting first. */
+async function replacing(old: Listener | null, open: () => Promise<Listener>): Promise<Listener> {
+  try {
+    return await open();
+  } catch (err) {
+    if (!old || (err as { code?: string }).code !== "EADDRINUSE") throw err;
+    await old.stopAccepting();
+    return await open();
   }
 }
 
