@@ -2,7 +2,7 @@
 // port, certificate hot swap, refused replacements and start-up errors naming the key.
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import tls from "node:tls";
-import { testConfig } from "../_helpers.ts";
+import { runDeno, testConfig } from "../_helpers.ts";
 import { startServer } from "../../lib/server.ts";
 import { createLogger } from "../../lib/log.ts";
 import { loadConfig } from "../../lib/config.ts";
@@ -230,5 +230,28 @@ Deno.test({
     } finally {
       await server.shutdown();
     }
+  },
+});
+
+Deno.test({
+  name: "duckserve healthcheck probes an HTTPS server without checking its certificate",
+  ignore,
+  fn: async () => {
+    await using ca = await createTestCa();
+    await using t = await startTls(ca);
+    const out = await runDeno(["run", "-A", "main.ts", "healthcheck"], {
+      DUCKDB_PORT: String(t.server.port),
+      DUCKDB_HOST: "127.0.0.1",
+      DUCKDB_TLS_CERT: t.files.cert,
+      DUCKDB_TLS_KEY: t.files.key,
+    });
+    equal(out.code, 0, out.stderr);
+    const down = await runDeno(["run", "-A", "main.ts", "healthcheck", "--timeout", "2000"], {
+      DUCKDB_PORT: String(t.server.port + 1 === 65536 ? 1 : t.server.port + 1),
+      DUCKDB_HOST: "127.0.0.1",
+      DUCKDB_TLS_CERT: t.files.cert,
+      DUCKDB_TLS_KEY: t.files.key,
+    });
+    equal(down.code, 1);
   },
 });
