@@ -12,15 +12,14 @@ import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
 import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
-import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
+import { createLifecycle, drain, type Lifecycle, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
-import type { FetchHandler } from "./net/adapter.ts";
 import { type Listeners, openListeners } from "./net/serve.ts";
 import { openStreamsRuntime, type StreamsRuntime } from "./streams/mod.ts";
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
-  /** Base URL including the route prefix, e.g. `http://127.0.0.1:8080/duckdb`. */
+  /** Base URL including the route prefix, e.g. `http://127.0.0.1:8080/duckdb` (follows a rebind). */
   readonly url: string;
   readonly port: number;
   /** The lifecycle phase: `ready` once started, then `draining` and `stopped`. */
@@ -73,7 +72,6 @@ export async function startServer(
   });
   const url = `${listeners.origin}${config.route_prefix}`;
   options.onListen?.(url);
-  const finished = Promise.withResolvers<void>();
 
   let engine: Engine;
   let auth: Auth;
@@ -101,11 +99,51 @@ export async function startServer(
     throw err;
   }
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
-  const handler: FetchHandler = (request, info) => ready.fetch(request, info);
-  listeners.setHandler(handler);
+  listeners.setHandler((request, info) => ready.fetch(request, info));
   lifecycle.enter("ready");
   log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
 
+  const { shutdown, finished } = createShutdown(config, log, lifecycle, {
+    listeners,
+    engine,
+    auth,
+    streams,
+  });
+  return {
+    get url() {
+      return `${listeners.origin}${config.route_prefix}`;
+    },
+    get port() {
+      return listeners.main.port;
+    },
+    get phase() {
+      return lifecycle.phase;
+    },
+    shutdown,
+    fetch: async (request) => await ready.fetch(request),
+    finished,
+    routes: ready.routes,
+    listeners,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}
+
+/** What a running server closes when it stops. */
+interface Parts {
+  listeners: Listeners;
+  engine: Engine;
+  auth: Auth;
+  streams: StreamsRuntime | null;
+}
+
+/** The server's one shutdown (see {@link drain}) and the promise it resolves when done. */
+function createShutdown(
+  config: Config,
+  log: Logger,
+  lifecycle: Lifecycle,
+  { listeners, engine, auth, streams }: Parts,
+): { shutdown: () => Promise<void>; finished: Promise<void> } {
+  const finished = Promise.withResolvers<void>();
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
     stopping ??= drain({
@@ -129,17 +167,5 @@ export async function startServer(
         await engine.close();
       },
     }).then(() => finished.resolve());
-  return {
-    url,
-    port: listeners.main.port,
-    get phase() {
-      return lifecycle.phase;
-    },
-    shutdown,
-    fetch: async (request) => await ready.fetch(request),
-    finished: finished.promise,
-    routes: ready.routes,
-    listeners,
-    [Symbol.asyncDispose]: shutdown,
-  };
+  return { shutdown, finished: finished.promise };
 }

@@ -36,6 +36,7 @@ import type { Logger } from "../log.ts";
 import http from "node:http";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
+import { type ConnTable, createConnTable } from "./connections.ts";
 
 /** A PEM certificate chain and its private key. */
 export interface TlsPair {
@@ -119,76 +120,24 @@ export function connectionBudget(requested: number): { max: number; backlog: num
   return { max, backlog: Math.min(511, Math.max(16, Math.floor(budget - max))) };
 }
 
-/** One connection's state: requests in flight and the timer that closes it when idle. */
-interface Conn {
-  active: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Ends the connection gracefully (a GOAWAY on HTTP/2, FIN on HTTP/1.1). */
-  end(): void;
-  destroy(): void;
-}
-
-const CONN = Symbol("duckserve.conn");
-type Tracked = { [CONN]?: Conn };
-
 /** Binds `options.hostname:port` and serves; rejects when the address cannot be bound. */
 export async function openListener(options: ListenerOptions): Promise<Listener> {
   const { log } = options;
   const secure = Boolean(options.tls);
-  const idleTimeout = options.idleTimeout ?? 0;
-  const headerTimeout = options.headerTimeout ?? 0;
-  const conns = new Set<Conn>();
-  const responseHeaders = options.responseHeaders ?? {};
-  let draining = false;
-  let closing: Promise<void> | null = null;
-  const finished = Promise.withResolvers<void>();
-
-  /** Counts a request on its connection; `done` when it has been answered or dropped. */
-  const begin = (conn: Conn | undefined) => {
-    if (!conn) return () => {};
-    conn.active++;
-    clearTimeout(conn.timer);
-    return () => {
-      conn.active--;
-      if (conn.active === 0) draining ? conn.end() : arm(conn, idleTimeout);
-    };
-  };
+  const conns = createConnTable(options.idleTimeout ?? 0, options.headerTimeout ?? 0);
+  const extra = options.responseHeaders ?? {};
   const handlerFor = (url: string | undefined) =>
     (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
   const failed = (err: unknown) => log.error("response_failed", { error: err });
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.once("close", begin((req.socket as Tracked)[CONN]));
-    if (draining) res.setHeader("connection", "close");
-    serveHttp1(handlerFor(req.url), req, res, secure, responseHeaders).catch(failed);
+    res.once("close", conns.begin(req.socket));
+    if (conns.draining) res.setHeader("connection", "close");
+    serveHttp1(handlerFor(req.url), req, res, secure, extra).catch(failed);
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    stream.once("close", begin((stream.session as Tracked | undefined)?.[CONN]));
-    serveHttp2(handlerFor(headers[":path"] as string), stream, headers, responseHeaders)
-      .catch(failed);
+    stream.once("close", conns.begin(stream.session));
+    serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra).catch(failed);
   };
-  const arm = (conn: Conn, ms: number) => {
-    clearTimeout(conn.timer);
-    if (ms > 0) conn.timer = setTimeout(() => conn.active === 0 && conn.destroy(), ms);
-  };
-  const track = (
-    target: Tracked,
-    end: () => void,
-    destroy: () => void,
-    onClose: Socket | http2.Http2Session,
-  ) => {
-    const conn: Conn = { active: 0, timer: undefined, end, destroy };
-    target[CONN] = conn;
-    conns.add(conn);
-    onClose.once("close", () => {
-      clearTimeout(conn.timer);
-      conns.delete(conn);
-    });
-    if (draining) conn.end();
-    else arm(conn, headerTimeout);
-  };
-  const trackSocket = (socket: Socket) =>
-    track(socket as Tracked, () => socket.end(), () => socket.destroy(), socket);
-
   const server = createServer(options, onRequest);
   if (secure) {
     // HTTP/2 streams are served by the core stream API; the compatibility layer's request
@@ -196,34 +145,38 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     server.removeAllListeners("stream");
     server.on("stream", onStream);
     server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
-      if (socket.alpnProtocol !== "h2") trackSocket(socket);
+      if (socket.alpnProtocol !== "h2") conns.trackSocket(socket);
     });
-    server.on("session", (session: http2.ServerHttp2Session) => {
-      track(
-        session as Tracked,
-        () => session.close(),
-        () => session.destroy(),
-        session,
-      );
-    });
+    server.on("session", (session: http2.ServerHttp2Session) => conns.trackSession(session));
   } else {
-    server.on("connection", trackSocket);
+    server.on("connection", (socket: Socket) => conns.trackSocket(socket));
   }
   server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
     answerClientError(err, socket);
   });
-
   const address = await bind(server, options);
   server.on("error", (err: Error & { code?: string }) => {
     // After binding, errors are accept failures (EMFILE at the open-file limit): the server
     // keeps listening and accepts again once descriptors are free.
     log.error("accept_failed", { code: err.code, error: err });
   });
+  const listener = listenerOf(server, address, conns, options);
+  return listener;
+}
 
+/** The {@link Listener} face of a bound server. */
+function listenerOf(
+  server: AnyServer,
+  address: { address: string; port: number },
+  conns: ConnTable,
+  options: ListenerOptions,
+): Listener {
+  let closing: Promise<void> | null = null;
+  const finished = Promise.withResolvers<void>();
   const listener: Listener = {
     hostname: address.address,
     port: address.port,
-    secure,
+    secure: Boolean(options.tls),
     handler: options.handler,
     setCertificate(pair) {
       (server as unknown as { setSecureContext(o: TlsPair): void }).setSecureContext(pair);
@@ -232,25 +185,22 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
       return conns.size;
     },
     stopAccepting() {
-      if (!closing) {
-        closing = new Promise((resolve) => {
-          server.close(() => finished.resolve());
-          // The address is free once the listening handle has closed (the next loop turn).
-          setTimeout(resolve, 0);
-        });
-      }
+      closing ??= new Promise((resolve) => {
+        server.close(() => finished.resolve());
+        // The address is free once the listening handle has closed (the next loop turn).
+        setTimeout(resolve, 0);
+      });
       return closing;
     },
     shutdown() {
-      if (!draining) {
-        draining = true;
+      if (!conns.draining) {
         listener.stopAccepting();
-        for (const conn of conns) if (conn.active === 0) conn.end();
+        conns.drain();
       }
       return finished.promise;
     },
     closeAll() {
-      for (const conn of conns) conn.destroy();
+      conns.destroyAll();
     },
     finished: finished.promise,
   };
