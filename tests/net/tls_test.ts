@@ -255,3 +255,38 @@ Deno.test({
     equal(down.code, 1);
   },
 });
+
+Deno.test({
+  name: "header_timeout closes TLS connections that never finish the handshake or send headers",
+  ignore,
+  fn: async () => {
+    await using ca = await createTestCa();
+    await using t = await startTls(ca, { header_timeout: "300ms", idle_timeout: "400ms" });
+    const closedAfter = (connect: () => Deno.Conn | Promise<Deno.Conn>) =>
+      (async () => {
+        const started = performance.now();
+        const conn = await connect();
+        const buffer = new Uint8Array(1024);
+        try {
+          while ((await conn.read(buffer)) !== null) { /* drain until the server closes */ }
+        } catch {
+          // reset by the server
+        }
+        conn.close();
+        return performance.now() - started;
+      })();
+    const silent = closedAfter(() => Deno.connect({ hostname: "127.0.0.1", port: t.server.port }));
+    const handshaken = closedAfter(async () => {
+      const conn = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: t.server.port,
+        caCerts: [ca.caPem],
+      });
+      await conn.handshake();
+      return conn;
+    });
+    const [a, b] = await Promise.all([silent, handshaken]);
+    ok(a >= 250 && a < 3_000, `no ClientHello: closed after ${a} ms`);
+    ok(b >= 250 && b < 3_000, `TLS but no request: closed after ${b} ms`);
+  },
+});
