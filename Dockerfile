@@ -2,6 +2,7 @@
 #
 #   docker build -t duckserve .
 #   docker run -d -p 8080:8080 -v "$PWD/data:/data" duckserve
+#   docker exec <container> cat /data/admin.key   (the first start's admin key; then delete it)
 #   HTTPS: docker run -d -p 443:8443 -p 80:8080 -v "$PWD/data:/data" -e DUCKDB_PORT=8443 \
 #     -e DUCKDB_HTTP_PORT=8080 -e DUCKDB_TLS_AUTO=true -e DUCKDB_TLS_DOMAINS=db.example.com \
 #     -e DUCKDB_ACME_EMAIL=ops@example.com duckserve
@@ -10,6 +11,8 @@
 # runtime, denort, here).
 ARG DENO_VERSION=2.9.6
 FROM denoland/deno:${DENO_VERSION} AS build
+# The JS heap bound (MB) baked into the binary: docker build --build-arg MAX_HEAP_MB=1024 .
+ARG MAX_HEAP_MB=512
 WORKDIR /src
 COPY deno.json deno.lock ./
 COPY main.ts ./
@@ -17,7 +20,7 @@ COPY cli/ cli/
 COPY lib/ lib/
 COPY tools/ tools/
 RUN deno install --frozen \
-  && deno task compile --output /out/duckserve
+  && deno task compile --output /out/duckserve --max-heap "${MAX_HEAP_MB}"
 
 # Runtime stage: glibc and libstdc++ (which libduckdb.so needs) come with bookworm-slim.
 FROM debian:bookworm-slim
@@ -36,6 +39,7 @@ ENV DUCKDB_HOST=0.0.0.0 \
     DUCKDB_ROUTE_PREFIX=/duckdb \
     DUCKDB_DATABASE_PATH=/data/main.db \
     DUCKDB_AUTH_DATABASE_PATH=/data/auth.db \
+    DUCKDB_ADMIN_KEY_FILE=/data/admin.key \
     DUCKDB_QUERY_TIMEOUT=10s \
     DUCKDB_MAX_ROWS_PER_PAGE=100 \
     DUCKDB_ABSOLUTE_MAX_ROWS=10000 \

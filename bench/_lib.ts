@@ -64,6 +64,7 @@ export async function startServer(
   // Durable state of a bench server lives in a temporary directory, never in the checkout.
   const scratch = await Deno.makeTempDir({ prefix: "duckserve-bench-server-" });
   flags = {
+    database_path: ":memory:",
     streams_dir: `${scratch}/streams`,
     auth_database_path: `${scratch}/auth.duckdb`,
     ...flags,

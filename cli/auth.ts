@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { FileLockedError } from "../lib/db/file.ts";
 import { keyStatus, parseExpiry } from "../lib/auth/keys.ts";
+import { importReferenceAuth } from "../lib/auth/import.ts";
 import { displayTable } from "../lib/auth/policy.ts";
 import { AuthInputError, formatOperations, parseOperations } from "../lib/permissions.ts";
 import {
@@ -40,29 +41,50 @@ const DB_HELP = "auth database file (default: the configured auth_database_path)
 
 type Options = Record<string, string | boolean | undefined>;
 
+/** How the verbs are declared: an action wrapper and a subcommand with `--db`. */
+interface Verbs {
+  /** Wraps a verb: resolves the database path, maps known errors to one line and exit 1. */
+  verb(
+    name: string,
+    work: (options: Options, db: string) => Promise<void>,
+  ): (options: Options, command: Command) => Promise<void>;
+  /** Adds the subcommand `name` to `parent`, with `--db` and no extra arguments. */
+  leaf(parent: Command, name: string, description: string): Command;
+}
+
 /** Runs `auth` with `args`; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   let exitCode = 0;
   const program = createCommand("duckserve auth")
     .description(AUTH_HELP)
     .option(DB_FLAG, DB_HELP);
-
-  /** Wraps a verb: resolves the database path, maps known errors to one line and exit 1. */
-  const verb =
-    (name: string, work: (options: Options, db: string) => Promise<void>) =>
-    async (options: Options, command: Command) => {
+  const verbs: Verbs = {
+    verb: (name, work) => async (options, command) => {
       try {
         const db = await databasePath(command.optsWithGlobals<Options>().db as string | undefined);
         await work(options, db);
       } catch (err) {
         exitCode = report(name, err);
       }
-    };
-  const leaf = (parent: Command, name: string, description: string) =>
-    parent.command(name).description(description).option(DB_FLAG, DB_HELP).allowExcessArguments(
-      false,
-    );
+    },
+    leaf: (parent, name, description) =>
+      parent.command(name).description(description).option(DB_FLAG, DB_HELP).allowExcessArguments(
+        false,
+      ),
+  };
+  addInitVerb(program, verbs);
+  addKeyVerbs(program, verbs);
+  addRoleVerbs(program, verbs);
+  addPermissionVerbs(program, verbs);
+  addImportVerb(program, verbs);
+  addInfoVerb(program, verbs);
+  const early = await parseCommand(program, args);
+  if (early !== null) return early;
+  return exitCode;
+}
 
+/** `auth init`. */
+function addInitVerb(program: Command, { verb, leaf }: Verbs): void {
   leaf(program, "init", "create a new auth database with the roles admin, editor and reader")
     .option(
       "--with-defaults [bool]",
@@ -85,7 +107,10 @@ export async function run(args: string[]): Promise<number> {
             `Add one with: duckserve auth role add -d ${db} -n NAME`,
       );
     }));
+}
 
+/** `auth key add|remove|list`. */
+function addKeyVerbs(program: Command, { verb, leaf }: Verbs): void {
   const key = program.command("key").description("manage API keys");
   leaf(key, "add", "create an API key for a role and print it (once)")
     .requiredOption("-r, --role <role>", "role of the key")
@@ -128,37 +153,43 @@ export async function run(args: string[]): Promise<number> {
   leaf(key, "list", "list API keys (ids, roles, status; never the keys)")
     .option("--json", "print JSON")
     .addOption(new Option("--show-keys").hideHelp())
-    .action(verb("key list", async (o, db) => {
-      if (o.showKeys) {
-        throw new AuthInputError(
-          "keys are stored only as SHA-256 digests and cannot be shown; " +
-            "remove a key by its key id and add a new one instead",
-        );
-      }
-      const data = await readStore(db);
-      const now = Date.now();
-      const rows = data.keys.map((k) => ({
-        key_id: k.keyId,
-        role: k.role,
-        status: keyStatus(k, now),
-        created_at: iso(k.createdAt),
-        expires_at: iso(k.expiresAt),
-        description: k.description,
-      }));
-      if (o.json) return printJson(rows);
-      printTable(
-        ["KEY ID", "ROLE", "STATUS", "CREATED", "EXPIRES", "DESCRIPTION"],
-        rows.map((r) => [
-          r.key_id,
-          r.role,
-          r.status,
-          r.created_at ?? "",
-          r.expires_at ?? "never",
-          r.description ?? "",
-        ]),
-      );
-    }));
+    .action(verb("key list", listKeys));
+}
 
+/** `auth key list`: ids, roles and status, never the keys. */
+async function listKeys(o: Options, db: string): Promise<void> {
+  if (o.showKeys) {
+    throw new AuthInputError(
+      "keys are stored only as SHA-256 digests and cannot be shown; " +
+        "remove a key by its key id and add a new one instead",
+    );
+  }
+  const data = await readStore(db);
+  const now = Date.now();
+  const rows = data.keys.map((k) => ({
+    key_id: k.keyId,
+    role: k.role,
+    status: keyStatus(k, now),
+    created_at: iso(k.createdAt),
+    expires_at: iso(k.expiresAt),
+    description: k.description,
+  }));
+  if (o.json) return printJson(rows);
+  printTable(
+    ["KEY ID", "ROLE", "STATUS", "CREATED", "EXPIRES", "DESCRIPTION"],
+    rows.map((r) => [
+      r.key_id,
+      r.role,
+      r.status,
+      r.created_at ?? "",
+      r.expires_at ?? "never",
+      r.description ?? "",
+    ]),
+  );
+}
+
+/** `auth role add|remove|list`. */
+function addRoleVerbs(program: Command, { verb, leaf }: Verbs): void {
   const role = program.command("role").description("manage roles");
   leaf(role, "add", "create a role (it has no permissions until granted)")
     .requiredOption("-n, --name <name>", "role name (letters, digits, _ . -)")
@@ -195,7 +226,10 @@ export async function run(args: string[]): Promise<number> {
         rows.map((r) => [r.role, String(r.keys), String(r.permissions), r.description ?? ""]),
       );
     }));
+}
 
+/** `auth permission add|remove|list` (alias `perm`). */
+function addPermissionVerbs(program: Command, { verb, leaf }: Verbs): void {
   const permission = program.command("permission").alias("perm").description(
     "manage permissions (operations of a role on a table)",
   );
@@ -233,38 +267,75 @@ export async function run(args: string[]): Promise<number> {
   leaf(permission, "list", "list permissions")
     .option("-r, --role <role>", "only this role")
     .option("--json", "print JSON")
-    .action(verb("permission list", async (o, db) => {
-      const data = await readStore(db);
-      if (o.role !== undefined && !data.roles.some((r) => r.name === o.role)) {
-        throw new AuthInputError(`role "${o.role}" does not exist`);
-      }
-      const rows = data.permissions.filter((p) => o.role === undefined || p.role === o.role)
-        .map((p) => ({
-          role: p.role,
-          table: displayTable(p.table),
-          operations: formatOperations(p.operations),
-          create: p.operations.includes("c"),
-          read: p.operations.includes("r"),
-          update: p.operations.includes("u"),
-          delete: p.operations.includes("d"),
-          query: p.operations.includes("q"),
-        }));
-      if (o.json) return printJson(rows);
-      const yes = (b: boolean) => (b ? "yes" : "-");
-      printTable(
-        ["ROLE", "TABLE", "CREATE", "READ", "UPDATE", "DELETE", "QUERY"],
-        rows.map((r) => [
-          r.role,
-          r.table,
-          yes(r.create),
-          yes(r.read),
-          yes(r.update),
-          yes(r.delete),
-          yes(r.query),
-        ]),
+    .action(verb("permission list", listPermissions));
+}
+
+/** `auth permission list`, of one role with `--role`. */
+async function listPermissions(o: Options, db: string): Promise<void> {
+  const data = await readStore(db);
+  if (o.role !== undefined && !data.roles.some((r) => r.name === o.role)) {
+    throw new AuthInputError(`role "${o.role}" does not exist`);
+  }
+  const rows = data.permissions.filter((p) => o.role === undefined || p.role === o.role)
+    .map((p) => ({
+      role: p.role,
+      table: displayTable(p.table),
+      operations: formatOperations(p.operations),
+      create: p.operations.includes("c"),
+      read: p.operations.includes("r"),
+      update: p.operations.includes("u"),
+      delete: p.operations.includes("d"),
+      query: p.operations.includes("q"),
+    }));
+  if (o.json) return printJson(rows);
+  const yes = (b: boolean) => (b ? "yes" : "-");
+  printTable(
+    ["ROLE", "TABLE", "CREATE", "READ", "UPDATE", "DELETE", "QUERY"],
+    rows.map((r) => [
+      r.role,
+      r.table,
+      yes(r.create),
+      yes(r.read),
+      yes(r.update),
+      yes(r.delete),
+      yes(r.query),
+    ]),
+  );
+}
+
+/** `auth import`: a caddy-duckdb-module auth database, keys hashed on the way in. */
+function addImportVerb(program: Command, { verb, leaf }: Verbs): void {
+  leaf(
+    program,
+    "import",
+    "import the roles, grants and keys of a caddy-duckdb-module auth database (keys are hashed)",
+  )
+    .requiredOption("--from <path>", "the reference's auth database (stop its server first)")
+    .option(
+      "--allow-widening",
+      "import per-table rows that denied what the role's * row allows (duckserve has no denials)",
+    )
+    .option("--json", "print JSON")
+    .action(verb("import", async (o, db) => {
+      const from = o.from as string;
+      const report = await importReferenceAuth(from, db, {
+        allowWidening: Boolean(o.allowWidening),
+      });
+      for (const warning of report.warnings) printError(`auth import: warning: ${warning}`);
+      if (o.json) return printJson({ from, to: db, ...report });
+      print(
+        `Imported ${from} into ${db}${report.created ? " (created)" : ""}: ` +
+          `${report.rolesAdded} new role(s), ${report.permissionsSet} grant(s), ` +
+          `${report.keysAdded} new key(s)` +
+          (report.keysPresent ? `, ${report.keysPresent} key(s) already present` : "") + ".\n" +
+          "The keys work as before and are stored hashed; the reference file still holds them " +
+          "in plain text: delete it once every client uses duckserve.",
       );
     }));
+}
 
+/** `auth info`. */
+function addInfoVerb(program: Command, { verb, leaf }: Verbs): void {
   leaf(program, "info", "show what the auth database holds")
     .option("--json", "print JSON")
     .action(verb("info", async (o, db) => {
@@ -290,10 +361,6 @@ export async function run(args: string[]): Promise<number> {
           `Permissions:   ${info.permissions}`,
       );
     }));
-
-  const early = await parseCommand(program, args);
-  if (early !== null) return early;
-  return exitCode;
 }
 
 async function databasePath(flag: string | undefined): Promise<string> {

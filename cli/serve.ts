@@ -6,7 +6,13 @@
  * @module
  */
 
-import { CONFIG_KEYS, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
+import {
+  type Config,
+  CONFIG_KEYS,
+  ConfigError,
+  describeConfig,
+  loadConfig,
+} from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
 import { createCommand, parseCommand, printError } from "./_program.ts";
@@ -98,28 +104,51 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
-  let server;
-  try {
-    server = await startServer(config);
-  } catch (err) {
-    printError(`cannot start: ${(err as Error).message}`);
-    return 1;
-  }
+  return await serveUntilStopped(config);
+}
+
+/**
+ * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}); resolves
+ * with the exit code.
+ */
+async function serveUntilStopped(config: Config): Promise<number> {
+  // Signals are heard from before the server starts: a stop asked for while it starts (its
+  // `server_started` line is already out) waits for the start, then drains.
+  const started = Promise.withResolvers<Awaited<ReturnType<typeof startServer>>>();
   const forced = Promise.withResolvers<number>();
   const stopped = Promise.withResolvers<number>();
   const onSignal = createSignalHandler({
-    stop: () => server.shutdown().then(() => stopped.resolve(0), stopped.reject),
+    stop: () =>
+      started.promise.then((server) => server.shutdown()).then(
+        () => stopped.resolve(0),
+        stopped.reject,
+      ),
     force: () => {
       printError("second signal: exiting without waiting for the shutdown to finish");
       forced.resolve(130);
     },
   });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
+  const listen = (on: boolean) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      if (on) Deno.addSignalListener(signal, onSignal);
+      else Deno.removeSignalListener(signal, onSignal);
+    }
+  };
+  listen(true);
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    listen(false);
+    printError(`cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  started.resolve(server);
   const code = await Promise.race([
     stopped.promise,
     server.finished.then(() => server.shutdown()).then(() => 0),
     forced.promise,
   ]);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(signal, onSignal);
+  listen(false);
   return code;
 }

@@ -19,20 +19,18 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
-import { reservedCatalogClash } from "./db/catalog_name.ts";
+import { reservedCatalogClash } from "./catalog_name.ts";
 import { finishNetConfig, NET_KEYS, type NetConfig } from "./config_net.ts";
 import { formatDuration } from "./units.ts";
 
-/**
- * The effective configuration. Keys are the reference module's option names; the listener keys
- * are in {@link NetConfig} (`lib/config_net.ts`).
- */
+/** The effective configuration: the reference's option names, listener keys in {@link NetConfig}. */
 export interface Config extends NetConfig {
   host: string;
   port: number;
   route_prefix: string;
   database_path: string;
   auth_database_path: string;
+  admin_key_file: string | null;
   auth_enabled: boolean;
   auth_failure_limit: number;
   auth_failure_window: number;
@@ -87,8 +85,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   row(
     "database_path",
     "path",
-    ":memory:",
-    "Main database file, or `:memory:`. Names like `Main.db` that DuckDB cannot use as a catalog are refused.",
+    "data/main.duckdb",
+    "Main database file (relative paths are resolved against the working directory; its " +
+      "directory is created), or `:memory:` for a database lost at exit. Names like `Main.db` " +
+      "that DuckDB cannot use as a catalog are refused.",
   ),
   row(
     "auth_database_path",
@@ -96,6 +96,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "data/auth.duckdb",
     "Auth database file (relative paths are resolved against the working directory). " +
       "Created with default roles and one printed admin key when missing.",
+  ),
+  row(
+    "admin_key_file",
+    "path",
+    null,
+    "When the first start creates the auth database, write its admin key to this file " +
+      "(created with mode `0600`) instead of stderr, and log only where it is (container logs " +
+      "keep stderr). May not lie in `allowed_directories`.",
+    { nullable: true },
   ),
   row(
     "auth_enabled",
@@ -392,12 +401,11 @@ function finish(config: Config, cwd: string): Config {
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   if (config.database_path !== ":memory:") config.database_path = absolute(config.database_path);
   config.auth_database_path = absolute(config.auth_database_path);
+  if (config.admin_key_file) config.admin_key_file = absolute(config.admin_key_file);
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
-  finishNetConfig(config, cwd, (line) => {
-    throw new ConfigError(line);
-  });
+  finishNetConfig(config, cwd, ConfigError);
   checkCatalogName(config.database_path);
   checkAllowedDirectories(config);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
@@ -429,19 +437,19 @@ function checkAllowedDirectories(config: Config): void {
           `${what}; choose directories apart from it`,
       );
     };
-    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
-      // COPY … TO the database file itself would overwrite it.
-      fail(`the database file itself (database_path ${config.database_path})`);
-    }
+    // The most sensitive first: the auth database, then stream storage, then the database file.
     if (config.auth_enabled && inside(config.auth_database_path, dir)) {
       fail(`the auth database (auth_database_path ${config.auth_database_path})`);
+    }
+    if (config.auth_enabled && config.admin_key_file && inside(config.admin_key_file, dir)) {
+      fail(`the admin key file (admin_key_file ${config.admin_key_file})`);
     }
     if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
       fail(`stream storage (streams_dir ${config.streams_dir})`);
     }
-    const certs = config.certs_dir.replace(/\/+$/, "");
-    if (config.tls_auto && (inside(certs, dir) || inside(dir, certs))) {
-      fail(`certificates and ACME keys (certs_dir ${config.certs_dir})`);
+    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
+      // COPY … TO the database file itself would overwrite it.
+      fail(`the database file itself (database_path ${config.database_path})`);
     }
   }
 }

@@ -2,7 +2,8 @@
  * The listener keys of the configuration (timeouts, connection cap, TLS from files or ACME,
  * the HTTP redirect port, HSTS, CORS) and their cross-key rules. `lib/config.ts` splices
  * {@link NET_KEYS} into its one key table and calls {@link finishNetConfig}; nothing else reads
- * them from anywhere but the `Config`.
+ * them from anywhere but the `Config`. (It imports nothing of `config.ts`: its rows have the shape
+ * of `config.ts`'s `ConfigKey`.)
  *
  * @example
  * ```ts
@@ -16,10 +17,9 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import type { Kind } from "./config_kinds.ts";
-import type { Config, ConfigKey } from "./config.ts";
+import type { Kind, KindRule } from "./config_kinds.ts";
 
-/** The listener part of {@link Config}. */
+/** The listener part of the configuration (`Config` in `lib/config.ts` extends it). */
 export interface NetConfig {
   idle_timeout: number;
   header_timeout: number;
@@ -39,16 +39,32 @@ export interface NetConfig {
   cors_max_age: number;
 }
 
+/** What the listener rules read: the listener keys and the keys they are checked against. */
+export interface NetView extends NetConfig {
+  port: number;
+  allowed_directories: string[];
+  temp_directory: string | null;
+}
+
 /** Let's Encrypt's production directory, the default `acme_directory`. */
 export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
+
+/** One listener key: the shape of `config.ts`'s `ConfigKey` for the keys of {@link NetConfig}. */
+export interface NetKey extends KindRule {
+  key: keyof NetConfig;
+  default: NetConfig[keyof NetConfig];
+  env: string;
+  flag: string;
+  description: string;
+}
 
 function row(
   key: keyof NetConfig,
   kind: Kind,
   defaultValue: NetConfig[keyof NetConfig],
   description: string,
-  extra: Partial<ConfigKey> = {},
-): ConfigKey {
+  extra: Partial<KindRule> = {},
+): NetKey {
   return {
     key,
     kind,
@@ -61,7 +77,7 @@ function row(
 }
 
 /** The listener keys, in README order (after `route_prefix`). */
-export const NET_KEYS: readonly ConfigKey[] = [
+export const NET_KEYS: readonly NetKey[] = [
   row(
     "idle_timeout",
     "duration",
@@ -153,8 +169,18 @@ export const NET_KEYS: readonly ConfigKey[] = [
   row("cors_max_age", "duration", 600_000, "How long browsers may cache a preflight answer."),
 ];
 
-/** Errors of the listener keys, as lines; `fail` throws the configuration's error. */
-export function finishNetConfig(config: Config, cwd: string, fail: (line: string) => never): void {
+/**
+ * Resolves the listener keys' paths and checks their rules; a refusal throws `error` (the
+ * configuration's error type) with one line.
+ */
+export function finishNetConfig(
+  config: NetView,
+  cwd: string,
+  error: new (line: string) => Error,
+): void {
+  const fail = (line: string): never => {
+    throw new error(line);
+  };
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   config.certs_dir = absolute(config.certs_dir);
   if (config.tls_cert) config.tls_cert = absolute(config.tls_cert);
@@ -189,6 +215,7 @@ export function finishNetConfig(config: Config, cwd: string, fail: (line: string
   if (config.http_port && config.http_port === config.port) {
     fail(`invalid http_port = ${config.http_port}: it is also port`);
   }
+  if (config.tls_auto) checkCertsDir(config, fail);
   if (config.cors_origins.includes("*") && config.cors_origins.length > 1) {
     fail('invalid cors_origins: "*" stands alone');
   }
@@ -201,7 +228,24 @@ export function finishNetConfig(config: Config, cwd: string, fail: (line: string
   }
 }
 
+/** User SQL may use `allowed_directories` and `temp_directory`: none may hold `certs_dir`. */
+function checkCertsDir(config: NetView, fail: (line: string) => never): void {
+  const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  const certs = config.certs_dir.replace(/\/+$/, "");
+  const open = config.allowed_directories.map((d) => ["allowed_directories", d]);
+  if (config.temp_directory) open.push(["temp_directory", config.temp_directory]);
+  for (const [key, raw] of open) {
+    const dir = raw.replace(/\/+$/, "");
+    if (inside(certs, dir) || inside(dir, certs)) {
+      fail(
+        `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL reach certificates and ` +
+          `ACME keys (certs_dir ${config.certs_dir}); choose directories apart from it`,
+      );
+    }
+  }
+}
+
 /** True when the listener on `port` serves HTTPS. */
-export function servesTls(config: Config): boolean {
+export function servesTls(config: NetConfig): boolean {
   return Boolean(config.tls_cert) || config.tls_auto;
 }

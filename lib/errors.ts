@@ -220,12 +220,21 @@ export interface ProblemBody {
   [extra: string]: unknown;
 }
 
-/** Builds the RFC 9457 body of an error; 5xx bodies never carry engine internals. */
-export function problemBody(err: ApiError, requestId: string): ProblemBody {
+/**
+ * Stands for the configured route prefix in an error message (`Use POST {prefix}/query.`), for
+ * stages that do not know it; {@link problemBody} fills it in.
+ */
+export const PREFIX_PLACEHOLDER = "{prefix}";
+
+/**
+ * Builds the RFC 9457 body of an error; 5xx bodies never carry engine internals.
+ * {@link PREFIX_PLACEHOLDER} in the message becomes `routePrefix` (`""` for none).
+ */
+export function problemBody(err: ApiError, requestId: string, routePrefix = ""): ProblemBody {
   const title = STATUS_TEXT[err.status] ?? "Error";
   const detail = err.code === "internal_error"
     ? `${ERROR_CODES.internal_error[1]} (request ${requestId})`
-    : err.message;
+    : err.message.replaceAll(PREFIX_PLACEHOLDER, routePrefix);
   return {
     type: "about:blank",
     title,
@@ -239,12 +248,15 @@ export function problemBody(err: ApiError, requestId: string): ProblemBody {
   };
 }
 
-/** Renders any thrown value as an `application/problem+json` response. */
-export function renderProblem(err: unknown, requestId: string): Response {
+/**
+ * Renders any thrown value as an `application/problem+json` response (`routePrefix`: the
+ * configured `route_prefix`, see {@link problemBody}).
+ */
+export function renderProblem(err: unknown, requestId: string, routePrefix = ""): Response {
   const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
     cause: err,
   });
-  return new Response(JSON.stringify(problemBody(apiError, requestId)), {
+  return new Response(JSON.stringify(problemBody(apiError, requestId, routePrefix)), {
     status: apiError.status,
     headers: {
       "content-type": "application/problem+json",

@@ -6,16 +6,23 @@
  * @module
  */
 
+import { getHeapStatistics } from "node:v8";
 import type { Config } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
 import { createApp } from "./http/app.ts";
+import { withCors } from "./http/cors.ts";
 import type { RegisteredRoute } from "./http/endpoints.ts";
 import { createStartingApp } from "./http/starting.ts";
 import { createLifecycle, drain, type Lifecycle, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { type Listeners, openListeners } from "./net/serve.ts";
-import { openStreamsRuntime, type StreamsRuntime } from "./streams/mod.ts";
+import {
+  openStreamsRuntime,
+  type StreamsRuntime,
+  type StreamsService,
+  type StreamsTuning,
+} from "./streams/mod.ts";
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
@@ -35,7 +42,12 @@ export interface RunningServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** The routes the app registered (what `documentRoutes` checks the OpenAPI rows against). */
   readonly routes: readonly RegisteredRoute[];
-  /** The listeners (the main port, the redirect port); for rebinding and tests. */
+  /**
+   * The streams service (null when `streams` is off): system appends and reads for an embedding
+   * program, and tests.
+   */
+  readonly streams: StreamsService | null;
+  /** The listeners (the main port, the redirect port): `rebind()` for live reloads, tests. */
   readonly listeners: Listeners;
 }
 
@@ -53,6 +65,8 @@ export interface StartOptions {
    * (default: printed on stderr). Never logged.
    */
   announce?: (text: string) => void;
+  /** Streams settings that no config key sets (see {@link StreamsTuning}). */
+  streams?: StreamsTuning;
 }
 
 /**
@@ -64,6 +78,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log_level);
+  await warnMissingDirectories(config, log);
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
   const listeners = await openListeners(config, {
@@ -73,42 +88,27 @@ export async function startServer(
   const url = `${listeners.origin}${config.route_prefix}`;
   options.onListen?.(url);
 
-  let engine: Engine;
-  let auth: Auth;
-  let streams: StreamsRuntime | null = null;
-  const opened: (() => Promise<void>)[] = [];
+  let parts: Parts;
   try {
     await options.beforeOpen?.();
-    streams = await openStreamsRuntime(config, log);
-    if (streams) opened.push(streams.close);
-    engine = await openEngine(config);
-    opened.push(engine.close);
-    // The wiring between features: the authorizer learns which SQL functions check their own
-    // permissions, and streams get the auth stage as the check they call.
-    auth = options.auth ?? await createAuth(config, {
-      log,
-      announce: options.announce,
-      selfAuthorizing: streams?.selfAuthorizing,
-    });
-    if (!options.auth) opened.push(() => auth.close());
-    await streams?.attach(engine, auth);
+    parts = await openParts(config, options, log);
   } catch (err) {
-    for (const close of opened.reverse()) await close().catch(() => {});
     lifecycle.enter("stopped");
     await listeners.shutdown();
     throw err;
   }
+  const { engine, auth, streams } = parts;
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
-  listeners.setHandler((request, info) => ready.fetch(request, info));
+  listeners.setHandler(withCors(config, (request, info) => ready.fetch(request, info)));
   lifecycle.enter("ready");
-  log.info("server_started", { url, duckdb_version: engine.duckdbVersion });
-
-  const { shutdown, finished } = createShutdown(config, log, lifecycle, {
-    listeners,
-    engine,
-    auth,
-    streams,
+  log.info("server_started", {
+    url,
+    duckdb_version: engine.duckdbVersion,
+    // V8's whole heap limit (old space, from --max-old-space-size, plus young space).
+    js_heap_limit_mb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
   });
+
+  const { shutdown, finished } = createShutdown(config, log, lifecycle, { ...parts, listeners });
   return {
     get url() {
       return `${listeners.origin}${config.route_prefix}`;
@@ -123,17 +123,59 @@ export async function startServer(
     fetch: async (request) => await ready.fetch(request),
     finished,
     routes: ready.routes,
+    streams: streams?.service ?? null,
     listeners,
     [Symbol.asyncDispose]: shutdown,
   };
 }
 
-/** What a running server closes when it stops. */
+/**
+ * Warns once per allowed directory that does not exist (or is not a directory) right now: user
+ * SQL can reach nothing there until it is created.
+ */
+async function warnMissingDirectories(config: Config, log: Logger): Promise<void> {
+  for (const path of config.allowed_directories) {
+    const info = await Deno.stat(path).catch(() => null);
+    if (info?.isDirectory) continue;
+    log.warn("allowed_directory_missing", {
+      path,
+      message: "allowed_directories names a directory that does not exist; user SQL can reach " +
+        "nothing there until it is created",
+    });
+  }
+}
+
+/** What {@link openParts} opened. */
 interface Parts {
-  listeners: Listeners;
   engine: Engine;
   auth: Auth;
   streams: StreamsRuntime | null;
+}
+
+/**
+ * Opens the streams feature, the engine and the auth stage, and wires them: the authorizer
+ * learns which SQL functions check their own permissions, and streams get the auth stage as the
+ * check they call. On a failure, closes what it opened and throws.
+ */
+async function openParts(config: Config, options: StartOptions, log: Logger): Promise<Parts> {
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    const streams = await openStreamsRuntime(config, log, options.streams);
+    if (streams) opened.push(streams.close);
+    const engine = await openEngine(config);
+    opened.push(engine.close);
+    const auth = options.auth ?? await createAuth(config, {
+      log,
+      announce: options.announce,
+      selfAuthorizing: streams?.selfAuthorizing,
+    });
+    if (!options.auth) opened.push(() => auth.close());
+    await streams?.attach(engine, auth);
+    return { engine, auth, streams };
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw err;
+  }
 }
 
 /** The server's one shutdown (see {@link drain}) and the promise it resolves when done. */
@@ -141,7 +183,7 @@ function createShutdown(
   config: Config,
   log: Logger,
   lifecycle: Lifecycle,
-  { listeners, engine, auth, streams }: Parts,
+  { listeners, engine, auth, streams }: Parts & { listeners: Listeners },
 ): { shutdown: () => Promise<void>; finished: Promise<void> } {
   const finished = Promise.withResolvers<void>();
   let stopping: Promise<void> | null = null;

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { equal } from "node:assert/strict";
 import type { Reply, TestServer } from "./_helpers.ts";
 
 /** Requests against `{prefix}/api/...`. */
@@ -45,12 +46,12 @@ export function api(t: TestServer): ApiClient {
     send: (method, path, text, headers) => send(method, path, text, headers),
     async sql(sql) {
       const r = await t.query(sql);
-      if (r.status !== 200) throw new Error(`SQL failed (${r.status}): ${r.text}`);
+      equal(r.status, 200, `SQL failed: ${r.text}`);
       return r;
     },
     async count(table) {
       const r = await t.query(`SELECT count(*)::INTEGER AS n FROM ${table}`);
-      if (r.status !== 200) throw new Error(`count failed: ${r.text}`);
+      equal(r.status, 200, `count failed: ${r.text}`);
       return r.body.data[0].n;
     },
   };

@@ -1,8 +1,11 @@
 /**
- * Followers of a JSON stream for tests: catch-up reads, long-polls and SSE reads that can drop
- * their connection mid-way (a disconnect) and report where to resume. Every body is consumed.
+ * Followers of a stream for tests: catch-up reads, long-polls and SSE reads of JSON streams that
+ * can drop their connection mid-way (a disconnect) and report where to resume, and raw SSE reads
+ * with their parser. Every body is consumed or cancelled.
  * @module
  */
+
+import { equal, fail } from "node:assert/strict";
 
 // deno-lint-ignore no-explicit-any
 export type Event = Record<string, any>;
@@ -15,7 +18,7 @@ export async function readAll(
 ): Promise<{ events: Event[]; next: string }> {
   const res = await fetch(`${url}?offset=${offset}`, { headers });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${text}`);
+  equal(res.status, 200, `GET ${url}: ${text}`);
   return { events: JSON.parse(text), next: res.headers.get("stream-next-offset")! };
 }
 
@@ -23,7 +26,7 @@ export async function readAll(
 export async function tailOf(url: string, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(url, { method: "HEAD", headers });
   await res.body?.cancel();
-  if (res.status !== 200) throw new Error(`HEAD ${url}: ${res.status}`);
+  equal(res.status, 200, `HEAD ${url}`);
   return res.headers.get("stream-next-offset")!;
 }
 
@@ -66,7 +69,7 @@ export async function sse(
 ): Promise<{ events: Event[]; next: string }> {
   const ctl = new AbortController();
   const res = await fetch(`${url}?offset=${offset}&live=sse`, { headers, signal: ctl.signal });
-  if (res.status !== 200) throw new Error(`SSE ${url}: ${res.status} ${await res.text()}`);
+  if (res.status !== 200) fail(`SSE ${url}: ${res.status} ${await res.text()}`);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const events: Event[] = [];
   let next = offset;
@@ -125,4 +128,41 @@ export async function followLongPoll(
   }
   await writes;
   return seen;
+}
+
+/** Reads an SSE response until `until(received)` is true or the stream ends; then cancels. */
+export async function readSse(
+  url: string,
+  until: (received: string) => boolean,
+  timeoutMs = 5000,
+): Promise<{ status: number; headers: Headers; received: string }> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  const res = await fetch(url, { signal: ctl.signal });
+  let received = "";
+  try {
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    while (!until(received)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += dec.decode(value, { stream: true });
+    }
+    await reader.cancel().catch(() => {});
+  } catch (e) {
+    if (!(e instanceof DOMException && e.name === "AbortError")) throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { status: res.status, headers: res.headers, received };
+}
+
+/** Parses SSE text into events. */
+export function parseSse(text: string): { event: string; data: string }[] {
+  return text.split("\n\n").filter((b) => b.trim()).map((block) => {
+    const lines = block.split("\n");
+    const event = lines.find((l) => l.startsWith("event: "))?.slice(7) ?? "";
+    const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join("\n");
+    return { event, data };
+  });
 }

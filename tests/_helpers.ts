@@ -1,8 +1,11 @@
 /**
- * Test helpers: a real duckserve server on an ephemeral loopback port with an in-memory database,
- * and small fetch wrappers that always consume the body. Servers run with `auth_enabled: false`
- * unless asked; an auth-enabled server always gets an auth store in a temporary directory (see
- * {@link startAuthServer} for one with keys of every role ready).
+ * Test helpers: the one way tests start duckserve. {@link startTestServer} runs a real server in
+ * the test's process on an ephemeral loopback port with an in-memory database and in-memory
+ * streams (every suite uses it, the streams protocol suites too); {@link spawnServer} runs
+ * `main.ts serve` as a child process (crash and packaging tests). Fetch wrappers always consume
+ * the body. Servers run with `auth_enabled: false` unless asked; an auth-enabled server always
+ * gets an auth store in a temporary directory (see {@link startAuthServer} for one with keys of
+ * every role ready).
  * @module
  */
 
@@ -10,6 +13,7 @@ import { ok } from "node:assert/strict";
 import { type Config, loadConfig } from "../lib/config.ts";
 import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import type { StreamsService } from "../lib/streams/mod.ts";
 import {
   addKey,
   type AddKeyOptions,
@@ -29,6 +33,7 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
       log_level: "silent",
       auth_enabled: "false",
       streams_storage: "memory",
+      database_path: ":memory:",
       ...flags,
     },
   });
@@ -38,9 +43,17 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
 export interface TestServer extends AsyncDisposable {
   server: RunningServer;
   config: Config;
+  /** Base URL including the route prefix. */
   url: string;
   /** Captured log lines (JSON text). */
   logs: string[];
+  /** The captured log events named `event` (all of them without a name), parsed. */
+  // deno-lint-ignore no-explicit-any
+  events(event?: string): Record<string, any>[];
+  /** The streams service (system appends, reads, direct `handle` calls); null when off. */
+  streams: StreamsService | null;
+  /** Absolute URL of a stream path (`{origin}{streams_prefix}/{path}`). */
+  at(path: string): string;
   /** Captured one-time announcements (the admin key printed when an auth store is created). */
   announcements: string[];
   /** POSTs `{sql, params}` to /query and returns status, headers and parsed body. */
@@ -72,11 +85,16 @@ export async function consume(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, body };
 }
 
+/** `fetch()` of an absolute URL, consumed. */
+export async function call(url: string, init?: RequestInit): Promise<Reply> {
+  return consume(await fetch(url, init));
+}
+
 /**
  * Starts a server with `flags` (config keys) on top of {@link testConfig}; `options` go to
- * `startServer` (e.g. an `auth` stage). With `auth_enabled: "true"` and no
- * `auth_database_path`, the auth store is created in a temporary directory (removed on
- * dispose), never under the working directory.
+ * `startServer` (e.g. an `auth` stage, or `streams` settings that have no config key). With
+ * `auth_enabled: "true"` and no `auth_database_path`, the auth store is created in a temporary
+ * directory (removed on dispose), never under the working directory.
  */
 export async function startTestServer(
   flags: Record<string, string> = {},
@@ -96,17 +114,20 @@ export async function startTestServer(
     ...options,
     log,
   });
-  const request = async (path: string, init?: RequestInit) =>
-    consume(await fetch(`${server.url}${path}`, init));
+  const at = (path: string) => `${new URL(server.url).origin}${config.streams_prefix}/${path}`;
+  const request = (path: string, init?: RequestInit) => call(`${server.url}${path}`, init);
   return {
     server,
     config,
     url: server.url,
     logs,
+    events: (event) =>
+      logs.map((line) => JSON.parse(line)).filter((e) => event === undefined || e.event === event),
     announcements,
+    streams: server.streams,
+    at,
     request,
-    stream: async (path, init) =>
-      consume(await fetch(`${new URL(server.url).origin}${config.streams_prefix}/${path}`, init)),
+    stream: (path, init) => call(at(path), init),
     query: (sql, params, headers = {}) =>
       request("/query", {
         method: "POST",
@@ -207,6 +228,78 @@ export async function timed(check: () => Promise<boolean>): Promise<number> {
 /** `encodeURIComponent` for the GET query path. */
 export function sqlPath(sql: string, format = "json"): string {
   return `/query/${encodeURIComponent(sql)}/result.${format}`;
+}
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** A duckserve child process started by {@link spawnMain}. */
+export interface Spawned {
+  /** Base URL, once `server_started` was logged (null when the process exited first). */
+  url: string | null;
+  /** The parsed JSON log lines so far. */
+  // deno-lint-ignore no-explicit-any
+  events: Record<string, any>[];
+  /** Everything printed on stderr so far. */
+  stderr(): string;
+  child: Deno.ChildProcess;
+  /** Waits for the exit; returns the exit code. */
+  exit(): Promise<number>;
+}
+
+/**
+ * Runs `deno run <runFlags> main.ts <args>` as a child process (with `env` on top of the
+ * inherited environment, in `cwd`), reads its log from stderr and resolves once it logged
+ * `server_started` or exited.
+ */
+export async function spawnMain(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+  runFlags: string[] = ["-A"],
+): Promise<Spawned> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...runFlags, MAIN, ...args],
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).spawn();
+  // deno-lint-ignore no-explicit-any
+  const events: Record<string, any>[] = [];
+  let text = "";
+  const started = Promise.withResolvers<string | null>();
+  const reading = (async () => {
+    let buffered = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      buffered += chunk;
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const event = JSON.parse(line);
+          events.push(event);
+          if (event.event === "server_started") started.resolve(String(event.url));
+        } catch {
+          // not a log line (e.g. a one-line start-up error)
+        }
+      }
+    }
+    started.resolve(null);
+  })();
+  const url = await started.promise;
+  return {
+    url,
+    events,
+    stderr: () => text,
+    child,
+    async exit() {
+      const { code } = await child.status;
+      await reading;
+      return code;
+    },
+  };
 }
 
 /** What a `deno` child process printed and how it exited. */

@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { ApiError } from "../lib/errors.ts";
 import { createAuth } from "../lib/auth/mod.ts";
-import { catalogNameOf } from "../lib/db/catalog_name.ts";
+import { catalogNameOf } from "../lib/catalog_name.ts";
 import { hashKey } from "../lib/auth/keys.ts";
 import { addRole, removeKey, setKeyActive, setPermission } from "../lib/auth/store.ts";
 import { parseOperations } from "../lib/permissions.ts";

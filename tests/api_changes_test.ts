@@ -10,7 +10,7 @@ import {
   sse,
   tailOf,
 } from "./_follow.ts";
-import { CHANGE_KEYS_LIMIT, CHANGE_ROWS_LIMIT } from "../lib/query/change_capture.ts";
+import { CHANGE_KEYS_LIMIT, CHANGE_ROWS_LIMIT } from "../lib/streams/change_capture.ts";
 
 const SETUP = "CREATE TABLE orders (id BIGINT PRIMARY KEY, total DECIMAL(10,2), note VARCHAR); " +
   "CREATE TABLE nopk (v INTEGER); CREATE VIEW orders_view AS SELECT * FROM orders; " +

@@ -7,7 +7,7 @@ Deno.test("loadConfig() gives the reference defaults", async () => {
   const config = await loadConfig({ env: {}, cwd: "/srv" });
   equal(config.port, 8080);
   equal(config.route_prefix, "/duckdb");
-  equal(config.database_path, ":memory:");
+  equal(config.database_path, "/srv/data/main.duckdb");
   equal(config.auth_database_path, "/srv/data/auth.duckdb");
   equal(config.query_timeout, 10_000);
   equal(config.max_rows_per_page, 100);
@@ -97,7 +97,11 @@ Deno.test("loadConfig() rejects a bad value with one line naming key, value, sou
   });
   deepEqual(apart.allowed_directories, ["/srv/ds/files", "/srv/dsx"]);
   const open = await loadConfig({
-    env: { DUCKDB_AUTH_ENABLED: "false", DUCKDB_STREAMS_STORAGE: "memory" },
+    env: {
+      DUCKDB_AUTH_ENABLED: "false",
+      DUCKDB_STREAMS_STORAGE: "memory",
+      DUCKDB_DATABASE_PATH: ":memory:",
+    },
     flags: { allowed_directories: "/" },
   });
   deepEqual(open.allowed_directories, ["/"]);

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS, loadConfig } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
-import { runDeno, startTestServer } from "./_helpers.ts";
+import { runDeno, spawnMain, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BINDINGS =
@@ -37,6 +37,7 @@ Deno.test({
         NO_COLOR: "1",
       });
       equal(result.code, 0, result.stderr);
+      match(result.stderr, /DENORT_BIN=.* is the deno CLI, not denort/, "the warning");
       const binary = Buffer.from(await Deno.readFile(out));
       ok(await embedded(binary, `${BINDINGS}/duckdb.node`), "duckdb.node");
       ok(await embedded(binary, `${BINDINGS}/libduckdb.so`), "libduckdb.so beside it");
@@ -57,18 +58,93 @@ Deno.test({
       match(metadata, /"self_extracting":"[0-9a-f]+"/);
       match(metadata, /"features":\["no-legacy-abort"\]/);
       match(metadata, /"allow_run":null/);
+      // The JS heap bound of `deno task start` is baked in too.
+      match(metadata, /"v8_flags":\[[^\]]*"--max-old-space-size=512"\]/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
-Deno.test("the compiled binary's permissions are enough to serve", async () => {
+Deno.test("deno task compile without denort says in one line what is missing and what DENORT_BIN is", async () => {
+  // No denort for this target is cached, and the proxy refuses every download: what an offline
+  // machine sees, wherever the test runs.
+  const dir = await Deno.makeTempDir({ prefix: "duckserve-compile-" });
+  try {
+    const target = "aarch64-unknown-linux-gnu";
+    const result = await run(["task", "compile", "--target", target, "--output", `${dir}/x`], {
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "",
+      NO_COLOR: "1",
+    });
+    equal(result.code, 1, result.stderr);
+    const last = result.stderr.trim().split("\n").at(-1)!;
+    match(
+      last,
+      new RegExp(`^compile: deno compile could not download denort [0-9.]+ for ${target}`),
+    );
+    match(
+      last,
+      /DENORT_BIN .* must name a denort binary .* pointed at deno it builds the deno CLI/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task start bounds the JS heap at 512 MB of old space; dev and the image too", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks;
+  for (const task of ["start", "dev"]) {
+    match(tasks[task], /^deno run .*--v8-flags=--max-old-space-size=512 .*main\.ts serve/, task);
+  }
+  const dockerfile = await Deno.readTextFile(`${ROOT}/Dockerfile`);
+  match(dockerfile, /^ARG MAX_HEAP_MB=512$/m);
+  match(dockerfile, /deno task compile --output \/out\/duckserve --max-heap "\$\{MAX_HEAP_MB\}"/);
+  // The running server reports V8's limit: old space plus the young generation.
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      ...PERMISSIONS,
-      "main.ts",
+      "task",
+      "start",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--auth-enabled",
+      "false",
+      "--database-path",
+      ":memory:",
+      "--streams-storage",
+      "memory",
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  let started: Record<string, unknown> | null = null;
+  while (!started) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`server did not start: ${log}`);
+    log += value;
+    const line = log.split("\n").find((l) => l.includes('"event":"server_started"'));
+    if (line) started = JSON.parse(line);
+  }
+  const drain = (async () => {
+    while (!(await lines.read()).done) { /* keep the pipe empty */ }
+  })();
+  const limit = Number(started.js_heap_limit_mb);
+  ok(limit >= 512 && limit < 700, `js_heap_limit_mb ${limit}`);
+  child.kill("SIGTERM");
+  await child.status;
+  await drain;
+});
+
+Deno.test("the compiled binary's permissions are enough to serve", async () => {
+  const server = await spawnMain(
+    [
       "serve",
       "--host",
       "127.0.0.1",
@@ -76,23 +152,15 @@ Deno.test("the compiled binary's permissions are enough to serve", async () => {
       "0",
       "--auth-enabled",
       "false",
+      "--database-path",
+      ":memory:",
     ],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let url = "";
-  while (!url) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`server did not start: ${log}`);
-    log += value;
-    url = /"event":"server_started","url":"([^"]+)"/.exec(log)?.[1] ?? "";
-  }
-  const drain = (async () => {
-    while (!(await lines.read()).done) { /* keep the pipe empty */ }
-  })();
+    {},
+    ROOT,
+    PERMISSIONS,
+  );
+  const url = server.url;
+  ok(url, `server did not start: ${server.stderr()}`);
   const health = await fetch(`${url}/health`);
   equal(health.status, 200, await health.text());
   const query = await fetch(`${url}/query`, {
@@ -103,9 +171,8 @@ Deno.test("the compiled binary's permissions are enough to serve", async () => {
   const asset = await fetch(`${url}/docs/docs.js`);
   equal(asset.status, 200);
   await asset.body?.cancel();
-  child.kill("SIGTERM");
-  equal((await child.status).code, 0);
-  await drain;
+  server.child.kill("SIGTERM");
+  equal(await server.exit(), 0);
 });
 
 Deno.test("Dockerfile passes dockerfile-utils' linter and has the image's required shape", async () => {

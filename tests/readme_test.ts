@@ -37,3 +37,28 @@ Deno.test("README's error table lists exactly the error codes with their statuse
     equal(row![1], String(status), code);
   }
 });
+
+Deno.test("README's library table names what deno.json and tools/conformance import, and nothing else", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const conformance = JSON.parse(
+    await Deno.readTextFile(new URL("../tools/conformance/package.json", import.meta.url)),
+  );
+  const packages = new Set([
+    // deno.json's npm imports ("hono/" and "hono" are one package); node: built-ins map nowhere.
+    ...Object.keys(config.imports).filter((k) => !k.startsWith("node:")).map((k) =>
+      k.replace(/\/$/, "")
+    ),
+    ...Object.keys(conformance.devDependencies),
+  ]);
+  const named = new Set(
+    tableRows("library").flatMap((row) =>
+      [...row[0].split(" (")[0].matchAll(/`([^`]+)`/g)].map((m) => m[1].split(" ")[0])
+    ),
+  );
+  const builtIn = [...named].filter((name) => name.startsWith("node:"));
+  ok(builtIn.every((name) => /^node:[a-z_]+$/.test(name)), "built-ins are node: modules");
+  equal(
+    [...named].filter((name) => !name.startsWith("node:")).sort().join(" "),
+    [...packages].sort().join(" "),
+  );
+});

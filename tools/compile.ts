@@ -10,9 +10,18 @@
  *   `swagger-ui-dist` are excluded.
  * - Permissions are baked in: network, files, environment, FFI (the Node-API addon) and system
  *   information; no subprocesses.
+ * - The JS heap is bounded like `deno task start`'s: `--max-old-space-size` of
+ *   {@link DEFAULT_MAX_HEAP_MB} MB unless `--max-heap MB` says otherwise. DuckDB's results live in
+ *   native memory that only the garbage collector frees, so an unbounded heap lets it pile up.
  *
- * Usage: `deno task compile [--output PATH] [--target TRIPLE]`. `DENORT_BIN` is passed through
- * (`deno compile` uses it instead of downloading the runtime).
+ * Usage: `deno task compile [--output PATH] [--target TRIPLE] [--max-heap MB]`.
+ *
+ * `deno compile` downloads `denort` (Deno's runtime for compiled programs, one per Deno version and
+ * target) once and caches it; offline, that download fails, and this tool says so in one line
+ * instead of leaving only the raw DNS error. `DENORT_BIN` is passed through: it names the runtime
+ * binary to embed instead of downloading it, and must be a `denort` of this Deno version. Pointed
+ * at the `deno` CLI itself, it builds the deno CLI with the payload appended, which runs as `deno`,
+ * not as duckserve (the packaging test does that only to inspect the payload); this tool warns.
  * @module
  */
 
@@ -25,6 +34,9 @@ export const PERMISSIONS = [
   "--allow-ffi",
   "--allow-sys",
 ];
+
+/** The JS heap bound (V8 `--max-old-space-size`, MB) of `deno task start` and the binary. */
+export const DEFAULT_MAX_HEAP_MB = 512;
 
 /** Files of `swagger-ui-dist` the docs page serves (the rest is left out). */
 const SWAGGER_FILES = new Set(["swagger-ui-bundle.js", "swagger-ui.css", "package.json"]);
@@ -95,17 +107,71 @@ async function excludedPaths(root: string, target: string): Promise<string[]> {
   return excluded.sort();
 }
 
+/** The one line printed when `deno compile` could not download denort. */
+export function denortHelp(version: string, target: string): string {
+  return `compile: deno compile could not download denort ${version} for ${target} (the runtime it ` +
+    "embeds; it needs network access once, then it is cached in DENO_DIR). DENORT_BIN cannot " +
+    "stand in for the download with the deno CLI: it must name a denort binary of this Deno " +
+    `version (denort-${target}.zip of the Deno release); pointed at deno it builds the deno CLI, ` +
+    "not duckserve.";
+}
+
+/** True when `deno compile`'s error output says the denort download failed. */
+export function isDenortDownloadFailure(stderr: string): boolean {
+  return /denort/i.test(stderr) &&
+    /error sending request|dns error|Connect|timed out|certificate|status code|Not Found/i.test(
+      stderr,
+    );
+}
+
+/** Warns when DENORT_BIN names the deno CLI: the output would run as deno, not duckserve. */
+async function checkDenortBin(): Promise<void> {
+  const bin = Deno.env.get("DENORT_BIN");
+  if (!bin) return;
+  const real = (path: string) => Deno.realPath(path).catch(() => path);
+  if (await real(bin) === await real(Deno.execPath())) {
+    console.error(
+      `compile: warning: DENORT_BIN=${bin} is the deno CLI, not denort: the output holds the ` +
+        "program but runs as the deno CLI, not as duckserve (use it only to inspect the payload)",
+    );
+  }
+}
+
+/** Runs `deno compile`, copying its stderr through; returns its exit code and that text. */
+async function runCompile(args: string[], root: string): Promise<{ code: number; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    stdout: "inherit",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  for await (const chunk of child.stderr) {
+    await Deno.stderr.write(chunk);
+    stderr += new TextDecoder().decode(chunk, { stream: true });
+  }
+  return { code: (await child.status).code, stderr };
+}
+
 /** Runs `deno compile`; returns its exit code. */
 export async function compile(args: string[], root = Deno.cwd()): Promise<number> {
   let output = "dist/duckserve";
   let target = hostTarget();
+  let maxHeap = String(DEFAULT_MAX_HEAP_MB);
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--output") output = args[++i];
     else if (args[i] === "--target") target = args[++i];
+    else if (args[i] === "--max-heap") maxHeap = args[++i];
     else {
-      console.error(`compile: unknown argument ${args[i]} (use --output PATH, --target TRIPLE)`);
+      console.error(
+        `compile: unknown argument ${args[i]} (use --output PATH, --target TRIPLE, --max-heap MB)`,
+      );
       return 2;
     }
+  }
+  if (!/^[1-9]\d*$/.test(maxHeap ?? "")) {
+    console.error(`compile: --max-heap takes a whole number of megabytes, not ${maxHeap}`);
+    return 2;
   }
   // Make sure node_modules holds every package (and only then can exclusions be computed).
   const install = await new Deno.Command(Deno.execPath(), { args: ["install"], cwd: root })
@@ -115,23 +181,23 @@ export async function compile(args: string[], root = Deno.cwd()): Promise<number
     return 1;
   }
   const excludes = (await excludedPaths(root, target)).flatMap((p) => ["--exclude", p]);
-  const status = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      ...PERMISSIONS,
-      "--self-extracting",
-      "--target",
-      target,
-      ...excludes,
-      "--output",
-      output,
-      "main.ts",
-    ],
-    cwd: root,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn().status;
-  return status.code;
+  await checkDenortBin();
+  const { code, stderr } = await runCompile([
+    "compile",
+    ...PERMISSIONS,
+    `--v8-flags=--max-old-space-size=${maxHeap}`,
+    "--self-extracting",
+    "--target",
+    target,
+    ...excludes,
+    "--output",
+    output,
+    "main.ts",
+  ], root);
+  if (code !== 0 && isDenortDownloadFailure(stderr)) {
+    console.error(denortHelp(Deno.version.deno, target));
+  }
+  return code;
 }
 
 if (import.meta.main) Deno.exit(await compile(Deno.args));

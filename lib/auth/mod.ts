@@ -12,12 +12,12 @@
  */
 
 import type { Config } from "../config.ts";
-import { catalogNameOf } from "../db/catalog_name.ts";
+import { catalogNameOf } from "../catalog_name.ts";
 import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
-import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/raw.ts";
+import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/mod.ts";
 import {
   ALL_TABLES,
   type Authorizer,
@@ -36,6 +36,7 @@ import {
   typeNameOf,
 } from "./authorize_sql.ts";
 import { constantTimeEqual, hashKey, keyStatus, presentedKey } from "./keys.ts";
+import { createFirstStore } from "./first_start.ts";
 import { createFailureLimiter } from "./limiter.ts";
 import {
   can,
@@ -48,14 +49,7 @@ import {
 } from "./policy.ts";
 import { fileSignature, watchFile } from "./reload.ts";
 import { type AuthSnapshot, buildSnapshot } from "./snapshot.ts";
-import {
-  addKey,
-  authFileExists,
-  DEFAULT_LOCK_WAIT_MS,
-  DEFAULT_ROLES,
-  initAuthFile,
-  readAuthData,
-} from "./store.ts";
+import { authFileExists, DEFAULT_LOCK_WAIT_MS, readAuthData } from "./store.ts";
 
 export type { Operation, Principal } from "../permissions.ts";
 
@@ -138,32 +132,13 @@ export async function createAuth(config: Config, options: AuthOptions = {}): Pro
   const log = options.log ?? SILENT;
   const path = config.auth_database_path;
   if (!await authFileExists(path)) {
-    await createStore(path, log, options.announce ?? printAnnouncement);
+    await createFirstStore(path, {
+      log,
+      announce: options.announce ?? printAnnouncement,
+      keyFile: config.admin_key_file,
+    });
   }
   return await KeyAuth.open(config, log, options);
-}
-
-async function createStore(
-  path: string,
-  log: Logger,
-  announce: (text: string) => void,
-): Promise<void> {
-  await initAuthFile(path);
-  const { key, keyId } = await addKey(path, {
-    role: "admin",
-    description: "created by the first start of duckserve",
-  });
-  log.info("auth_database_created", {
-    path,
-    roles: DEFAULT_ROLES.map((r) => r.name),
-    admin_key_id: keyId,
-  });
-  announce(
-    `duckserve: created the auth database ${path} with the roles ` +
-      `${DEFAULT_ROLES.map((r) => r.name).join(", ")}.\n` +
-      `duckserve: admin API key: ${key}\n` +
-      "duckserve: this key is shown once and will not be shown again; store it now.\n",
-  );
 }
 
 function printAnnouncement(text: string): void {

@@ -115,7 +115,8 @@ async function checkSchema(db: DatabaseFile, path: string): Promise<void> {
   if (!tables.has("duckserve_meta")) {
     const hint = tables.has("api_keys") && tables.has("roles")
       ? " (it looks like a caddy-duckdb-module auth database, which stores keys in plain text; " +
-        "create a new one with `duckserve auth init` and issue new keys)"
+        "move its roles, grants and keys into a new one with `duckserve auth import --from " +
+        `${path} -d NEW_PATH\` and point auth_database_path at NEW_PATH)`
       : "";
     throw new AuthStoreError(`${path} is not a duckserve auth database${hint}`);
   }
@@ -229,7 +230,8 @@ function nullableText(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-function checkRoleName(name: string): void {
+/** Throws {@link AuthInputError} unless `name` is a valid role name. */
+export function checkRoleName(name: string): void {
   if (!ROLE_NAME.test(name)) {
     throw new AuthInputError(
       `invalid role name "${name}": use 1-64 letters, digits, '_', '.' or '-'`,
@@ -427,5 +429,71 @@ export async function setKeyActive(path: string, keyId: string, active: boolean)
       keyId,
     ]);
     if (changed === 0) throw new AuthInputError(`no key with key id ${keyId}`);
+  });
+}
+
+/** Roles, grants and keys (as digests) to add to a store, e.g. from another auth database. */
+export interface ImportRecords {
+  roles: RoleRecord[];
+  permissions: PermissionRecord[];
+  keys: KeyRecord[];
+}
+
+/** What {@link importRecords} changed. */
+export interface ImportCounts {
+  rolesAdded: number;
+  permissionsSet: number;
+  keysAdded: number;
+  /** Keys whose digest the store already held (left as they were). */
+  keysPresent: number;
+}
+
+/**
+ * Adds validated records in one transaction: missing roles, every grant (replacing the role's
+ * grant on the same table), and every key whose digest is new, with its key id, timestamps and
+ * active flag as given. A key id already in use fails the whole import.
+ */
+export async function importRecords(path: string, records: ImportRecords): Promise<ImportCounts> {
+  return await mutate(path, async (db) => {
+    const counts = { rolesAdded: 0, permissionsSet: 0, keysAdded: 0, keysPresent: 0 };
+    for (const role of records.roles) {
+      if (await roleExists(db, role.name)) continue;
+      await db.run("INSERT INTO roles (role_name, description) VALUES (?, ?)", [
+        role.name,
+        checkDescription(role.description),
+      ]);
+      counts.rolesAdded++;
+    }
+    for (const grant of records.permissions) {
+      await insertPermission(db, grant.role, grant.table, grant.operations);
+      counts.permissionsSet++;
+    }
+    for (const key of records.keys) {
+      if ((await db.all("SELECT 1 FROM api_keys WHERE key_hash = ?", [key.hash])).length) {
+        counts.keysPresent++;
+        continue;
+      }
+      if ((await db.all("SELECT 1 FROM api_keys WHERE key_id = ?", [key.keyId])).length) {
+        throw new AuthInputError(`key id ${key.keyId} is already in use; run the import again`);
+      }
+      await db.run(
+        `INSERT INTO api_keys
+           (key_id, key_hash, role_name, description, created_at, expires_at, is_active)
+         VALUES (?, ?, ?, ?, to_timestamp(?::DOUBLE / 1000),
+           CASE WHEN ?::DOUBLE IS NULL THEN NULL ELSE to_timestamp(?::DOUBLE / 1000) END, ?)`,
+        [
+          key.keyId,
+          key.hash,
+          key.role,
+          key.description,
+          key.createdAt,
+          key.expiresAt,
+          key.expiresAt,
+          key.active,
+        ],
+      );
+      counts.keysAdded++;
+    }
+    return counts;
   });
 }

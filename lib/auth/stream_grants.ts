@@ -17,7 +17,7 @@
  */
 
 import { isStreamTable, type Operation, STREAM_GRANT_PREFIX } from "../permissions.ts";
-import { compileGlob } from "../streams/glob.ts";
+import { compileGlob } from "../glob.ts";
 
 /** The operations a stream grant may hold: read, create (and append), delete. */
 export const STREAM_OPERATIONS: readonly Operation[] = ["c", "r", "d"];

@@ -6,9 +6,11 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import { sqlString } from "../sql/mod.ts";
+import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
 
@@ -38,10 +40,10 @@ export async function openEngine(config: Config): Promise<Engine> {
     : config.temp_directory!;
   await Deno.mkdir(scratchDirectory, { recursive: true });
   const scratch = await Deno.realPath(scratchDirectory);
-  const instance = await DuckDBInstance.create(
-    config.database_path,
-    instanceOptions(config, scratch),
-  );
+  const instance = await createInstance(config, scratch).catch(async (err) => {
+    if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    throw err;
+  });
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
   let duckdbVersion: string;
@@ -103,6 +105,29 @@ export async function openEngine(config: Config): Promise<Engine> {
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Creates the DuckDB instance (and the database file's directory). DuckDB locks the file for the
+ * process: a second server on it is refused with one line instead of DuckDB's IO Error.
+ */
+async function createInstance(config: Config, scratch: string): Promise<DuckDBInstance> {
+  const path = config.database_path;
+  if (path !== ":memory:" && config.access_mode === "read_write") {
+    await Deno.mkdir(dirname(path), { recursive: true });
+  }
+  try {
+    return await DuckDBInstance.create(path, instanceOptions(config, scratch));
+  } catch (err) {
+    if (!isLockError(err)) throw err;
+    const pid = /\(PID (\d+)\)/.exec(String((err as Error).message))?.[1];
+    throw new Error(
+      `database_path ${path} is in use by another process${pid ? ` (pid ${pid})` : ""}; ` +
+        "DuckDB lets one process open a database file: stop the other server or give this " +
+        "one its own database_path",
+      { cause: err },
+    );
+  }
 }
 
 /** The options the DuckDB instance is created with (extensions locked, spill in `scratch`). */

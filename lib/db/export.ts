@@ -72,6 +72,11 @@ export interface CopyOptions {
   file?: boolean;
 }
 
+/** Why a run was interrupted, if it was: decides the error its statement fails with. */
+interface Interruption {
+  reason: "timeout" | "closed" | null;
+}
+
 /**
  * Starts `COPY (select) TO <pipe> (copyOptions)` on the lease's connection and returns the
  * reading end. The lease stays with the caller (release it after `done` settles).
@@ -85,7 +90,6 @@ export async function startCopy(
   const path = `${options.directory}/export-${crypto.randomUUID()}`;
   const fifo = !options.file && await makeFifo(path);
   const sql = `COPY (${select}) TO ${sqlString(path)} (${copyOptions})`;
-  let interrupted: "timeout" | "closed" | null = null;
   const statement = await lease.connection.prepare(sql).catch((err) => {
     if (fifo) Deno.remove(path).catch(() => {});
     throw classifyDuckDBError(err);
@@ -98,11 +102,12 @@ export async function startCopy(
     if (fifo) await Deno.remove(path).catch(() => {});
     throw err;
   }
+  const interruption: Interruption = { reason: null };
   const toApiError = (err: unknown) => {
-    if (interrupted === "timeout") {
+    if (interruption.reason === "timeout") {
       return new ApiError("query_timeout", "The statement was interrupted after query_timeout.");
     }
-    if (interrupted === "closed") {
+    if (interruption.reason === "closed") {
       return new ApiError("client_closed_request", "The client closed the connection.");
     }
     return classifyDuckDBError(err);
@@ -112,7 +117,17 @@ export async function startCopy(
     (err) => Promise.reject(toApiError(err)),
   ).finally(() => statement.destroySync());
   done.catch(() => {}); // observed through CopyRun.done
+  return readingEnd(lease, path, fifo, done, interruption);
+}
 
+/** The reading end of a run writing to `path` (a FIFO, or a file read once `done`). */
+function readingEnd(
+  lease: Lease,
+  path: string,
+  fifo: boolean,
+  done: Promise<number>,
+  interruption: Interruption,
+): CopyRun {
   let file: Deno.FsFile | null = null;
   let opening: Promise<Deno.FsFile | null>;
   if (fifo) {
@@ -164,11 +179,11 @@ export async function startCopy(
     },
     done,
     interrupt(reason) {
-      interrupted ??= reason;
+      interruption.reason ??= reason;
       lease.connection.interrupt();
     },
     async cancel() {
-      interrupted ??= "closed";
+      interruption.reason ??= "closed";
       lease.connection.interrupt();
       // Closing the read end makes a DuckDB write blocked on a full pipe fail at once.
       if (file) closeFile();

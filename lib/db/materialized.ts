@@ -7,7 +7,7 @@
  */
 
 import type { DuckDBMaterializedResult } from "@duckdb/node-api";
-import type { Column, ResultSource, RowBatch } from "../encode/source.ts";
+import type { Column, ResultSource, RowBatch } from "./rows.ts";
 
 /**
  * A {@link ResultSource} over the first `outputColumns` columns and at most `maxRows` rows of

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type Column, uniqueColumnNames } from "./source.ts";
-import type { StreamEncoder } from "./formats.ts";
-import { csvText } from "./values.ts";
+import { type Column, uniqueColumnNames } from "../db/rows.ts";
+import type { StreamEncoder } from "./stream_encoder.ts";
+import { csvText } from "./value_text.ts";
 
 /** CSV options (query parameters `delimiter` and `null`). */
 export interface CsvOptions {

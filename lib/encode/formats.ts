@@ -1,6 +1,7 @@
 /**
- * The registry of output formats (name, MIME types, file extension) and content negotiation:
- * an explicit format (path suffix or `format=`) wins, else `Accept` with q-values; `*\/*` or no
+ * The registry of output formats, one row each: name, MIME types, file extension, the JS encoder,
+ * and when DuckDB's own writer (`COPY … TO`) produces it instead; and content negotiation: an
+ * explicit format (path suffix or `format=`) wins, else `Accept` with q-values; `*\/*` or no
  * Accept gives JSON; an Accept nothing can satisfy is a 406 listing what is available.
  *
  * @example
@@ -15,7 +16,13 @@
  */
 
 import { ApiError } from "../errors.ts";
-import type { RowBatch } from "./source.ts";
+import type { Column } from "../db/rows.ts";
+import { createArrowEncoder } from "./arrow.ts";
+import { createCsvEncoder, type CsvOptions } from "./csv.ts";
+import { createJsonEncoder, createNdjsonEncoder } from "./json.ts";
+import type { CopyFormat } from "./sql_render.ts";
+import type { StreamEncoder } from "./stream_encoder.ts";
+import type { JsonValueOptions } from "./value_text.ts";
 
 /** An output format's name. */
 export type FormatName = "json" | "csv" | "ndjson" | "parquet" | "arrow";
@@ -30,6 +37,23 @@ export interface FormatInfo {
   extension: string;
   /** Binary formats are never re-encoded as text; Parquet is already compressed. */
   compressible: boolean;
+  /**
+   * The JS encoder of result chunks; null for Parquet, which DuckDB's writer always produces
+   * (from the chunks when the statement cannot be copied).
+   */
+  encoder: ((columns: readonly Column[], options: EncoderOptions) => StreamEncoder) | null;
+  /**
+   * When DuckDB writes the answer of a SELECT itself (`COPY … TO`, several times faster):
+   * `always`, `uncapped` (uncapped reads and exports; capped reads keep the exact truncation
+   * envelope of the JS encoder) or `never`.
+   */
+  copy: "always" | "uncapped" | "never";
+}
+
+/** The value options every encoder is created with. */
+export interface EncoderOptions {
+  json: JsonValueOptions;
+  csv: CsvOptions;
 }
 
 /** Every format, in preference order for `*\/*`. */
@@ -40,6 +64,8 @@ export const FORMATS: readonly FormatInfo[] = [
     contentType: "application/json",
     extension: "json",
     compressible: true,
+    encoder: (columns, options) => createJsonEncoder(columns, options.json),
+    copy: "uncapped",
   },
   {
     name: "csv",
@@ -47,6 +73,8 @@ export const FORMATS: readonly FormatInfo[] = [
     contentType: "text/csv; charset=utf-8",
     extension: "csv",
     compressible: true,
+    encoder: (columns, options) => createCsvEncoder(columns, options.csv),
+    copy: "always",
   },
   {
     name: "ndjson",
@@ -54,6 +82,8 @@ export const FORMATS: readonly FormatInfo[] = [
     contentType: "application/x-ndjson",
     extension: "ndjson",
     compressible: true,
+    encoder: (columns, options) => createNdjsonEncoder(columns, options.json),
+    copy: "always",
   },
   {
     name: "parquet",
@@ -62,6 +92,8 @@ export const FORMATS: readonly FormatInfo[] = [
     contentType: "application/parquet",
     extension: "parquet",
     compressible: false,
+    encoder: null,
+    copy: "always",
   },
   {
     name: "arrow",
@@ -69,6 +101,8 @@ export const FORMATS: readonly FormatInfo[] = [
     contentType: "application/vnd.apache.arrow.stream",
     extension: "arrow",
     compressible: true,
+    encoder: (columns) => createArrowEncoder(columns),
+    copy: "never",
   },
 ];
 
@@ -77,12 +111,20 @@ export function formatInfo(name: FormatName): FormatInfo {
   return FORMATS.find((f) => f.name === name)!;
 }
 
-/** A streaming encoder: text (or bytes) for the start, each batch, and the end. */
-export interface StreamEncoder {
-  head(): string | Uint8Array;
-  batch(batch: RowBatch): string | Uint8Array;
-  /** `meta` holds envelope members known only at the end (JSON only). */
-  tail(meta: Record<string, unknown>): string | Uint8Array;
+/**
+ * The format DuckDB's writer produces for a SELECT answered in `format` with row cap `cap` (0:
+ * none), or null when the JS encoders answer.
+ */
+export function copyFormatFor(
+  format: FormatName,
+  cap: number,
+  isExport: boolean,
+): CopyFormat | null {
+  const copy = formatInfo(format).copy;
+  if (copy === "always" || (copy === "uncapped" && (cap === 0 || isExport))) {
+    return format as CopyFormat;
+  }
+  return null;
 }
 
 /**

@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { Column, RowBatch } from "./source.ts";
-import { uniqueColumnNames } from "./source.ts";
-import { jsonFragment, jsonString, type JsonValueOptions } from "./values.ts";
-import type { StreamEncoder } from "./formats.ts";
+import type { Column, RowBatch } from "../db/rows.ts";
+import { uniqueColumnNames } from "../db/rows.ts";
+import { jsonFragment, jsonString, type JsonValueOptions } from "./value_text.ts";
+import type { StreamEncoder } from "./stream_encoder.ts";
 
 function rowRenderer(columns: readonly Column[], options: JsonValueOptions) {
   const keys = uniqueColumnNames(columns.map((c) => c.name)).map((n) => jsonString(n) + ":");
@@ -42,6 +42,26 @@ export function jsonEnvelopeTail(meta: Record<string, unknown>): string {
     if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
   }
   return text + "}";
+}
+
+/** The `message` of an answer a row cap cut. */
+export function truncationMessage(cap: number): string {
+  return `Results limited to ${cap} rows by safety limit. ` +
+    "Use pagination (?limit=X&page=Y) or a narrower query to access more data.";
+}
+
+/**
+ * The envelope members of an answer: `meta`, plus `truncated`, `total_available` (when known) and
+ * `message` when the cap cut it.
+ */
+export function truncationMeta(
+  meta: Record<string, unknown> | undefined,
+  truncated: boolean,
+  cap: number,
+  total?: number,
+): Record<string, unknown> {
+  if (!truncated) return { ...meta };
+  return { ...meta, truncated: true, total_available: total, message: truncationMessage(cap) };
 }
 
 /** `{"data":[...]` + members of `tail` + `}`. */

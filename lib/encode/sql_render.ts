@@ -1,5 +1,5 @@
 /**
- * The same value rules as `values.ts`, expressed in SQL, so DuckDB's own writers (`COPY … TO`,
+ * The same value rules as `value_text.ts`, expressed in SQL, so DuckDB's own writers (`COPY … TO`,
  * FORMAT json / csv) produce exactly what the JS encoders produce. Each function returns a SQL
  * expression over a column expression, or `null` when a type has no SQL rendering here (then the
  * caller uses the JS encoders). What needs converting:
@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { DuckDBBlobType } from "@duckdb/node-api";
+ * import { DuckDBBlobType } from "../db/types.ts";
  * import { jsonValueSql } from "./sql_render.ts";
  * equal(jsonValueSql("x", DuckDBBlobType.instance, { bigNumbers: "number" }), "to_base64(x)");
  * ```
@@ -28,9 +28,9 @@ import {
   type DuckDBStructType,
   type DuckDBType,
   DuckDBTypeId,
-} from "@duckdb/node-api";
+} from "../db/types.ts";
 import { quoteIdentifier, sqlString } from "../sql/mod.ts";
-import type { JsonValueOptions } from "./values.ts";
+import type { JsonValueOptions } from "./value_text.ts";
 
 /** True for VARCHAR columns holding JSON text (DuckDB's `JSON` alias). */
 function isJsonText(type: DuckDBType): boolean {

@@ -11,42 +11,39 @@ import type { Context, Hono } from "hono";
 import { ApiError } from "../errors.ts";
 import type { Operation } from "../auth/mod.ts";
 import { createGuard, type Guard } from "../db/run.ts";
-import { type FormatName, negotiateFormat, parseFormatName } from "../encode/formats.ts";
-import { parseReadRequest } from "../query/plan_read.ts";
+import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
 import {
+  type AnswerCache,
+  createTableApi,
   parseDeleteRequest,
   parseInsertRequest,
   parsePrefer,
+  parseReadRequest,
   parseUpdateRequest,
-  type WritePreferences,
-} from "../query/plan_write.ts";
-import {
-  createTableApi,
-  type ReadResult,
   type TableCaller,
+  type WritePreferences,
   type WriteResult,
-} from "../query/table_api.ts";
+} from "../query/mod.ts";
+import { withChangeFeed } from "../streams/table_feed.ts";
 import { type AppContext, type AppEnv, rowsOptions } from "./app.ts";
 import { readJsonBody } from "./body.ts";
 import { fallback } from "./endpoints.ts";
-import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
-import { type OutputOptions, parseOutputOptions } from "./output.ts";
-import { bypassesCache, cachedResponse, keepResponse, type ReadCache } from "./read_cache.ts";
-import { dataVersion } from "../db/versions.ts";
-import { bindScalars } from "../db/bind.ts";
+import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
+import { encodeOptionsOf, parseOutputOptions } from "./output.ts";
 
 type Ctx = Context<AppEnv>;
 
 /** Adds the `/api/{table}` routes to `app` (after authentication). */
-export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: ReadCache): void {
+export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: AnswerCache): void {
   const { config, engine, auth } = ctx;
   const changes = ctx.streams?.changes ?? null;
-  const api = createTableApi(engine.pool, {
+  const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
     absoluteMaxRows: config.absolute_max_rows,
-  }, { recordChange: changes ? (change) => changes.recordChange(change) : undefined });
+  });
+  // The change feed decorates the table API: every committed write is recorded.
+  const api = changes ? withChangeFeed(tables, changes) : tables;
   const path = `${config.route_prefix}/api/:table`;
-  const allow = { allow: "GET, HEAD, POST, PUT, DELETE" };
 
   /** The table as written in the URL, after authorizing `ops` on it. */
   const authorized = (c: Ctx, ...ops: Operation[]): string => {
@@ -72,16 +69,12 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Rea
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
-    const key = cache.enabled && !output.export ? cacheKey(c.req.raw, table, url) : null;
-    const version = dataVersion(engine.pool);
-    if (key && !bypassesCache(c.req.raw)) {
-      const hit = cache.get(key, version);
-      if (hit) return cachedResponse(hit);
-    }
-    const guard = guardOf(c);
-    const result = await api.read(request, guard, url.pathname, callerOf(c), { cap: output.cap });
-    const response = await answerRows(ctx, c, result, output, guard);
-    return key && result.cacheable ? await keepResponse(cache, key, version, response) : response;
+    const answer = await api.read(request, guardOf(c), url.pathname, callerOf(c), {
+      cap: output.cap,
+      encode: encodeOptionsOf(output, engine.scratchDirectory),
+      cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+    });
+    return respondAnswer(answer, rowsOptions(ctx, c, output));
   });
 
   app.post(path, async (c) => {
@@ -116,19 +109,24 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Rea
     return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
+  registerFallbacks(app, config.route_prefix);
+}
+
+/** 405 for other methods on `/api/{table}`, 400 for `/api` without a table. */
+function registerFallbacks(app: Hono<AppEnv>, prefix: string): void {
   app.all(
-    path,
+    `${prefix}/api/:table`,
     fallback((c: Ctx) => {
       throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on /api/{table}.`, {
-        headers: allow,
+        headers: { allow: "GET, HEAD, POST, PUT, DELETE" },
       });
     }),
   );
   const noTable = fallback(() => {
     throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
   });
-  app.all(`${config.route_prefix}/api`, noTable);
-  app.all(`${config.route_prefix}/api/`, noTable);
+  app.all(`${prefix}/api`, noTable);
+  app.all(`${prefix}/api/`, noTable);
 }
 
 /**
@@ -143,43 +141,9 @@ function writeOps(op: Operation, prefer: WritePreferences, onConflict = false): 
   return ops;
 }
 
-/**
- * Answers read rows in the negotiated format. The table API already applied the row cap; an
- * uncapped read comes back unexecuted and runs here, so DuckDB may encode it (`respondPlan`).
- */
-function answerRows(
-  ctx: AppContext,
-  c: Ctx,
-  result: ReadResult,
-  output: OutputOptions,
-  guard: Guard,
-): Promise<Response> {
-  const options: RowsResponseOptions = {
-    ...rowsOptions(ctx, c, output, guard),
-    cap: 0,
-    meta: result.meta,
-    headers: result.headers,
-    totalRows: result.totalRows,
-  };
-  if (result.deferred) {
-    const { sql } = result;
-    return respondPlan(result.deferred.lease, guard, {
-      sql: sql.sql,
-      bind: (statement) => bindScalars(statement, sql.params),
-    }, options);
-  }
-  return respondRows(result.source!, options);
-}
-
 /** The download name of a table's rows: its name with anything odd replaced. */
 function fileNameOf(table: string): string {
   return table.replace(/[^A-Za-z0-9._-]+/g, "_") || "rows";
-}
-
-/** What makes two reads of a table the same answer: the query and the negotiation headers. */
-function cacheKey(request: Request, table: string, url: URL): string {
-  const h = request.headers;
-  return [table, url.search, h.get("accept") ?? "", h.get("accept-encoding") ?? ""].join("\n");
 }
 
 async function answerWrite(
@@ -196,14 +160,17 @@ async function answerWrite(
   if (result.kind === "changed") {
     return c.json({ success: true, rows_affected: result.rowsAffected }, status);
   }
-  const response = await respondRows(result.source, {
+  const encoded = await encodeRows(result.source, {
     format,
     cap: 0,
-    requestId: c.get("requestId"),
-    log: ctx.log,
     json: { bigNumbers: "number" },
     csv: { delimiter: ",", nullMarker: "" },
     meta: { success: true, rows_affected: result.rowsAffected },
+  });
+  const response = streamResponse(encoded, {
+    format,
+    requestId: c.get("requestId"),
+    log: ctx.log,
     headers: {
       "preference-applied": [
         "return=representation",

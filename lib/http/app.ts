@@ -11,21 +11,25 @@ import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Auth, Principal } from "../auth/mod.ts";
 import type { Engine } from "../db/engine.ts";
-import { createGuard, type Guard } from "../db/run.ts";
-import { type FormatName, parseFormatName } from "../encode/formats.ts";
-import { executeRaw, parseRawQuery, type RawOptions, type RawOutcome } from "../query/raw.ts";
+import { createGuard } from "../db/run.ts";
+import { type FormatName, parseFormatName } from "../encode/mod.ts";
+import {
+  createAnswerCache,
+  executeRaw,
+  parseRawQuery,
+  type RawOptions,
+  type RawOutcome,
+} from "../query/mod.ts";
 import { registerApiRoutes } from "./api_routes.ts";
 import { readJsonBody } from "./body.ts";
-import { type OutputOptions, parseOutputOptions } from "./output.ts";
-import { respondPlan, respondRows, type RowsResponseOptions } from "./respond.ts";
-import { bypassesCache, createReadCache, type ReadCache } from "./read_cache.ts";
+import { encodeOptionsOf, type OutputOptions, parseOutputOptions } from "./output.ts";
+import { cacheSlotOf, respondAnswer, type ResponseOptions } from "./respond.ts";
 import { mountStreams } from "./streams.ts";
 import type { StreamsRuntime } from "../streams/mod.ts";
 import { VERSION } from "../version.ts";
 import { createLifecycle, type Lifecycle } from "../lifecycle.ts";
 import { buildOpenApi } from "../openapi/mod.ts";
 import { createDocs, DOC_ASSETS } from "./docs.ts";
-import { createCors } from "./cors.ts";
 import { documentRoutes, type Endpoint, fallback, isPublicPath } from "./endpoints.ts";
 import { answerLivez, answerReadyz, notReady } from "./probes.ts";
 import { allowed, findReadableTable, loadCatalog, readableTables } from "./schema.ts";
@@ -60,7 +64,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   const { config, engine, auth, log } = ctx;
   const lifecycle = ctx.lifecycle ?? createLifecycle("ready");
   const prefix = config.route_prefix;
-  const cache = createReadCache({
+  const cache = createAnswerCache({
     maxBytes: config.read_cache_size,
     maxEntryBytes: config.read_cache_max_entry,
   });
@@ -71,7 +75,6 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use("*", requestLifecycle(log));
   app.use("*", refuseWhileDraining(lifecycle, prefix));
   app.use("*", headWithoutBody());
-  app.use(`${prefix}/*`, createCors(config));
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
     const apiError = err instanceof ApiError ? err : new ApiError("internal_error", undefined, {
@@ -84,7 +87,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
         error: err instanceof Error ? (err.cause instanceof Error ? err.cause : err) : String(err),
       });
     }
-    return renderProblem(apiError, requestId);
+    return renderProblem(apiError, requestId, prefix);
   });
   app.notFound((c) => {
     throw new ApiError("route_not_found", `Unknown endpoint: ${c.req.method} ${c.req.path}`);
@@ -141,15 +144,18 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.all(`${prefix}/tables`, methodNotAllowed("GET, HEAD"));
   app.all(`${prefix}/tables/:table`, methodNotAllowed("GET, HEAD"));
 
-  /** Raw SQL runs as the caller, authorized per statement, planned so DuckDB may encode it. */
-  const rawOptions = (c: Context<AppEnv>, readOnly: boolean): RawOptions => {
+  /** Raw SQL runs as the caller, authorized per statement, answered in the requested format. */
+  const rawOptions = (c: Context<AppEnv>, readOnly: boolean, output: OutputOptions): RawOptions => {
     const principal = c.get("principal");
     return {
       readOnly,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
-      plan: true,
+      answer: {
+        ...encodeOptionsOf(output, engine.scratchDirectory),
+        cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+      },
     };
   };
 
@@ -157,7 +163,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
-    const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false));
+    const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
         sql: query.sql,
@@ -165,7 +171,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
         requestId: c.get("requestId"),
       });
     }
-    return answerRaw(ctx, c, outcome, output, guard, cache);
+    return answerRaw(ctx, c, outcome, output);
   });
 
   app.get(`${prefix}/query/*`, async (c) => {
@@ -176,8 +182,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
       alwaysDisposition: true,
     });
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
-    const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true));
-    return answerRaw(ctx, c, outcome, output, guard, cache);
+    const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
+    return answerRaw(ctx, c, outcome, output);
   });
 
   registerApiRoutes(app, ctx, cache);
@@ -240,8 +246,6 @@ function answerRaw(
   c: Context<AppEnv>,
   outcome: RawOutcome,
   output: OutputOptions,
-  guard: Guard,
-  cache: ReadCache,
 ): Response | Promise<Response> {
   if (outcome.kind === "changes") {
     return c.json({
@@ -250,36 +254,16 @@ function answerRaw(
       execution_time_ms: outcome.elapsedMs,
     });
   }
-  const options: RowsResponseOptions = {
-    ...rowsOptions(ctx, c, output, guard),
-    cache: { store: cache, owner: ctx.engine.pool, bypass: bypassesCache(c.req.raw) },
-  };
-  if (outcome.kind === "plan") {
-    const { lease, sql, params, readOnly } = outcome;
-    return respondPlan(lease, guard, { sql, params, readOnly }, options);
-  }
-  return respondRows(outcome.source, options);
+  return respondAnswer(outcome.answer, rowsOptions(ctx, c, output));
 }
 
-/**
- * The response options every row answer shares: the output options, the request's id and log,
- * the export scratch space, and the guard's deadline lifted once streaming begins.
- */
+/** The response options every row answer shares: the output options, the request's id and log. */
 export function rowsOptions(
   ctx: AppContext,
   c: Context<AppEnv>,
   output: OutputOptions,
-  guard: Guard,
-): RowsResponseOptions {
-  return {
-    ...output,
-    requestId: c.get("requestId"),
-    log: ctx.log,
-    scratchDirectory: ctx.engine.scratchDirectory,
-    onStreaming: () => {
-      guard.deadline = Infinity;
-    },
-  };
+): ResponseOptions {
+  return { ...output, requestId: c.get("requestId"), log: ctx.log };
 }
 
 function requestLifecycle(log: Logger): MiddlewareHandler<AppEnv> {

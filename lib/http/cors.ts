@@ -1,13 +1,13 @@
 /**
- * CORS for the endpoints under `route_prefix` (`cors_origins`, `cors_headers`, `cors_max_age`):
- * a preflight `OPTIONS` from an allowed origin is answered 204 before authentication; other
+ * CORS for the endpoints under `route_prefix` (`cors_origins`, `cors_headers`, `cors_max_age`),
+ * as a wrapper around the app's `fetch` (so it costs nothing when off): a preflight `OPTIONS` from
+ * an allowed origin is answered 204 before the app and its authentication; other
  * answers to an allowed origin carry `Access-Control-Allow-Origin` and the headers clients need
  * exposed. Other origins get no CORS headers, so browsers block them. Durable Streams routes keep
  * their own protocol headers (any origin).
  * @module
  */
 
-import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
 
 /** Request headers every allowed origin may send. */
@@ -34,27 +34,34 @@ const EXPOSE_HEADERS = [
 
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
-/** The CORS middleware of `config` (passes everything through when no origin is allowed). */
-export function createCors(config: Config): MiddlewareHandler {
-  if (config.cors_origins.length === 0) return async (_c, next) => await next();
+/** A fetch handler with the request info its listener passes. */
+type Fetch<I> = (request: Request, info: I) => Response | Promise<Response>;
+
+/**
+ * Wraps the app's `fetch` with CORS for `config` (returns it unchanged when no origin is
+ * allowed): a preflight from an allowed origin is answered before the app (so before
+ * authentication); the app's answers to an allowed origin get the CORS headers.
+ */
+export function withCors<I>(config: Config, fetch: Fetch<I>): Fetch<I> {
+  if (config.cors_origins.length === 0) return fetch;
   const any = config.cors_origins.includes("*");
   const origins = new Set(config.cors_origins);
   const allowHeaders = [
     ...new Set([...BASE_HEADERS, ...config.cors_headers.map((h) => h.toLowerCase())]),
-  ]
-    .join(", ");
+  ].join(", ");
   const maxAge = String(Math.floor(config.cors_max_age / 1000));
+  const prefix = config.route_prefix;
   const streams = config.streams ? config.streams_prefix : null;
-  return async (c, next) => {
-    const origin = c.req.header("origin");
-    const path = c.req.path;
-    if (!origin || (streams && (path === streams || path.startsWith(`${streams}/`)))) {
-      return await next();
+  const covers = (path: string) =>
+    (prefix === "" || path === prefix || path.startsWith(`${prefix}/`)) &&
+    !(streams && (path === streams || path.startsWith(`${streams}/`)));
+  return async (request, info) => {
+    const origin = request.headers.get("origin");
+    if (!origin || !(any || origins.has(origin)) || !covers(new URL(request.url).pathname)) {
+      return await fetch(request, info);
     }
-    const allowed = any || origins.has(origin);
-    if (!allowed) return await next();
     const allowOrigin = any ? "*" : origin;
-    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+    if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
       return new Response(null, {
         status: 204,
         headers: {
@@ -66,9 +73,15 @@ export function createCors(config: Config): MiddlewareHandler {
         },
       });
     }
-    await next();
-    c.res.headers.set("access-control-allow-origin", allowOrigin);
-    c.res.headers.set("access-control-expose-headers", EXPOSE_HEADERS);
-    if (!any) c.res.headers.append("vary", "Origin");
+    const response = await fetch(request, info);
+    const headers = new Headers(response.headers);
+    headers.set("access-control-allow-origin", allowOrigin);
+    headers.set("access-control-expose-headers", EXPOSE_HEADERS);
+    if (!any) headers.append("vary", "Origin");
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   };
 }

@@ -11,14 +11,16 @@
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import {
+  type BigNumberMode,
   contentTypeFor,
+  type CsvOptions,
+  type EncodeOptions,
   formatInfo,
   type FormatName,
+  type JsonValueOptions,
   negotiateFormat,
   parseFormatName,
-} from "../encode/formats.ts";
-import type { CsvOptions } from "../encode/csv.ts";
-import type { BigNumberMode, JsonValueOptions } from "../encode/values.ts";
+} from "../encode/mod.ts";
 import { type Encoding, negotiateEncoding } from "./compress.ts";
 
 /** The representation options of one response. */
@@ -126,6 +128,25 @@ export function parseOutputOptions(
     encoding: config.compression ? negotiateEncoding(request.headers.get("accept-encoding")) : null,
     compressMinSize: config.compression_min_size,
   };
+}
+
+/** How the execution stage encodes the rows of `output` (DuckDB's pipes in `scratchDirectory`). */
+export function encodeOptionsOf(output: OutputOptions, scratchDirectory?: string): EncodeOptions {
+  const { format, cap, json, csv } = output;
+  return { format, cap, json, csv, export: output.export, scratchDirectory };
+}
+
+/**
+ * What tells two representations of the same rows apart, for the answer cache: everything in
+ * `output` that changes the bytes or headers sent, one per line (no part can hold a line break:
+ * MIME types and codings come from registries, the CSV delimiter and NULL marker refuse them, file
+ * names are sanitized).
+ */
+export function representationKey(output: OutputOptions): string {
+  const { csv, disposition } = output;
+  return `${output.format}\n${output.contentType}\n${output.cap}\n${output.export}\n` +
+    `${output.json.bigNumbers}\n${csv.delimiter}\n${csv.nullMarker}\n${csv.header}\n` +
+    `${disposition?.type}\n${disposition?.fileName}\n${output.encoding}`;
 }
 
 /** A `Content-Disposition` value with an ASCII fallback and an RFC 8187 UTF-8 name. */

@@ -12,8 +12,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { TlsPair } from "./listener.ts";
 import type { ChallengeTable } from "./redirect.ts";
-import type { CertificateSource } from "./serve.ts";
-import { checkTlsPair, type TlsInfo } from "./tls_files.ts";
+import { type CertificateSource, checkTlsPair, type TlsInfo } from "./tls_files.ts";
 import { TlsError } from "./tls_files.ts";
 
 /** Deadline of one request to the ACME server (ms). */

@@ -220,7 +220,12 @@ async function writeResponse(
     return;
   }
   const reader = body.getReader();
-  const cancel = () => reader.cancel(signal.reason).catch(() => {});
+  // A client that leaves cancels the body (which interrupts its query); the handler counts as
+  // running until that cleanup is done.
+  let cancelled: Promise<void> | null = null;
+  const cancel = () => {
+    cancelled = reader.cancel(signal.reason).catch(() => {});
+  };
   signal.addEventListener("abort", cancel, { once: true });
   const write = async (chunk: Uint8Array) => {
     if (!sink.write(chunk)) await Promise.race([sink.drained(), gone.promise]);
@@ -256,6 +261,7 @@ async function writeResponse(
     if (!signal.aborted) sink.fail();
   } finally {
     signal.removeEventListener("abort", cancel);
+    await cancelled;
   }
 }
 

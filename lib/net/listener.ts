@@ -84,7 +84,8 @@ export interface Listener {
   stopAccepting(): Promise<void>;
   /**
    * Stops accepting, closes idle connections at once and every other one when its in-flight
-   * requests have finished; resolves when the last connection has closed.
+   * requests have finished; resolves when the last connection has closed and every handler has
+   * settled (a handler whose client left may still be interrupting its query).
    */
   shutdown(): Promise<void>;
   /** Closes every connection at once (after a shutdown's grace period). */
@@ -129,14 +130,17 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
   const handlerFor = (url: string | undefined) =>
     (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
   const failed = (err: unknown) => log.error("response_failed", { error: err });
+  const handlers = createInFlight();
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.once("close", conns.begin(req.socket));
     if (conns.draining) res.setHeader("connection", "close");
-    serveHttp1(handlerFor(req.url), req, res, secure, extra).catch(failed);
+    handlers.add(serveHttp1(handlerFor(req.url), req, res, secure, extra).catch(failed));
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.once("close", conns.begin(stream.session));
-    serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra).catch(failed);
+    handlers.add(
+      serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra).catch(failed),
+    );
   };
   const server = createServer(options, onRequest);
   if (secure) {
@@ -160,7 +164,7 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     // keeps listening and accepts again once descriptors are free.
     log.error("accept_failed", { code: err.code, error: err });
   });
-  const listener = listenerOf(server, address, conns, options);
+  const listener = listenerOf(server, address, { conns, handlers }, options);
   return listener;
 }
 
@@ -168,11 +172,12 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
 function listenerOf(
   server: AnyServer,
   address: { address: string; port: number },
-  conns: ConnTable,
+  { conns, handlers }: { conns: ConnTable; handlers: InFlight },
   options: ListenerOptions,
 ): Listener {
   let closing: Promise<void> | null = null;
-  const finished = Promise.withResolvers<void>();
+  const closed = Promise.withResolvers<void>();
+  const finished = closed.promise.then(() => handlers.settled());
   const listener: Listener = {
     hostname: address.address,
     port: address.port,
@@ -186,7 +191,7 @@ function listenerOf(
     },
     stopAccepting() {
       closing ??= new Promise((resolve) => {
-        server.close(() => finished.resolve());
+        server.close(() => closed.resolve());
         // The address is free once the listening handle has closed (the next loop turn).
         setTimeout(resolve, 0);
       });
@@ -197,14 +202,34 @@ function listenerOf(
         listener.stopAccepting();
         conns.drain();
       }
-      return finished.promise;
+      return finished;
     },
     closeAll() {
       conns.destroyAll();
     },
-    finished: finished.promise,
+    finished,
   };
   return listener;
+}
+
+/** The handlers still running (answering, or cleaning up after a client that left). */
+interface InFlight {
+  add(handler: Promise<void>): void;
+  /** Resolves once none is running. */
+  settled(): Promise<void>;
+}
+
+function createInFlight(): InFlight {
+  const running = new Set<Promise<void>>();
+  return {
+    add(handler) {
+      running.add(handler);
+      handler.finally(() => running.delete(handler));
+    },
+    async settled() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
 }
 
 function refuseLongUrl(): Response {

@@ -12,15 +12,7 @@ import type { FetchHandler } from "./adapter.ts";
 import { openAcme } from "./acme.ts";
 import { type Listener, type ListenerOptions, openListener, type TlsPair } from "./listener.ts";
 import { type ChallengeTable, createRedirectHandler } from "./redirect.ts";
-import { readTlsPair, watchTlsPair } from "./tls_files.ts";
-
-/** Where the HTTPS listener's certificate comes from, and how it tells about a new one. */
-export interface CertificateSource {
-  readonly pair: TlsPair;
-  /** Calls `apply` with every later certificate (a changed file, a renewal). */
-  watch(apply: (pair: TlsPair) => void): void;
-  stop(): void;
-}
+import { type CertificateSource, readTlsPair, watchTlsPair } from "./tls_files.ts";
 
 /** The listeners of a running server. */
 export interface Listeners {

@@ -10,6 +10,14 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Logger } from "../log.ts";
 import type { TlsPair } from "./listener.ts";
 
+/** Where the HTTPS listener's certificate comes from, and how it tells about a new one. */
+export interface CertificateSource {
+  readonly pair: TlsPair;
+  /** Calls `apply` with every later certificate (a changed file, a renewal). */
+  watch(apply: (pair: TlsPair) => void): void;
+  stop(): void;
+}
+
 /** A certificate that cannot be used; the message names the config key and the reason. */
 export class TlsError extends Error {
   override name = "TlsError";

@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../config.ts";
-import type { Operation } from "../auth/mod.ts";
+import type { Operation } from "../permissions.ts";
 import type { TableInfo } from "../db/catalog.ts";
 import { type Endpoint, type HttpMethod, isPublicRoute } from "../http/endpoints.ts";
 import { VERSION } from "../version.ts";

@@ -1,7 +1,7 @@
 /**
  * DuckDB column types (the type text of the catalog, e.g. `DECIMAL(10,2)`, `INTEGER[]`,
  * `STRUCT(a INTEGER, "b c" VARCHAR)`) to the JSON Schema (2020-12, as used by OpenAPI 3.1) of the
- * values duckserve's JSON encoder writes for them (`lib/encode/values.ts`): exact integers and
+ * values duckserve's JSON encoder writes for them (`lib/encode/value_text.ts`): exact integers and
  * DECIMAL as numbers, temporal types as ISO 8601 text, BLOB as base64, nested types as arrays
  * and objects, MAP with non-text keys as `{key, value}` pairs.
  *

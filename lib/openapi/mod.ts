@@ -23,7 +23,7 @@
  * import { buildOpenApi } from "./mod.ts";
  * import { ENDPOINTS } from "../http/endpoints.ts";
  * import { loadConfig } from "../config.ts";
- * const config = await loadConfig({ env: {} });
+ * const config = await loadConfig({ env: {}, flags: { database_path: ":memory:" } });
  * const table = {
  *   schema: "main", name: "users", kind: "table" as const, primaryKey: ["id"], estimatedRows: 0,
  *   columns: [{ name: "id", type: "INTEGER", nullable: false, default: null, primaryKey: true }],

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Operation } from "../auth/mod.ts";
+import type { Operation } from "../permissions.ts";
 import type { TableInfo } from "../db/catalog.ts";
 import { columnSchema, type JsonSchema } from "./json_schema.ts";
 

@@ -122,9 +122,3 @@ export function pageMeta(
   }
   return { meta, headers };
 }
-
-/** The message of a read cut by `absolute_max_rows`. */
-export function truncationMessage(cap: number): string {
-  return `Results limited to ${cap} rows by safety limit. ` +
-    "Use pagination (?limit=X&page=Y) or a narrower query to access more data.";
-}

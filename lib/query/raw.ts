@@ -1,7 +1,9 @@
 /**
  * Raw SQL (`POST {prefix}/query`, `GET {prefix}/query/{sql}/result.{fmt}`): parse the request,
  * classify every statement with DuckDB's own parser (prepared statement types, never string
- * prefixes), authorize, and execute.
+ * prefixes), authorize, and execute. A single SELECT goes to the execution stage
+ * (`run_select.ts`); rows of other statements are encoded as they are. Either way the caller gets
+ * an {@link Answer} (or the count of changed rows), never a connection.
  *
  * - One statement runs on its own (autocommit), through the connection's statement cache.
  * - Several statements run in one transaction: all or nothing. Params bind to every statement
@@ -14,12 +16,6 @@
  * @module
  */
 
-import {
-  type DuckDBPreparedStatement,
-  type DuckDBResult,
-  ResultReturnType,
-  StatementType,
-} from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
 import { bindParams, type Params } from "../db/bind.ts";
@@ -35,9 +31,29 @@ import {
   retryOnConflict,
   rollback,
 } from "../db/run.ts";
-import { resultSource } from "../db/source.ts";
+import { leasedSource } from "../db/leased.ts";
+import type { ResultSource } from "../db/rows.ts";
+import {
+  type DuckDBExtractedStatements,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  ResultReturnType,
+  StatementType,
+} from "../db/types.ts";
+import { encodeRows } from "../encode/mod.ts";
+import { type Answer, bodyAnswer } from "./answer.ts";
+import { notReadOnly, runSelect, type SelectOptions } from "./run_select.ts";
+import { liftDeadline } from "./_select.ts";
 import { checkPragmas, writesTransactionStatements } from "./statement_rules.ts";
-import type { ResultSource } from "../encode/source.ts";
+import {
+  checkType,
+  CLEAN_TYPES,
+  DATA_TYPES,
+  ROW_TYPES,
+  statementTypeName,
+} from "./statement_types.ts";
+
+export { statementTypeName };
 
 /** A parsed raw SQL request. */
 export interface RawQuery {
@@ -103,11 +119,8 @@ export interface RawOptions {
   authorize?: (info: StatementInfo) => void | Promise<void>;
   /** Who the request runs for: set as the lease's owner (seen by table functions). */
   owner?: unknown;
-  /**
-   * Hand a single SELECT back unexecuted (`kind: "plan"`, with its lease) so the response layer
-   * can have DuckDB write the result (`respondPlan`).
-   */
-  plan?: boolean;
+  /** How rows are answered: the encoding, and the answer cache for a single SELECT. */
+  answer: SelectOptions;
 }
 
 /**
@@ -116,88 +129,53 @@ export interface RawOptions {
  */
 export type RawOutcome =
   & (
+    | { kind: "rows"; answer: Answer }
+    | { kind: "changes"; rowsAffected: number; elapsedMs: number }
+  )
+  & { mayWrite?: boolean };
+
+/** What the statements left: rows still to encode, a SELECT still to run, or changes. */
+type Executed =
+  & (
     | { kind: "rows"; source: ResultSource }
     | { kind: "plan"; lease: Lease; sql: string; params?: Params; readOnly: boolean }
     | { kind: "changes"; rowsAffected: number; elapsedMs: number }
   )
   & { mayWrite?: boolean };
 
-/** Statement types that read: allowed on the read-only endpoint. */
-const READ_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
-
-/** Statement types that always answer with rows. */
-const ROW_TYPES = new Set<StatementType>([
-  StatementType.SELECT,
-  StatementType.EXPLAIN,
-  StatementType.PRAGMA,
-  StatementType.CALL,
-]);
-
-/** Statement types that cannot change the catalog (anything else invalidates its cache). */
-const DATA_TYPES = new Set<StatementType>([
-  StatementType.SELECT,
-  StatementType.INSERT,
-  StatementType.UPDATE,
-  StatementType.DELETE,
-]);
-
-/** Statement types after which the connection keeps no session state. */
-const CLEAN_TYPES = new Set<StatementType>([
-  StatementType.SELECT,
-  StatementType.INSERT,
-  StatementType.UPDATE,
-  StatementType.DELETE,
-  StatementType.EXPLAIN,
-]);
-
-const STATEMENT_NAMES = Object.fromEntries(
-  Object.entries(StatementType).filter(([, v]) => typeof v === "number").map(([k, v]) => [v, k]),
-) as Record<number, string>;
-
-/** The SQL keyword name of a statement type (`SELECT`, `CREATE`, ...). */
-export function statementTypeName(type: StatementType): string {
-  return STATEMENT_NAMES[type] ?? "UNKNOWN";
-}
-
-/**
- * Refuses statement types a request may not run. `checkPragmas` vets the request's pragmas (it
- * reads the whole text, so a script runs it once, at its first PRAGMA).
- */
-function checkType(type: StatementType, readOnly: boolean, checkPragmas: () => void): void {
-  if (type === StatementType.TRANSACTION) {
-    throw new ApiError(
-      "statement_not_allowed",
-      "Transaction statements (BEGIN, COMMIT, ROLLBACK) are not allowed: each request is its own " +
-        "transaction, and several statements in one request already run all or nothing.",
-    );
-  }
-  if (type === StatementType.PRAGMA) checkPragmas();
-  if (type === StatementType.ATTACH || type === StatementType.DETACH) {
-    throw new ApiError(
-      "sandbox_violation",
-      "ATTACH and DETACH are not allowed: user SQL works on the server's database only.",
-    );
-  }
-  if (readOnly && !READ_TYPES.has(type)) {
-    throw new ApiError(
-      "not_read_only",
-      `GET requests can only execute read-only queries; this is a ${
-        statementTypeName(type)
-      } statement. Use POST {prefix}/query.`,
-    );
-  }
-}
-
 const MULTI_STATEMENT = /Cannot prepare multiple statements at once/;
 const NO_STATEMENT = /No statement to prepare/;
 
-/** Executes a raw SQL request; see the module documentation for the rules. */
+/** Executes a raw SQL request and answers it; see the module documentation for the rules. */
 export async function executeRaw(
   pool: ConnectionPool,
   guard: Guard,
   query: RawQuery,
   options: RawOptions,
 ): Promise<RawOutcome> {
+  const executed = await execute(pool, guard, query, options);
+  const { mayWrite } = executed;
+  if (executed.kind === "changes") return executed;
+  if (executed.kind === "plan") {
+    const { lease, sql, params, readOnly } = executed;
+    const answer = await runSelect(lease, guard, { sql, params, readOnly }, options.answer);
+    return { kind: "rows", answer, mayWrite };
+  }
+  const encoded = await encodeRows(executed.source, options.answer);
+  return {
+    kind: "rows",
+    answer: bodyAnswer(encoded, { onStreaming: liftDeadline(guard) }),
+    mayWrite,
+  };
+}
+
+/** Runs the request's statements up to a single SELECT or the last statement's rows. */
+async function execute(
+  pool: ConnectionPool,
+  guard: Guard,
+  query: RawQuery,
+  options: RawOptions,
+): Promise<Executed> {
   const lease = await acquire(pool, guard);
   lease.owner = options.owner;
   try {
@@ -260,7 +238,7 @@ export async function executeRaw(
   }
 }
 
-type Outcome = RawOutcome & { dirty: boolean };
+type Outcome = Executed & { dirty: boolean };
 
 async function runSingle(
   lease: Lease,
@@ -281,7 +259,7 @@ async function runSingle(
     guard,
     settled,
   });
-  if (options.plan && type === StatementType.SELECT) {
+  if (type === StatementType.SELECT) {
     const { sql, params } = query;
     return { kind: "plan", lease, sql, params, readOnly: options.readOnly, dirty: false };
   }
@@ -296,7 +274,7 @@ async function runSingle(
   }
   if (ROW_TYPES.has(type)) {
     const result = await guarded(lease, guard, () => statement.run());
-    return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
+    return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
   return changesOrRows(result, lease, guard, started, dirty);
@@ -315,32 +293,21 @@ async function readOnlyRows(
   await beginTransaction(lease, guard, "read_only");
   try {
     const result = await guarded(lease, guard, run);
-    const source = resultSource(result, lease, guard, {
+    const source = leasedSource(result, lease, guard, {
       dirty,
       beforeRelease: () => rollback(lease),
     });
     return { kind: "rows", source: readOnlyErrors(source), dirty };
   } catch (err) {
     await rollback(lease);
-    throw readOnlyError(err);
+    throw notReadOnly(err);
   }
-}
-
-function readOnlyError(err: unknown): unknown {
-  if (err instanceof ApiError && err.code === "read_only") {
-    return new ApiError(
-      "not_read_only",
-      "GET requests can only execute read-only queries; this statement writes. " +
-        "Use POST {prefix}/query.",
-    );
-  }
-  return err;
 }
 
 function readOnlyErrors(source: ResultSource): ResultSource {
   return {
     columns: source.columns,
-    next: () => source.next().catch((err) => Promise.reject(readOnlyError(err))),
+    next: () => source.next().catch((err) => Promise.reject(notReadOnly(err))),
     close: () => source.close(),
   };
 }
@@ -353,7 +320,7 @@ function changesOrRows(
   dirty: boolean,
 ): Outcome {
   if (result.returnType === ResultReturnType.QUERY_RESULT) {
-    return { kind: "rows", source: resultSource(result, lease, guard, { dirty }), dirty };
+    return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   return {
     kind: "changes",
@@ -361,6 +328,19 @@ function changesOrRows(
     elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
     dirty,
   };
+}
+
+/** A script being run: its statements as DuckDB extracted them, and what checks them. */
+interface Script {
+  lease: Lease;
+  guard: Guard;
+  query: RawQuery;
+  options: RawOptions;
+  settled: Promise<void>;
+  extracted: DuckDBExtractedStatements;
+  count: number;
+  /** Vets the script's pragmas (once, at its first PRAGMA). */
+  pragmas: () => void;
 }
 
 /** Several statements: one transaction, all or nothing, retried as a whole on conflict. */
@@ -371,7 +351,6 @@ async function runScript(
   options: RawOptions,
   settled: Promise<void>,
 ): Promise<Outcome> {
-  const started = performance.now();
   const extracted = await guarded(
     lease,
     guard,
@@ -384,35 +363,53 @@ async function runScript(
     if (!pragmasChecked) checkPragmas(query.sql);
     pragmasChecked = true;
   };
+  const script: Script = { lease, guard, query, options, settled, extracted, count, pragmas };
+  return options.readOnly ? await runReadOnlyScript(script) : await runWritingScript(script);
+}
 
-  if (options.readOnly) {
-    // Prepare everything first: nothing runs unless every statement is a query.
-    const statements: DuckDBPreparedStatement[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const statement = await guarded(lease, guard, () => extracted.prepare(i));
-        statements.push(statement);
-        checkType(statement.statementType, true, pragmas);
-        await options.authorize?.({
-          index: i,
-          count,
-          type: statement.statementType,
-          sql: query.sql,
-          lease,
-          guard,
-          settled,
-        });
-        if (statement.parameterCount > 0) bindParams(statement, query.params);
-      }
-      return await readOnlyRows(lease, guard, async () => {
-        for (const s of statements.slice(0, -1)) await s.run();
-        return await statements[count - 1].run();
-      }, false);
-    } finally {
-      for (const s of statements) s.destroySync();
+/** Authorizes statement `index` of the script. */
+function authorizeStatement(
+  script: Script,
+  index: number,
+  type: StatementType,
+): void | Promise<void> {
+  const { query, lease, guard, settled, count } = script;
+  return script.options.authorize?.({
+    index,
+    count,
+    type,
+    sql: query.sql,
+    lease,
+    guard,
+    settled,
+  });
+}
+
+/** A read-only script: prepared first, so nothing runs unless every statement is a query. */
+async function runReadOnlyScript(script: Script): Promise<Outcome> {
+  const { lease, guard, extracted, count, query } = script;
+  const statements: DuckDBPreparedStatement[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const statement = await guarded(lease, guard, () => extracted.prepare(i));
+      statements.push(statement);
+      checkType(statement.statementType, true, script.pragmas);
+      await authorizeStatement(script, i, statement.statementType);
+      if (statement.parameterCount > 0) bindParams(statement, query.params);
     }
+    return await readOnlyRows(lease, guard, async () => {
+      for (const s of statements.slice(0, -1)) await s.run();
+      return await statements[count - 1].run();
+    }, false);
+  } finally {
+    for (const s of statements) s.destroySync();
   }
+}
 
+/** A script that may write: in one transaction, retried as a whole on conflict. */
+async function runWritingScript(script: Script): Promise<Outcome> {
+  const { lease, guard, extracted, count, query } = script;
+  const started = performance.now();
   let dirty = false;
   const generated = count > 1 && !writesTransactionStatements(query.sql);
   const outcome = await retryOnConflict(() =>
@@ -426,17 +423,9 @@ async function runScript(
           // DuckDB wraps some statements it expands itself (ALTER TABLE … ADD COLUMN with a
           // non-constant DEFAULT) in BEGIN … COMMIT: the request's transaction already holds them.
           if (type === StatementType.TRANSACTION && generated) continue;
-          checkType(type, false, pragmas);
+          checkType(type, false, script.pragmas);
           if (!CLEAN_TYPES.has(type)) dirty = true;
-          await options.authorize?.({
-            index: i,
-            count,
-            type,
-            sql: query.sql,
-            lease,
-            guard,
-            settled,
-          });
+          await authorizeStatement(script, i, type);
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
           if (result.returnType === ResultReturnType.CHANGED_ROWS) {
@@ -453,7 +442,7 @@ async function runScript(
   if (outcome.last.returnType === ResultReturnType.QUERY_RESULT) {
     return {
       kind: "rows",
-      source: resultSource(outcome.last, lease, guard, { dirty }),
+      source: leasedSource(outcome.last, lease, guard, { dirty }),
       dirty,
     };
   }

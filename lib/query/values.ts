@@ -1,14 +1,16 @@
 /**
  * Request values typed by their column: every value a request gives for a column becomes one bound
  * parameter plus the SQL expression that turns it into the column's DuckDB type. The parameter is a
- * native JS value when that is exact and cheap (integers as `bigint`, doubles, booleans, text), so
- * DuckDB binds it without a re-plan; otherwise it is the value's text, cast by DuckDB itself
- * (`CAST(? AS DATE)`), with DuckDB's own parsing rules. No request value ever appears in SQL text.
+ * native JS value when that is exact and cheap (integers as numbers when safe and in the column's
+ * range, else as `bigint`; doubles, booleans, text), so DuckDB binds it without a re-plan;
+ * otherwise it is the value's text, cast by DuckDB itself (`CAST(? AS DATE)`), with DuckDB's own
+ * parsing rules. No request value ever appears in SQL text.
  *
  * Spellings:
  * - query-string values (filters, cursors) are text in DuckDB's literal syntax, BLOB as base64;
- * - JSON body values keep their JSON type: integers stay exact (`bigint`), exact decimals stay text,
- *   arrays and objects for LIST/STRUCT/MAP/JSON columns go through DuckDB's JSON casts.
+ * - JSON body values keep their JSON type: integers stay exact (safe ones as numbers, the others as
+ *   `bigint`), exact decimals stay text, arrays and objects for LIST/STRUCT/MAP/JSON columns go
+ *   through DuckDB's JSON casts.
  *
  * @example
  * ```ts

@@ -7,6 +7,7 @@
  */
 
 import { concatBytes } from "../bytes.ts";
+import { lockDirectory } from "../dir_lock.ts";
 import { GroupSync, LogFiles, newLogFile } from "./log_files.ts";
 import type { Journal, StreamInstance, StreamsEvent, Unit } from "./model.ts";
 import { encodeRecord, FILE_MAGIC } from "./record.ts";
@@ -27,8 +28,25 @@ export interface OpenedDirJournal {
   instances: StreamInstance[];
 }
 
-/** Opens (and recovers) the durable journal under `options.dir`. */
+/**
+ * Opens (and recovers) the durable journal under `options.dir`, which it locks until `close()`:
+ * a second server on the same directory is refused (`DirectoryLockedError`) before it reads or
+ * writes anything there.
+ */
 export async function openDirJournal(options: DirJournalOptions): Promise<OpenedDirJournal> {
+  const lock = await lockDirectory(options.dir, "streams_dir");
+  try {
+    return await openLockedJournal(options, lock.release);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLockedJournal(
+  options: DirJournalOptions,
+  unlock: () => void,
+): Promise<OpenedDirJournal> {
   const streamsDir = `${options.dir.replace(/\/$/, "")}/streams`;
   await Deno.mkdir(streamsDir, { recursive: true });
   const dirSync = new GroupSync(async () => {
@@ -79,8 +97,12 @@ export async function openDirJournal(options: DirJournalOptions): Promise<Opened
       return files.readSync(files.of(inst.id), unit.filePos + begin, end - begin);
     },
     async close() {
-      const { healthy, sizes } = await files.close();
-      if (healthy) await writeCleanManifest(streamsDir, sizes, dirSync);
+      try {
+        const { healthy, sizes } = await files.close();
+        if (healthy) await writeCleanManifest(streamsDir, sizes, dirSync);
+      } finally {
+        unlock();
+      }
     },
   };
   return { journal, instances: [...recovered.instances.values()] };

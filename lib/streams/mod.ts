@@ -28,7 +28,12 @@ export {
   type StreamsOptions,
   type StreamsService,
 } from "./service.ts";
-export { authorizeStreamRead, openStreamsRuntime, type StreamsRuntime } from "./runtime.ts";
+export {
+  authorizeStreamRead,
+  openStreamsRuntime,
+  type StreamsRuntime,
+  type StreamsTuning,
+} from "./runtime.ts";
 export {
   canonicalStreamPath,
   changeFeedPath,

@@ -17,7 +17,16 @@ import { streamAccess } from "./access.ts";
 import { type ChangeFeed, createChangeFeed } from "./changes.ts";
 import type { StreamsEvent } from "./model.ts";
 import { createReadStreamFunction, READ_STREAM } from "./read_stream.ts";
-import { createStreams, type StreamsService } from "./service.ts";
+import { createStreams, type StreamsOptions, type StreamsService } from "./service.ts";
+
+/**
+ * Settings of the streams service that no config key sets (embedding, tests): each left out
+ * keeps the service's default.
+ */
+export type StreamsTuning = Pick<
+  StreamsOptions,
+  "maxReadBytes" | "sseKeepAliveMs" | "sweepIntervalMs" | "maxOpenFiles"
+>;
 
 /** The running streams feature. */
 export interface StreamsRuntime {
@@ -72,13 +81,18 @@ export function authorizeStreamRead(access: Authorizer, owner: unknown, path: st
   }
 }
 
-/** Opens the streams feature per `config` (recovering durable storage); null when off. */
+/**
+ * Opens the streams feature per `config` (recovering durable storage), with `tuning` on top; null
+ * when off.
+ */
 export async function openStreamsRuntime(
   config: Config,
   log: Logger,
+  tuning: StreamsTuning = {},
 ): Promise<StreamsRuntime | null> {
   if (!config.streams) return null;
   const service = await createStreams({
+    ...tuning,
     storage: config.streams_storage === "dir"
       ? { kind: "dir", dir: config.streams_dir }
       : { kind: "memory" },

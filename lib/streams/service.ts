@@ -19,7 +19,7 @@
  */
 
 import { ApiError } from "../errors.ts";
-import { compileGlob } from "./glob.ts";
+import { compileGlob } from "../glob.ts";
 import { createHandler, type HandleContext } from "./handler.ts";
 import { encodeJsonMessage } from "./json_mode.ts";
 import type { StreamsEvent } from "./model.ts";

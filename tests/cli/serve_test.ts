@@ -6,7 +6,19 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** `deno run -A main.ts serve ...` as a child process, with its JSON log events. */
 async function spawnServe(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", ...args],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--database-path",
+      ":memory:",
+      ...args,
+    ],
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },

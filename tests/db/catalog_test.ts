@@ -6,7 +6,9 @@ import { quoteIdentifier } from "../../lib/sql/mod.ts";
 import { createGuard } from "../../lib/db/run.ts";
 
 Deno.test("readCatalog() lists tables and views with columns, nullability, defaults and keys", async () => {
-  const engine = await openEngine(await loadConfig({ env: {}, flags: { threads: "1" } }));
+  const engine = await openEngine(
+    await loadConfig({ env: {}, flags: { threads: "1", database_path: ":memory:" } }),
+  );
   const lease = await engine.pool.acquire();
   try {
     await lease.connection.run(
@@ -37,7 +39,9 @@ Deno.test("readCatalog() lists tables and views with columns, nullability, defau
 });
 
 Deno.test("catalogCache() keeps the catalog until invalidated and never keeps a raced read", async () => {
-  const engine = await openEngine(await loadConfig({ env: {}, flags: { threads: "1" } }));
+  const engine = await openEngine(
+    await loadConfig({ env: {}, flags: { threads: "1", database_path: ":memory:" } }),
+  );
   const lease = await engine.pool.acquire();
   try {
     const cache = catalogCache(engine.pool);

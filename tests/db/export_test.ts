@@ -59,6 +59,17 @@ Deno.test("makeFifo() makes a named pipe", async () => {
   await Deno.remove(path);
 });
 
-Deno.test("close the engine of export_test", async () => {
+Deno.test("every lease of export_test came back, and closing removes the scratch directory", async () => {
+  // a connection released dirty is replaced asynchronously
+  for (let i = 0; i < 100 && engine.pool.busy > 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  equal(engine.pool.busy, 0);
+  const left = [...Deno.readDirSync(engine.scratchDirectory)].filter((e) =>
+    e.name.startsWith("export-")
+  );
+  equal(left.length, 0, "no pipe or file is left behind");
   await engine.close();
+  await rejects(Deno.stat(engine.scratchDirectory), Deno.errors.NotFound);
+  await rejects(engine.pool.acquire(), (err: { code: string }) => err.code === "unavailable");
 });

@@ -1,21 +1,25 @@
-import { equal, ok } from "node:assert/strict";
+import { equal, ok, throws } from "node:assert/strict";
 import { loadConfig } from "../../lib/config.ts";
 import { openEngine } from "../../lib/db/engine.ts";
 
 Deno.test("engine.close() waits for dirty connections being replaced (no connect after close)", async () => {
   // Before the fix, closing right after dirty releases crashed the process (a connect() on a
   // closed instance); a crash here fails the whole test run.
-  const config = await loadConfig({ env: {}, flags: { threads: "4" } });
+  const config = await loadConfig({ env: {}, flags: { threads: "4", database_path: ":memory:" } });
   for (let round = 0; round < 20; round++) {
     const engine = await openEngine(config);
     const leases = await Promise.all(Array.from({ length: 4 }, () => engine.pool.acquire()));
+    equal(engine.pool.busy, 4);
     for (const lease of leases) lease.release(true);
     await engine.close();
+    // every replacement opened meanwhile was closed again, and nothing new is handed out
+    equal(engine.pool.busy, 0, `round ${round}`);
+    throws(() => engine.pool.tryAcquire(), (err: { code: string }) => err.code === "unavailable");
   }
 });
 
 Deno.test("a lease carries its connection id and owner until released", async () => {
-  const config = await loadConfig({ env: {}, flags: { threads: "2" } });
+  const config = await loadConfig({ env: {}, flags: { threads: "2", database_path: ":memory:" } });
   const engine = await openEngine(config);
   try {
     const a = await engine.pool.acquire();

@@ -1,11 +1,13 @@
-import { deepEqual, equal, match } from "node:assert/strict";
-import { tableFromIPC } from "apache-arrow";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { openEngine } from "../../lib/db/engine.ts";
+import { leasedSource } from "../../lib/db/leased.ts";
 import { acquire, createGuard } from "../../lib/db/run.ts";
-import { resultSource } from "../../lib/db/source.ts";
-import { SILENT } from "../../lib/log.ts";
-import { respondPlan, respondRows, type RowsResponseOptions } from "../../lib/http/respond.ts";
+import { createLogger, SILENT } from "../../lib/log.ts";
+import { type EncodeOptions, encodeRows } from "../../lib/encode/encode_rows.ts";
+import { type EncodedBody, producerOf } from "../../lib/encode/byte_producer.ts";
 import type { FormatName } from "../../lib/encode/formats.ts";
+import { bodyAnswer, type StoredAnswer } from "../../lib/query/answer.ts";
+import { respondAnswer, type ResponseOptions } from "../../lib/http/respond.ts";
 import { testConfig } from "../_helpers.ts";
 
 const engine = await openEngine(await testConfig());
@@ -15,73 +17,160 @@ await setup.connection.run(
 );
 setup.release();
 
-const options = (format: FormatName, extra: Partial<RowsResponseOptions> = {}) => ({
+const encoding = (format: FormatName, extra: Partial<EncodeOptions> = {}): EncodeOptions => ({
   format,
   cap: 0,
-  requestId: "test",
-  log: SILENT,
   json: { bigNumbers: "number" as const },
   csv: { delimiter: ",", nullMarker: "" },
   scratchDirectory: engine.scratchDirectory,
   ...extra,
 });
 
-Deno.test("respondPlan() binds with the caller's binder on every path (CRUD reads)", async () => {
-  const plan = {
-    sql: "SELECT id, name FROM r WHERE id >= $1 ORDER BY id",
-    bind: (s: { bindBigInt(i: number, v: bigint): void }) => s.bindBigInt(1, 7n),
+const sending = (format: FormatName, extra: Partial<ResponseOptions> = {}): ResponseOptions => ({
+  format,
+  requestId: "test",
+  log: SILENT,
+  ...extra,
+});
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** A body whose first bytes are `head`, then `rest` (an Error fails the pull). */
+function body(head: string[], rest: (string | Error)[] = []): EncodedBody {
+  let i = 0;
+  let cancelled = false;
+  return {
+    head: head.map(bytes),
+    size: head.reduce((n, h) => n + h.length, 0),
+    ended: rest.length === 0,
+    truncated: false,
+    writer: "js",
+    rest: {
+      next() {
+        if (cancelled || i >= rest.length) return Promise.resolve(null);
+        const part = rest[i++];
+        return part instanceof Error ? Promise.reject(part) : Promise.resolve(bytes(part));
+      },
+      cancel() {
+        cancelled = true;
+        return Promise.resolve();
+      },
+    },
   };
-  for (const format of ["csv", "ndjson", "json", "parquet", "arrow"] as const) {
-    const guard = createGuard(10_000);
-    const lease = await acquire(engine.pool, guard);
-    const response = await respondPlan(lease, guard, plan as never, options(format));
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const text = new TextDecoder().decode(bytes);
-    if (format === "csv") equal(text, "id,name\r\n7,n7\r\n8,n8\r\n9,n9\r\n");
-    if (format === "ndjson") {
-      equal(text, '{"id":7,"name":"n7"}\n{"id":8,"name":"n8"}\n{"id":9,"name":"n9"}\n');
-    }
-    if (format === "json") {
-      equal(text, '{"data":[{"id":7,"name":"n7"},{"id":8,"name":"n8"},{"id":9,"name":"n9"}]}');
-    }
-    if (format === "parquet") match(text, /^PAR1/);
-    if (format === "arrow") {
-      deepEqual(tableFromIPC(bytes).getChild("id")!.toArray(), BigInt64Array.of(7n, 8n, 9n));
-    }
-  }
-  equal(engine.pool.busy, 0);
-});
+}
 
-Deno.test("respondPlan() releases its lease when the statement fails before the first byte", async () => {
-  for (const format of ["csv", "json", "arrow"] as const) {
-    const guard = createGuard(10_000);
-    const lease = await acquire(engine.pool, guard);
-    const failed = await respondPlan(lease, guard, { sql: "SELECT nope FROM r" }, options(format))
-      .then(() => null, (err) => err);
-    equal(failed?.code, "binder_error");
-    // a connection released dirty is replaced asynchronously
-    for (let i = 0; i < 100 && engine.pool.busy > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    equal(engine.pool.busy, 0, format);
-  }
-});
-
-Deno.test("respondRows() caps a source, says so, and adds the caller's envelope members", async () => {
+Deno.test("respondAnswer() caps a source, says so, and adds the caller's envelope members", async () => {
   const guard = createGuard(10_000);
   const lease = await acquire(engine.pool, guard);
   const result = await lease.connection.run("SELECT id FROM r ORDER BY id");
-  const response = await respondRows(
-    resultSource(result, lease, guard),
-    options("json", { cap: 3, meta: { page: 1 }, totalRows: 10 }),
+  const encoded = await encodeRows(
+    leasedSource(result, lease, guard),
+    encoding("json", { cap: 3, meta: { page: 1 }, totalRows: 10 }),
   );
+  const response = await respondAnswer(bodyAnswer(encoded), sending("json"));
   equal(response.headers.get("x-truncated"), "true");
-  const body = await response.json();
-  deepEqual(body.data, [{ id: 0 }, { id: 1 }, { id: 2 }]);
-  deepEqual([body.page, body.truncated, body.total_available], [1, true, 10]);
+  const json = await response.json();
+  deepEqual(json.data, [{ id: 0 }, { id: 1 }, { id: 2 }]);
+  deepEqual([json.page, json.truncated, json.total_available], [1, true, 10]);
   equal(engine.pool.busy, 0);
 });
 
-Deno.test("close the engine of respond_test", async () => {
+Deno.test("respondAnswer() sends a small body whole, and compresses a large one", async () => {
+  const small = await respondAnswer(
+    bodyAnswer(body(["a,b\r\n"])),
+    sending("csv", {
+      encoding: "gzip",
+      compressMinSize: 1024,
+      disposition: { type: "attachment", fileName: "r.csv" },
+      headers: { "x-extra": "1" },
+    }),
+  );
+  equal(small.status, 200);
+  equal(small.headers.get("content-encoding"), null);
+  equal(small.headers.get("content-type"), "text/csv; charset=utf-8");
+  equal(small.headers.get("content-disposition"), 'attachment; filename="r.csv"');
+  equal(small.headers.get("x-extra"), "1");
+  equal(await small.text(), "a,b\r\n");
+
+  const line = "x".repeat(99) + "\n";
+  const large = await respondAnswer(
+    bodyAnswer(body([line], Array(50).fill(line))),
+    sending("ndjson", { encoding: "gzip", compressMinSize: 1024 }),
+  );
+  equal(large.headers.get("content-encoding"), "gzip");
+  const plain = await new Response(large.body!.pipeThrough(new DecompressionStream("gzip")))
+    .text();
+  equal(plain, line.repeat(51));
+
+  const parquet = await respondAnswer(
+    bodyAnswer({ ...body(["PAR1"], Array(50).fill(line)), writer: "duckdb" }),
+    sending("parquet", { encoding: "gzip", compressMinSize: 1 }),
+  );
+  equal(parquet.headers.get("content-encoding"), null, "Parquet is never re-compressed");
+  equal((await parquet.arrayBuffer()).byteLength, 4 + 50 * 100);
+});
+
+Deno.test("respondAnswer() aborts the body on a failure after streaming began, and logs it", async () => {
+  const logs: string[] = [];
+  const log = createLogger("debug", (line) => logs.push(line));
+  let streaming = false;
+  const response = await respondAnswer(
+    bodyAnswer(body(['{"data":['], ["{}", new Error("engine gone")]), {
+      onStreaming: () => (streaming = true),
+    }),
+    sending("json", { requestId: "abort-1", log }),
+  );
+  ok(streaming, "onStreaming runs once the headers are decided");
+  equal(response.status, 200);
+  await rejects(response.text(), /response aborted after an error \(request abort-1/);
+  const failed = logs.map((l) => JSON.parse(l)).find((e) => e.event === "stream_failed");
+  equal(failed?.request_id, "abort-1");
+  equal(failed?.code, "internal_error");
+  match(failed?.error, /engine gone/);
+});
+
+Deno.test("respondAnswer() sends a kept answer as a hit, and keeps a fresh one as a miss", async () => {
+  let kept: StoredAnswer | null = null;
+  const fresh = await respondAnswer(
+    bodyAnswer(body(['{"data":[1]}']), {
+      headers: { "x-total-count": "1" },
+      keep: (answer) => (kept = answer),
+    }),
+    sending("json"),
+  );
+  equal(fresh.headers.get("x-cache"), "miss");
+  equal(await fresh.text(), '{"data":[1]}');
+  ok(kept !== null);
+  const stored: StoredAnswer = kept;
+  equal(new TextDecoder().decode(stored.body), '{"data":[1]}');
+  ok(stored.headers.some(([k, v]) => k === "x-total-count" && v === "1"));
+  ok(!stored.headers.some(([k]) => k === "x-cache"), "the cache header is not kept");
+
+  const hit = await respondAnswer({ kind: "stored", stored }, sending("json"));
+  equal(hit.headers.get("x-cache"), "hit");
+  equal(hit.headers.get("x-total-count"), "1");
+  equal(await hit.text(), '{"data":[1]}');
+});
+
+Deno.test("respondAnswer() streams a body read ahead only in part", async () => {
+  const parts = ["[", "1", ",", "2", "]"];
+  const encoded: EncodedBody = {
+    head: [bytes(parts[0])],
+    size: 1,
+    ended: false,
+    rest: producerOf(parts.slice(1).map(bytes)),
+    truncated: true,
+    writer: "js",
+  };
+  const response = await respondAnswer(bodyAnswer(encoded), sending("json"));
+  equal(response.headers.get("x-truncated"), "true");
+  equal(response.headers.get("content-length"), null);
+  equal(await response.text(), "[1,2]");
+});
+
+Deno.test("every lease of respond_test came back, and closing removes the scratch directory", async () => {
+  equal(engine.pool.busy, 0);
   await engine.close();
+  await rejects(Deno.stat(engine.scratchDirectory), Deno.errors.NotFound);
+  await rejects(engine.pool.acquire(), (err: { code: string }) => err.code === "unavailable");
 });

@@ -49,7 +49,7 @@ Deno.test("planInsert() groups consecutive rows with the same columns, in table 
   deepEqual(
     plan.groups.map((g) => [g.columns.map((c) => c.name), g.rows, g.first]),
     [
-      [["id", "name"], [[1n, "a"], [2n, "b"]], 0],
+      [["id", "name"], [[1, "a"], [2, "b"]], 0],
       [["name"], [["c"]], 2],
       [[], [[], []], 3],
     ],
@@ -112,7 +112,7 @@ Deno.test("planUpdate() types set values and where conditions by their columns",
     "big",
     { sql: "CAST(? AS BIGINT)", params: [2n ** 62n] },
   ]]);
-  deepEqual(plan.where, [{ sql: `"id" = CAST(? AS INTEGER)`, params: [7n] }]);
+  deepEqual(plan.where, [{ sql: `"id" = CAST(? AS INTEGER)`, params: [7] }]);
   code(
     () =>
       planUpdate(

@@ -10,7 +10,9 @@ import {
 
 /** DuckDB's own parse trees of each SQL text (`json_serialize_sql`), from a real engine. */
 async function serializeAll(texts: string[]): Promise<SerializedSql[]> {
-  const engine = await openEngine(await loadConfig({ env: {}, flags: { threads: "1" } }));
+  const engine = await openEngine(
+    await loadConfig({ env: {}, flags: { threads: "1", database_path: ":memory:" } }),
+  );
   const lease = await engine.pool.acquire();
   try {
     const trees: SerializedSql[] = [];

@@ -13,7 +13,9 @@ Deno.test("quoteIdentifier() and sqlString() double their quote character", () =
 });
 
 Deno.test("quoted text round-trips through DuckDB unchanged", async () => {
-  const engine = await openEngine(await loadConfig({ env: {}, flags: { threads: "1" } }));
+  const engine = await openEngine(
+    await loadConfig({ env: {}, flags: { threads: "1", database_path: ":memory:" } }),
+  );
   const lease = await engine.pool.acquire();
   try {
     for (const text of ["plain", 'a"b', "it's", "semi;colon -- not a comment", "Ünï\\code"]) {

@@ -1,8 +1,7 @@
 // Durable storage: restart consistency, torn-tail recovery, handle LRU, and a SIGKILL crash test
-// against a real server subprocess.
-import { assert, assertEquals } from "./_assert.ts";
-import { call, startServer } from "./_server.ts";
-import type { StreamsEvent } from "../../lib/streams/mod.ts";
+// against a real `main.ts serve` subprocess.
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { call, spawnMain, startTestServer } from "../_helpers.ts";
 
 const T = { "content-type": "text/plain" };
 const J = { "content-type": "application/json" };
@@ -15,6 +14,11 @@ async function logFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Config flags of a server whose streams live in `dir`. */
+function durable(dir: string): Record<string, string> {
+  return { streams_storage: "dir", streams_dir: dir };
+}
+
 function producer(id: string, epoch: number, seq: number): Record<string, string> {
   return { "producer-id": id, "producer-epoch": `${epoch}`, "producer-seq": `${seq}` };
 }
@@ -23,7 +27,7 @@ Deno.test("durable storage restores data, producer state, seq, closure, TTL and 
   const dir = await Deno.makeTempDir({ prefix: "streams-durable-" });
   try {
     {
-      await using srv = await startServer({ storage: { kind: "dir", dir } });
+      await using srv = await startTestServer(durable(dir));
       await call(srv.at("a"), { method: "PUT", headers: { ...T, "stream-ttl": "3600" } });
       for (const [seq, body] of [[0, "x"], [1, "y"]] as const) {
         const r = await call(srv.at("a"), {
@@ -31,7 +35,7 @@ Deno.test("durable storage restores data, producer state, seq, closure, TTL and 
           headers: { ...T, ...producer("p", 0, seq), "stream-seq": `s${seq}` },
           body,
         });
-        assertEquals(r.status, 200);
+        deepEqual(r.status, 200);
       }
       await call(srv.at("j"), { method: "PUT", headers: J, body: '[{"n":1},{"n":2},{"n":3}]' });
       const close = await call(srv.at("j"), {
@@ -39,7 +43,7 @@ Deno.test("durable storage restores data, producer state, seq, closure, TTL and 
         headers: { ...J, ...producer("c", 2, 0), "stream-closed": "true" },
         body: '{"n":4}',
       });
-      assertEquals(close.status, 200);
+      deepEqual(close.status, 200);
       const fork = await call(srv.at("f"), {
         method: "PUT",
         headers: {
@@ -48,46 +52,46 @@ Deno.test("durable storage restores data, producer state, seq, closure, TTL and 
           "stream-fork-sub-offset": "2",
         },
       });
-      assertEquals(fork.status, 201);
+      deepEqual(fork.status, 201);
       await call(srv.at("f"), { method: "POST", headers: J, body: '{"fork":true}' });
-      assertEquals((await call(srv.at("j"), { method: "DELETE" })).status, 204); // soft
+      deepEqual((await call(srv.at("j"), { method: "DELETE" })).status, 204); // soft
       await call(srv.at("gone"), { method: "PUT", headers: T, body: "bye" });
-      assertEquals((await call(srv.at("gone"), { method: "DELETE" })).status, 204);
-      await srv.streams.appendJson("_changes/t", { op: "x" });
+      deepEqual((await call(srv.at("gone"), { method: "DELETE" })).status, 204);
+      await srv.streams!.appendJson("_changes/t", { op: "x" });
     }
-    await using srv = await startServer({ storage: { kind: "dir", dir } });
-    assertEquals(srv.streams.list(), ["_changes/t", "a", "f"]);
-    assertEquals((await call(srv.at("a"))).text, "xy");
+    await using srv = await startTestServer(durable(dir));
+    deepEqual(srv.streams!.list(), ["_changes/t", "a", "f"]);
+    deepEqual((await call(srv.at("a"))).text, "xy");
     const head = await call(srv.at("a"), { method: "HEAD" });
-    assertEquals(head.headers.get("stream-ttl"), "3600");
+    deepEqual(head.headers.get("stream-ttl"), "3600");
     const dup = await call(srv.at("a"), {
       method: "POST",
       headers: { ...T, ...producer("p", 0, 1) },
       body: "y",
     });
-    assertEquals([dup.status, dup.headers.get("producer-seq")], [204, "1"]);
+    deepEqual([dup.status, dup.headers.get("producer-seq")], [204, "1"]);
     const seqConflict = await call(srv.at("a"), {
       method: "POST",
       headers: { ...T, "stream-seq": "s0" },
       body: "z",
     });
-    assertEquals(seqConflict.status, 409, "Stream-Seq survives restart");
+    deepEqual(seqConflict.status, 409, "Stream-Seq survives restart");
     const next = await call(srv.at("a"), {
       method: "POST",
       headers: { ...T, ...producer("p", 0, 2) },
       body: "z",
     });
-    assertEquals(next.status, 200);
-    assertEquals((await call(srv.at("j"), { method: "HEAD" })).status, 410, "soft delete survives");
-    assertEquals(JSON.parse((await call(srv.at("f"))).text), [{ n: 1 }, { n: 2 }, { fork: true }]);
-    assertEquals((await call(srv.at("gone"))).status, 404);
-    assertEquals((await call(srv.at("gone"), { method: "PUT", headers: J })).status, 201);
+    deepEqual(next.status, 200);
+    deepEqual((await call(srv.at("j"), { method: "HEAD" })).status, 410, "soft delete survives");
+    deepEqual(JSON.parse((await call(srv.at("f"))).text), [{ n: 1 }, { n: 2 }, { fork: true }]);
+    deepEqual((await call(srv.at("gone"))).status, 404);
+    deepEqual((await call(srv.at("gone"), { method: "PUT", headers: J })).status, 201);
     // deleting the last fork garbage-collects the soft-deleted source and its file
     const before = (await logFiles(dir)).length;
-    assertEquals((await call(srv.at("f"), { method: "DELETE" })).status, 204);
-    assertEquals((await call(srv.at("j"), { method: "HEAD" })).status, 404);
+    deepEqual((await call(srv.at("f"), { method: "DELETE" })).status, 204);
+    deepEqual((await call(srv.at("j"), { method: "HEAD" })).status, 404);
     await new Promise((r) => setTimeout(r, 100));
-    assertEquals((await logFiles(dir)).length, before - 2);
+    deepEqual((await logFiles(dir)).length, before - 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -97,7 +101,7 @@ Deno.test("a torn or garbage tail is truncated on recovery; earlier records surv
   const dir = await Deno.makeTempDir({ prefix: "streams-torn-" });
   try {
     {
-      await using srv = await startServer({ storage: { kind: "dir", dir } });
+      await using srv = await startTestServer(durable(dir));
       await call(srv.at("t"), { method: "PUT", headers: T, body: "one" });
       await call(srv.at("t"), { method: "POST", headers: T, body: "two" });
       await call(srv.at("t"), {
@@ -109,43 +113,31 @@ Deno.test("a torn or garbage tail is truncated on recovery; earlier records surv
     const [file] = await logFiles(dir);
     const size = (await Deno.stat(file)).size;
     await Deno.truncate(file, size - 3); // tear the last record (data + producer + close)
-    const events: StreamsEvent[] = [];
     {
-      await using srv = await startServer({
-        storage: { kind: "dir", dir },
-        onEvent: (e) => events.push(e),
-      });
-      assert(events.some((e) => e.type === "recovery_truncated"));
+      await using srv = await startTestServer(durable(dir));
+      ok(srv.events("streams_recovery_truncated").length > 0);
       const get = await call(srv.at("t"));
-      assertEquals([get.text, get.headers.get("stream-closed")], ["onetwo", null]);
+      deepEqual([get.text, get.headers.get("stream-closed")], ["onetwo", null]);
       // the torn record's producer state is gone too: seq 0 is new again
       const again = await call(srv.at("t"), {
         method: "POST",
         headers: { ...T, ...producer("p", 0, 0) },
         body: "four",
       });
-      assertEquals(again.status, 200);
+      deepEqual(again.status, 200);
     }
     const f = await Deno.open(file, { append: true });
     await f.write(crypto.getRandomValues(new Uint8Array(37)));
     f.close();
-    events.length = 0;
     {
-      await using srv = await startServer({
-        storage: { kind: "dir", dir },
-        onEvent: (e) => events.push(e),
-      });
-      assertEquals(events.filter((e) => e.type === "recovery_truncated").length, 1);
-      assertEquals((await call(srv.at("t"))).text, "onetwofour");
+      await using srv = await startTestServer(durable(dir));
+      deepEqual(srv.events("streams_recovery_truncated").length, 1);
+      deepEqual((await call(srv.at("t"))).text, "onetwofour");
       await call(srv.at("t"), { method: "POST", headers: T, body: "five" });
     }
-    events.length = 0;
-    await using srv = await startServer({
-      storage: { kind: "dir", dir },
-      onEvent: (e) => events.push(e),
-    });
-    assertEquals(events.filter((e) => e.type === "recovery_truncated").length, 0);
-    assertEquals((await call(srv.at("t"))).text, "onetwofourfive");
+    await using srv = await startTestServer(durable(dir));
+    deepEqual(srv.events("streams_recovery_truncated").length, 0);
+    deepEqual((await call(srv.at("t"))).text, "onetwofourfive");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -156,7 +148,7 @@ Deno.test("many streams with a small handle LRU stay readable and writable", asy
   try {
     const N = 40;
     {
-      await using srv = await startServer({ storage: { kind: "dir", dir }, maxOpenFiles: 4 });
+      await using srv = await startTestServer(durable(dir), { streams: { maxOpenFiles: 4 } });
       await Promise.all(
         Array.from(
           { length: N },
@@ -171,34 +163,25 @@ Deno.test("many streams with a small handle LRU stay readable and writable", asy
           ),
         );
       }
-      for (let i = 0; i < N; i++) assertEquals((await call(srv.at(`s/${i}`))).text, `${i}:012`);
+      for (let i = 0; i < N; i++) deepEqual((await call(srv.at(`s/${i}`))).text, `${i}:012`);
     }
-    await using srv = await startServer({ storage: { kind: "dir", dir }, maxOpenFiles: 4 });
-    assertEquals(srv.streams.list("s/*").length, N);
-    for (let i = 0; i < N; i++) assertEquals((await call(srv.at(`s/${i}`))).text, `${i}:012`);
+    await using srv = await startTestServer(durable(dir), { streams: { maxOpenFiles: 4 } });
+    deepEqual(srv.streams!.list("s/*").length, N);
+    for (let i = 0; i < N; i++) deepEqual((await call(srv.at(`s/${i}`))).text, `${i}:012`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-/** A server subprocess on durable storage. */
+/** `main.ts serve` as a subprocess on durable storage in `dir`; `url` is its streams mount. */
 async function spawnServer(dir: string): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const fixture = new URL("./_serve_fixture.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fixture, dir],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!/listening (\d+)/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("server exited before listening");
-    out += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return { url: `http://127.0.0.1:${/listening (\d+)/.exec(out)![1]}/v1/stream`, child };
+  const spawned = await spawnMain([
+    "serve",
+    ...["--host", "127.0.0.1", "--port", "0", "--auth-enabled", "false"],
+    ...["--database-path", ":memory:", "--streams-storage", "dir", "--streams-dir", dir],
+  ]);
+  ok(spawned.url, `the server did not start: ${spawned.stderr()}`);
+  return { url: `${new URL(spawned.url).origin}/v1/stream`, child: spawned.child };
 }
 
 Deno.test("SIGKILL mid-write: every acknowledged append survives exactly once, in order", async () => {
@@ -220,8 +203,8 @@ Deno.test("SIGKILL mid-write: every acknowledged append survives exactly once, i
             headers: { ...T, ...producer(`w${w}`, 0, k) },
             body: msg,
           });
-          if (r.status === 200) acked[w].add(msg);
-          else throw new Error(`unexpected status ${r.status}`);
+          equal(r.status, 200, "an append before the kill is acknowledged");
+          acked[w].add(msg);
           const p = `p${w}:${k};`;
           const rp = await call(`${first.url}/plain`, { method: "POST", headers: T, body: p });
           if (rp.status === 204) plainAcked.add(p);
@@ -244,12 +227,12 @@ Deno.test("SIGKILL mid-write: every acknowledged append survives exactly once, i
     try {
       const text = (await call(`${second.url}/crash`)).text;
       const entries = text.split(";").filter(Boolean).map((e) => `${e};`);
-      assertEquals(new Set(entries).size, entries.length, "no duplicated message");
+      deepEqual(new Set(entries).size, entries.length, "no duplicated message");
       for (let w = 0; w < WRITERS; w++) {
         const mine = entries.filter((e) => e.startsWith(`w${w}:`));
         const ks = mine.map((e) => Number(e.slice(e.indexOf(":") + 1, -1)));
-        assertEquals(ks, ks.map((_, i) => i), `writer ${w}: contiguous, in order`);
-        for (const m of acked[w]) assert(mine.includes(m), `acknowledged ${m} survived`);
+        deepEqual(ks, ks.map((_, i) => i), `writer ${w}: contiguous, in order`);
+        for (const m of acked[w]) ok(mine.includes(m), `acknowledged ${m} survived`);
         // producer state survived with the data: the last persisted seq is a duplicate now
         const last = ks.length - 1;
         const dup = await call(`${second.url}/crash`, {
@@ -257,17 +240,17 @@ Deno.test("SIGKILL mid-write: every acknowledged append survives exactly once, i
           headers: { ...T, ...producer(`w${w}`, 0, last) },
           body: "dup",
         });
-        assertEquals([dup.status, dup.headers.get("producer-seq")], [204, `${last}`]);
+        deepEqual([dup.status, dup.headers.get("producer-seq")], [204, `${last}`]);
         const next = await call(`${second.url}/crash`, {
           method: "POST",
           headers: { ...T, ...producer(`w${w}`, 0, last + 1) },
           body: `w${w}:${last + 1};`,
         });
-        assertEquals(next.status, 200);
+        deepEqual(next.status, 200);
       }
       const plain = (await call(`${second.url}/plain`)).text.split(";").filter(Boolean);
-      assertEquals(new Set(plain).size, plain.length);
-      for (const p of plainAcked) assert(plain.includes(p.slice(0, -1)), `acknowledged ${p}`);
+      deepEqual(new Set(plain).size, plain.length);
+      for (const p of plainAcked) ok(plain.includes(p.slice(0, -1)), `acknowledged ${p}`);
     } finally {
       second.child.kill("SIGKILL");
       await second.child.status;

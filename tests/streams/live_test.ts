@@ -1,13 +1,14 @@
 // Many concurrent live readers: each waits on the stream's waiter list (no polling) and all are
 // woken by one append.
-import { assert, assertEquals } from "./_assert.ts";
-import { call, parseSse, startServer } from "./_server.ts";
+import { deepEqual, ok } from "node:assert/strict";
+import { call, startTestServer } from "../_helpers.ts";
+import { parseSse } from "../_follow.ts";
 
 const T = { "content-type": "text/plain" };
 const READERS = 200;
 
 Deno.test(`${READERS} long-poll readers are all woken by one append`, async () => {
-  await using srv = await startServer({ longPollTimeoutMs: 10_000 });
+  await using srv = await startTestServer({ long_poll_timeout: "10s" });
   const put = await call(srv.at("hot"), { method: "PUT", headers: T, body: "old" });
   const tail = put.headers.get("stream-next-offset")!;
   const readers = Array.from(
@@ -19,12 +20,12 @@ Deno.test(`${READERS} long-poll readers are all woken by one append`, async () =
   await call(srv.at("hot"), { method: "POST", headers: T, body: "new" });
   const results = await Promise.all(readers);
   const elapsed = performance.now() - started;
-  for (const r of results) assertEquals([r.status, r.text], [200, "new"]);
-  assert(elapsed < 5000, `woken in ${elapsed} ms`);
+  for (const r of results) deepEqual([r.status, r.text], [200, "new"]);
+  ok(elapsed < 5000, `woken in ${elapsed} ms`);
 });
 
 Deno.test(`${READERS} SSE readers each receive one append as a data+control pair`, async () => {
-  await using srv = await startServer({ sseKeepAliveMs: 60_000 });
+  await using srv = await startTestServer({}, { streams: { sseKeepAliveMs: 60_000 } });
   await call(srv.at("sse"), { method: "PUT", headers: T });
   const ready: Promise<void>[] = [];
   const readers = Array.from({ length: READERS }, () => {
@@ -60,7 +61,7 @@ Deno.test(`${READERS} SSE readers each receive one append as a data+control pair
   await call(srv.at("sse"), { method: "POST", headers: T, body: "fan-out" });
   const all = await Promise.all(readers);
   for (const events of all) {
-    assertEquals(events.map((e) => e.event), ["control", "data", "control"]);
-    assertEquals(events[1].data, "fan-out");
+    deepEqual(events.map((e) => e.event), ["control", "data", "control"]);
+    deepEqual(events[1].data, "fan-out");
   }
 });

@@ -55,7 +55,8 @@ async function openAt(
       await store.close();
     },
     async reopen() {
-      await opened.close();
+      // Like a restart: every store open on the directory closes first (one holds its lock).
+      for (const other of all) await other.close();
       return await openAt(kind, dir, clock, all);
     },
   };

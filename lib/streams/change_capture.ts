@@ -27,11 +27,11 @@
  * @module
  */
 
-import { type DuckDBMaterializedResult, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
 import type { TableInfo } from "../db/catalog.ts";
-import { jsonFragment } from "../encode/values.ts";
-import type { TableChange } from "../streams/changes.ts";
-import type { Capture } from "./plan_write.ts";
+import { type DuckDBMaterializedResult, type DuckDBType, DuckDBTypeId } from "../db/types.ts";
+import { jsonFragment } from "../encode/mod.ts";
+import type { Capture } from "../query/mod.ts";
+import type { TableChange } from "./changes.ts";
 
 /** Largest write whose rows (every column) go into its change event. */
 export const CHANGE_ROWS_LIMIT = 100;

@@ -1,6 +1,10 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { startTestServer, type TestServer } from "../_helpers.ts";
 import { api } from "../_api.ts";
+import { bumpDataVersion } from "../../lib/db/versions.ts";
+import { producerOf } from "../../lib/encode/byte_producer.ts";
+import { bodyAnswer } from "../../lib/query/answer.ts";
+import { createAnswerCache, throughCache } from "../../lib/query/answer_cache.ts";
 
 const get = (t: TestServer, path: string, headers?: Record<string, string>) =>
   api(t).get(path, headers);
@@ -105,4 +109,47 @@ Deno.test("views, exports and a disabled cache are never cached", async () => {
     await get(t, "b");
     equal((await get(t, "b")).headers.get("x-cache"), "miss"); // too big to keep
   }
+});
+
+Deno.test("throughCache() serves a kept answer until the data version moves, and keeps only what may be", async () => {
+  const cache = createAnswerCache({ maxBytes: 1024, maxEntryBytes: 64 });
+  const owner = {};
+  const slot = { cache, owner, bypass: false, variant: "json" };
+  let produced = 0;
+  const produce = (cacheable?: boolean) => () => {
+    produced++;
+    return Promise.resolve(
+      bodyAnswer(
+        { head: [], size: 0, ended: true, rest: producerOf([]), truncated: false, writer: "js" },
+        { cacheable },
+      ),
+    );
+  };
+  const stored = { status: 200, headers: [] as [string, string][], body: new Uint8Array(3) };
+
+  const miss = await throughCache(slot, "k", produce());
+  ok(miss.kind === "body" && miss.keep);
+  miss.keep(stored);
+  const hit = await throughCache(slot, "k", produce());
+  deepEqual([hit.kind, produced], ["stored", 1]);
+  equal(hit.kind === "stored" && hit.stored, stored);
+
+  // another representation is another entry; a bypass produces (and may keep) afresh
+  equal((await throughCache({ ...slot, variant: "csv" }, "k", produce())).kind, "body");
+  equal((await throughCache({ ...slot, bypass: true }, "k", produce())).kind, "body");
+  equal(produced, 3);
+
+  // a write anywhere on the owner's database makes every entry stale
+  bumpDataVersion(owner);
+  equal((await throughCache(slot, "k", produce())).kind, "body");
+
+  // not cacheable, no key, or no cache: produced and never kept
+  const views = await throughCache(slot, "v", produce(false));
+  ok(views.kind === "body" && views.keep === undefined);
+  const unkeyed = await throughCache(slot, null, produce());
+  ok(unkeyed.kind === "body" && unkeyed.keep === undefined);
+  const off = createAnswerCache({ maxBytes: 0, maxEntryBytes: 0 });
+  const disabled = await throughCache({ ...slot, cache: off }, "k", produce());
+  ok(disabled.kind === "body" && disabled.keep === undefined);
+  equal(produced, 7);
 });

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { floatText, isoInterval } from "./values.ts";
+ * import { floatText, isoInterval } from "./value_text.ts";
  * equal(isoInterval(14, 3, 14706789000n), "P1Y2M3DT4H5M6.789S");
  * equal(floatText(1e21, false), "1e21");
  * ```
@@ -29,7 +29,7 @@ import {
   DuckDBTypeId,
   type DuckDBUnionValue,
   type DuckDBValue,
-} from "@duckdb/node-api";
+} from "../db/types.ts";
 
 /** How wide integers and DECIMAL appear in JSON. */
 export type BigNumberMode = "number" | "string";
@@ -98,6 +98,22 @@ export function jsonFragment(
       return `"${isoInterval(v.months, v.days, v.micros)}"`;
     }
     case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+    case DuckDBTypeId.STRUCT:
+    case DuckDBTypeId.MAP:
+    case DuckDBTypeId.UNION:
+      return nestedFragment(value, type, options);
+    case DuckDBTypeId.SQLNULL:
+      return "null";
+    default:
+      return jsonString(String(value));
+  }
+}
+
+/** LIST, ARRAY, STRUCT, MAP and UNION values, recursively. */
+function nestedFragment(value: DuckDBValue, type: DuckDBType, options: JsonValueOptions): string {
+  switch (type.typeId) {
+    case DuckDBTypeId.LIST:
     case DuckDBTypeId.ARRAY: {
       const child = (type as DuckDBListType).valueType;
       const items = (value as DuckDBListValue).items;
@@ -136,8 +152,6 @@ export function jsonFragment(
       const member = memberTypes[memberTags.indexOf(union.tag)];
       return member ? jsonFragment(union.value, member, options) : JSON.stringify(String(union));
     }
-    case DuckDBTypeId.SQLNULL:
-      return "null";
     default:
       return jsonString(String(value));
   }

@@ -6,24 +6,24 @@
 
 import { type DuckDBResult, ResultReturnType } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
-import type { Column, ResultSource, RowBatch } from "../encode/source.ts";
+import type { Column, ResultSource, RowBatch } from "./rows.ts";
 import type { Lease } from "./pool.ts";
 import { type Guard, guarded } from "./run.ts";
 
-/** Options of {@link resultSource}. */
-export interface ResultSourceOptions {
+/** Options of {@link leasedSource}. */
+export interface LeasedSourceOptions {
   /** Runs before the connection is released (e.g. to commit); errors are ignored. */
   beforeRelease?: () => Promise<void>;
   /** Release the connection as dirty (replace it). */
   dirty?: boolean;
 }
 
-/** Wraps a result so encoders can pull its chunks. */
-export function resultSource(
+/** Wraps a result so encoders can pull its chunks; closing the source releases `lease`. */
+export function leasedSource(
   result: DuckDBResult,
   lease: Lease,
   guard: Guard,
-  options: ResultSourceOptions = {},
+  options: LeasedSourceOptions = {},
 ): ResultSource {
   const names = result.columnNames();
   const types = result.columnTypes();

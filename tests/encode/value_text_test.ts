@@ -1,5 +1,5 @@
 import { equal } from "node:assert/strict";
-import { floatText, isoInterval, jsonString } from "../../lib/encode/values.ts";
+import { floatText, isoInterval, jsonString } from "../../lib/encode/value_text.ts";
 
 Deno.test("floatText() writes the shortest round-trip text like DuckDB's JSON writer", () => {
   const doubles: [number, string][] = [

@@ -1,5 +1,7 @@
 /**
- * Stream-name globs: `*` matches within one path segment, `**` matches any number of segments.
+ * Path globs, as stream names and `stream:<glob>` grants use them: `*` matches within one path
+ * segment, `**` matches any number of segments. A leaf: the streams service lists streams with
+ * it and the auth stage matches stream grants with it, neither importing the other.
  * @module
  */
 

@@ -1,6 +1,14 @@
 /**
- * The shape every encoder reads: named, typed columns and a pull-based sequence of row batches
- * (DuckDB data chunks, possibly cut short by a row cap).
+ * Rows as the database hands them on: named, typed columns and a pull-based sequence of row
+ * batches (DuckDB data chunks, possibly cut short by a row cap). Made here (`leased.ts`,
+ * `materialized.ts`), read by the encoders (`lib/encode/`).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { uniqueColumnNames } from "./rows.ts";
+ * deepEqual(uniqueColumnNames(["id", "id", "name"]), ["id", "id_1", "name"]);
+ * ```
  * @module
  */
 
