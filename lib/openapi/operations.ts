@@ -8,7 +8,7 @@
 
 import { ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { FORMATS } from "../encode/formats.ts";
-import type { Endpoint, SuccessBody } from "../http/endpoints.ts";
+import type { Endpoint, SuccessBody } from "./endpoint.ts";
 import type { JsonSchema } from "./json_schema.ts";
 import type { Content } from "./part.ts";
 import type { TableNames } from "./tables.ts";

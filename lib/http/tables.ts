@@ -1,15 +1,16 @@
 /**
- * The REST interface `{prefix}/api/{table}`: GET reads, POST inserts, PUT updates, DELETE deletes.
- * Each handler reads like the pipeline: parse, authorize (before the table's existence is
- * checked, so a 404 never tells an unauthorized caller that a table exists), execute (catalog,
- * plan, SQL), encode. Registered from `app.ts` with one line. Every committed write appends one
- * event to its table's change feed (`_changes/<table>`) before it is answered, when feeds are on.
+ * The tables feature, the REST interface `{prefix}/api/{table}`: GET reads, POST inserts, PUT
+ * updates, DELETE deletes. Each handler reads like the pipeline: parse, authorize (before the
+ * table's existence is checked, so a 404 never tells an unauthorized caller that a table
+ * exists), execute (catalog, plan, SQL), encode. Every committed write appends one event to its
+ * table's change feed (`_changes/<table>`) before it is answered, when feeds are on.
  * @module
  */
 
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
-import type { Operation } from "../auth/mod.ts";
+import type { Endpoint } from "../openapi/mod.ts";
+import type { Operation } from "../permissions.ts";
 import { createGuard, type Guard } from "../db/run.ts";
 import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
 import {
@@ -25,16 +26,164 @@ import {
   type WriteResult,
 } from "../query/mod.ts";
 import { withChangeFeed } from "../streams/table_feed.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./app.ts";
 import { readJsonBody } from "./body.ts";
-import { fallback } from "./endpoints.ts";
+import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
-import { encodeOptionsOf, parseOutputOptions } from "./output.ts";
+import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
 
 type Ctx = Context<AppEnv>;
 
-/** Adds the `/api/{table}` routes to `app` (after authentication). */
-export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: AnswerCache): void {
+const READ_ROWS: Endpoint = {
+  method: "GET",
+  route: "/api/:table",
+  path: "/api/{table}",
+  pathParameters: { table: "table" },
+  operationId: "readRows",
+  tag: "Tables",
+  tableOp: "r",
+  summary: "Read rows",
+  description: "Filter, sort, project and page through a table or view. Paginated reads " +
+    "(`page` or `limit`) add `pagination` (and `_links` with `links=true`); unpaginated reads " +
+    "return at most `absolute_max_rows` rows.",
+  parameters: [
+    "filter",
+    "sort",
+    "select",
+    "page",
+    "limit",
+    "links",
+    "count",
+    "after",
+    "format",
+    ...OUTPUT_PARAMETERS,
+  ],
+  responses: [{ status: 200, description: "The rows.", body: { kind: "rows" } }],
+  errors: [
+    "invalid_request",
+    "unknown_table",
+    "unknown_column",
+    "bad_filter",
+    "bad_sort",
+    "bad_pagination",
+    "conversion_error",
+    "not_acceptable",
+    "query_timeout",
+  ],
+};
+
+const INSERT_ROWS: Endpoint = {
+  method: "POST",
+  route: "/api/:table",
+  path: "/api/{table}",
+  pathParameters: { table: "table" },
+  operationId: "insertRows",
+  tag: "Tables",
+  tableOp: "c",
+  summary: "Insert one row or many",
+  description: "An object or an array of objects, inserted in one transaction (all or " +
+    "nothing). Only the given columns are written, so DEFAULTs apply. `Prefer: " +
+    "return=representation` answers the inserted rows; `on_conflict` or `Prefer: " +
+    "resolution=merge-duplicates` upserts.",
+  parameters: ["prefer", "on_conflict"],
+  requestBody: { schema: "table:insert", description: "The row(s).", required: true },
+  responses: [{
+    status: 201,
+    description: "Inserted.",
+    body: { kind: "oneOf", bodies: [{ kind: "json", schema: "Changes" }, { kind: "rows" }] },
+  }],
+  errors: [
+    "invalid_json",
+    "invalid_request",
+    "unknown_table",
+    "unknown_column",
+    "conversion_error",
+    "binder_error",
+    "method_not_allowed",
+    "read_only",
+    "constraint_violation",
+    "transaction_conflict",
+    "payload_too_large",
+    "query_timeout",
+  ],
+};
+
+const UPDATE_ROWS: Endpoint = {
+  method: "PUT",
+  route: "/api/:table",
+  path: "/api/{table}",
+  pathParameters: { table: "table" },
+  operationId: "updateRows",
+  tag: "Tables",
+  tableOp: "u",
+  summary: "Update rows",
+  description: "`where` is an object of equality conditions or an array of " +
+    "`{column, op, value}`; both it and `set` must be non-empty. Atomic.",
+  parameters: ["prefer"],
+  requestBody: { schema: "table:update", description: "Conditions and values.", required: true },
+  responses: [{
+    status: 200,
+    description: "Updated (the rows with `Prefer: return=representation`).",
+    body: { kind: "oneOf", bodies: [{ kind: "json", schema: "Changes" }, { kind: "rows" }] },
+  }],
+  errors: [
+    "invalid_json",
+    "invalid_request",
+    "where_required",
+    "unknown_table",
+    "unknown_column",
+    "bad_filter",
+    "conversion_error",
+    "method_not_allowed",
+    "read_only",
+    "constraint_violation",
+    "transaction_conflict",
+    "payload_too_large",
+    "query_timeout",
+  ],
+};
+
+const DELETE_ROWS: Endpoint = {
+  method: "DELETE",
+  route: "/api/:table",
+  path: "/api/{table}",
+  pathParameters: { table: "table" },
+  operationId: "deleteRows",
+  tag: "Tables",
+  tableOp: "d",
+  summary: "Delete rows",
+  description: "`where` is required. `dry_run=true` answers how many rows would go and " +
+    "deletes nothing.",
+  parameters: ["where", "dry_run", "prefer"],
+  responses: [{
+    status: 200,
+    description: "Deleted (or counted).",
+    body: {
+      kind: "oneOf",
+      bodies: [
+        { kind: "json", schema: "Changes" },
+        { kind: "json", schema: "DryRun" },
+        { kind: "rows" },
+      ],
+    },
+  }],
+  errors: [
+    "invalid_request",
+    "where_required",
+    "unknown_table",
+    "unknown_column",
+    "bad_filter",
+    "conversion_error",
+    "method_not_allowed",
+    "read_only",
+    "constraint_violation",
+    "transaction_conflict",
+    "query_timeout",
+  ],
+};
+
+/** The `/api/{table}` routes (relative to the route prefix, behind the key check). */
+export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const { config, engine, auth } = ctx;
   const changes = ctx.streams?.changes ?? null;
   const tables = createTableApi(engine.pool, {
@@ -43,7 +192,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
   });
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
-  const path = `${config.route_prefix}/api/:table`;
+  const feature = createFeature();
 
   /** The table as written in the URL, after authorizing `ops` on it. */
   const authorized = (c: Ctx, ...ops: Operation[]): string => {
@@ -64,7 +213,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     );
   };
 
-  app.get(path, async (c) => {
+  feature.route(READ_ROWS, async (c) => {
     const table = authorized(c, "r");
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
@@ -77,7 +226,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     return respondAnswer(answer, rowsOptions(ctx, c, output));
   });
 
-  app.post(path, async (c) => {
+  feature.route(INSERT_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
     const format = prefer.returning ? formatOf(c) : "json";
@@ -87,7 +236,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     return await answerWrite(ctx, c, result, 201, format, prefer);
   });
 
-  app.put(path, async (c) => {
+  feature.route(UPDATE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("u", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
@@ -100,7 +249,7 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
-  app.delete(path, async (c) => {
+  feature.route(DELETE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("d", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
@@ -109,24 +258,18 @@ export function registerApiRoutes(app: Hono<AppEnv>, ctx: AppContext, cache: Ans
     return await answerWrite(ctx, c, result, 200, format, prefer);
   });
 
-  registerFallbacks(app, config.route_prefix);
+  addFallbacks(feature);
+  return feature;
 }
 
-/** 405 for other methods on `/api/{table}`, 400 for `/api` without a table. */
-function registerFallbacks(app: Hono<AppEnv>, prefix: string): void {
-  app.all(
-    `${prefix}/api/:table`,
-    fallback((c: Ctx) => {
-      throw new ApiError("method_not_allowed", `${c.req.method} is not allowed on /api/{table}.`, {
-        headers: { allow: "GET, HEAD, POST, PUT, DELETE" },
-      });
-    }),
-  );
-  const noTable = fallback(() => {
+/** The 405 detail for other methods on `/api/{table}`; 400 for `/api` without a table. */
+function addFallbacks(feature: FeatureBuilder): void {
+  feature.notAllowed(READ_ROWS.route, (method) => `${method} is not allowed on /api/{table}.`);
+  const noTable = () => {
     throw new ApiError("invalid_request", "Invalid path: table name required (/api/{table}).");
-  });
-  app.all(`${prefix}/api`, noTable);
-  app.all(`${prefix}/api/`, noTable);
+  };
+  feature.fallback("/api", noTable);
+  feature.fallback("/api/", noTable);
 }
 
 /**
