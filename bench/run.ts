@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import {
   baseline,
   ensureWrk,
+  h2load,
   LOAD_CORE,
   memoryOf,
   resetPeak,
@@ -472,6 +473,89 @@ async function authCase(authDb: string): Promise<void> {
   }
 }
 if (authDb) await authCase(authDb);
+
+/** A certificate for 127.0.0.1 signed by a CA made here (openssl); `pem` is the CA clients trust. */
+async function benchCertificate(): Promise<{ cert: string; key: string; pem: string }> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const at = (name: string) => `${work}/${name}`;
+  await sh(
+    "openssl",
+    ["req", "-x509", ...ec, "-keyout", at("ca.key"), "-out", at("ca.crt")]
+      .concat(["-days", "2", "-subj", "/CN=bench CA"]),
+  );
+  await sh(
+    "openssl",
+    ["req", ...ec, "-keyout", at("tls.key"), "-out", at("tls.csr")]
+      .concat(["-subj", "/CN=localhost"]),
+  );
+  await Deno.writeTextFile(at("tls.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  await sh(
+    "openssl",
+    ["x509", "-req", "-in", at("tls.csr"), "-CA", at("ca.crt")]
+      .concat(["-CAkey", at("ca.key"), "-set_serial", "1", "-days", "2"])
+      .concat(["-extfile", at("tls.ext"), "-out", at("tls.crt")]),
+  );
+  return { cert: at("tls.crt"), key: at("tls.key"), pem: await Deno.readTextFile(at("ca.crt")) };
+}
+
+/**
+ * HTTPS throughput: cached `SELECT 1` over HTTP/2 with TLS against plain HTTP/1.1 with 32
+ * requests in flight, two servers side by side with the load alternating between them (h2load
+ * for both), so drift of this shared machine hits both alike; each pair gives one ratio. HTTP/1.1
+ * needs 32 connections for that; HTTP/2 is measured as clients use it (4 connections of 8
+ * multiplexed streams) and, for the report, also like HTTP/1.1 (32 connections of 1 stream).
+ */
+async function httpsCase(): Promise<void> {
+  const names = {
+    multiplexed: "HTTP/2 + TLS (4 conns x 8 streams) vs plain HTTP/1.1 (32 conns): SELECT 1 cached",
+    single: "HTTP/2 + TLS (32 conns x 1 stream) vs plain HTTP/1.1 (32 conns): SELECT 1 cached",
+  };
+  if (!wanted(names.multiplexed) && !wanted(names.single)) return;
+  console.error(`# ${names.multiplexed}`);
+  try {
+    const tls = await benchCertificate();
+    await using plain = await startServer({ threads: THREADS, auth_enabled: "false" });
+    await using secure = await startServer(
+      { threads: THREADS, auth_enabled: "false", tls_cert: tls.cert, tls_key: tls.key },
+      tls.pem,
+    );
+    const body = '{"sql":"SELECT 1"}';
+    const h1 = (seconds: number) =>
+      h2load(`${plain.url}/query`, body, { connections: 32, seconds, h1: true });
+    const h2 = (seconds: number, connections: number, streams: number) =>
+      h2load(`${secure.url}/query`, body, { connections, streams, seconds });
+    await h1(1);
+    await h2(1, 4, 8);
+    const runs = { plain: [] as number[], multiplexed: [] as number[], single: [] as number[] };
+    let failed = 0;
+    for (let i = 0; i < REPEATS; i++) {
+      const a = await h1(SECONDS);
+      const b = await h2(SECONDS, 4, 8);
+      const c = await h2(SECONDS, 32, 1);
+      runs.plain.push(a.requestsPerSecond);
+      runs.multiplexed.push(b.requestsPerSecond);
+      runs.single.push(c.requestsPerSecond);
+      failed += a.failed + b.failed + c.failed;
+    }
+    const note = failed
+      ? `${failed} non-2xx responses`
+      : "baseline: duckserve over plain HTTP/1.1, interleaved";
+    for (const [key, goal] of [["multiplexed", ">= 0.7"], ["single", "(report)"]] as const) {
+      results.push({
+        name: names[key],
+        goal,
+        ratio: summarize(runs[key].map((v, i) => v / runs.plain[i])),
+        target: summarize(runs[key]),
+        base: summarize(runs.plain),
+        unit: "req/s",
+        note,
+      });
+    }
+  } catch (err) {
+    results.push(failedCase(names.multiplexed, ">= 0.7", "req/s", err));
+  }
+}
+await httpsCase();
 
 /** The bulk bodies: Content-Type, the baseline's DuckDB reader, the goal. */
 const BULK = [

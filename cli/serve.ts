@@ -1,7 +1,8 @@
 /**
  * `duckserve serve` (the default command): load the configuration, start the server, and stop
  * gracefully on SIGINT/SIGTERM: stop accepting, let in-flight requests finish for up to
- * `shutdown_grace`, interrupt what is left, checkpoint and close (a second signal forces the exit).
+ * `shutdown_grace`, interrupt what is left, checkpoint and close (a second signal forces the exit;
+ * a repeat within a second is the same request).
  * @module
  */
 
@@ -23,6 +24,51 @@ export const SERVE_HELP =
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** How long after the first stop signal a repeated one is the same request (ms). */
+export const SAME_SIGNAL_MS = 1_000;
+
+/**
+ * The SIGINT/SIGTERM policy: the first signal stops gracefully; a repeat within
+ * {@link SAME_SIGNAL_MS} is the same request (Ctrl+C under `deno task` reaches the server twice:
+ * from the terminal and forwarded by the task runner); a later one forces the exit.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { createSignalHandler } from "./serve.ts";
+ * const calls: string[] = [];
+ * let now = 0;
+ * const on = createSignalHandler({
+ *   stop: () => calls.push("stop"),
+ *   force: () => calls.push("force"),
+ *   now: () => now,
+ * });
+ * on();
+ * now = 20;
+ * on();
+ * now = 1500;
+ * on();
+ * deepEqual(calls, ["stop", "force"]);
+ * ```
+ */
+export function createSignalHandler(actions: {
+  stop: () => unknown;
+  force: () => unknown;
+  now?: () => number;
+}): () => void {
+  const now = actions.now ?? (() => performance.now());
+  let first: number | null = null;
+  return () => {
+    const at = now();
+    if (first === null) {
+      first = at;
+      actions.stop();
+    } else if (at - first >= SAME_SIGNAL_MS) {
+      actions.force();
+    }
+  };
 }
 
 /** Runs `serve` with `args`; resolves with the process exit code after shutdown. */
@@ -62,7 +108,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /**
- * Starts the server and serves until SIGINT/SIGTERM (a second signal forces the exit); resolves
+ * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}); resolves
  * with the exit code.
  */
 async function serveUntilStopped(config: Config): Promise<number> {
@@ -71,19 +117,17 @@ async function serveUntilStopped(config: Config): Promise<number> {
   const started = Promise.withResolvers<Awaited<ReturnType<typeof startServer>>>();
   const forced = Promise.withResolvers<number>();
   const stopped = Promise.withResolvers<number>();
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) {
+  const onSignal = createSignalHandler({
+    stop: () =>
       started.promise.then((server) => server.shutdown()).then(
         () => stopped.resolve(0),
         stopped.reject,
-      );
-    } else {
+      ),
+    force: () => {
       printError("second signal: exiting without waiting for the shutdown to finish");
       forced.resolve(130);
-    }
-  };
+    },
+  });
   const listen = (on: boolean) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       if (on) Deno.addSignalListener(signal, onSignal);

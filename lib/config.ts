@@ -20,10 +20,11 @@
 import { isAbsolute, resolve } from "node:path";
 import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
 import { reservedCatalogClash } from "./catalog_name.ts";
+import { finishNetConfig, NET_KEYS, type NetConfig } from "./config_net.ts";
 import { formatDuration } from "./units.ts";
 
-/** The effective configuration. Keys are the reference module's option names. */
-export interface Config {
+/** The effective configuration: the reference's option names, listener keys in {@link NetConfig}. */
+export interface Config extends NetConfig {
   host: string;
   port: number;
   route_prefix: string;
@@ -81,6 +82,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   row("host", "string", "0.0.0.0", "Address to listen on."),
   row("port", "int", 8080, "TCP port to listen on; `0` picks a free port.", { min: 0, max: 65535 }),
   row("route_prefix", "string", "/duckdb", "Path prefix of every endpoint (`/` for none)."),
+  ...NET_KEYS,
   row(
     "database_path",
     "path",
@@ -162,12 +164,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     true,
     "Compress row responses (zstd, br, gzip) when the client accepts it; never Parquet.",
   ),
-  row(
-    "compression_min_size",
-    "size",
-    1024,
-    "Smallest row response body that is compressed.",
-  ),
+  row("compression_min_size", "size", 1024, "Smallest row response body that is compressed."),
   row(
     "read_cache_size",
     "size",
@@ -215,7 +212,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     [],
     "Directories user SQL may read and write (comma-separated in the environment and flags). " +
       "Everything else on the file system is out of reach. Directories holding the database " +
-      "file, the auth database or stream storage are refused.",
+      "file, the auth database, stream storage or ACME certificates are refused.",
   ),
   row(
     "max_body_size",
@@ -405,6 +402,7 @@ function finish(config: Config, cwd: string): Config {
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
+  finishNetConfig(config, cwd, ConfigError);
   checkCatalogName(config.database_path);
   checkAllowedDirectories(config);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {

@@ -1,6 +1,7 @@
 /**
- * Starts and stops duckserve: binds the port, opens the sandboxed engine and the auth stage,
- * builds the app and serves it with `Deno.serve`; stops gracefully (see {@link drain}). Used by
+ * Starts and stops duckserve: opens the listeners (`lib/net/`: plain HTTP or HTTPS with HTTP/2,
+ * the redirect port, certificates), then the sandboxed engine and the auth stage, builds the app
+ * and swaps it in for the starting app; stops gracefully (see {@link drain}). Used by
  * `cli/serve.ts` and by tests (which listen on port 0).
  * @module
  */
@@ -9,11 +10,10 @@ import { getHeapStatistics } from "node:v8";
 import type { Config } from "./config.ts";
 import { type Auth, createAuth } from "./auth/mod.ts";
 import { type Engine, openEngine } from "./db/engine.ts";
-import { createApp } from "./http/app.ts";
-import type { RegisteredRoute } from "./http/endpoints.ts";
-import { createStartingApp } from "./http/starting.ts";
-import { createLifecycle, drain, type Phase } from "./lifecycle.ts";
+import { createApp, createStartingApp, type RegisteredRoute, withCors } from "./http/mod.ts";
+import { createLifecycle, drain, type Lifecycle, type Phase } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { type Listeners, openListeners } from "./net/serve.ts";
 import {
   openStreamsRuntime,
   type StreamsRuntime,
@@ -23,7 +23,7 @@ import {
 
 /** A running server. */
 export interface RunningServer extends AsyncDisposable {
-  /** Base URL including the route prefix, e.g. `http://127.0.0.1:8080/duckdb`. */
+  /** Base URL including the route prefix, e.g. `http://127.0.0.1:8080/duckdb` (follows a rebind). */
   readonly url: string;
   readonly port: number;
   /** The lifecycle phase: `ready` once started, then `draining` and `stopped`. */
@@ -44,6 +44,8 @@ export interface RunningServer extends AsyncDisposable {
    * program, and tests.
    */
   readonly streams: StreamsService | null;
+  /** The listeners (the main port, the redirect port): `rebind()` for live reloads, tests. */
+  readonly listeners: Listeners;
 }
 
 /** Options of {@link startServer}. */
@@ -76,20 +78,11 @@ export async function startServer(
   await warnMissingDirectories(config, log);
   const lifecycle = createLifecycle();
   const starting = createStartingApp(config, lifecycle);
-  let app: {
-    fetch: (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
-  } = starting;
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-  }, (request, info) => app.fetch(request, info));
-  const addr = await listening.promise;
-  const host = addr.hostname === "0.0.0.0" ? "127.0.0.1" : addr.hostname;
-  const url = `http://${
-    host.includes(":") ? `[${host}]` : host
-  }:${addr.port}${config.route_prefix}`;
+  const listeners = await openListeners(config, {
+    log,
+    handler: (request, info) => starting.fetch(request, info),
+  });
+  const url = `${listeners.origin}${config.route_prefix}`;
   options.onListen?.(url);
 
   let parts: Parts;
@@ -98,12 +91,12 @@ export async function startServer(
     parts = await openParts(config, options, log);
   } catch (err) {
     lifecycle.enter("stopped");
-    await server.shutdown();
+    await listeners.shutdown();
     throw err;
   }
   const { engine, auth, streams } = parts;
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
-  app = ready;
+  listeners.setHandler(withCors(config, (request, info) => ready.fetch(request, info)));
   lifecycle.enter("ready");
   log.info("server_started", {
     url,
@@ -112,38 +105,23 @@ export async function startServer(
     js_heap_limit_mb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
   });
 
-  let stopping: Promise<void> | null = null;
-  const shutdown = () =>
-    stopping ??= drain({
-      lifecycle,
-      log,
-      graceMs: config.shutdown_grace,
-      // Live stream reads (long-poll, SSE) end at once instead of holding the drain.
-      stopAccepting: () => {
-        streams?.endLive();
-        return server.shutdown();
-      },
-      interruptAll: () => {
-        engine.pool.close();
-        return engine.pool.interruptAll();
-      },
-      close: async () => {
-        await streams?.close();
-        await auth.close();
-        await engine.close();
-      },
-    }).then(() => {});
+  const { shutdown, finished } = createShutdown(config, log, lifecycle, { ...parts, listeners });
   return {
-    url,
-    port: addr.port,
+    get url() {
+      return `${listeners.origin}${config.route_prefix}`;
+    },
+    get port() {
+      return listeners.main.port;
+    },
     get phase() {
       return lifecycle.phase;
     },
     shutdown,
     fetch: async (request) => await ready.fetch(request),
-    finished: server.finished,
+    finished,
     routes: ready.routes,
     streams: streams?.service ?? null,
+    listeners,
     [Symbol.asyncDispose]: shutdown,
   };
 }
@@ -195,4 +173,38 @@ async function openParts(config: Config, options: StartOptions, log: Logger): Pr
     for (const close of opened.reverse()) await close().catch(() => {});
     throw err;
   }
+}
+
+/** The server's one shutdown (see {@link drain}) and the promise it resolves when done. */
+function createShutdown(
+  config: Config,
+  log: Logger,
+  lifecycle: Lifecycle,
+  { listeners, engine, auth, streams }: Parts & { listeners: Listeners },
+): { shutdown: () => Promise<void>; finished: Promise<void> } {
+  const finished = Promise.withResolvers<void>();
+  let stopping: Promise<void> | null = null;
+  const shutdown = () =>
+    stopping ??= drain({
+      lifecycle,
+      log,
+      graceMs: config.shutdown_grace,
+      // Live stream reads (long-poll, SSE) end at once instead of holding the drain.
+      stopAccepting: () => {
+        streams?.endLive();
+        return listeners.shutdown();
+      },
+      interruptAll: () => {
+        engine.pool.close();
+        return engine.pool.interruptAll();
+      },
+      close: async () => {
+        // Connections still open after the grace period and the interrupted answers.
+        listeners.closeAll();
+        await streams?.close();
+        await auth.close();
+        await engine.close();
+      },
+    }).then(() => finished.resolve());
+  return { shutdown, finished: finished.promise };
 }

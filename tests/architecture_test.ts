@@ -52,24 +52,6 @@ const ONLY_FROM: readonly { target: string; importers: readonly string[]; why: s
   { target: "npm:apache-arrow", importers: ["lib/encode/"], why: "Arrow is an output format" },
 ];
 
-/**
- * What the HTTP recomposition (a helper's branch, merged separately) removes: the circle of
- * app.ts, api_routes.ts and streams.ts; `lib/http/endpoints.ts`, which the OpenAPI builder reads
- * (the documented route type belongs to lib/openapi, which HTTP imports); and the OpenAPI
- * builder's import of the streams' part (the wiring hands it over). Remove each entry once the
- * test says it no longer happens.
- */
-const PENDING: readonly string[] = [
-  "circle: lib/http/api_routes.ts, lib/http/app.ts, lib/http/streams.ts",
-  "lib/openapi/document.ts -> lib/http/endpoints.ts: features may not import HTTP, a higher layer",
-  "lib/openapi/document.ts -> lib/http/endpoints.ts: only lib/server.ts, lib/net/ may import lib/http/",
-  "lib/openapi/mod.ts -> lib/http/endpoints.ts: features may not import HTTP, a higher layer",
-  "lib/openapi/mod.ts -> lib/http/endpoints.ts: only lib/server.ts, lib/net/ may import lib/http/",
-  "lib/openapi/mod.ts -> lib/streams/openapi_part.ts: lib/openapi/ may not import its sibling lib/streams/",
-  "lib/openapi/operations.ts -> lib/http/endpoints.ts: features may not import HTTP, a higher layer",
-  "lib/openapi/operations.ts -> lib/http/endpoints.ts: only lib/server.ts, lib/net/ may import lib/http/",
-];
-
 /** The entry points whose graphs are checked. */
 const ENTRY_POINTS = ["main.ts", "tools/compile.ts"];
 
@@ -240,7 +222,7 @@ Deno.test("no import circle, no arrow upwards or between features, packages impo
     ...circles(graph).map((group) => `circle: ${group.join(", ")}`),
     ...breaches(graph),
   ].sort();
-  deepEqual(found, [...PENDING].sort());
+  deepEqual(found, []);
 });
 
 Deno.test("README's design section states the same layer order", async () => {

@@ -3,12 +3,23 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formatsModule from "ajv-formats";
 import { Hono } from "hono";
-import { buildOpenApi, type OpenApiDocument } from "../lib/openapi/mod.ts";
-import { documentRoutes, type Endpoint, ENDPOINTS } from "../lib/http/endpoints.ts";
+import {
+  type ApiRoutes,
+  buildOpenApi,
+  type Endpoint,
+  type OpenApiDocument,
+} from "../lib/openapi/mod.ts";
+import {
+  type AppEnv,
+  createFeature,
+  documentParts,
+  documentRoutes,
+  mount,
+} from "../lib/http/mod.ts";
 import type { TableInfo } from "../lib/db/catalog.ts";
 import { ApiError, ERROR_CODES, problemBody } from "../lib/errors.ts";
 import { FORMATS } from "../lib/encode/formats.ts";
-import { consume, startAuthServer, testConfig } from "./_helpers.ts";
+import { consume, startAuthServer, startTestServer, testConfig } from "./_helpers.ts";
 
 const USERS: TableInfo = {
   schema: "main",
@@ -46,8 +57,15 @@ async function assertValid(doc: unknown): Promise<void> {
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
+/** What a real app registers (streams on): its endpoint rows and the features' document parts. */
+async function registered(): Promise<ApiRoutes> {
+  await using t = await startTestServer();
+  return { endpoints: documentRoutes(t.server.routes).endpoints, parts: documentParts() };
+}
+
 Deno.test("buildOpenApi() documents one path and schema per table and is valid OpenAPI 3.1", async () => {
   const config = await testConfig({ auth_enabled: "true" });
+  const ENDPOINTS = await registered();
   const doc = buildOpenApi([USERS, ORDERS], config, ENDPOINTS, { docAssets: ["docs.js"] });
   await assertValid(doc);
   equal(doc.openapi, "3.1.0");
@@ -113,6 +131,7 @@ Deno.test("buildOpenApi() documents one path and schema per table and is valid O
 
 Deno.test("buildOpenApi() leaves out tables and operations the caller may not use", async () => {
   const config = await testConfig({ auth_enabled: "true" });
+  const ENDPOINTS = await registered();
   const doc = buildOpenApi([USERS, ORDERS], config, ENDPOINTS, {
     can: (op, t) => t.name === "users" && op === "r",
   });
@@ -128,10 +147,11 @@ Deno.test("buildOpenApi() leaves out tables and operations the caller may not us
 });
 
 Deno.test("buildOpenApi() documents only the registered endpoints, under the configured prefix", async () => {
+  const ENDPOINTS = await registered();
   const root = buildOpenApi(
     [USERS],
     await testConfig({ route_prefix: "/" }),
-    ENDPOINTS.slice(0, 2),
+    { ...ENDPOINTS, endpoints: ENDPOINTS.endpoints.slice(0, 2) },
   );
   deepEqual(root.servers.map((s) => s.url), ["/"]);
   deepEqual(Object.keys(root.paths), ["/health", "/livez"]);
@@ -141,12 +161,28 @@ Deno.test("buildOpenApi() documents only the registered endpoints, under the con
   await assertValid(v1);
 });
 
+/** A row for routes registered in the tests below. */
+function row(method: Endpoint["method"], route: string): Endpoint {
+  return {
+    method,
+    route,
+    path: route,
+    operationId: route,
+    tag: "Probes",
+    summary: route,
+    responses: [],
+    errors: [],
+  };
+}
+
 Deno.test("documentRoutes() finds routes registered without a registry row", () => {
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
   app.use("/duckdb/*", async (_c, next) => await next());
-  app.get("/duckdb/livez", (c) => c.text("ok"));
+  const feature = createFeature();
+  feature.route(row("GET", "/livez"), (c) => c.text("ok"));
+  mount(app, "/duckdb", feature);
   app.get("/duckdb/secret", (c) => c.text("hidden"));
-  const { endpoints, undocumented } = documentRoutes(app.routes, "/duckdb");
+  const { endpoints, undocumented } = documentRoutes(app.routes);
   deepEqual(endpoints.map((e) => e.route), ["/livez"]);
   deepEqual(undocumented, ["GET /duckdb/secret"]);
 });
@@ -205,11 +241,7 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
   ok("t" in doc.components.schemas, "the admin key sees table t");
 
   // Every registered route has a registry row (the streams route included) ...
-  const { endpoints, undocumented } = documentRoutes(
-    s.routes,
-    s.config.route_prefix,
-    s.config.streams_prefix,
-  );
+  const { endpoints, undocumented } = documentRoutes(s.routes);
   deepEqual(undocumented, []);
   ok(endpoints.some((e) => e.base === "streams"), "the streams endpoints are registered");
   // ... and the document holds exactly those endpoints (plus their per-table instances).
@@ -308,7 +340,8 @@ Deno.test("per-table schemas in /openapi.json match the rows the server sends", 
 });
 
 Deno.test("buildOpenApi() documents the streams endpoints at streams_prefix, from the server root", async () => {
-  const rows = ENDPOINTS.filter((e) => e.base === "streams");
+  const ENDPOINTS = await registered();
+  const rows = ENDPOINTS.endpoints.filter((e) => e.base === "streams");
   const config = await testConfig({ auth_enabled: "true", streams_prefix: "/events" });
   const doc = buildOpenApi([USERS], config, ENDPOINTS);
   await assertValid(doc);
@@ -337,19 +370,18 @@ Deno.test("buildOpenApi() documents the streams endpoints at streams_prefix, fro
   deepEqual(item.options.security, []);
   equal(item.options.responses["401"], undefined);
   // streams_auth none: no key
-  const open = buildOpenApi([], await testConfig({ auth_enabled: "true", streams_auth: "none" }), [
-    ...rows,
-  ]);
+  const open = buildOpenApi([], await testConfig({ auth_enabled: "true", streams_auth: "none" }), {
+    endpoints: [...rows],
+    parts: ENDPOINTS.parts,
+  });
   await assertValid(open);
   deepEqual((open.paths["/v1/stream/{path}"] as Any).post.security, []);
   equal((open.paths["/v1/stream/{path}"] as Any).post.responses["401"], undefined);
 });
 
-Deno.test("documentRoutes() matches the streams route with the streams rows, only when mounted", () => {
-  const app = new Hono();
-  app.all("/v1/stream/*", (c) => c.text("stream"));
-  app.get("/duckdb/livez", (c) => c.text("ok"));
-  const mounted = documentRoutes(app.routes, "/duckdb", "/v1/stream");
+Deno.test("documentRoutes() matches the streams route with the streams rows, only when mounted", async () => {
+  await using on = await startTestServer();
+  const mounted = documentRoutes(on.server.routes);
   deepEqual(mounted.undocumented, []);
   deepEqual(mounted.endpoints.filter((e) => e.base === "streams").map((e) => e.documentAs), [
     ["PUT"],
@@ -359,5 +391,12 @@ Deno.test("documentRoutes() matches the streams route with the streams rows, onl
     ["DELETE"],
     ["OPTIONS"],
   ]);
-  deepEqual(documentRoutes(app.routes, "/duckdb").undocumented, ["ALL /v1/stream/*"]);
+  await using streamless = await startTestServer({ streams: "false" });
+  const off = documentRoutes(streamless.server.routes);
+  deepEqual(off.undocumented, []);
+  deepEqual(off.endpoints.filter((e) => e.base === "streams"), []);
+  // A streams route registered by hand, without its rows, is undocumented.
+  const app = new Hono();
+  app.all("/v1/stream/*", (c) => c.text("stream"));
+  deepEqual(documentRoutes(app.routes).undocumented, ["ALL /v1/stream/*"]);
 });

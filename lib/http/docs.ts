@@ -1,6 +1,7 @@
 /**
- * `GET {prefix}/docs`: the interactive API reference (Swagger UI) over `{prefix}/openapi.json`,
- * served entirely from the program: Swagger UI's script and style sheet are text imports of the
+ * The documentation feature: `GET {prefix}/openapi.json` (the OpenAPI document of the routes the
+ * app registered, built per request from the live catalog) and `GET {prefix}/docs`, the
+ * interactive API reference (Swagger UI) over it, served entirely from the program: Swagger UI's script and style sheet are text imports of the
  * pinned `swagger-ui-dist` package, so `deno compile` embeds them and the page needs no network
  * beyond this server (its Content-Security-Policy forbids anything else). The page asks for an
  * API key, keeps it in `sessionStorage`, fetches the document with it (so it lists the tables
@@ -12,8 +13,108 @@ import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import swaggerJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import initJs from "./docs/init.js" with { type: "text" };
 import pageCss from "./docs/page.css" with { type: "text" };
+import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
+import type { Auth, Principal } from "../auth/mod.ts";
+import { createGuard } from "../db/run.ts";
+import { type ApiRoutes, buildOpenApi, type DocumentPart, type Endpoint } from "../openapi/mod.ts";
 import { VERSION } from "../version.ts";
+import { type AppContext, type AppEnv, remoteAddressOf } from "./context.ts";
+import { createFeature, documentRoutes, type Feature, type RegisteredRoute } from "./feature.ts";
+import { allowed, loadCatalog } from "./schema.ts";
+
+const OPENAPI: Endpoint = {
+  method: "GET",
+  route: "/openapi.json",
+  path: "/openapi.json",
+  public: true,
+  operationId: "openapi",
+  tag: "Documentation",
+  summary: "This OpenAPI 3.1 document",
+  description: "Generated per request from the live catalog. Without a key it lists no table " +
+    "paths when authentication is on; with a key, the tables and operations that key may use.",
+  responses: [{
+    status: 200,
+    description: "The OpenAPI document.",
+    body: { kind: "openapi" },
+  }],
+  errors: [],
+};
+
+const DOCS: Endpoint = {
+  method: "GET",
+  route: "/docs",
+  path: "/docs",
+  public: true,
+  operationId: "docs",
+  tag: "Documentation",
+  summary: "Interactive API reference (Swagger UI, served from the binary)",
+  responses: [{ status: 200, description: "The page.", body: { kind: "html" } }],
+  errors: [],
+};
+
+const DOCS_ASSET: Endpoint = {
+  method: "GET",
+  route: "/docs/:asset",
+  path: "/docs/{asset}",
+  public: true,
+  pathParameters: { asset: "asset" },
+  operationId: "docsAsset",
+  tag: "Documentation",
+  summary: "A script or style sheet of the API reference page",
+  responses: [{ status: 200, description: "The asset.", body: { kind: "asset" } }],
+  errors: ["route_not_found"],
+};
+
+/**
+ * The documentation routes (relative to the route prefix); `routes` lists what the whole app
+ * registered (read once, at the first request for the document), `parts` what the features add
+ * to the document besides their rows.
+ */
+export function docsRoutes(
+  ctx: AppContext,
+  routes: () => readonly RegisteredRoute[],
+  parts: readonly DocumentPart[],
+): Feature {
+  const { config, engine, auth } = ctx;
+  const feature = createFeature();
+  const docs = createDocs({ prefix: config.route_prefix, authEnabled: config.auth_enabled });
+  let documented: ApiRoutes | null = null;
+  feature.route(OPENAPI, async (c) => {
+    const principal = optionalPrincipal(c, auth, config.auth_enabled);
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    documented ??= { endpoints: documentRoutes(routes()).endpoints, parts };
+    return c.json(buildOpenApi(catalog, config, documented, {
+      // Public: anonymous callers get the whole catalog; a key narrows it to what it may use.
+      can: principal === null ? () => true : (op, table) => allowed(auth, principal, op, table),
+      docAssets: Object.keys(DOC_ASSETS),
+    }));
+  });
+  feature.route(DOCS, () => docs.page());
+  feature.route(DOCS_ASSET, (c) => docs.asset(c.req.param("asset") ?? "", c.req.raw));
+  return feature;
+}
+
+/**
+ * The caller of a public endpoint that serves more to a key (openapi.json): authenticated when
+ * it sent credentials (a bad key is still 401) or when auth is off; `null` when anonymous.
+ */
+function optionalPrincipal(
+  c: Context<AppEnv>,
+  auth: Auth,
+  authEnabled: boolean,
+): Principal | null {
+  const request = c.req.raw;
+  const credentials = request.headers.has("x-api-key") ||
+    /^bearer\s/i.test(request.headers.get("authorization") ?? "");
+  if (authEnabled && !credentials) return null;
+  const principal = auth.authenticate(request, remoteAddressOf(c), c.get("requestId"));
+  c.set("principal", principal);
+  return principal;
+}
 
 /** A file served under `{prefix}/docs/`. */
 interface Asset {
@@ -71,60 +172,11 @@ function escapeHtml(text: string): string {
 
 /** Builds the page once for `options`; asset digests and gzip bodies are computed on first use. */
 export function createDocs(options: DocsOptions): Docs {
-  const base = `${options.prefix}/docs`;
-  const config = JSON.stringify({
-    spec: `${options.prefix}/openapi.json`,
-    auth: options.authEnabled,
-  })
-    .replaceAll("<", "\\u003c");
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>duckserve API reference</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${escapeHtml(base)}/swagger-ui.css">
-<link rel="stylesheet" href="${escapeHtml(base)}/docs.css">
-</head>
-<body>
-<header id="duckserve-bar">
-<strong>duckserve ${escapeHtml(VERSION)}</strong>
-<form id="key-form">
-<label for="api-key">API key</label>
-<input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false">
-<button type="submit">Use key</button>
-<button type="button" id="forget-key">Forget</button>
-</form>
-<span id="status" role="status"></span>
-</header>
-<main id="swagger-ui"></main>
-<script id="duckserve-config" type="application/json">${config}</script>
-<script src="${escapeHtml(base)}/swagger-ui-bundle.js"></script>
-<script src="${escapeHtml(base)}/docs.js"></script>
-</body>
-</html>
-`;
-  const prepared = new Map<string, Promise<{ etag: string; gzip: Uint8Array }>>();
+  const html = pageHtml(options);
+  const prepared = new Map<string, Promise<PreparedAsset>>();
   const prepare = (name: string, asset: Asset) => {
     let entry = prepared.get(name);
-    if (!entry) {
-      entry = (async () => {
-        const bytes = new TextEncoder().encode(asset.text);
-        const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-        const etag = `"${
-          Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
-            .join("")
-        }"`;
-        const gzip = new Uint8Array(
-          await new Response(
-            new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
-          ).arrayBuffer(),
-        );
-        return { etag, gzip };
-      })();
-      prepared.set(name, entry);
-    }
+    if (!entry) prepared.set(name, entry = prepareAsset(asset));
     return entry;
   };
 
@@ -159,6 +211,65 @@ export function createDocs(options: DocsOptions): Docs {
       return new Response(asset.text, { headers });
     },
   };
+}
+
+/** The page for `options`. */
+function pageHtml(options: DocsOptions): string {
+  const base = `${options.prefix}/docs`;
+  const config = JSON.stringify({
+    spec: `${options.prefix}/openapi.json`,
+    auth: options.authEnabled,
+  })
+    .replaceAll("<", "\\u003c");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>duckserve API reference</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${escapeHtml(base)}/swagger-ui.css">
+<link rel="stylesheet" href="${escapeHtml(base)}/docs.css">
+</head>
+<body>
+<header id="duckserve-bar">
+<strong>duckserve ${escapeHtml(VERSION)}</strong>
+<form id="key-form">
+<label for="api-key">API key</label>
+<input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false">
+<button type="submit">Use key</button>
+<button type="button" id="forget-key">Forget</button>
+</form>
+<span id="status" role="status"></span>
+</header>
+<main id="swagger-ui"></main>
+<script id="duckserve-config" type="application/json">${config}</script>
+<script src="${escapeHtml(base)}/swagger-ui-bundle.js"></script>
+<script src="${escapeHtml(base)}/docs.js"></script>
+</body>
+</html>
+`;
+}
+
+/** An asset's ETag and gzip body, computed on first use. */
+interface PreparedAsset {
+  etag: string;
+  gzip: Uint8Array;
+}
+
+async function prepareAsset(asset: Asset): Promise<PreparedAsset> {
+  const bytes = new TextEncoder().encode(asset.text);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const etag = `"${
+    Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
+  }"`;
+  const gzip = new Uint8Array(
+    await new Response(
+      new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  return { etag, gzip };
 }
 
 function matchesEtag(header: string | null, etag: string): boolean {

@@ -24,6 +24,8 @@ import {
 import type { Guard } from "../db/run.ts";
 import { decodeBody, hasLongNumber, parseJsonBody, readBody } from "./body.ts";
 import { parseDelimiter } from "./output.ts";
+import type { Context } from "hono";
+import type { AppContext, AppEnv } from "./context.ts";
 
 const FORMATS: Record<string, UploadFormat> = {
   "text/csv": "csv",
@@ -34,6 +36,16 @@ const FORMATS: Record<string, UploadFormat> = {
   "application/vnd.apache.parquet": "parquet",
   "application/x-parquet": "parquet",
 };
+
+/** The media types of file bodies, as documented. */
+export const UPLOAD_TYPES: readonly string[] = [
+  "text/csv",
+  "application/x-ndjson",
+  "application/vnd.apache.parquet",
+];
+
+/** The query parameters of a CSV body (documented with the output's). */
+export const UPLOAD_PARAMETERS: readonly string[] = ["delimiter", "null", "header"];
 
 /** The upload format of a request's `Content-Type`, or null for a JSON body. */
 export function uploadFormatOf(contentType: string | undefined): UploadFormat | null {
@@ -119,6 +131,35 @@ export async function insertJson(
     }
   }
   return await api.insert(parseInsertRequest(table, params, prefer, body), guard, caller);
+}
+
+/**
+ * Inserts the rows of a POST body: JSON ({@link insertJson}), or a CSV, NDJSON or Parquet file
+ * (`max_upload_size`) read by DuckDB's readers. `onPath` of the insert is set to log which path a
+ * JSON body took.
+ */
+export function insertBody(
+  ctx: AppContext,
+  c: Context<AppEnv>,
+  insert: Omit<BodyInsert, "onPath">,
+): Promise<WriteResult> {
+  const { config, engine, log } = ctx;
+  const upload = uploadFormatOf(c.req.header("content-type"));
+  const request = c.req.raw;
+  if (!upload) {
+    const onPath = (path: string, why?: string) =>
+      log.debug("json_insert_path", { request_id: c.get("requestId"), path, why });
+    return insertJson(request, engine.uploads, config, { ...insert, onPath });
+  }
+  return withUploadedFile(request, engine.uploads, upload, config, (file) => {
+    const csv = csvInputOf(insert.params);
+    const parsed = parseIngestRequest(insert.table, insert.params, insert.prefer, {
+      format: upload,
+      file,
+      csv,
+    });
+    return insert.api.ingest(parsed, insert.guard, insert.caller);
+  });
 }
 
 /**

@@ -52,6 +52,15 @@ export interface OutputContext {
   alwaysDisposition?: boolean;
 }
 
+/** The query parameters {@link parseOutputOptions} reads besides `format` (documented per endpoint). */
+export const OUTPUT_PARAMETERS: readonly string[] = [
+  "download",
+  "delimiter",
+  "null",
+  "header",
+  "big_numbers",
+];
+
 const TRUE = new Set(["1", "true", "yes"]);
 const FALSE = new Set(["0", "false", "no"]);
 

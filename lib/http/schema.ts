@@ -1,5 +1,5 @@
 /**
- * Schema endpoints: `GET {prefix}/tables` and `GET {prefix}/tables/{table}` describe the tables
+ * The schema feature: `GET {prefix}/tables` and `GET {prefix}/tables/{table}` describe the tables
  * and views of the live catalog that the caller's role may read (`r`). Permission is checked
  * before existence, so a key learns nothing about tables it may not read.
  *
@@ -21,8 +21,68 @@ import { ApiError } from "../errors.ts";
 import type { Auth, Principal } from "../auth/mod.ts";
 import { findTable, readCatalog, type TableInfo } from "../db/catalog.ts";
 import type { ConnectionPool } from "../db/pool.ts";
-import { acquire, type Guard } from "../db/run.ts";
-import { tableDisplayName } from "../openapi/mod.ts";
+import { acquire, createGuard, type Guard } from "../db/run.ts";
+import { type Endpoint, tableDisplayName } from "../openapi/mod.ts";
+import type { AppContext } from "./context.ts";
+import { createFeature, type Feature } from "./feature.ts";
+import { jsonWithEtag } from "./revalidate.ts";
+
+const LIST_TABLES: Endpoint = {
+  method: "GET",
+  route: "/tables",
+  path: "/tables",
+  operationId: "listTables",
+  tag: "Schema",
+  summary: "Tables and views the key may read",
+  description: "Columns, types, nullability, primary key and DuckDB's row count estimate of " +
+    "every table and view the caller's role may read (`r`); others are left out.",
+  responses: [{
+    status: 200,
+    description: "The tables.",
+    body: { kind: "json", schema: "TableList" },
+  }],
+  errors: [],
+};
+
+const DESCRIBE_TABLE: Endpoint = {
+  method: "GET",
+  route: "/tables/:table",
+  path: "/tables/{table}",
+  pathParameters: { table: "table" },
+  operationId: "describeTable",
+  tag: "Schema",
+  summary: "One table or view",
+  description: "403 when the role may not read the table, checked before its existence " +
+    "(so no key learns which tables exist); 404 for an unknown table.",
+  responses: [{
+    status: 200,
+    description: "The table.",
+    body: { kind: "json", schema: "TableInfo" },
+  }],
+  errors: ["unknown_table"],
+};
+
+/** The schema routes (relative to the route prefix, behind the key check). */
+export function schemaRoutes(ctx: AppContext): Feature {
+  const { config, engine, auth } = ctx;
+  const feature = createFeature();
+  feature.route(LIST_TABLES, async (c) => {
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    return jsonWithEtag(c, { tables: readableTables(catalog, auth, c.get("principal")) });
+  });
+  feature.route(DESCRIBE_TABLE, async (c) => {
+    const catalog = await loadCatalog(
+      engine.pool,
+      createGuard(config.query_timeout, c.req.raw.signal),
+    );
+    const table = findReadableTable(catalog, c.req.param("table") ?? "", auth, c.get("principal"));
+    return jsonWithEtag(c, table);
+  });
+  return feature;
+}
 
 /** A table as the schema endpoints show it. */
 export interface TableDescription {

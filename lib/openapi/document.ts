@@ -1,14 +1,15 @@
 /**
  * The document itself: paths from the registered endpoint rows (one operation per documented
- * method, plus one per table for table operations), tags, info, the per-table component schemas
- * and the components of the generic code and of the features' document parts.
+ * method, plus one per table for table operations; operations grouped by tag in tag order,
+ * whatever order the features were mounted in), tags, info, the per-table component schemas and
+ * the components of the generic code and of the features' document parts.
  * @module
  */
 
 import type { Config } from "../config.ts";
 import type { Operation } from "../permissions.ts";
 import type { TableInfo } from "../db/catalog.ts";
-import { type Endpoint, type HttpMethod, isPublicRoute } from "../http/endpoints.ts";
+import type { Endpoint, HttpMethod } from "./endpoint.ts";
 import { VERSION } from "../version.ts";
 import { baseSchemas, headers, parameters, securitySchemes, TAGS } from "./components.ts";
 import { buildOperation, type OperationContext } from "./operations.ts";
@@ -82,7 +83,7 @@ export function buildDocument(
   const tables = tableNames(catalog, new Set(Object.keys(schemas)));
   const usedTables = new Set<TableInfo>();
   const paths: Paths = {};
-  for (const endpoint of routes) {
+  for (const endpoint of inTagOrder(routes, [...TAGS, ...merged.tags])) {
     addEndpoint(paths, endpoint, { config, tables, can, parts: merged, usedTables });
   }
   for (const [table, names] of tables) {
@@ -134,7 +135,7 @@ function addEndpoint(paths: Paths, endpoint: Endpoint, ctx: EndpointContext): vo
   for (const method of methods) {
     const operationContext: OperationContext = {
       secured: config.auth_enabled,
-      isPublic: base ? base.isPublic(config, method) : isPublicRoute(endpoint.route),
+      isPublic: base ? base.isPublic(config, method) : endpoint.public === true,
       headerNames: parts.headerNames,
       bodies: parts.bodies,
       requestBodies: parts.requestBodies,
@@ -161,6 +162,15 @@ function baseOf(endpoint: Endpoint, parts: Parts): BasePart | null {
     throw new Error(`no document part describes the "${endpoint.base}" endpoints`);
   }
   return parts.bases[endpoint.base];
+}
+
+/** `routes` grouped by tag in the order of `tags` (a stable sort; unknown tags last). */
+function inTagOrder(routes: readonly Endpoint[], tags: readonly Tag[]): Endpoint[] {
+  const rank = (endpoint: Endpoint) => {
+    const index = tags.findIndex((tag) => tag.name === endpoint.tag);
+    return index < 0 ? tags.length : index;
+  };
+  return [...routes].sort((a, b) => rank(a) - rank(b));
 }
 
 /** The tags some operation of `paths` uses, in order. */

@@ -8,7 +8,7 @@
 
 import { ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { FORMATS } from "../encode/formats.ts";
-import type { Endpoint, SuccessBody } from "../http/endpoints.ts";
+import type { Endpoint, SuccessBody } from "./endpoint.ts";
 import type { JsonSchema } from "./json_schema.ts";
 import type { Content } from "./part.ts";
 import type { TableNames } from "./tables.ts";
@@ -61,6 +61,11 @@ export function buildOperation(
         ? ctx.requestBodies[schema]
         : { "application/json": { schema: requestSchema(schema, table) } },
     };
+    for (const type of endpoint.requestBody.files ?? []) {
+      (operation.requestBody as { content: Record<string, unknown> }).content[type] = {
+        schema: { type: "string", contentMediaType: type },
+      };
+    }
   }
   const responses: Record<string, unknown> = {};
   for (const success of endpoint.responses) {

@@ -2,7 +2,7 @@
  * The streams feature's part of the OpenAPI document: the `Streams` tag, the protocol's
  * parameters and response headers, the content of stream and SSE bodies, the request body of
  * creates and appends, and the `streams` base (paths at `streams_prefix`, written from the server
- * root, public when `streams_auth` is `none`). The endpoint rows are in `lib/http/endpoints.ts`.
+ * root, public when `streams_auth` is `none`). The endpoint rows are in `lib/http/streams.ts`.
  *
  * @example
  * ```ts
