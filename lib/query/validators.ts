@@ -65,9 +65,22 @@ export function readTag(
   request: unknown,
   variant: string,
 ): string {
-  const versions = tables.map((t) => `${t.join(".")}@${tableVersion(owner, t)}`);
-  return `"${hash(JSON.stringify([generation, versions, request]) + "\n" + variant)}"`;
+  // The request's part is hashed once per distinct request (it is most of the text); the data
+  // versions follow it in the clear.
+  const key = `${generation}\n${JSON.stringify(tables)}\n${JSON.stringify(request)}\n${variant}`;
+  let prefix = PREFIXES.get(key);
+  if (prefix === undefined) {
+    prefix = hash(key);
+    if (PREFIXES.size >= MAX_PREFIXES) PREFIXES.delete(PREFIXES.keys().next().value!);
+    PREFIXES.set(key, prefix);
+  }
+  const versions = tables.map((t) => tableVersion(owner, t)).join("-");
+  return `"${prefix}-${versions}"`;
 }
+
+/** Request hashes by request (bounded; oldest first out). */
+const PREFIXES = new Map<string, string>();
+const MAX_PREFIXES = 4096;
 
 /** The strong tag of a body's bytes (answers computed without a query, such as `/tables`). */
 export function contentTag(text: string, variant: string): string {

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { findWriteTargets } from "../sql/mod.ts";
+import { findWriteTargets, type WriteTarget } from "../sql/mod.ts";
 import { StatementType } from "../db/types.ts";
 import { bumpDataVersion, bumpTableVersions } from "../db/versions.ts";
 import type { TableRef } from "./_resolve.ts";
@@ -41,13 +41,27 @@ const DML = new Set<StatementType>([
 export function bumpAfterRaw(owner: object, sql: string, types: readonly StatementType[]): void {
   const dml = types.filter((t) => DML.has(t)).length;
   const onlyData = types.every((t) => t === StatementType.SELECT || DML.has(t));
-  const targets = onlyData ? findWriteTargets(sql) : null;
+  const targets = onlyData ? writeTargetsOf(sql) : null;
   const known = targets !== null && targets.length === dml &&
     targets.every((t) =>
       t.tables.length === 1 && ["INSERT", "UPDATE", "DELETE"].includes(t.statement)
     );
   if (known) bumpTableVersions(owner, targets.map((t) => t.tables[0]));
   else bumpDataVersion(owner);
+}
+
+const TARGETS = new Map<string, WriteTarget[] | null>();
+const MAX_TARGETS = 512;
+
+/** The write targets of a SQL text (they depend on the text alone: remembered per text). */
+function writeTargetsOf(sql: string): WriteTarget[] | null {
+  let targets = TARGETS.get(sql);
+  if (targets === undefined) {
+    targets = findWriteTargets(sql);
+    if (TARGETS.size >= MAX_TARGETS) TARGETS.delete(TARGETS.keys().next().value!);
+    if (sql.length <= 64 * 1024) TARGETS.set(sql, targets);
+  }
+  return targets;
 }
 
 /** Moves the version of the table a table API request named (each reading of its name). */
