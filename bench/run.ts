@@ -162,28 +162,37 @@ request = function()
 end`,
 };
 
-/** Measures a wrk case against the server (cached, and uncached when asked); req/s. */
-async function serverRuns(
+/** One server run of a wrk case (cached, and uncached when asked); req/s. */
+async function serverRun(
   flags: Record<string, string>,
   scripts: { cached: string; uncached: string | null },
   path: string,
   connections: number,
-): Promise<{ cached: Summary; uncached: Summary | null; errors: number }> {
+): Promise<{ cached: number; uncached: number | null; errors: number }> {
   await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
   const url = `${new URL(server.url).origin}${path}`;
-  let errors = 0;
-  const measure = (script: string) =>
-    repeat(async () => {
-      const r = await wrk(url, script, { connections, seconds: SECONDS });
-      errors += r.non2xx;
-      return r.requestsPerSecond;
-    });
   await wrk(url, scripts.cached, { connections, seconds: 1 }); // warm-up
-  const cached = await measure(scripts.cached);
-  const uncached = scripts.uncached === null ? null : await measure(scripts.uncached);
-  return { cached, uncached, errors };
+  const cached = await wrk(url, scripts.cached, { connections, seconds: SECONDS });
+  const uncached = scripts.uncached === null
+    ? null
+    : await wrk(url, scripts.uncached, { connections, seconds: SECONDS });
+  return {
+    cached: cached.requestsPerSecond,
+    uncached: uncached?.requestsPerSecond ?? null,
+    errors: cached.non2xx + (uncached?.non2xx ?? 0),
+  };
 }
 
+/** Summary of the ratios of paired samples (`targets[i] / bases[i]`). */
+function pairedRatio(targets: number[], bases: number[], higherIsBetter = true): Summary {
+  return summarize(targets.map((t, i) => higherIsBetter ? t / bases[i] : bases[i] / t));
+}
+
+/**
+ * A wrk case: each repeat runs the in-process baseline(s), then a fresh server (cached, then
+ * uncached), so drift of this shared machine hits both sides of a pair alike; the ratio is
+ * summarized over the pairs.
+ */
 async function throughputCase(c: WrkCase): Promise<void> {
   const rows: { name: string; goal: string; uncachedGoal?: string; mode: string }[] = [
     { name: c.name, goal: c.goal, uncachedGoal: c.uncachedGoal, mode: c.baseline },
@@ -192,30 +201,41 @@ async function throughputCase(c: WrkCase): Promise<void> {
   if (!rows.some((r) => wanted(r.name))) return;
   console.error(`# ${c.name}`);
   try {
-    const bases: Summary[] = [];
-    for (const row of rows) {
-      const args = [row.mode, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)];
-      bases.push(await repeat(async () => (await baseline(args)).ops));
+    const bases: number[][] = rows.map(() => []);
+    const cached: number[] = [];
+    const uncached: number[] = [];
+    let errors = 0;
+    for (let i = 0; i < REPEATS; i++) {
+      for (const [j, row] of rows.entries()) {
+        const args = [row.mode, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)];
+        bases[j].push((await baseline(args)).ops);
+      }
+      const run = await serverRun(
+        { ...noAuth, ...c.flags },
+        { cached: c.script({}), uncached: c.uncachedGoal ? c.script(NO_CACHE) : null },
+        c.path,
+        c.connections,
+      );
+      cached.push(run.cached);
+      if (run.uncached !== null) uncached.push(run.uncached);
+      errors += run.errors;
     }
-    const runs = await serverRuns(
-      { ...noAuth, ...c.flags },
-      { cached: c.script({}), uncached: c.uncachedGoal ? c.script(NO_CACHE) : null },
-      c.path,
-      c.connections,
-    );
-    const note = runs.errors ? `${runs.errors} non-2xx responses` : undefined;
-    rows.forEach((row, i) => {
-      const base = bases[i];
+    const note = errors ? `${errors} non-2xx responses` : undefined;
+    rows.forEach((row, j) => {
       results.push({
         name: row.name,
         goal: row.goal,
-        ratio: ratioOf(runs.cached, base),
-        target: runs.cached,
-        base,
+        ratio: pairedRatio(cached, bases[j]),
+        target: summarize(cached),
+        base: summarize(bases[j]),
         unit: "req/s",
         note,
-        uncached: runs.uncached && row.uncachedGoal
-          ? { goal: row.uncachedGoal, ratio: ratioOf(runs.uncached, base), target: runs.uncached }
+        uncached: uncached.length && row.uncachedGoal
+          ? {
+            goal: row.uncachedGoal,
+            ratio: pairedRatio(uncached, bases[j]),
+            target: summarize(uncached),
+          }
           : undefined,
       });
     });
@@ -577,50 +597,46 @@ async function bulkCase(bulk: (typeof BULK)[number]): Promise<void> {
     next += 1_000_000;
     return path;
   };
+  const post = async (url: string, path: string) => {
+    const out = await sh("taskset", [
+      "-c",
+      LOAD_CORE,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %{time_total}",
+      "-H",
+      `Content-Type: ${bulk.type}`,
+      "--data-binary",
+      `@${path}`,
+      `${url}/api/users`,
+    ]);
+    const [code, seconds] = out.trim().split(" ");
+    if (code !== "201") throw new Error(`HTTP ${code}`);
+    return Number(seconds);
+  };
   try {
-    const base = await repeat(async () =>
-      (await baseline([
-        "bulk",
-        "--db",
-        db,
-        "--file",
-        await file(),
-        "--reader",
-        bulk.format,
-        "--connections",
-        "1",
-      ])).seconds
-    );
-    await using server = await startServer({
-      database_path: db,
-      threads: THREADS,
-      auth_enabled: "false",
-    });
-    const target = await repeat(async () => {
-      const path = await file();
-      const out = await sh("taskset", [
-        "-c",
-        LOAD_CORE,
-        "curl",
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code} %{time_total}",
-        "-H",
-        `Content-Type: ${bulk.type}`,
-        "--data-binary",
-        `@${path}`,
-        `${server.url}/api/users`,
-      ]);
-      const [code, seconds] = out.trim().split(" ");
-      if (code !== "201") throw new Error(`HTTP ${code}`);
-      return Number(seconds);
-    });
+    // Each repeat: DuckDB's reader in process, then a fresh server (the file has one owner).
+    const bases: number[] = [];
+    const targets: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const args = ["bulk", "--db", db, "--file", await file(), "--reader", bulk.format];
+      bases.push((await baseline([...args, "--connections", "1"])).seconds);
+      const body = await file();
+      await using server = await startServer({
+        database_path: db,
+        threads: THREADS,
+        auth_enabled: "false",
+      });
+      targets.push(await post(server.url, body));
+    }
+    const [target, base] = [summarize(targets), summarize(bases)];
     results.push({
       name,
       goal: bulk.goal,
-      ratio: ratioOf(target, base, false),
+      ratio: pairedRatio(targets, bases, false),
       target,
       base,
       unit: "s",
