@@ -224,6 +224,7 @@ async function readPage(
     count: plan.count,
     limit: mode.limit + 1,
     offset,
+    lateKeys: true,
   });
   let result = await runStatement(lease, guard, query);
   let total: number | null = null;
