@@ -18,9 +18,9 @@ export function revalidationOf(request: Request, output: OutputOptions): Revalid
   return { ifNoneMatch: request.headers.get("if-none-match"), variant: representationKey(output) };
 }
 
-/** A 304 for `etag`: no body, the validator and the headers a 200 would have had for caches. */
-export function notModifiedResponse(etag: string, vary = ROWS_VARY): Response {
-  return new Response(null, { status: 304, headers: { etag, vary } });
+/** A 304 for `etag`: no body, the validator and the `Vary` a 200 would have had (if any). */
+export function notModifiedResponse(etag: string, vary: string | null = ROWS_VARY): Response {
+  return new Response(null, { status: 304, headers: vary ? { etag, vary } : { etag } });
 }
 
 /** `response` with its `ETag` (unless it failed). */
@@ -37,7 +37,7 @@ export function jsonWithEtag(c: Context, value: unknown): Response {
   const text = JSON.stringify(value);
   const etag = contentTag(text, "json");
   if (matchesTag(c.req.header("if-none-match") ?? null, etag)) {
-    return notModifiedResponse(etag, "Accept-Encoding");
+    return notModifiedResponse(etag, null);
   }
   return new Response(text, {
     status: 200,
