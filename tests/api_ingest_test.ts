@@ -3,7 +3,7 @@
 // change events of JSON inserts.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { dirname } from "node:path";
-import { type AuthTestServer, sqlPath, startAuthServer } from "./_helpers.ts";
+import { type AuthTestServer, sqlPath, startAuthServer, startTestServer } from "./_helpers.ts";
 import { readAll } from "./_follow.ts";
 import { feedUrl } from "./_follow.ts";
 
@@ -306,4 +306,20 @@ Deno.test("large JSON arrays: DuckDB's reader gives exactly what the JSON insert
   ok(/^row 2500, column "tiny": 300 is out of range/.test(refused.body.detail), refused.text);
   const count = await t.query("SELECT count(*) AS n FROM a", undefined, t.as(t.keys.admin));
   deepEqual(count.body.data, [{ n: 0 }]);
+});
+
+Deno.test("uploads: refused (503) when user SQL could reach the uploads directory", async () => {
+  const base = dirname(await Deno.makeTempDir());
+  await using t = await startTestServer({ allowed_directories: base, auth_enabled: "false" });
+  equal(t.events("uploads_unavailable").length, 1);
+  const post = (type: string, body: string) =>
+    t.request("/api/items", { method: "POST", headers: { "content-type": type }, body });
+  equal((await t.query(SETUP)).status, 200);
+  const refused = await post(CSV, "id\n1\n");
+  equal(refused.status, 503, refused.text);
+  equal(refused.body.code, "unavailable");
+  // JSON bodies, large ones too, take the JSON insert.
+  const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `n${i}` }));
+  equal((await post("application/json", JSON.stringify(rows))).status, 201);
+  deepEqual((await t.query("SELECT count(*) AS n FROM items")).body.data, [{ n: 3000 }]);
 });

@@ -67,7 +67,10 @@ export async function openEngine(config: Config): Promise<Engine> {
   const probe = setup;
   let probing: Promise<void> | null = null;
   const pool = await ConnectionPool.open(instance, config.threads);
-  const uploads = await openUploads(config.threads);
+  const reachable = await Promise.all(
+    allowed.map((d) => Deno.realPath(d).then((real) => `${real.replace(/\/$/, "")}/`, () => d)),
+  );
+  const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
 

@@ -35,6 +35,11 @@ export interface StageColumn {
 export interface Uploads {
   /** The private directory uploads are written to. */
   readonly directory: string;
+  /**
+   * Why file bodies are refused, or null: the directory lies inside a directory user SQL may
+   * reach (`allowed_directories` or `temp_directory` holding the system temp directory).
+   */
+  readonly refusal: string | null;
   /** A fresh path for an upload in {@link directory} (the caller writes and removes it). */
   path(extension: string): string;
   /**
@@ -55,10 +60,19 @@ export interface Uploads {
   close(): Promise<void>;
 }
 
-/** Opens the uploads area: its directory now, the reader instance on first use. */
-export async function openUploads(threads: number): Promise<Uploads> {
+/**
+ * Opens the uploads area: its directory now, the reader instance on first use. `reachable` are
+ * the directories user SQL may use (real paths with a trailing `/`): when one holds the uploads
+ * directory, file bodies are refused ({@link Uploads.refusal}).
+ */
+export async function openUploads(threads: number, reachable: readonly string[]): Promise<Uploads> {
   const directory = await Deno.realPath(await Deno.makeTempDir({ prefix: "duckserve-upload-" }));
   await Deno.chmod(directory, 0o700).catch(() => {});
+  const open = reachable.find((d) => `${directory}/`.startsWith(d));
+  const refusal = open === undefined
+    ? null
+    : `the uploads directory ${directory} lies in ${open}, ` +
+      "which user SQL may use (allowed_directories or temp_directory): file bodies are refused";
   let reader: Promise<DuckDBInstance> | null = null;
   const instance = () =>
     reader ??= createReader(directory, threads).catch((err) => {
@@ -75,6 +89,7 @@ export async function openUploads(threads: number): Promise<Uploads> {
   };
   return {
     directory,
+    refusal,
     path: (extension) => `${directory}/${crypto.randomUUID()}.${extension}`,
     stage: (lease, guard, select, table, columns) =>
       withConnection((reading) => stageRows(reading, lease, guard, select, table, columns)),

@@ -108,7 +108,7 @@ export async function insertJson(
   const bytes = await readBody(request, config.max_body_size);
   const text = decodeBody(bytes);
   const body = parseJsonBody(text);
-  const bulk = bytes.byteLength >= READER_MIN_BYTES && Array.isArray(body);
+  const bulk = bytes.byteLength >= READER_MIN_BYTES && Array.isArray(body) && !uploads.refusal;
   if (bulk && hasLongNumber(text)) insert.onPath?.("insert", "a number a double may not hold");
   else if (bulk) {
     const path = uploads.path("json");
@@ -173,6 +173,9 @@ export async function withUploadedFile<T>(
   config: Config,
   work: (file: string) => Promise<T>,
 ): Promise<T> {
+  if (uploads.refusal) {
+    throw new ApiError("unavailable", "This server takes no file bodies: see its start-up log.");
+  }
   const max = config.max_upload_size;
   if (Number(request.headers.get("content-length") ?? NaN) > max) throw tooLarge(max);
   const path = uploads.path(format);
