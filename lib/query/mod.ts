@@ -8,6 +8,11 @@
  *   Decorators take part in writes through `WriteHooks` and `createTurns`.
  * - The execution stage: {@link runSelect} for one authorized SELECT on a leased connection.
  * - The answer cache: {@link createAnswerCache}, wrapped around reads by {@link throughCache}.
+ * - Uploads: {@link parseIngestRequest} for a CSV, NDJSON or Parquet body (or a large JSON array,
+ *   `NotForReader` when DuckDB's reader would not give what the JSON insert gives), inserted by
+ *   the table API's `ingest`.
+ * - Validators: reads take a `Revalidation` and answer with an `etag`, or `not_modified`
+ *   ({@link matchesTag} compares `If-None-Match`).
  *
  * Answers carry an encoded body or a cached answer, never a connection: the response layer only
  * sends them (`lib/http/respond.ts`).
