@@ -50,6 +50,7 @@ export interface Config extends NetConfig {
   temp_directory: string | null;
   allowed_directories: string[];
   max_body_size: number;
+  max_upload_size: number;
   log_level: LogLevel;
   shutdown_grace: number;
   streams: boolean;
@@ -163,12 +164,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     true,
     "Compress row responses (zstd, br, gzip) when the client accepts it; never Parquet.",
   ),
-  row(
-    "compression_min_size",
-    "size",
-    1024,
-    "Smallest row response body that is compressed.",
-  ),
+  row("compression_min_size", "size", 1024, "Smallest row response body that is compressed."),
   row(
     "read_cache_size",
     "size",
@@ -224,6 +220,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     10 * 1024 * 1024,
     "Largest request body accepted, such as `10MB`; larger bodies get 413.",
   ),
+  row("max_upload_size", "size", 1024 ** 3, "Largest CSV, NDJSON or Parquet body; more gets 413."),
   row(
     "log_level",
     "enum",

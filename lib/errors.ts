@@ -78,7 +78,7 @@ export const ERROR_CODES = {
   producer_seq_gap: [409, "Producer-Seq skipped ahead; Producer-Expected-Seq names the next one."],
   fork_source_gone: [409, "The stream named by Stream-Forked-From was deleted."],
   stream_gone: [410, "The stream was deleted (its forks still hold its data)."],
-  payload_too_large: [413, "The request body exceeds max_body_size."],
+  payload_too_large: [413, "The request body exceeds max_body_size (files: max_upload_size)."],
   uri_too_long: [414, "The request URL is longer than 64 KiB (send SQL in a POST body)."],
   headers_too_large: [431, "The request headers are larger than 64 KiB."],
   too_many_requests: [429, "Too many failed authentications from this address; retry later."],

@@ -95,6 +95,7 @@ export async function startServer(
     throw err;
   }
   const { engine, auth, streams } = parts;
+  if (engine.uploads.refusal) log.warn("uploads_unavailable", { message: engine.uploads.refusal });
   const ready = createApp({ config, engine, auth, log, lifecycle, streams });
   listeners.setHandler(withCors(config, (request, info) => ready.fetch(request, info)));
   lifecycle.enter("ready");

@@ -13,12 +13,15 @@ import { sqlString } from "../sql/mod.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
+import { openUploads, type Uploads } from "./upload.ts";
 
 /** The opened main database. */
 export interface Engine {
   readonly pool: ConnectionPool;
   /** The server's private scratch directory (inside the sandbox's allowed directories). */
   readonly scratchDirectory: string;
+  /** Uploaded files and their private reader (outside the sandbox, see `upload.ts`). */
+  readonly uploads: Uploads;
   /** DuckDB's version string, e.g. `v1.5.5`. */
   readonly duckdbVersion: string;
   /** Runs a trivial statement; throws when the database does not answer. */
@@ -64,12 +67,17 @@ export async function openEngine(config: Config): Promise<Engine> {
   const probe = setup;
   let probing: Promise<void> | null = null;
   const pool = await ConnectionPool.open(instance, config.threads);
+  const reachable = await Promise.all(
+    allowed.map((d) => Deno.realPath(d).then((real) => `${real.replace(/\/$/, "")}/`, () => d)),
+  );
+  const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
 
   return {
     pool,
     scratchDirectory: scratch,
+    uploads,
     duckdbVersion,
     async ping(signal) {
       probing ??= probe.run("SELECT 1").then(() => {}).finally(() => probing = null);
@@ -102,6 +110,7 @@ export async function openEngine(config: Config): Promise<Engine> {
         }
       }
       instance.closeSync();
+      await uploads.close();
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };

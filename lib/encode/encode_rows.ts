@@ -58,11 +58,15 @@ export async function encodeRows(
   if (ahead.ended || (ahead.truncated && options.totalRows !== undefined)) {
     // Everything is in hand (a small or materialized result): encode it now, no async steps.
     const meta = truncationMeta(options.meta, ahead.truncated, options.cap, options.totalRows);
-    const parts = [bytesOf(encoder.head())];
-    for (const batch of ahead.buffered) parts.push(bytesOf(encoder.batch(batch)));
-    parts.push(bytesOf(encoder.tail(meta)));
+    const parts = [encoder.head()];
+    for (const batch of ahead.buffered) parts.push(encoder.batch(batch));
+    parts.push(encoder.tail(meta));
     source.close();
-    return await readAhead(producerOf(parts), ahead.truncated, "js");
+    // Text pieces (JSON, CSV) are joined and encoded once: a small answer is one allocation.
+    const bytes = parts.every((p) => typeof p === "string")
+      ? [bytesOf(parts.join(""))]
+      : parts.map(bytesOf);
+    return await readAhead(producerOf(bytes), ahead.truncated, "js");
   }
   return await readAhead(
     streamedBody(source, encoder, ahead, options),

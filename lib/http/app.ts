@@ -21,6 +21,7 @@ import { mount, publicPaths, type RegisteredRoute } from "./feature.ts";
 import { probeRoutes, refuseWhileDraining } from "./probes.ts";
 import { renderErrors, unknownRoute } from "./problems.ts";
 import { rawSqlRoutes } from "./raw_sql.ts";
+import { privateAnswers } from "./revalidate.ts";
 import { schemaRoutes } from "./schema.ts";
 import { streamRoutes } from "./streams.ts";
 import { tableRoutes } from "./tables.ts";
@@ -50,7 +51,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   if (ctx.streams) mount(app, ctx.streams.prefix, streamRoutes(ctx, ctx.streams));
 
   // Everything else under the prefix needs a key.
-  app.use(`${prefix}/*`, authenticate(ctx.auth, routes));
+  app.use(`${prefix}/*`, authenticate(ctx.auth, routes, ctx.config.auth_enabled));
   mount(app, prefix, schemaRoutes(ctx));
   mount(app, prefix, rawSqlRoutes(ctx, cache));
   mount(app, prefix, tableRoutes(ctx, cache));
@@ -91,16 +92,21 @@ function logRequests(log: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Authenticates every request under the prefix but those the public rows name. */
+/**
+ * Authenticates every request under the prefix but those the public rows name; with auth on,
+ * their answers are private (`Cache-Control: private, no-cache`, see `revalidate.ts`).
+ */
 function authenticate(
   auth: Auth,
   routes: () => readonly RegisteredRoute[],
+  authEnabled: boolean,
 ): MiddlewareHandler<AppEnv> {
   let isPublic: ((path: string) => boolean) | null = null;
+  const markPrivate = privateAnswers(authEnabled);
   return async (c, next) => {
     isPublic ??= publicPaths(routes());
     if (isPublic(c.req.path)) return await next();
     c.set("principal", auth.authenticate(c.req.raw, remoteAddressOf(c), c.get("requestId")));
-    await next();
+    await markPrivate(c, next);
   };
 }

@@ -27,6 +27,7 @@ import {
   type OutputOptions,
   parseOutputOptions,
 } from "./output.ts";
+import { revalidationOf } from "./revalidate.ts";
 import { cacheSlotOf, respondAnswer } from "./respond.ts";
 
 const QUERY: Endpoint = {
@@ -108,6 +109,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     const principal = c.get("principal");
     return {
       readOnly,
+      // GET query URLs: a deterministic SELECT is tagged, and answered 304 while current.
+      revalidate: readOnly ? revalidationOf(c.req.raw, output) : undefined,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),

@@ -17,7 +17,6 @@ import {
   type AnswerCache,
   createTableApi,
   parseDeleteRequest,
-  parseInsertRequest,
   parsePrefer,
   parseReadRequest,
   parseUpdateRequest,
@@ -31,6 +30,8 @@ import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
+import { insertBody, UPLOAD_PARAMETERS, UPLOAD_TYPES } from "./ingest.ts";
+import { revalidationOf } from "./revalidate.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -84,9 +85,16 @@ const INSERT_ROWS: Endpoint = {
   description: "An object or an array of objects, inserted in one transaction (all or " +
     "nothing). Only the given columns are written, so DEFAULTs apply. `Prefer: " +
     "return=representation` answers the inserted rows; `on_conflict` or `Prefer: " +
-    "resolution=merge-duplicates` upserts.",
-  parameters: ["prefer", "on_conflict"],
-  requestBody: { schema: "table:insert", description: "The row(s).", required: true },
+    "resolution=merge-duplicates` upserts. A `text/csv` (header row names the columns), " +
+    "`application/x-ndjson` or `application/vnd.apache.parquet` body is read by DuckDB's own " +
+    "reader and inserted the same way (up to `max_upload_size`).",
+  parameters: ["prefer", "on_conflict", ...UPLOAD_PARAMETERS],
+  requestBody: {
+    schema: "table:insert",
+    description: "The row(s), or a file of them.",
+    required: true,
+    files: UPLOAD_TYPES,
+  },
   responses: [{
     status: 201,
     description: "Inserted.",
@@ -189,7 +197,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
     absoluteMaxRows: config.absolute_max_rows,
-  });
+  }, engine.uploads);
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const feature = createFeature();
@@ -222,6 +230,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
       cap: output.cap,
       encode: encodeOptionsOf(output, engine.scratchDirectory),
       cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+      revalidate: revalidationOf(c.req.raw, output),
     });
     return respondAnswer(answer, rowsOptions(ctx, c, output));
   });
@@ -230,9 +239,9 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
     const format = prefer.returning ? formatOf(c) : "json";
-    const body = await readJsonBody(c.req.raw, config.max_body_size);
-    const request = parseInsertRequest(table, new URL(c.req.url).searchParams, prefer, body);
-    const result = await api.insert(request, guardOf(c), callerOf(c));
+    const params = new URL(c.req.url).searchParams;
+    const run = { guard: guardOf(c), caller: callerOf(c) };
+    const result = await insertBody(ctx, c, { api, table, params, prefer, ...run });
     return await answerWrite(ctx, c, result, 201, format, prefer);
   });
 

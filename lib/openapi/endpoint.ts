@@ -63,7 +63,13 @@ export interface Endpoint {
   /** Path parameters of a template: name to component parameter name. */
   pathParameters?: Record<string, string>;
   /** A request body: component schema name (or `table:insert`, `table:update`, `stream:body`). */
-  requestBody?: { schema: string; description: string; required: boolean };
+  requestBody?: {
+    schema: string;
+    description: string;
+    required: boolean;
+    /** Media types also taken as a file body (`text/csv`, ...), besides the JSON schema. */
+    files?: readonly string[];
+  };
   responses: SuccessResponse[];
   /** Error codes besides the common ones (internal_error, unavailable, auth codes). */
   errors: ErrorCode[];

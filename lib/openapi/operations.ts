@@ -61,6 +61,11 @@ export function buildOperation(
         ? ctx.requestBodies[schema]
         : { "application/json": { schema: requestSchema(schema, table) } },
     };
+    for (const type of endpoint.requestBody.files ?? []) {
+      (operation.requestBody as { content: Record<string, unknown> }).content[type] = {
+        schema: { type: "string", contentMediaType: type },
+      };
+    }
   }
   const responses: Record<string, unknown> = {};
   for (const success of endpoint.responses) {
