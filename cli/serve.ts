@@ -6,25 +6,22 @@
  * @module
  */
 
-import {
-  type Config,
-  CONFIG_KEYS,
-  ConfigError,
-  describeConfig,
-  loadConfig,
-} from "../lib/config.ts";
+import { type Config, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
-import { createCommand, parseCommand, printError } from "./_program.ts";
+import { printProblems } from "./config.ts";
+import {
+  addConfigOptions,
+  configFlagsOf,
+  createCommand,
+  parseCommand,
+  printError,
+} from "./_program.ts";
 
 /** Help text header of `serve`. */
 export const SERVE_HELP =
   "Start the HTTP server. Options override environment variables (DUCKDB_*), which override " +
   "the --config file, which overrides defaults.";
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
 
 /** How long after the first stop signal a repeated one is the same request (ms). */
 export const SAME_SIGNAL_MS = 1_000;
@@ -73,28 +70,24 @@ export function createSignalHandler(actions: {
 
 /** Runs `serve` with `args`; resolves with the process exit code after shutdown. */
 export async function run(args: string[]): Promise<number> {
-  const command = createCommand("serve")
-    .description(SERVE_HELP)
-    .option("--config <file>", "JSON configuration file")
-    .option("--print-config", "print the effective configuration as JSON and exit")
-    .version(VERSION, "-V, --version", "print the version and exit");
-  for (const spec of CONFIG_KEYS) {
-    const value = spec.kind === "bool" ? "[true|false]" : "<value>";
-    command.option(`--${spec.flag} ${value}`, `${spec.description} (env ${spec.env})`);
-  }
+  const command = addConfigOptions(
+    createCommand("serve")
+      .description(SERVE_HELP)
+      .option("--print-config", "print the effective configuration as JSON and exit")
+      .version(VERSION, "-V, --version", "print the version and exit"),
+  );
   command.action(() => {});
   const early = await parseCommand(command, args);
   if (early !== null) return early;
   const options = command.opts();
 
   let config;
+  const sources = { file: options.config, flags: configFlagsOf(options) };
   try {
-    const flags: Record<string, string | boolean | undefined> = {};
-    for (const spec of CONFIG_KEYS) flags[spec.key] = options[camel(spec.flag)];
-    config = await loadConfig({ file: options.config, flags });
+    config = await loadConfig(sources);
   } catch (err) {
     if (err instanceof ConfigError) {
-      printError(err.message);
+      printProblems(err);
       return 2;
     }
     throw err;
