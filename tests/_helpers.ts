@@ -23,7 +23,7 @@ import {
 } from "../lib/auth/store.ts";
 import { parseOperations } from "../lib/permissions.ts";
 
-/** A configuration for tests: loopback, port 0, silent logs, no environment. */
+/** A configuration for tests: loopback, port 0, silent logs, no access log, no environment. */
 export async function testConfig(flags: Record<string, string> = {}): Promise<Config> {
   return await loadConfig({
     env: {},
@@ -34,6 +34,7 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
       auth_enabled: "false",
       streams_storage: "memory",
       database_path: ":memory:",
+      access_log: "off",
       ...flags,
     },
   });

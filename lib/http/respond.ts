@@ -13,6 +13,7 @@ import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { concatBytes } from "../bytes.ts";
 import { type EncodedBody, formatInfo, type FormatName } from "../encode/mod.ts";
+import type { RequestRecord } from "../ops/mod.ts";
 import type { Answer, AnswerCache, CacheSlot, StoredAnswer } from "../query/mod.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition, type OutputOptions, representationKey } from "./output.ts";
@@ -31,6 +32,8 @@ export interface ResponseOptions {
   /** Compress with this coding when the body is at least `compressMinSize` bytes. */
   encoding?: Encoding | null;
   compressMinSize?: number;
+  /** The request's record: told the rows sent and whether the read cache answered. */
+  record?: RequestRecord;
 }
 
 /**
@@ -41,13 +44,23 @@ export function respondAnswer(
   answer: Answer,
   options: ResponseOptions,
 ): Response | Promise<Response> {
-  if (answer.kind === "stored") return storedResponse(answer.stored);
+  const { record } = options;
+  if (answer.kind === "stored") {
+    if (record) {
+      record.cache = "hit";
+      record.rows = answer.stored.rows === undefined ? null : { count: answer.stored.rows };
+    }
+    return storedResponse(answer.stored);
+  }
+  if (record) record.rows = answer.rows ?? null;
   const response = streamResponse(answer, {
     ...options,
     headers: answer.headers ? { ...answer.headers, ...options.headers } : options.headers,
     onStreaming: answer.onStreaming,
   });
-  return answer.keep ? keptResponse(answer.keep, response) : response;
+  if (!answer.keep) return response;
+  if (record) record.cache = "miss";
+  return keptResponse(answer.keep, response, answer.rows);
 }
 
 /** Decides the headers of an encoded body and streams it (compressed when worthwhile). */
@@ -144,11 +157,12 @@ function abortReason(err: unknown, options: ResponseOptions): Error {
 async function keptResponse(
   keep: (answer: StoredAnswer) => void,
   response: Response,
+  rows?: { count: number },
 ): Promise<Response> {
   if (response.status !== 200) return response;
   const body = new Uint8Array(await response.arrayBuffer());
   const headers = [...response.headers];
-  keep({ status: response.status, headers, body });
+  keep({ status: response.status, headers, body, rows: rows?.count });
   return new Response(body, {
     status: response.status,
     headers: [...headers, ["x-cache", "miss"]],

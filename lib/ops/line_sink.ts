@@ -64,10 +64,10 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     clearTimeout(timer);
     timer = undefined;
     if (queued.length === 0) return;
-    const text = queued.join("\n") + "\n";
+    const lines = queued;
     queued = [];
     size = 0;
-    out.write(text);
+    out.write(lines);
   };
   return {
     write(line) {
@@ -89,14 +89,14 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
 }
 
 interface Writer {
-  write(text: string): void;
+  write(lines: string[]): void;
   close(): void;
 }
 
 function streamWriter(stream: { writeSync(bytes: Uint8Array): number }): Writer {
   return {
-    write(text) {
-      const bytes = encoder.encode(text);
+    write(lines) {
+      const bytes = encoder.encode(lines.join("\n") + "\n");
       try {
         for (let at = 0; at < bytes.length;) at += stream.writeSync(bytes.subarray(at));
       } catch {
@@ -116,19 +116,34 @@ function fileWriter(path: string, { rollSize, rollKeep }: RollOptions): Writer {
     file = Deno.openSync(path, { append: true, create: true, mode: 0o640 });
     size = file.statSync().size;
   };
+  const writeAll = (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length;) at += file!.writeSync(bytes.subarray(at));
+    size += bytes.length;
+  };
   return {
-    write(text) {
-      const bytes = encoder.encode(text);
+    write(lines) {
       try {
         if (!file) open();
-        if (size > 0 && size + bytes.length > rollSize) {
-          file!.close();
-          file = null;
-          rollFile(path, rollKeep);
-          open();
+        // Lines are written in runs that fit; the file rolls between lines, never inside one.
+        let run: Uint8Array[] = [];
+        let runSize = 0;
+        for (const line of lines) {
+          const bytes = encoder.encode(line + "\n");
+          if (size + runSize > 0 && size + runSize + bytes.length > rollSize) {
+            writeAll(concat(run, runSize));
+            run = [];
+            runSize = 0;
+            if (size > 0) {
+              file!.close();
+              file = null;
+              rollFile(path, rollKeep);
+              open();
+            }
+          }
+          run.push(bytes);
+          runSize += bytes.length;
         }
-        for (let at = 0; at < bytes.length;) at += file!.writeSync(bytes.subarray(at));
-        size += bytes.length;
+        writeAll(concat(run, runSize));
       } catch {
         // A full disk or a removed directory: lines are dropped rather than failing requests.
         file?.close();
@@ -160,6 +175,16 @@ export function rollFile(path: string, keep: number): void {
   for (const name of old.slice(0, Math.max(0, old.length - keep))) {
     Deno.removeSync(join(dirname(path), name));
   }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function exists(path: string): boolean {

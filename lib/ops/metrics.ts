@@ -71,96 +71,26 @@ const DURATION_BUCKETS = [
 /** Creates the metrics of a server listening on `events`; `info` labels `duckserve_info`. */
 export function createMetrics(events: Events, info: { version: string }): Metrics {
   const registry = new Registry();
-  const registers = [registry];
   let sources: MetricsSources = {};
-  const requests = new Counter({
-    name: "duckserve_http_requests_total",
-    help: "HTTP requests answered, by route pattern, method and status.",
-    labelNames: ["route", "method", "status"],
-    registers,
-  });
-  const duration = new Histogram({
-    name: "duckserve_http_request_duration_seconds",
-    help: "Seconds from a request's arrival to its last byte, by route pattern.",
-    labelNames: ["route"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const bytes = new Counter({
-    name: "duckserve_response_bytes_total",
-    help: "Response body bytes sent, by route pattern.",
-    labelNames: ["route"],
-    registers,
-  });
-  const hits = new Counter({
-    name: "duckserve_read_cache_hits_total",
-    help: "Answers served from the read cache.",
-    registers,
-  });
-  const misses = new Counter({
-    name: "duckserve_read_cache_misses_total",
-    help: "Cacheable answers computed and stored in the read cache.",
-    registers,
-  });
-  const queries = new Histogram({
-    name: "duckserve_query_duration_seconds",
-    help: "Seconds from a query's start to the last byte of its answer, by kind " +
-      "(raw, crud, export).",
-    labelNames: ["kind"],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const rows = new Counter({
-    name: "duckserve_rows_returned_total",
-    help: "Rows sent in answers to queries, by kind (raw, crud, export).",
-    labelNames: ["kind"],
-    registers,
-  });
-  const authFailures = new Counter({
-    name: "duckserve_auth_failures_total",
-    help: "Refused authentications, by reason (missing, unknown, inactive, expired, locked_out).",
-    labelNames: ["reason"],
-    registers,
-  });
-  const limited = new Counter({
-    name: "duckserve_rate_limited_total",
-    help: "Requests refused by a rate limit, by scope (key, address).",
-    labelNames: ["scope"],
-    registers,
-  });
-  const shed = new Counter({
-    name: "duckserve_requests_shed_total",
-    help: "Requests refused at once with 503 overloaded (query slots and queue full).",
-    registers,
-  });
-  const reloads = new Counter({
-    name: "duckserve_config_reloads_total",
-    help: "Configuration reloads, by result (applied, refused).",
-    labelNames: ["result"],
-    registers,
-  });
-  for (const result of ["applied", "refused"]) reloads.inc({ result }, 0);
-  for (const kind of ["raw", "crud", "export"]) rows.inc({ kind }, 0);
-  for (const scope of ["key", "address"]) limited.inc({ scope }, 0);
-
+  const m = createInstruments(registry);
   const unsubscribe = [
     events.on("request_done", (e) => {
       const route = e.route ?? "none";
       const method = METHODS.has(e.method) ? e.method : "OTHER";
-      requests.inc({ route, method, status: String(e.status) });
-      duration.observe({ route }, e.duration);
-      bytes.inc({ route }, e.bytes);
-      if (e.cache === "hit") hits.inc();
-      else if (e.cache === "miss") misses.inc();
+      m.requests.inc({ route, method, status: String(e.status) });
+      m.duration.observe({ route }, e.duration);
+      m.bytes.inc({ route }, e.bytes);
+      if (e.cache === "hit") m.hits.inc();
+      else if (e.cache === "miss") m.misses.inc();
     }),
     events.on("query_done", (e) => {
-      queries.observe({ kind: e.kind }, e.duration);
-      if (e.rows !== null) rows.inc({ kind: e.kind }, e.rows);
+      m.queries.observe({ kind: e.kind }, e.duration);
+      if (e.rows !== null) m.rows.inc({ kind: e.kind }, e.rows);
     }),
-    events.on("auth_failed", (e) => authFailures.inc({ reason: e.reason })),
-    events.on("rate_limited", (e) => limited.inc({ scope: e.scope })),
-    events.on("request_shed", () => shed.inc()),
-    events.on("config_reloaded", (e) => reloads.inc({ result: e.ok ? "applied" : "refused" })),
+    events.on("auth_failed", (e) => m.authFailures.inc({ reason: e.reason })),
+    events.on("rate_limited", (e) => m.limited.inc({ scope: e.scope })),
+    events.on("request_shed", () => m.shed.inc()),
+    events.on("config_reloaded", (e) => m.reloads.inc({ result: e.ok ? "applied" : "refused" })),
   ];
   const newScrape = registerGauges(registry, () => sources, info);
   const stopProcess = registerProcessMetrics(registry);
@@ -178,6 +108,71 @@ export function createMetrics(events: Events, info: { version: string }): Metric
       stopProcess();
     },
   };
+}
+
+/** The counters and histograms the events move. */
+function createInstruments(registry: Registry) {
+  const registers = [registry];
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers });
+  const histogram = (name: string, help: string, labelNames: string[]) =>
+    new Histogram({ name, help, labelNames, buckets: DURATION_BUCKETS, registers });
+  const m = {
+    requests: counter(
+      "duckserve_http_requests_total",
+      "HTTP requests answered, by route pattern, method and status.",
+      ["route", "method", "status"],
+    ),
+    duration: histogram(
+      "duckserve_http_request_duration_seconds",
+      "Seconds from a request's arrival to its last byte, by route pattern.",
+      ["route"],
+    ),
+    bytes: counter(
+      "duckserve_response_bytes_total",
+      "Response body bytes sent, by route pattern.",
+      ["route"],
+    ),
+    hits: counter("duckserve_read_cache_hits_total", "Answers served from the read cache."),
+    misses: counter(
+      "duckserve_read_cache_misses_total",
+      "Cacheable answers computed and stored in the read cache.",
+    ),
+    queries: histogram(
+      "duckserve_query_duration_seconds",
+      "Seconds from a query's start to the last byte of its answer, by kind (raw, crud, export).",
+      ["kind"],
+    ),
+    rows: counter(
+      "duckserve_rows_returned_total",
+      "Rows sent in answers to queries, by kind (raw, crud, export).",
+      ["kind"],
+    ),
+    authFailures: counter(
+      "duckserve_auth_failures_total",
+      "Refused authentications, by reason (missing, unknown, inactive, expired, locked_out).",
+      ["reason"],
+    ),
+    limited: counter(
+      "duckserve_rate_limited_total",
+      "Requests refused by a rate limit, by scope (key, address).",
+      ["scope"],
+    ),
+    shed: counter(
+      "duckserve_requests_shed_total",
+      "Requests refused at once with 503 overloaded (query slots and queue full).",
+    ),
+    reloads: counter(
+      "duckserve_config_reloads_total",
+      "Configuration reloads, by result (applied, refused).",
+      ["result"],
+    ),
+  };
+  // Series that exist from the start, so rates work before the first event.
+  for (const result of ["applied", "refused"]) m.reloads.inc({ result }, 0);
+  for (const kind of ["raw", "crud", "export"]) m.rows.inc({ kind }, 0);
+  for (const scope of ["key", "address"]) m.limited.inc({ scope }, 0);
+  return m;
 }
 
 /** The gauges read at scrape time; returns what starts a new scrape. */

@@ -107,6 +107,19 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     previous?.sink.close();
   };
   openAccessLog(config);
+  // The event log keeps a short line per request at debug level (the access log is the record).
+  const log = options.log;
+  if (log) {
+    events.on("request_done", (done) =>
+      log.debug("request_done", {
+        request_id: done.request_id,
+        method: done.method,
+        route: done.route,
+        status: done.status,
+        key_id: done.key_id ?? undefined,
+        ms: Math.round(done.duration * 10_000) / 10,
+      }));
+  }
   return {
     events,
     tracker,
