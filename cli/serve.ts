@@ -2,11 +2,18 @@
  * `duckserve serve` (the default command): load the configuration, start the server, and stop
  * gracefully on SIGINT/SIGTERM: stop accepting, let in-flight requests finish for up to
  * `shutdown_grace`, interrupt what is left, checkpoint and close (a second signal forces the exit;
- * a repeat within a second is the same request).
+ * a repeat within a second is the same request). SIGHUP reloads the configuration (the
+ * `--config` file, the environment, the flags) without a restart.
  * @module
  */
 
-import { type Config, ConfigError, describeConfig, loadConfig } from "../lib/config.ts";
+import {
+  type Config,
+  ConfigError,
+  type ConfigSources,
+  describeConfig,
+  loadConfig,
+} from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
 import { printProblems } from "./config.ts";
@@ -97,14 +104,14 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
-  return await serveUntilStopped(config);
+  return await serveUntilStopped(config, sources);
 }
 
 /**
- * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}); resolves
- * with the exit code.
+ * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}), reloading
+ * the configuration on SIGHUP; resolves with the exit code.
  */
-async function serveUntilStopped(config: Config): Promise<number> {
+async function serveUntilStopped(config: Config, sources: ConfigSources): Promise<number> {
   // Signals are heard from before the server starts: a stop asked for while it starts (its
   // `server_started` line is already out) waits for the start, then drains.
   const started = Promise.withResolvers<Awaited<ReturnType<typeof startServer>>>();
@@ -121,16 +128,23 @@ async function serveUntilStopped(config: Config): Promise<number> {
       forced.resolve(130);
     },
   });
+  // SIGHUP reloads from the same sources; the server logs the outcome (config_reloaded, or
+  // config_reload_refused with every problem) and keeps serving either way.
+  const onHangUp = () => {
+    started.promise.then((server) => server.reloadFrom(undefined, "sighup")).catch(() => {});
+  };
   const listen = (on: boolean) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       if (on) Deno.addSignalListener(signal, onSignal);
       else Deno.removeSignalListener(signal, onSignal);
     }
+    if (on) Deno.addSignalListener("SIGHUP", onHangUp);
+    else Deno.removeSignalListener("SIGHUP", onHangUp);
   };
   listen(true);
   let server;
   try {
-    server = await startServer(config);
+    server = await startServer(config, { sources });
   } catch (err) {
     listen(false);
     printError(`cannot start: ${(err as Error).message}`);
