@@ -31,6 +31,7 @@ export interface OpsConfig {
   access_log_roll_size: number;
   access_log_roll_keep: number;
   log_sql: "false" | "redacted" | "full";
+  metrics: boolean;
   metrics_listen: string | null;
   anonymous_rate_limit: string | null;
   anonymous_rate_burst: number;
@@ -47,6 +48,7 @@ export interface OpsKey extends KindRule {
   env: string;
   flag: string;
   description: string;
+  restart?: boolean;
 }
 
 function row(
@@ -54,7 +56,7 @@ function row(
   kind: Kind,
   defaultValue: OpsConfig[keyof OpsConfig],
   description: string,
-  extra: Partial<KindRule> = {},
+  extra: Partial<KindRule> & { restart?: boolean } = {},
 ): OpsKey {
   return {
     key,
@@ -98,6 +100,14 @@ export const OPS_KEYS: readonly OpsKey[] = [
     "SQL text in the access log: `false` (none), `redacted` (literals replaced by `?`) or " +
       "`full`.",
     { values: ["false", "redacted", "full"] },
+  ),
+  row(
+    "metrics",
+    "bool",
+    true,
+    "Collect Prometheus metrics and serve them at `{route_prefix}/metrics` (admin key) and " +
+      "`metrics_listen`; `false`: no metrics (the endpoint answers 404).",
+    { restart: true },
   ),
   row(
     "metrics_listen",
@@ -175,6 +185,9 @@ export function finishOpsConfig(
     config.access_log = isAbsolute(config.access_log)
       ? config.access_log
       : resolve(cwd, config.access_log);
+  }
+  if (config.metrics_listen !== null && !config.metrics) {
+    report("invalid metrics_listen: it serves the metrics, which metrics = false turns off");
   }
   if (config.metrics_listen !== null && !parseListenAddress(config.metrics_listen)) {
     report(

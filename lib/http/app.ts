@@ -67,7 +67,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   // Everything else under the prefix needs a key.
   app.use(`${prefix}/*`, authenticate(ctx.auth, routes));
   app.use(`${prefix}/*`, limitKeyed(ops, isExempt));
-  mount(app, prefix, metricsRoutes(ctx, ops));
+  if (ops.metrics) mount(app, prefix, metricsRoutes(ctx, ops));
   mount(app, prefix, adminRoutes(ctx));
   app.use(`${prefix}/*`, admitQueries(ops, rules, isExempt));
   mount(app, prefix, schemaRoutes(ctx));

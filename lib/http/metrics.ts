@@ -29,8 +29,10 @@ export const METRICS: Endpoint = {
 
 /** The metrics of `ops` as an answer. */
 export async function metricsResponse(ops: Ops): Promise<Response> {
-  return new Response(await ops.metrics.text(), {
-    headers: { "content-type": ops.metrics.contentType, "cache-control": "no-store" },
+  const metrics = ops.metrics;
+  if (!metrics) return new Response("metrics are off\n", { status: 404 });
+  return new Response(await metrics.text(), {
+    headers: { "content-type": metrics.contentType, "cache-control": "no-store" },
   });
 }
 

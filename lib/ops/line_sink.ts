@@ -124,6 +124,9 @@ function fileWriter(path: string, { rollSize, rollKeep }: RollOptions): Writer {
     write(lines) {
       try {
         if (!file) open();
+        // Usually the batch fits: one encoding, one write.
+        const all = encoder.encode(lines.join("\n") + "\n");
+        if (size + all.length <= rollSize) return writeAll(all);
         // Lines are written in runs that fit; the file rolls between lines, never inside one.
         let run: Uint8Array[] = [];
         let runSize = 0;

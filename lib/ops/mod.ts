@@ -28,7 +28,7 @@
  * const config = await loadConfig({ env: {}, flags: { access_log: "off", threads: "2" } });
  * const ops = createOps(config, { version: "test" });
  * equal(requestRulesOf(config).gate.running, 8);
- * equal((await ops.metrics.text()).includes("duckserve_http_requests_in_flight 0"), true);
+ * equal((await ops.metrics!.text()).includes("duckserve_http_requests_in_flight 0"), true);
  * await ops.close();
  * ```
  * @module
@@ -58,7 +58,8 @@ export { presentedSecret, redactHeaders, redactUri } from "./redact.ts";
 export interface Ops {
   readonly events: Events;
   readonly tracker: Tracker;
-  readonly metrics: Metrics;
+  /** The metrics; null with `metrics: false`. */
+  readonly metrics: Metrics | null;
   readonly limiter: RateLimiter;
   readonly gate: Gate;
   /** Applies a reloaded configuration (access log target and rolling, `log_sql`). */
@@ -83,7 +84,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     options.log?.error("event_subscriber_failed", { event: name, error: err })
   );
   const tracker = createTracker(events, () => current.log_sql);
-  const metrics = createMetrics(events, { version: options.version });
+  const metrics = config.metrics ? createMetrics(events, { version: options.version }) : null;
   const gate = createGate();
   let accessLog: { sink: LineSink; key: string; off: () => void } | null = null;
   const openAccessLog = (next: Config) => {
@@ -131,7 +132,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
       current = next;
     },
     attach(sources) {
-      metrics.attach({
+      metrics?.attach({
         requests: () => ({
           inFlight: tracker.inFlight,
           running: gate.running,
@@ -144,7 +145,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
       accessLog?.off();
       await accessLog?.sink.close();
       accessLog = null;
-      metrics.close();
+      metrics?.close();
     },
   };
 }

@@ -48,9 +48,9 @@ export function presentedSecret(headers: Headers): string | null {
 export function scrubSecret(text: string, secret: string | null): string {
   let out = text;
   if (secret && secret.length >= 4) {
-    for (const form of new Set([secret, encodeURIComponent(secret)])) {
-      out = out.split(form).join(REDACTED);
-    }
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(REDACTED);
   }
   return out.includes("dsk_") ? out.replace(KEY_SHAPE, REDACTED) : out;
 }
@@ -76,16 +76,30 @@ export function redactUri(pathAndQuery: string, secret: string | null): string {
 /** Request headers by canonical name (`X-Api-Key`), credentials redacted, the key cut out. */
 export function redactHeaders(headers: Headers, secret: string | null): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  // forEach: several times faster than iterating Deno's Headers.
   headers.forEach((value, name) => {
     const shown = SECRET_HEADERS.has(name) ? REDACTED : scrubSecret(value, secret);
-    (out[canonicalName(name)] ??= []).push(shown);
+    const canonical = canonicalName(name);
+    const list = out[canonical];
+    if (list) list.push(shown);
+    else out[canonical] = [shown];
   });
   return out;
 }
 
+const CANONICAL = new Map<string, string>();
+
 /** `x-request-id` as Go (and so Caddy) writes header names: `X-Request-Id`. */
 export function canonicalName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+  let canonical = CANONICAL.get(name);
+  if (canonical === undefined) {
+    canonical = name.replace(
+      /(^|-)([a-z])/g,
+      (_, dash: string, c: string) => dash + c.toUpperCase(),
+    );
+    if (CANONICAL.size < 1024) CANONICAL.set(name, canonical);
+  }
+  return canonical;
 }
 
 function safeDecode(text: string): string {

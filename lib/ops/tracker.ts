@@ -204,6 +204,7 @@ class Done implements RequestDone {
   #record: RequestRecord | null;
   #mode: SqlLogMode;
   #uri: string | null = null;
+  #secret: string | null | undefined = undefined;
 
   constructor(
     request: Request,
@@ -235,22 +236,28 @@ class Done implements RequestDone {
     this.error_code = record?.errorCode ?? null;
   }
 
+  /** The key the request presented (looked up once). */
+  get #presented(): string | null {
+    if (this.#secret === undefined) this.#secret = presentedSecret(this.#request.headers);
+    return this.#secret;
+  }
+
   get host(): string {
     return this.#request.headers.get("host") ?? new URL(this.#request.url).host;
   }
 
   get uri(): string {
-    return this.#uri ??= uriOf(this.#request, this.#record, this.#mode);
+    return this.#uri ??= uriOf(this.#request, this.#record, this.#mode, this.#presented);
   }
 
   get headers(): Record<string, string[]> {
-    return redactHeaders(this.#request.headers, presentedSecret(this.#request.headers));
+    return redactHeaders(this.#request.headers, this.#presented);
   }
 
   get sql(): string | null {
     const query = this.#record?.query;
     if (!query) return null;
-    return renderSql(query.sql, this.#mode, presentedSecret(this.#request.headers));
+    return renderSql(query.sql, this.#mode, this.#presented);
   }
 
   /** A plain object of every field (what `JSON.stringify` of the event gives). */
@@ -261,10 +268,19 @@ class Done implements RequestDone {
 }
 
 /** The request's path and query for logs; a GET query's SQL path shown as `log_sql` says. */
-function uriOf(request: Request, record: RequestRecord | null, mode: SqlLogMode): string {
-  const url = new URL(request.url);
-  const secret = presentedSecret(request.headers);
-  let path = url.pathname;
+function uriOf(
+  request: Request,
+  record: RequestRecord | null,
+  mode: SqlLogMode,
+  secret: string | null,
+): string {
+  // The path and query as sent: everything after the origin (`scheme://host`).
+  const url = request.url;
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  const target = slash < 0 ? "/" : url.slice(slash);
+  const q = target.indexOf("?");
+  let path = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? "" : target.slice(q);
   const query = record?.query;
   if (query?.inPath && query.sql !== null) {
     const at = path.indexOf("/query/") + "/query/".length;
@@ -274,5 +290,5 @@ function uriOf(request: Request, record: RequestRecord | null, mode: SqlLogMode)
       path = `${path.slice(0, at)}${encodeURIComponent(shown)}${path.slice(end)}`;
     }
   }
-  return redactUri(`${path}${url.search}`, secret);
+  return redactUri(`${path}${search}`, secret);
 }
