@@ -65,7 +65,7 @@ export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime, ops: Ops)
       throw refuse(c, ops, "key", decision, rateLimitHeaders("key", decision));
     }
     const following = changes !== null && (request.method === "GET" || request.method === "HEAD");
-    return await service.handle(request, path, prefix, {
+    const response = await service.handle(request, path, prefix, {
       requestId: c.get("requestId"),
       authorize: async (action, target) => {
         if (auth && principal) authorizeStream(auth, principal, action, target);
@@ -76,6 +76,13 @@ export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime, ops: Ops)
         return true;
       },
     });
+    if (!decision) return response;
+    // Under the limit, the answer says what is left.
+    const headers = new Headers(response.headers);
+    for (const [name, value] of Object.entries(rateLimitHeaders("key", decision))) {
+      headers.set(name, value);
+    }
+    return new Response(response.body, { status: response.status, headers });
   });
   return feature;
 }

@@ -9,6 +9,12 @@ Deno.test("a rate-limited key gets 429 rate_limited while another key is unaffec
   await setPermission(t.authPath, "metered", "*", parseOperations("r"));
   const metered = await t.mintKey({ role: "metered" });
   const other = await t.mintKey({ role: "metered" });
+  // Both keys known to the server (the admin key's answer needs no token of theirs).
+  ok(
+    await t.eventually(async () =>
+      (await t.request("/tables", { headers: t.as(other) })).status === 200
+    ),
+  );
   ok(
     await t.eventually(async () =>
       (await t.request("/tables", { headers: t.as(metered) })).status === 200
@@ -110,4 +116,24 @@ Deno.test("client_ip_header is believed only from trusted_proxies", async () => 
   const first = await t.query("SELECT 1", [], { forwarded: "for=198.51.100.1" });
   const second = await t.query("SELECT 1", [], { forwarded: "for=198.51.100.2" });
   deepEqual([first.status, second.status], [200, 429]);
+});
+
+Deno.test("a key's rate limit covers the Durable Streams endpoints too", async () => {
+  await using t = await startAuthServer();
+  await addRole(t.authPath, "streamer", null, { rate: "1/m", burst: 2 });
+  await setPermission(t.authPath, "streamer", "stream:feed/*", parseOperations("rc"));
+  const key = await t.mintKey({ role: "streamer" });
+  let created = await t.stream("feed/a", { method: "PUT", headers: t.as(key) });
+  for (let i = 0; i < 40 && created.status === 401; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    created = await t.stream("feed/a", { method: "PUT", headers: t.as(key) });
+  }
+  equal(created.status, 201);
+  equal(created.headers.get("ratelimit"), '"key";r=1;t=60');
+  equal(created.headers.get("ratelimit-policy"), '"key";q=2;w=120');
+  equal((await t.stream("feed/a?offset=-1", { headers: t.as(key) })).status, 200);
+  const refused = await t.stream("feed/a?offset=-1", { headers: t.as(key) });
+  equal(refused.status, 429);
+  equal(refused.body.code, "rate_limited");
+  ok(refused.headers.get("retry-after"));
 });
