@@ -25,38 +25,31 @@
 
 import type { RequestDone } from "../events.ts";
 
-/** The access log line of `done`, logged at `ts` (Unix seconds). */
+const q = JSON.stringify;
+
+/**
+ * The access log line of `done`, logged at `ts` (Unix seconds). Written field by field (each
+ * value through `JSON.stringify`): a line per request is on the hot path, and this is about twice
+ * as fast as building the object and stringifying it whole.
+ */
 export function formatAccessLine(done: RequestDone, ts = Date.now() / 1000): string {
-  const line: Record<string, unknown> = {
-    level: done.status >= 500 ? "error" : "info",
-    ts,
-    logger: "http.log.access",
-    msg: "handled request",
-    request: {
-      remote_ip: done.remote_ip,
-      remote_port: String(done.remote_port),
-      client_ip: done.client_ip,
-      proto: done.proto,
-      method: done.method,
-      host: done.host,
-      uri: done.uri,
-      headers: done.headers,
-    },
-    request_id: done.request_id,
-    route: done.route,
-    duration: done.duration,
-    size: done.bytes,
-    status: done.status,
-  };
-  if (done.aborted) line.aborted = true;
-  if (done.key_id !== null) {
-    line.key_id = done.key_id;
-    line.role = done.role;
+  let headers = "";
+  for (const [name, values] of Object.entries(done.headers)) {
+    headers += `${headers === "" ? "" : ","}${q(name)}:${q(values)}`;
   }
-  if (done.rows !== null) line.rows = done.rows;
-  if (done.cache !== null) line.cache = done.cache;
+  let line = `{"level":"${done.status >= 500 ? "error" : "info"}","ts":${ts},` +
+    `"logger":"http.log.access","msg":"handled request","request":{` +
+    `"remote_ip":${q(done.remote_ip)},"remote_port":"${done.remote_port}",` +
+    `"client_ip":${q(done.client_ip)},"proto":"${done.proto}","method":${q(done.method)},` +
+    `"host":${q(done.host)},"uri":${q(done.uri)},"headers":{${headers}}},` +
+    `"request_id":${q(done.request_id)},"route":${q(done.route)},"duration":${done.duration},` +
+    `"size":${done.bytes},"status":${done.status}`;
+  if (done.aborted) line += `,"aborted":true`;
+  if (done.key_id !== null) line += `,"key_id":${q(done.key_id)},"role":${q(done.role)}`;
+  if (done.rows !== null) line += `,"rows":${done.rows}`;
+  if (done.cache !== null) line += `,"cache":"${done.cache}"`;
   const sql = done.sql;
-  if (sql !== null) line.sql = sql;
-  if (done.error_code !== null) line.error_code = done.error_code;
-  return JSON.stringify(line);
+  if (sql !== null) line += `,"sql":${q(sql)}`;
+  if (done.error_code !== null) line += `,"error_code":${q(done.error_code)}`;
+  return line + "}";
 }
