@@ -36,7 +36,7 @@ export interface LineSink {
   write(line: string): void;
   /** Writes the queued lines now. */
   flush(): void;
-  /** Writes what is queued and closes the file. */
+  /** Writes what is queued and closes the file; later lines are dropped. */
   close(): Promise<void>;
 }
 
@@ -60,6 +60,7 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
   let queued: string[] = [];
   let size = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
@@ -71,6 +72,7 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
   };
   return {
     write(line) {
+      if (closed) return; // a request answered after the server closed its log
       queued.push(line);
       size += line.length;
       if (size >= FLUSH_BYTES) flush();
@@ -82,6 +84,7 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     flush,
     close() {
       flush();
+      closed = true;
       out.close();
       return Promise.resolve();
     },
