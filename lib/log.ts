@@ -32,6 +32,8 @@ export interface Logger {
   error(event: string, fields?: EventFields): void;
   /** Changes the level from now on (a configuration reload); absent on fixed loggers. */
   setLevel?(level: LogLevel): void;
+  /** Whether events at `level` are printed now (absent: assume they are). */
+  enabled?(level: LogLevel): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -59,6 +61,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void = wr
     setLevel(next) {
       threshold = LEVELS[next];
     },
+    enabled: (at) => LEVELS[at] >= threshold,
   };
 }
 

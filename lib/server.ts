@@ -450,8 +450,8 @@ async function reloadConfig(
     state.metricsListener = metrics;
     await old?.shutdown();
   }
-  live.ops.update(next);
   if (live.ownLogger) log.setLevel?.(next.log_level);
+  live.ops.update(next);
   installApp(live, next, reload);
   log.info("config_reloaded", { source, changed });
   live.ops.events.emit("config_reloaded", { source, ok: true, changed, problems: [] });

@@ -62,7 +62,10 @@ export interface Ops {
   readonly metrics: Metrics | null;
   readonly limiter: RateLimiter;
   readonly gate: Gate;
-  /** Applies a reloaded configuration (access log target and rolling, `log_sql`). */
+  /**
+   * Applies a reloaded configuration (access log target and rolling, `log_sql`, whether debug
+   * lines are printed: set the logger's level first).
+   */
   update(config: Config): void;
   /** Wires the scrape-time gauges' sources (once the database is open). */
   attach(sources: MetricsSources): void;
@@ -108,19 +111,28 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     previous?.sink.close();
   };
   openAccessLog(config);
-  // The event log keeps a short line per request at debug level (the access log is the record).
+  // The event log keeps a short line per request at debug level (the access log is the record);
+  // subscribed only while debug lines are printed, so requests build no event for nothing.
   const log = options.log;
-  if (log) {
-    events.on("request_done", (done) =>
-      log.debug("request_done", {
-        request_id: done.request_id,
-        method: done.method,
-        route: done.route,
-        status: done.status,
-        key_id: done.key_id ?? undefined,
-        ms: Math.round(done.duration * 10_000) / 10,
-      }));
-  }
+  let debugLines: (() => void) | null = null;
+  const followLogLevel = () => {
+    const wanted = log !== undefined && (log.enabled?.("debug") ?? true);
+    if (wanted && !debugLines) {
+      debugLines = events.on("request_done", (done) =>
+        log!.debug("request_done", {
+          request_id: done.request_id,
+          method: done.method,
+          route: done.route,
+          status: done.status,
+          key_id: done.key_id ?? undefined,
+          ms: Math.round(done.duration * 10_000) / 10,
+        }));
+    } else if (!wanted && debugLines) {
+      debugLines();
+      debugLines = null;
+    }
+  };
+  followLogLevel();
   return {
     events,
     tracker,
@@ -129,6 +141,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     gate,
     update(next) {
       openAccessLog(next);
+      followLogLevel();
       current = next;
     },
     attach(sources) {
