@@ -59,6 +59,8 @@ export interface RequestDone {
   readonly uri: string;
   /** Request headers by canonical name, `X-API-Key`, `Authorization` and `Cookie` redacted. */
   readonly headers: Readonly<Record<string, string[]>>;
+  /** `headers` as JSON text (cached for repeated header sets: cheaper for log writers). */
+  readonly headers_json: string;
   /** Rows sent (SQL and table routes). */
   readonly rows: number | null;
   /** Whether the read cache answered (`hit`) or was filled (`miss`). */

@@ -14,7 +14,7 @@
  *   time: 0, request_id: "r1", method: "GET", route: "/duckdb/livez", status: 200, bytes: 30,
  *   duration: 0.0004, aborted: false, key_id: null, role: null, remote_ip: "127.0.0.1",
  *   remote_port: 5000, client_ip: "127.0.0.1", proto: "HTTP/1.1", host: "localhost",
- *   uri: "/duckdb/livez", headers: {}, rows: null, cache: null, sql: null, error_code: null,
+ *   uri: "/duckdb/livez", headers: {}, headers_json: "{}", rows: null, cache: null, sql: null, error_code: null,
  * }, 1700000000.5));
  * equal(line.logger, "http.log.access");
  * equal(line.request.remote_port, "5000");
@@ -33,15 +33,11 @@ const q = JSON.stringify;
  * as fast as building the object and stringifying it whole.
  */
 export function formatAccessLine(done: RequestDone, ts = Date.now() / 1000): string {
-  let headers = "";
-  for (const [name, values] of Object.entries(done.headers)) {
-    headers += `${headers === "" ? "" : ","}${q(name)}:${q(values)}`;
-  }
   let line = `{"level":"${done.status >= 500 ? "error" : "info"}","ts":${ts},` +
     `"logger":"http.log.access","msg":"handled request","request":{` +
     `"remote_ip":${q(done.remote_ip)},"remote_port":"${done.remote_port}",` +
     `"client_ip":${q(done.client_ip)},"proto":"${done.proto}","method":${q(done.method)},` +
-    `"host":${q(done.host)},"uri":${q(done.uri)},"headers":{${headers}}},` +
+    `"host":${q(done.host)},"uri":${q(done.uri)},"headers":${done.headers_json}},` +
     `"request_id":${q(done.request_id)},"route":${q(done.route)},"duration":${done.duration},` +
     `"size":${done.bytes},"status":${done.status}`;
   if (done.aborted) line += `,"aborted":true`;

@@ -87,6 +87,34 @@ export function redactHeaders(headers: Headers, secret: string | null): Record<s
   return out;
 }
 
+/** JSON of recent header sets (most clients send the same headers on every request). */
+const HEADERS_JSON = new Map<string, string>();
+const MAX_HEADERS_JSON = 256;
+
+/**
+ * {@link redactHeaders} as JSON text, cached by the header set: the cache is keyed by names and
+ * values with credentials headers' values left out, and a set holding the presented key anywhere
+ * else is never cached (no key is kept in memory beyond the request).
+ */
+export function redactedHeadersJson(headers: Headers, secret: string | null): string {
+  let key = "";
+  headers.forEach((value, name) => {
+    key += SECRET_HEADERS.has(name) ? `${name}\n` : `${name}\n${value}\n`;
+  });
+  const cacheable = key.length <= 8192 && !(secret && key.includes(secret)) &&
+    !key.includes("dsk_");
+  if (cacheable) {
+    const cached = HEADERS_JSON.get(key);
+    if (cached !== undefined) return cached;
+  }
+  const json = JSON.stringify(redactHeaders(headers, secret));
+  if (cacheable) {
+    if (HEADERS_JSON.size >= MAX_HEADERS_JSON) HEADERS_JSON.clear();
+    HEADERS_JSON.set(key, json);
+  }
+  return json;
+}
+
 const CANONICAL = new Map<string, string>();
 
 /** `x-request-id` as Go (and so Caddy) writes header names: `X-Request-Id`. */

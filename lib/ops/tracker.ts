@@ -31,7 +31,14 @@
 
 import type { EventMap, Events, QueryDone, QueryKind, RequestDone } from "../events.ts";
 import { redactSql } from "../sql/mod.ts";
-import { presentedSecret, REDACTED, redactHeaders, redactUri, scrubSecret } from "./redact.ts";
+import {
+  presentedSecret,
+  REDACTED,
+  redactedHeadersJson,
+  redactHeaders,
+  redactUri,
+  scrubSecret,
+} from "./redact.ts";
 
 /** How SQL text appears in events and logs (`log_sql`). */
 export type SqlLogMode = "false" | "redacted" | "full";
@@ -254,6 +261,10 @@ class Done implements RequestDone {
     return redactHeaders(this.#request.headers, this.#presented);
   }
 
+  get headers_json(): string {
+    return redactedHeadersJson(this.#request.headers, this.#presented);
+  }
+
   get sql(): string | null {
     const query = this.#record?.query;
     if (!query) return null;
@@ -262,8 +273,8 @@ class Done implements RequestDone {
 
   /** A plain object of every field (what `JSON.stringify` of the event gives). */
   toJSON(): EventMap["request_done"] {
-    const { host, uri, headers, sql } = this;
-    return { ...this, host, uri, headers, sql };
+    const { host, uri, headers, headers_json, sql } = this;
+    return { ...this, host, uri, headers, headers_json, sql };
   }
 }
 
