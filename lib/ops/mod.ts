@@ -111,28 +111,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     previous?.sink.close();
   };
   openAccessLog(config);
-  // The event log keeps a short line per request at debug level (the access log is the record);
-  // subscribed only while debug lines are printed, so requests build no event for nothing.
-  const log = options.log;
-  let debugLines: (() => void) | null = null;
-  const followLogLevel = () => {
-    const wanted = log !== undefined && (log.enabled?.("debug") ?? true);
-    if (wanted && !debugLines) {
-      debugLines = events.on("request_done", (done) =>
-        log!.debug("request_done", {
-          request_id: done.request_id,
-          method: done.method,
-          route: done.route,
-          status: done.status,
-          key_id: done.key_id ?? undefined,
-          ms: Math.round(done.duration * 10_000) / 10,
-        }));
-    } else if (!wanted && debugLines) {
-      debugLines();
-      debugLines = null;
-    }
-  };
-  followLogLevel();
+  const followLogLevel = createDebugLines(events, options.log);
   return {
     events,
     tracker,
@@ -161,6 +140,34 @@ export function createOps(config: Config, options: OpsOptions): Ops {
       metrics?.close();
     },
   };
+}
+
+/**
+ * The event log keeps a short `request_done` line per request at debug level (the access log is
+ * the record), subscribed only while debug lines are printed, so requests build no event for
+ * nothing. Returns what re-checks the level (after a reload).
+ */
+function createDebugLines(events: Events, log: Logger | undefined): () => void {
+  let off: (() => void) | null = null;
+  const follow = () => {
+    const wanted = log !== undefined && (log.enabled?.("debug") ?? true);
+    if (wanted && !off) {
+      off = events.on("request_done", (done) =>
+        log!.debug("request_done", {
+          request_id: done.request_id,
+          method: done.method,
+          route: done.route,
+          status: done.status,
+          key_id: done.key_id ?? undefined,
+          ms: Math.round(done.duration * 10_000) / 10,
+        }));
+    } else if (!wanted && off) {
+      off();
+      off = null;
+    }
+  };
+  follow();
+  return follow;
 }
 
 /** The per-request rules of one configuration, computed once per app. */
