@@ -494,6 +494,63 @@ async function authCase(authDb: string): Promise<void> {
 }
 if (authDb) await authCase(authDb);
 
+/**
+ * Access log and metrics on vs off: cached `POST /query SELECT 1`, two servers side by side (one
+ * writing the access log to a file and counting Prometheus metrics, one with both off) with the
+ * load alternating between them; each on/off pair gives one ratio. The server with metrics is
+ * scraped once a second during its runs, as Prometheus would.
+ */
+async function telemetryCase(): Promise<void> {
+  const name = "access log + metrics on vs off: POST /query SELECT 1 cached";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using off = await startServer({ ...noAuth, threads: THREADS, metrics: "false" });
+    await using on = await startServer({
+      ...noAuth,
+      threads: THREADS,
+      access_log: `${work}/access.log`,
+    });
+    const script = lua.post("/duckdb/query", '{"sql":"SELECT 1"}');
+    const offUrl = `${off.url}/query`;
+    const onUrl = `${on.url}/query`;
+    await wrk(offUrl, script, { connections: 32, seconds: 1 });
+    await wrk(onUrl, script, { connections: 32, seconds: 1 });
+    const scraper = setInterval(() => {
+      fetch(`${on.url}/metrics`).then((r) => r.body?.cancel()).catch(() => {});
+    }, 1000);
+    const offs: number[] = [];
+    const ons: number[] = [];
+    let errors = 0;
+    try {
+      for (let i = 0; i < REPEATS; i++) {
+        const a = await wrk(offUrl, script, { connections: 32, seconds: SECONDS });
+        const b = await wrk(onUrl, script, { connections: 32, seconds: SECONDS });
+        offs.push(a.requestsPerSecond);
+        ons.push(b.requestsPerSecond);
+        errors += a.non2xx + b.non2xx;
+      }
+    } finally {
+      clearInterval(scraper);
+    }
+    const logged = (await Deno.readTextFile(`${work}/access.log`)).split("\n").length - 1;
+    results.push({
+      name,
+      goal: ">= 0.95",
+      ratio: summarize(ons.map((v, i) => v / offs[i])),
+      target: summarize(ons),
+      base: summarize(offs),
+      unit: "req/s",
+      note: errors
+        ? `${errors} non-2xx responses`
+        : `baseline: access_log off, metrics false, interleaved; ${logged} lines logged`,
+    });
+  } catch (err) {
+    results.push(failedCase(name, ">= 0.95", "req/s", err));
+  }
+}
+await telemetryCase();
+
 /** A certificate for 127.0.0.1 signed by a CA made here (openssl); `pem` is the CA clients trust. */
 async function benchCertificate(): Promise<{ cert: string; key: string; pem: string }> {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];

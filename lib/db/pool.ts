@@ -108,6 +108,16 @@ export class ConnectionPool {
     return this.#open - this.#idle.length;
   }
 
+  /** Number of idle connections. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  /** Number of callers waiting for a connection. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   /** A free connection right away, or null when all are leased (no waiting, no timers). */
   tryAcquire(): Lease | null {
     if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");

@@ -19,7 +19,7 @@ import {
   type RawOutcome,
 } from "../query/mod.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
   encodeOptionsOf,
@@ -124,6 +124,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   feature.route(QUERY, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
+    noteQuery(c, output.export ? "export" : "raw", query.sql);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
@@ -143,6 +144,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
       fileName: "result",
       alwaysDisposition: true,
     });
+    noteQuery(c, output.export ? "export" : "raw", sql, true);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);

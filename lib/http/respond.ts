@@ -13,6 +13,7 @@ import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { concatBytes } from "../bytes.ts";
 import { type EncodedBody, formatInfo, type FormatName } from "../encode/mod.ts";
+import type { RequestRecord } from "../ops/mod.ts";
 import type { Answer, AnswerCache, CacheSlot, StoredAnswer } from "../query/mod.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition, type OutputOptions, representationKey } from "./output.ts";
@@ -32,6 +33,8 @@ export interface ResponseOptions {
   /** Compress with this coding when the body is at least `compressMinSize` bytes. */
   encoding?: Encoding | null;
   compressMinSize?: number;
+  /** The request's record: told the rows sent and whether the read cache answered. */
+  record?: RequestRecord;
 }
 
 /**
@@ -40,14 +43,27 @@ export interface ResponseOptions {
  * has one; a 304 when the client's copy is current.
  */
 export async function respondAnswer(answer: Answer, options: ResponseOptions): Promise<Response> {
-  if (answer.kind === "not_modified") return notModifiedResponse(answer.etag);
-  if (answer.kind === "stored") return withEtag(storedResponse(answer.stored), answer.etag);
+  const { record } = options;
+  if (answer.kind === "not_modified") {
+    if (record) record.cache = "hit";
+    return notModifiedResponse(answer.etag);
+  }
+  if (answer.kind === "stored") {
+    if (record) {
+      record.cache = "hit";
+      record.rows = answer.stored.rows === undefined ? null : { count: answer.stored.rows };
+    }
+    return withEtag(storedResponse(answer.stored), answer.etag);
+  }
+  if (record) record.rows = answer.rows ?? null;
   const response = streamResponse(answer, {
     ...options,
     headers: answer.headers ? { ...answer.headers, ...options.headers } : options.headers,
     onStreaming: answer.onStreaming,
   });
-  return withEtag(answer.keep ? await keptResponse(answer.keep, response) : response, answer.etag);
+  if (!answer.keep) return withEtag(response, answer.etag);
+  if (record) record.cache = "miss";
+  return withEtag(await keptResponse(answer.keep, response, answer.rows), answer.etag);
 }
 
 /** The bytes of responses whose whole body was at hand (kept without reading them back). */
@@ -150,11 +166,12 @@ function abortReason(err: unknown, options: ResponseOptions): Error {
 async function keptResponse(
   keep: (answer: StoredAnswer) => void,
   response: Response,
+  rows?: { count: number },
 ): Promise<Response> {
   if (response.status !== 200) return response;
   const sent = SENT_BYTES.get(response);
   const body = sent ?? new Uint8Array(await response.arrayBuffer());
-  keep({ status: response.status, headers: [...response.headers], body });
+  keep({ status: response.status, headers: [...response.headers], body, rows: rows?.count });
   if (sent) {
     response.headers.set("x-cache", "miss");
     return response;

@@ -26,7 +26,8 @@ import {
 } from "../query/mod.ts";
 import { withChangeFeed } from "../streams/table_feed.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import type { QueryKind } from "../events.ts";
+import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
@@ -208,25 +209,23 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     for (const op of ops) auth.authorize(c.get("principal"), op, table);
     return table;
   };
-  const guardOf = (c: Ctx): Guard => createGuard(config.query_timeout, c.req.raw.signal);
+  // Every guarded run is the request's query (`query_done`, the query histogram).
+  const guardOf = (c: Ctx, kind: QueryKind = "crud"): Guard => {
+    noteQuery(c, kind);
+    return createGuard(config.query_timeout, c.req.raw.signal);
+  };
   const callerOf = (c: Ctx): TableCaller => ({
     owner: c.get("principal"),
     requestId: c.get("requestId"),
   });
-  const formatOf = (c: Ctx): FormatName => {
-    const explicit = c.req.query("format");
-    return negotiateFormat(
-      explicit ? parseFormatName(explicit) : null,
-      c.req.header("accept") ?? null,
-    );
-  };
 
   feature.route(READ_ROWS, async (c) => {
     const table = authorized(c, "r");
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
-    const answer = await api.read(request, guardOf(c), url.pathname, callerOf(c), {
+    const kind = output.export ? "export" : "crud";
+    const answer = await api.read(request, guardOf(c, kind), url.pathname, callerOf(c), {
       cap: output.cap,
       encode: encodeOptionsOf(output, engine.scratchDirectory),
       cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
@@ -269,6 +268,15 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   addFallbacks(feature);
   return feature;
+}
+
+/** The format a write's `RETURNING` rows are answered in (`format=` or `Accept`). */
+function formatOf(c: Ctx): FormatName {
+  const explicit = c.req.query("format");
+  return negotiateFormat(
+    explicit ? parseFormatName(explicit) : null,
+    c.req.header("accept") ?? null,
+  );
 }
 
 /** The 405 detail for other methods on `/api/{table}`; 400 for `/api` without a table. */

@@ -28,6 +28,20 @@ export type FetchHandler = (request: Request, info: ConnInfo) => Response | Prom
 /** Headers added to every answer of a listener. */
 export type ExtraHeaders = Readonly<Record<string, string>>;
 
+/** What was sent for one request, reported once it is over (access logs, metrics). */
+export interface Answered {
+  status: number;
+  /** Body bytes written. */
+  bytes: number;
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** The client went away (or the body failed) before the answer was complete. */
+  aborted: boolean;
+}
+
+/** Told about every answered request, with the request the handler got. */
+export type AnswerObserver = (request: Request, info: ConnInfo, answered: Answered) => void;
+
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
 /** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2). */
 const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding"]);
@@ -51,7 +65,9 @@ export function serveHttp1(
   res: ServerResponse,
   secure: boolean,
   extra: ExtraHeaders = {},
+  observe?: AnswerObserver,
 ): Promise<void> {
+  const started = performance.now();
   const controller = new AbortController();
   const gone = Promise.withResolvers<void>();
   res.once("close", () => {
@@ -80,7 +96,14 @@ export function serveHttp1(
     fail: () => res.destroy(),
   };
   const info = infoOf(req.socket, "http/1.1", secure);
-  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+  return answer(handler, build, info, sink, {
+    head: method === "HEAD",
+    extra,
+    controller,
+    gone,
+    observe,
+    started,
+  });
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
@@ -89,7 +112,9 @@ export function serveHttp2(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   extra: ExtraHeaders = {},
+  observe?: AnswerObserver,
 ): Promise<void> {
+  const started = performance.now();
   const controller = new AbortController();
   const gone = Promise.withResolvers<void>();
   let ended = false;
@@ -130,7 +155,14 @@ export function serveHttp2(
     fail: () => stream.close(2 /* INTERNAL_ERROR */),
   };
   const info = infoOf(stream.session?.socket, "h2", true);
-  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+  return answer(handler, build, info, sink, {
+    head: method === "HEAD",
+    extra,
+    controller,
+    gone,
+    observe,
+    started,
+  });
 }
 
 function newRequest(
@@ -174,6 +206,8 @@ interface AnswerOptions {
   extra: ExtraHeaders;
   controller: AbortController;
   gone: { promise: Promise<void> };
+  observe?: AnswerObserver;
+  started: number;
 }
 
 /** Builds the request, awaits the handler's response and writes it to `sink`. */
@@ -185,27 +219,41 @@ async function answer(
   options: AnswerOptions,
 ): Promise<void> {
   let response: Response;
+  let request: Request | null = null;
   try {
-    response = await handler(build(), info);
+    request = build();
+    response = await handler(request, info);
   } catch (err) {
     response = renderProblem(
       err instanceof TypeError ? new ApiError("invalid_request", err.message) : err,
       crypto.randomUUID(),
     );
   }
-  await writeResponse(sink, response, options);
+  const bytes = await writeResponse(sink, response, options);
+  if (options.observe && request) {
+    const aborted = bytes < 0 || options.controller.signal.aborted;
+    options.observe(request, info, {
+      status: response.status,
+      bytes: Math.abs(bytes),
+      started: options.started,
+      aborted,
+    });
+  }
 }
 
-/** Writes `response` with backpressure; a client that leaves cancels the body. */
+/**
+ * Writes `response` with backpressure; a client that leaves cancels the body. Resolves with the
+ * body bytes written (negative when the answer broke off).
+ */
 async function writeResponse(
   sink: Sink,
   response: Response,
   { head, extra, controller, gone }: AnswerOptions,
-): Promise<void> {
+): Promise<number> {
   const signal = controller.signal;
   if (signal.aborted) {
     await response.body?.cancel().catch(() => {});
-    return;
+    return 0;
   }
   const headers: Record<string, string | string[]> = { ...extra };
   response.headers.forEach((value, name) => {
@@ -217,7 +265,7 @@ async function writeResponse(
   if (!body || head) {
     if (body) await body.cancel().catch(() => {});
     sink.head(response.status, headers, true);
-    return;
+    return 0;
   }
   const reader = body.getReader();
   // A client that leaves cancels the body (which interrupts its query); the handler counts as
@@ -227,14 +275,16 @@ async function writeResponse(
     cancelled = reader.cancel(signal.reason).catch(() => {});
   };
   signal.addEventListener("abort", cancel, { once: true });
+  let written = 0;
   const write = async (chunk: Uint8Array) => {
+    written += chunk.byteLength;
     if (!sink.write(chunk)) await Promise.race([sink.drained(), gone.promise]);
   };
   try {
     const first = await reader.read();
     if (first.done) {
       sink.head(response.status, headers, true);
-      return;
+      return 0;
     }
     // A body that is one chunk (every JSON answer) ends at once; a stream (SSE, exports) may
     // wait long for its next chunk, so its head and first chunk go out without waiting.
@@ -245,20 +295,22 @@ async function writeResponse(
       headers["content-length"] ??= String(first.value.byteLength);
       sink.head(response.status, headers, false);
       sink.end(first.value);
-      return;
+      return first.value.byteLength;
     }
     sink.head(response.status, headers, false);
     await write(first.value);
     if (next === LATER) next = await pending;
     for (; !next.done; next = await reader.read()) {
-      if (signal.aborted) return;
+      if (signal.aborted) return -written;
       await write(next.value);
     }
     sink.end();
+    return written;
   } catch {
     // The body failed mid-stream (the app logged why): break the response off so the client
     // sees a truncated answer rather than a complete one.
     if (!signal.aborted) sink.fail();
+    return -written;
   } finally {
     signal.removeEventListener("abort", cancel);
     await cancelled;

@@ -34,7 +34,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import http from "node:http";
-import { type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
+import { type AnswerObserver, type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
 import { type ConnTable, createConnTable } from "./connections.ts";
 
@@ -63,6 +63,8 @@ export interface ListenerOptions {
   reusePort?: boolean;
   /** Headers added to every answer (unless the handler set them): `nosniff`, HSTS. */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** Told about every answered request (status, bytes, timing): access logs, metrics. */
+  onAnswered?: AnswerObserver;
   log: Logger;
 }
 
@@ -134,12 +136,15 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.once("close", conns.begin(req.socket));
     if (conns.draining) res.setHeader("connection", "close");
-    handlers.add(serveHttp1(handlerFor(req.url), req, res, secure, extra).catch(failed));
+    handlers.add(
+      serveHttp1(handlerFor(req.url), req, res, secure, extra, options.onAnswered).catch(failed),
+    );
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.once("close", conns.begin(stream.session));
     handlers.add(
-      serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra).catch(failed),
+      serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra, options.onAnswered)
+        .catch(failed),
     );
   };
   const server = createServer(options, onRequest);

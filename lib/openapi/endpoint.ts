@@ -17,6 +17,7 @@ export type SuccessBody =
   | { kind: "rows" } // a row set in every registered format (JSON envelope or export formats)
   | { kind: "json"; schema: string } // a JSON body described by a component schema
   | { kind: "html" }
+  | { kind: "text" } // text/plain (the Prometheus exposition format)
   | { kind: "asset" }
   | { kind: "openapi" }
   | { kind: "stream" } // a stream's messages in its own content type (a JSON array in JSON mode)

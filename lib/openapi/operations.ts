@@ -136,6 +136,8 @@ function simpleContent(
       };
     case "html":
       return { "text/html": { schema: { type: "string" } } };
+    case "text":
+      return { "text/plain": { schema: { type: "string" } } };
     case "empty":
       return {};
     case "asset":

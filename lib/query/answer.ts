@@ -13,6 +13,8 @@ export interface StoredAnswer {
   status: number;
   headers: [string, string][];
   body: Uint8Array<ArrayBuffer>;
+  /** Rows in the body, when they were counted. */
+  rows?: number;
 }
 
 /** Rows encoded for the client, ready to be sent. */
