@@ -3,6 +3,9 @@
 #   docker build -t duckserve .
 #   docker run -d -p 8080:8080 -v "$PWD/data:/data" duckserve
 #   docker exec <container> cat /data/admin.key   (the first start's admin key; then delete it)
+#   HTTPS: docker run -d -p 443:8443 -p 80:8080 -v "$PWD/data:/data" -e DUCKDB_PORT=8443 \
+#     -e DUCKDB_HTTP_PORT=8080 -e DUCKDB_TLS_AUTO=true -e DUCKDB_TLS_DOMAINS=db.example.com \
+#     -e DUCKDB_ACME_EMAIL=ops@example.com duckserve
 #
 # Build stage: the official Deno image compiles dist/duckserve (deno compile downloads its
 # runtime, denort, here).
@@ -45,6 +48,7 @@ ENV DUCKDB_HOST=0.0.0.0 \
     DUCKDB_TEMP_DIRECTORY=/data/tmp \
     DUCKDB_SHUTDOWN_GRACE=10s \
     DUCKDB_STREAMS_DIR=/data/streams \
+    DUCKDB_CERTS_DIR=/data/certs \
     TZ=UTC
 VOLUME ["/data"]
 WORKDIR /data

@@ -51,13 +51,22 @@ export interface BenchServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts `main.ts serve` with flags (config keys) pinned to the server core; waits until ready. */
-export async function startServer(flags: Record<string, string>): Promise<BenchServer> {
+/**
+ * Starts `main.ts serve` with flags (config keys) pinned to the server core; waits until ready.
+ * With `tls_cert`/`tls_key` among the flags the server speaks HTTPS; `ca` is then the PEM CA that
+ * signed the certificate.
+ */
+export async function startServer(
+  flags: Record<string, string>,
+  ca?: string,
+): Promise<BenchServer> {
   const port = freePort();
   // Durable state of a bench server lives in a temporary directory, never in the checkout.
   const scratch = await Deno.makeTempDir({ prefix: "duckserve-bench-server-" });
   flags = {
     database_path: ":memory:",
+    // The access log costs a little (its own case measures it); other cases compare without it.
+    access_log: "off",
     streams_dir: `${scratch}/streams`,
     auth_database_path: `${scratch}/auth.duckdb`,
     ...flags,
@@ -74,11 +83,12 @@ export async function startServer(flags: Record<string, string>): Promise<BenchS
     args.push(`--${key.replaceAll("_", "-")}`, value);
   }
   const child = new Deno.Command("taskset", { args, stdout: "null", stderr: "inherit" }).spawn();
-  const url = `http://127.0.0.1:${port}/duckdb`;
+  const url = `${flags.tls_cert ? "https" : "http"}://127.0.0.1:${port}/duckdb`;
+  const client = ca ? Deno.createHttpClient({ caCerts: [ca] }) : undefined;
   const deadline = Date.now() + 60_000;
   while (true) {
     try {
-      const r = await fetch(`${url}/health`);
+      const r = await fetch(`${url}/health`, { client } as RequestInit);
       await r.body?.cancel();
       if (r.ok) break;
     } catch {
@@ -87,6 +97,7 @@ export async function startServer(flags: Record<string, string>): Promise<BenchS
     if (Date.now() > deadline) throw new Error("server did not start");
     await new Promise((r) => setTimeout(r, 100));
   }
+  client?.close();
   const stop = async () => {
     try {
       child.kill("SIGTERM");
@@ -175,4 +186,37 @@ export async function memoryOf(pid: number): Promise<{ rss: number; peak: number
 /** Resets a process's peak RSS counter (Linux `clear_refs` 5). */
 export async function resetPeak(pid: number): Promise<void> {
   await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "5").catch(() => {});
+}
+
+/** Result of one h2load run. */
+export interface H2loadResult {
+  requestsPerSecond: number;
+  failed: number;
+}
+
+/**
+ * Runs h2load (Debian's nghttp2-client) pinned to the load core: POSTs `body` as JSON to `url`
+ * over HTTP/2 (TLS, ALPN) or, with `h1`, HTTP/1.1; `streams` concurrent streams per connection
+ * (default 1).
+ */
+export async function h2load(
+  url: string,
+  body: string,
+  options: { connections: number; seconds: number; h1?: boolean; streams?: number },
+): Promise<H2loadResult> {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(file, body);
+  try {
+    const args = ["-c", LOAD_CORE, "h2load", `-c${options.connections}`, "-t1"];
+    args.push(`-m${options.streams ?? 1}`);
+    args.push(`-D${options.seconds}`, "-d", file, "-H", "content-type: application/json");
+    if (options.h1) args.push("--h1");
+    const out = await sh("taskset", [...args, url]);
+    const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
+    const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+    const failed = status ? Number(status[3]) + Number(status[4]) : NaN;
+    return { requestsPerSecond: rps, failed };
+  } finally {
+    await Deno.remove(file);
+  }
 }

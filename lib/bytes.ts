@@ -44,6 +44,9 @@ export async function readBodyBytes(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge();
+  // A declared length within the limit is what the connection delivers (HTTP framing): read it
+  // in one native call.
+  if (declared >= 0) return new Uint8Array(await request.arrayBuffer());
   const parts: Uint8Array[] = [];
   if (!request.body) return concatBytes(parts);
   let size = 0;

@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { validate } from "dockerfile-utils";
 import { parse } from "yaml";
-import { CONFIG_KEYS } from "../lib/config.ts";
+import { CONFIG_KEYS, loadConfig } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
 import { runDeno, spawnMain, startTestServer } from "./_helpers.ts";
@@ -230,4 +230,27 @@ Deno.test("--version prints the version, also as serve --version", async () => {
     equal(result.code, 0);
     equal(result.stdout.trim(), VERSION);
   }
+});
+
+Deno.test("docker-compose.https.yml adds HTTPS ports and only known variables", async () => {
+  const compose = parse(await Deno.readTextFile(`${ROOT}/docker-compose.https.yml`));
+  const service = compose.services.duckserve;
+  deepEqual(service.ports, ["443:8443", "80:8080"]);
+  equal(service.environment.DUCKDB_TLS_AUTO, "true");
+  equal(service.environment.DUCKDB_PORT, "8443");
+  equal(service.environment.DUCKDB_HTTP_PORT, "8080");
+  for (const name of Object.keys(service.environment)) {
+    ok(CONFIG_ENVS.has(name), `${name} is a config variable`);
+  }
+  const config = await loadConfig({
+    env: {
+      DUCKDB_PORT: "8443",
+      DUCKDB_HTTP_PORT: "8080",
+      DUCKDB_TLS_AUTO: "true",
+      DUCKDB_TLS_DOMAINS: "db.example.com",
+      DUCKDB_ACME_EMAIL: "ops@example.com",
+      DUCKDB_CERTS_DIR: "/data/certs",
+    },
+  });
+  equal(config.tls_auto, true, "the example is a valid configuration");
 });

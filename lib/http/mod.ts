@@ -9,6 +9,7 @@
  * | `feature.ts`    | `createFeature`/`mount`: sub-apps with rows; 405s; rows back from routes |
  * | `problems.ts`   | `onError` and `notFound`: every problem+json answer, 5xx logged          |
  * | `starting.ts`   | the app that answers while the database opens                            |
+ * | `cors.ts`       | CORS around the app's `fetch`: preflights before authentication          |
  * | `probes.ts`     | feature: `/health`, `/livez`, `/readyz`; the drain guard                 |
  * | `docs.ts`       | feature: `/openapi.json`, `/docs`, `/docs/{asset}`                       |
  * | `schema.ts`     | feature: `/tables`, `/tables/{table}`                                    |
@@ -19,12 +20,17 @@
  * | `output.ts`     | the representation a request asks for (format, CSV/JSON options)        |
  * | `respond.ts`    | answers: status, headers, streaming the body, compression, aborts        |
  * | `compress.ts`   | `Accept-Encoding` negotiation and streaming compressors                  |
+ * | `ops.ts`        | request records, rate limits, the query gate (middleware)                |
+ * | `metrics.ts`    | feature: `/metrics` (Prometheus, admin key)                              |
+ * | `admin.ts`      | feature: `/admin/config` (live configuration, admin key)                 |
  * @module
  */
 
 export { createApp, documentParts } from "./app.ts";
 export { createStartingApp } from "./starting.ts";
-export { type AppContext, type AppEnv, requestIdOf } from "./context.ts";
+export { withCors } from "./cors.ts";
+export { type AppContext, type AppEnv, type ReloadOutcome, requestIdOf } from "./context.ts";
+export { metricsResponse } from "./metrics.ts";
 export {
   createFeature,
   type DocumentedRoutes,

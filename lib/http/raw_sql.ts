@@ -19,7 +19,7 @@ import {
   type RawOutcome,
 } from "../query/mod.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
   encodeOptionsOf,
@@ -27,6 +27,7 @@ import {
   type OutputOptions,
   parseOutputOptions,
 } from "./output.ts";
+import { revalidationOf } from "./revalidate.ts";
 import { cacheSlotOf, respondAnswer } from "./respond.ts";
 import { checkQueryParameters } from "./query_parameters.ts";
 
@@ -114,6 +115,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     const principal = c.get("principal");
     return {
       readOnly,
+      // GET query URLs: a deterministic SELECT is tagged, and answered 304 while current.
+      revalidate: readOnly ? revalidationOf(c.req.raw, output) : undefined,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
@@ -128,6 +131,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     checkQueryParameters(new URL(c.req.url).searchParams, knownPost, "POST /query");
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
+    noteQuery(c, output.export ? "export" : "raw", query.sql);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
@@ -142,13 +146,17 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(QUERY_GET, async (c) => {
     const url = new URL(c.req.url);
-    checkQueryParameters(url.searchParams, knownGet, "GET /query/{sql}/result.{format}");
     const { sql, format } = parseQueryPath(url.pathname, prefix);
+    // Noted first, so the access log shows the SQL of the path as log_sql says even when a
+    // parameter is refused.
+    noteQuery(c, "raw", sql, true);
+    checkQueryParameters(url.searchParams, knownGet, "GET /query/{sql}/result.{format}");
     const output = parseOutputOptions(c.req.raw, config, {
       suffix: format,
       fileName: "result",
       alwaysDisposition: true,
     });
+    if (output.export) noteQuery(c, "export", sql, true);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);

@@ -116,9 +116,26 @@ Deno.test("a second signal exits at once without waiting for the grace period", 
   await new Promise((r) => setTimeout(r, 300));
   const started = performance.now();
   server.child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 300));
+  // Beyond SAME_SIGNAL_MS: a repeat within it would be the same request to stop.
+  await new Promise((r) => setTimeout(r, 1300));
   server.child.kill("SIGTERM");
   equal(await server.exit(), 130);
   ok(performance.now() - started < 20_000);
   await slow;
+});
+
+Deno.test("a repeated signal within a second (Ctrl+C under deno task) still drains gracefully", async () => {
+  const server = await spawnServe(["--auth-enabled", "false", "--shutdown-grace", "300ms"]);
+  const slow = server.query("SELECT count(*) FROM range(100000000000)");
+  await new Promise((r) => setTimeout(r, 300));
+  // The terminal signals the process group and the task runner forwards the same Ctrl+C.
+  server.child.kill("SIGINT");
+  await new Promise((r) => setTimeout(r, 30));
+  server.child.kill("SIGINT");
+  const reply = await slow;
+  equal(reply.status, 503, "the running statement was interrupted by the drain, not cut off");
+  equal(reply.body.code, "unavailable");
+  equal(await server.exit(), 0);
+  ok(server.events.some((e) => e.event === "server_stopped"), "the drain ran to its end");
+  ok(!server.events.some((e) => String(e.text ?? "").includes("second signal")));
 });
