@@ -17,6 +17,11 @@ Deno.test("unknown query parameters are a 400 unknown_parameter naming the known
       { method: "POST", body: '{"id": 99}', headers: json },
       /on_conflict/,
     ],
+    ["POST", "/api/t?delimeter=%3B", {
+      method: "POST",
+      body: "id\n98\n",
+      headers: { "content-type": "text/csv" },
+    }, /did you mean "delimiter"/],
     ["PUT", "/api/t?where=id:eq:1", {
       method: "PUT",
       body: '{"where": {"id": 1}, "set": {"id": 100}}',
@@ -61,6 +66,14 @@ Deno.test("every query parameter the reference module took is still taken", asyn
     body: '{"sql": "SELECT 1::BIGINT AS n"}',
   });
   deepEqual([q.status, q.text], [200, '{"n":"1"}\n']);
+  // and a CSV body's parameters on POST /api/{table} (issue 16's uploads)
+  const upload = await t.request("/api/t?delimiter=;&null=NA&header=true&format=json", {
+    method: "POST",
+    body: "id;s\n100;NA\n",
+    headers: { "content-type": "text/csv" },
+  });
+  deepEqual([upload.status, upload.body.rows_affected], [201, 1], upload.text);
+  deepEqual((await a.get("t?filter=id:eq:100")).body.data, [{ id: 100, s: null }]);
 });
 
 Deno.test("offset with limit pages from any row; links step from there", async () => {
