@@ -12,7 +12,13 @@
  * @module
  */
 
-import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api";
+import {
+  type DuckDBDataChunk,
+  type DuckDBResult,
+  type DuckDBType,
+  ResultReturnType,
+  StatementType,
+} from "@duckdb/node-api";
 
 /** One result column. */
 export interface Column {
@@ -54,4 +60,22 @@ export function uniqueColumnNames(names: readonly string[]): string[] {
     taken.add(candidate);
     return candidate;
   });
+}
+
+/**
+ * The rows a statement that answers no rows changed: DuckDB's count for INSERT, UPDATE, DELETE
+ * and COPY; for `CREATE TABLE … AS`, whose result says it returns nothing, the rows it created
+ * (DuckDB still hands them over in a one-row `Count` column); 0 for anything else. Reads the
+ * result, so call it only on a result that is not answered as rows.
+ */
+export async function rowsAffectedOf(result: DuckDBResult): Promise<number> {
+  if (result.returnType === ResultReturnType.CHANGED_ROWS) return Number(result.rowsChanged);
+  if (
+    result.statementType !== StatementType.CREATE || result.columnCount !== 1 ||
+    result.columnName(0) !== "Count"
+  ) return 0;
+  const chunk = await result.fetchChunk();
+  if (!chunk || chunk.rowCount === 0) return 0;
+  const count = chunk.getColumnVector(0).getItem(0);
+  return typeof count === "bigint" || typeof count === "number" ? Number(count) : 0;
 }

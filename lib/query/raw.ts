@@ -31,7 +31,7 @@ import {
   rollback,
 } from "../db/run.ts";
 import { leasedSource } from "../db/leased.ts";
-import type { ResultSource } from "../db/rows.ts";
+import { type ResultSource, rowsAffectedOf } from "../db/rows.ts";
 import {
   type DuckDBExtractedStatements,
   type DuckDBPreparedStatement,
@@ -299,7 +299,7 @@ async function runSingle(
     return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
-  return changesOrRows(result, lease, guard, started, dirty);
+  return await changesOrRows(result, lease, guard, started, dirty);
 }
 
 /**
@@ -334,19 +334,19 @@ function readOnlyErrors(source: ResultSource): ResultSource {
   };
 }
 
-function changesOrRows(
+async function changesOrRows(
   result: DuckDBResult,
   lease: Lease,
   guard: Guard,
   started: number,
   dirty: boolean,
-): Outcome {
+): Promise<Outcome> {
   if (result.returnType === ResultReturnType.QUERY_RESULT) {
     return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   return {
     kind: "changes",
-    rowsAffected: result.returnType === ResultReturnType.CHANGED_ROWS ? result.rowsChanged : 0,
+    rowsAffected: await rowsAffectedOf(result),
     elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
     dirty,
   };
@@ -450,8 +450,8 @@ async function runWritingScript(script: Script): Promise<Outcome> {
           await authorizeStatement(script, i, type);
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
-          if (result.returnType === ResultReturnType.CHANGED_ROWS) {
-            rowsAffected += result.rowsChanged;
+          if (result.returnType !== ResultReturnType.QUERY_RESULT) {
+            rowsAffected += await rowsAffectedOf(result);
           }
           last = result;
         } finally {
