@@ -185,10 +185,27 @@ export function classifyDuckDBError(err: unknown): ApiError {
   const message = err instanceof Error ? err.message : String(err);
   for (const [pattern, code, keep] of DUCKDB_ERROR_TABLE) {
     if (pattern.test(message)) {
-      return new ApiError(code, keep ? message.trim() : undefined, { cause: err });
+      const detail = keep ? message.trim() + sandboxHint(message) : undefined;
+      return new ApiError(code, detail, { cause: err });
     }
   }
   return new ApiError("internal_error", undefined, { cause: err });
+}
+
+/** A file or directory path DuckDB's sandbox refused. */
+const SANDBOX_PATH = /^Permission Error: Cannot access (?:file|directory) "([^"]*)"/;
+
+/**
+ * What to do about a sandbox refusal of a local path (DuckDB says only that "file system
+ * operations are disabled by configuration"): name the setting that opens directories. Remote
+ * URLs and DuckDB's own extension directory get no hint: no setting opens them.
+ */
+function sandboxHint(message: string): string {
+  const path = SANDBOX_PATH.exec(message)?.[1];
+  if (path === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return "";
+  if (/\/\.duckdb\/extensions(\/|$)/.test(path)) return "";
+  return "\n\nHint: user SQL reads and writes files only inside the directories listed in the " +
+    "server's allowed_directories setting (none by default); this path is outside them.";
 }
 
 /** True when the engine error is a write-write conflict worth retrying. */
