@@ -1,4 +1,7 @@
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import { ApiError } from "../lib/errors.ts";
+import { createGuard, type Guard } from "../lib/db/run.ts";
+import { parseRawQuery } from "../lib/query/raw.ts";
 import { startTestServer } from "./_helpers.ts";
 import { api } from "./_api.ts";
 import { MAX_JSON_DEPTH } from "../lib/json.ts";
@@ -47,6 +50,26 @@ Deno.test("params hold at most MAX_PARAM_VALUES values, counted at every level",
     deepEqual([r.status, r.body.code], [400, "invalid_request"], r.text.slice(0, 300));
     match(r.body.detail, new RegExp(`${MAX_PARAM_VALUES}`));
   }
+});
+
+Deno.test("converting params counts against the request's query_timeout", () => {
+  const body = () => ({ sql: "SELECT ? AS a, ? AS b", params: [Array(5000).fill(1), [[1], [2]]] });
+  // The guard of a request whose query_timeout has passed (or whose client left) stops it.
+  const expired: Guard = { deadline: performance.now() - 1, timeoutMs: 50 };
+  throws(() => parseRawQuery(body(), expired), (err: unknown) => {
+    ok(err instanceof ApiError, String(err));
+    deepEqual([err.status, err.code], [504, "query_timeout"]);
+    match(err.message, /query_timeout \(50 ms\)/);
+    return true;
+  });
+  const left = new AbortController();
+  left.abort();
+  throws(
+    () => parseRawQuery(body(), createGuard(60_000, left.signal)),
+    (err: unknown) => err instanceof ApiError && err.code === "client_closed_request",
+  );
+  // With time left the conversion runs, as without a guard.
+  deepEqual(parseRawQuery(body(), createGuard(60_000)).sql, "SELECT ? AS a, ? AS b");
 });
 
 Deno.test("list params keep every item: NULLs first, mixed numbers widen", async () => {

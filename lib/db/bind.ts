@@ -33,6 +33,7 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { ApiError } from "../errors.ts";
+import { checkGuard, type Guard } from "./run.ts";
 import { JsonNumber, type JsonValue, MAX_JSON_DEPTH } from "../json.ts";
 
 /** Positional (`?`, `$1`) or named (`$name`) parameters. */
@@ -92,10 +93,14 @@ function itemType(items: readonly Typed[]): DuckDBType {
  */
 export const MAX_PARAM_VALUES = 10_000;
 
-/** What a conversion has seen so far. */
+/** What a conversion has seen so far, and the request's guard. */
 interface Budget {
   values: number;
+  guard?: Guard;
 }
+
+/** Values converted between two looks at the guard's deadline. */
+const GUARD_STRIDE = 256;
 
 function tooMany(): ApiError {
   return new ApiError(
@@ -109,6 +114,7 @@ function tooMany(): ApiError {
 /** Converts a request value to a driver value and its type (see the module doc). */
 function toTyped(value: JsonValue, budget: Budget, depth = 0): Typed {
   if (++budget.values > MAX_PARAM_VALUES) throw tooMany();
+  if (budget.guard && budget.values % GUARD_STRIDE === 0) checkGuard(budget.guard);
   if (value === null) return { value: null, type: SQLNULL };
   switch (typeof value) {
     case "boolean":
@@ -163,13 +169,14 @@ function decimalFromText(text: string): Typed {
 /** The converted params of a request (by identity: one conversion per request). */
 const CONVERTED = new WeakMap<Params, Typed[] | Map<string, Typed>>();
 
-function converted(params: Params): Typed[] | Map<string, Typed> {
+function converted(params: Params, guard?: Guard): Typed[] | Map<string, Typed> {
   let done = CONVERTED.get(params);
   if (done === undefined) {
-    const budget: Budget = { values: 0 };
+    const budget: Budget = { values: 0, guard };
     done = Array.isArray(params)
       ? params.map((value) => toTyped(value, budget))
       : new Map(Object.entries(params).map(([name, value]) => [name, toTyped(value, budget)]));
+    if (guard) checkGuard(guard);
     CONVERTED.set(params, done);
   }
   return done;
@@ -179,9 +186,11 @@ function converted(params: Params): Typed[] | Map<string, Typed> {
  * Converts request params for binding, once (later binds of the same params reuse the result):
  * 400 `invalid_request` when they nest deeper than {@link MAX_JSON_DEPTH} levels or hold more
  * than {@link MAX_PARAM_VALUES} values. Call it while parsing, so nothing runs with bad params.
+ * With the request's `guard`, the conversion counts against its `query_timeout` (504
+ * `query_timeout` once the deadline has passed, looked at every few hundred values).
  */
-export function checkParams(params: Params): void {
-  converted(params);
+export function checkParams(params: Params, guard?: Guard): void {
+  converted(params, guard);
 }
 
 function bindTyped(statement: DuckDBPreparedStatement, index: number, typed: Typed): void {

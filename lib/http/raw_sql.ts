@@ -18,7 +18,7 @@ import {
   type RawOptions,
   type RawOutcome,
 } from "../query/mod.ts";
-import { readJsonBody } from "./body.ts";
+import { parseJsonBody, readBodyText } from "./body.ts";
 import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
@@ -129,10 +129,12 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(QUERY, async (c) => {
     checkQueryParameters(new URL(c.req.url).searchParams, knownPost, "POST /query");
-    const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
+    const text = await readBodyText(c.req.raw, config.max_body_size);
+    // Once the body is in, query_timeout runs: parsing it and converting its params count too.
+    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const query = parseRawQuery(parseJsonBody(text), guard);
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
     noteQuery(c, output.export ? "export" : "raw", query.sql);
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({

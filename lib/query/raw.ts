@@ -64,9 +64,10 @@ export interface RawQuery {
 
 /**
  * Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`; the params are
- * converted for binding here (at most 64 levels deep and 10,000 values, see `checkParams`).
+ * converted for binding here (at most 64 levels deep and 10,000 values, see `checkParams`), under
+ * the request's `guard` when given (the conversion counts against `query_timeout`).
  */
-export function parseRawQuery(body: JsonValue): RawQuery {
+export function parseRawQuery(body: JsonValue, guard?: Guard): RawQuery {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError("invalid_request", 'The body must be a JSON object like {"sql": "..."}.');
   }
@@ -88,7 +89,7 @@ export function parseRawQuery(body: JsonValue): RawQuery {
   ) {
     throw new ApiError("invalid_request", '"params" must be an array or an object.');
   }
-  if (params !== undefined && params !== null) checkParams(params as Params);
+  if (params !== undefined && params !== null) checkParams(params as Params, guard);
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
