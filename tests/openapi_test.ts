@@ -189,7 +189,8 @@ Deno.test("documentRoutes() finds routes registered without a registry row", () 
 
 /** A real server (keys from the real store, streams in memory) for the route coverage test. */
 async function startApp() {
-  const t = await startAuthServer();
+  // public_schema: the anonymous document shows the whole catalog, as the reference's did.
+  const t = await startAuthServer({ flags: { public_schema: "true" } });
   const origin = new URL(t.url).origin;
   return {
     routes: t.server.routes,
@@ -281,6 +282,52 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
       if (item.servers) ok(String(answer.status) in (item[method] as Any).responses, what);
     }
   }
+});
+
+Deno.test("GET /openapi.json without a key lists no tables unless public_schema is true", async () => {
+  const tablesOf = (doc: OpenApiDocument) => ({
+    paths: Object.keys(doc.paths).filter((p) => /^\/api\/[^{]/.test(p)).sort(),
+    schemas: ["users", "hidden"].filter((n) => n in doc.components.schemas),
+    tags: doc.tags.map((tag) => tag.name).filter((n) => n === "users" || n === "hidden"),
+  });
+  for (const flag of [null, "false", "true"]) {
+    await using t = await startAuthServer({
+      roles: { users_reader: [["users", "r"]] },
+      flags: flag === null ? {} : { public_schema: flag },
+    });
+    const admin = t.as(t.keys.admin);
+    await t.query(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY); CREATE TABLE hidden (x INT)",
+      [],
+      admin,
+    );
+    const anonymous = await t.request("/openapi.json");
+    equal(anonymous.status, 200);
+    await assertValid(anonymous.body);
+    const description = String(anonymous.body.info.description);
+    if (flag === "true") {
+      deepEqual(tablesOf(anonymous.body), {
+        paths: ["/api/hidden", "/api/users"],
+        schemas: ["users", "hidden"],
+        tags: ["hidden", "users"],
+      });
+      match(description, /Tables and views you may read: `hidden`, `users`/);
+    } else {
+      deepEqual(tablesOf(anonymous.body), { paths: [], schemas: [], tags: [] }, `${flag}`);
+      match(description, /No tables are listed: send an API key/);
+      ok(!JSON.stringify(anonymous.body).includes("hidden"), "no trace of a table name");
+    }
+    // With a key: the tables that key may use, whatever public_schema says.
+    const reader = (await t.request("/openapi.json", { headers: t.as(t.keys.users_reader) })).body;
+    deepEqual(tablesOf(reader), { paths: ["/api/users"], schemas: ["users"], tags: ["users"] });
+    deepEqual(Object.keys(reader.paths["/api/users"]), ["get"], "read only");
+    const all = (await t.request("/openapi.json", { headers: admin })).body;
+    deepEqual(tablesOf(all).paths, ["/api/hidden", "/api/users"]);
+  }
+  // Without authentication every caller may use every table: the document shows them all.
+  await using open = await startTestServer();
+  await open.query("CREATE TABLE users (id INTEGER)");
+  deepEqual(tablesOf((await open.request("/openapi.json")).body).paths, ["/api/users"]);
 });
 
 Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async () => {
