@@ -343,6 +343,64 @@ Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async ()
   equal(post.headers.get("content-type"), "application/problem+json");
 });
 
+Deno.test("per-table reads carry examples from the table's own columns, and they run", async () => {
+  await using t = await startTestServer();
+  await t.query(
+    `CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR, created TIMESTAMP);
+     INSERT INTO users VALUES (1, '100%', '2025-01-01'), (2, NULL, NULL);
+     CREATE TABLE "a%b" ("v,1" VARCHAR, "k:x|\\" INTEGER); INSERT INTO "a%b" VALUES ('x', 1);
+     CREATE TABLE nums (l INTEGER[], n INTEGER); INSERT INTO nums VALUES ([1], 2);
+     CREATE VIEW "orders view" AS SELECT n FROM nums`,
+  );
+  const doc = (await t.request("/openapi.json")).body;
+  await assertValid(doc);
+  const examplesOf = (path: string, method = "get") =>
+    Object.fromEntries(
+      (doc.paths[path][method].parameters as Any[])
+        .map((p) => doc.components.parameters[p.$ref.split("/").pop()])
+        .filter((p) => p.example !== undefined)
+        .map((p) => [p.name, p.example]),
+    );
+  deepEqual(examplesOf("/api/users"), {
+    filter: "name:like:%",
+    sort: "id:desc",
+    select: "id,name,created",
+  });
+  deepEqual(examplesOf("/api/a%25b"), {
+    filter: "v\\,1:like:%",
+    sort: "v\\,1:desc",
+    select: "v\\,1,k\\:x\\|\\\\",
+  });
+  deepEqual(examplesOf("/api/nums"), { filter: "n:is:notnull", sort: "n:desc", select: "l,n" });
+  deepEqual(examplesOf("/api/orders%20view").filter, "n:is:notnull");
+  // No write operation is given a where or on_conflict to send by itself.
+  for (const method of ["post", "put", "delete"]) {
+    deepEqual(examplesOf("/api/users", method), {}, method);
+  }
+  // The generic parameters carry no example naming columns some table may not have.
+  for (const name of ["filter", "sort", "select"]) {
+    equal(doc.components.parameters[name].example, undefined, name);
+  }
+  ok(!JSON.stringify(doc).includes("A%25"), "a value written pre-encoded");
+  // What "Try it out" sends: each example, encoded once, answers 200 with rows.
+  const expected: Record<string, number> = {
+    "/api/users": 1,
+    "/api/a%25b": 1,
+    "/api/nums": 1,
+    "/api/orders%20view": 1,
+  };
+  for (const [path, rows] of Object.entries(expected)) {
+    const query = new URLSearchParams(examplesOf(path));
+    const r = await t.request(`${path}?${query}`);
+    deepEqual([r.status, r.body.data?.length], [200, rows], `${path}?${query}: ${r.text}`);
+  }
+  deepEqual(
+    (await t.request(`/api/users?${new URLSearchParams(examplesOf("/api/users"))}`))
+      .body.data,
+    [{ id: 1, name: "100%", created: "2025-01-01T00:00:00" }],
+  );
+});
+
 Deno.test("per-table schemas in /openapi.json match the rows the server sends", async () => {
   await using s = await startApp();
   const { admin } = s;

@@ -174,17 +174,17 @@ function tableReadParameters(config: Config): Record<string, unknown> {
         `${MAX_LIST_VALUES} values). The value is ` +
         "everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
         "escape `,` `:` `|` `\\` in names and values. Operators:\n\n" +
-        "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators,
+        "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators + "\n\nFor example " +
+        "`age:gte:18,name:like:A%` (written as is: clients percent-encode it once; each table's " +
+        "operation has an example from its own columns).",
       schema: { type: "string" },
-      example: "age:gte:18,name:like:A%25",
     },
     sort: {
       name: "sort",
       in: "query",
       description: "`column[:asc|desc]`, comma-separated; each column once, at most " +
-        `${MAX_SORT_KEYS} keys.`,
+        `${MAX_SORT_KEYS} keys (for example \`created_at:desc,id\`).`,
       schema: { type: "string" },
-      example: "created_at:desc,id",
     },
     select: {
       name: "select",
