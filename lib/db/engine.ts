@@ -113,8 +113,7 @@ export async function openEngine(config: Config): Promise<Engine> {
   });
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
-  let duckdbVersion: string;
-  let extensions: LoadedExtension[];
+  let duckdbVersion: string, extensions: LoadedExtension[];
   try {
     // Order matters: extensions and allowed paths before closing external access, lock last.
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
