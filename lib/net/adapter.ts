@@ -1,17 +1,21 @@
 /**
  * The bridge between Node's HTTP server objects and a web `fetch` handler: HTTP/1.1 requests
  * (`node:http`'s request and response, also over TLS) and HTTP/2 streams (`node:http2`'s core
- * stream API, cheaper than its compatibility layer) become a `Request` whose `signal` aborts when
- * the client goes away (a closed connection, a stream reset), and the handler's `Response` is
- * written back with backpressure; a client that leaves mid-body cancels the body stream, which
- * interrupts the query behind it.
+ * stream API, cheaper than its compatibility layer) become a lazy `Request` (`request.ts`: its
+ * headers, signal and body are made only when the app reads them) whose `signal` aborts when the
+ * client goes away (a closed connection, a stream reset), and the handler's `Response` is written
+ * back (`response.ts`: string and bytes bodies at once, streams with backpressure; a client that
+ * leaves mid-body cancels the body stream, which interrupts the query behind it).
  * @module
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { Readable } from "node:stream";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { ApiError, renderProblem } from "../errors.ts";
+import { LazyAbort, NodeRequest } from "./request.ts";
+import { type ExtraHeaders, type HeaderPairs, type Sink, writeResponse } from "./response.ts";
+
+export type { ExtraHeaders } from "./response.ts";
 
 /** Where a request came from, in the shape of `Deno.ServeHandlerInfo` (Hono's `c.env`). */
 export interface ConnInfo {
@@ -25,50 +29,53 @@ export interface ConnInfo {
 /** A web request handler, as `Deno.serve` takes it. */
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
 
-/** Headers added to every answer of a listener. */
-export type ExtraHeaders = Readonly<Record<string, string>>;
+/** How a listener serves a request. */
+export interface ServeOptions {
+  /** True on a TLS listener. */
+  secure: boolean;
+  /** Headers added to every answer (unless the handler set them). */
+  extra: ExtraHeaders;
+  /** Called once the request is over: answered, or the client has gone. */
+  done?: () => void;
+}
 
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
 /** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2). */
 const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding"]);
-
-/** Where a response goes: an HTTP/1.1 response or an HTTP/2 stream. */
-interface Sink {
-  /** Sends status and headers; `end` when there is no body. */
-  head(status: number, headers: Record<string, string | string[]>, end: boolean): void;
-  /** False when the client is not keeping up (wait for {@link drained}). */
-  write(chunk: Uint8Array): boolean;
-  end(chunk?: Uint8Array): void;
-  drained(): Promise<unknown>;
-  /** Breaks the response off (a body that failed mid-stream). */
-  fail(): void;
-}
+/** The connection's {@link ConnInfo}, kept on its socket or session. */
+const INFO = Symbol("duckserve.connInfo");
 
 /** Serves one HTTP/1.1 request with `handler`; resolves when answered or the client has gone. */
 export function serveHttp1(
   handler: FetchHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  secure: boolean,
-  extra: ExtraHeaders = {},
+  options: ServeOptions,
 ): Promise<void> {
-  const controller = new AbortController();
-  const gone = Promise.withResolvers<void>();
-  res.once("close", () => {
-    if (!res.writableEnded) controller.abort(new DOMException("client went away", "AbortError"));
-    gone.resolve();
+  const abort = new LazyAbort();
+  res.on("close", () => {
+    if (!res.writableEnded) abort.abort(new DOMException("client went away", "AbortError"));
+    options.done?.();
   });
   const method = req.method ?? "GET";
-  const build = () => {
-    const raw = req.rawHeaders;
-    const headers = new Headers();
-    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-    const body = method !== "GET" && method !== "HEAD" && hasHttp1Body(req) ? req : null;
-    const host = req.headers.host ?? "localhost";
-    return newRequest(`${secure ? "https" : "http"}://${host}${req.url}`, method, headers, body, {
-      signal: controller.signal,
-    });
+  const raw = req.rawHeaders;
+  let host = "localhost";
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === "host") host = raw[i + 1];
+    else if (name.length === 14 && name.toLowerCase() === "content-length") {
+      hasBody ||= raw[i + 1] !== "0";
+    } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") hasBody = true;
+  }
+  const body = hasBody && method !== "GET" && method !== "HEAD" ? req : null;
+  const headers = () => {
+    const made = new Headers();
+    for (let i = 0; i < raw.length; i += 2) made.append(raw[i], raw[i + 1]);
+    return made;
   };
+  const url = `${options.secure ? "https" : "http"}://${host}${req.url}`;
+  const request = new NodeRequest(method, url, headers, body, abort);
   const sink: Sink = {
     head: (status, headers, end) => {
       res.writeHead(status, headers);
@@ -76,11 +83,11 @@ export function serveHttp1(
     },
     write: (chunk) => res.write(chunk),
     end: (chunk) => (chunk ? res.end(chunk) : res.end()),
-    drained: () => new Promise((resolve) => res.once("drain", resolve)),
+    drained: () => eventOrClose(res, "drain"),
     fail: () => res.destroy(),
   };
-  const info = infoOf(req.socket, "http/1.1", secure);
-  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+  const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
+  return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
@@ -88,18 +95,18 @@ export function serveHttp2(
   handler: FetchHandler,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
-  extra: ExtraHeaders = {},
+  options: ServeOptions,
 ): Promise<void> {
-  const controller = new AbortController();
-  const gone = Promise.withResolvers<void>();
+  const abort = new LazyAbort();
   let ended = false;
   stream.once("close", () => {
-    if (!ended) controller.abort(new DOMException("stream reset", "AbortError"));
-    gone.resolve();
+    if (!ended) abort.abort(new DOMException("stream reset", "AbortError"));
+    options.done?.();
   });
   stream.on("error", () => {}); // resets surface as "close"
   const method = String(headers[":method"] ?? "GET");
-  const build = () => {
+  const host = String(headers[":authority"] ?? headers.host ?? "localhost");
+  const made = () => {
     const request = new Headers();
     for (const name in headers) {
       if (name.charCodeAt(0) === COLON) continue;
@@ -107,18 +114,15 @@ export function serveHttp2(
       if (Array.isArray(value)) { for (const v of value) request.append(name, v); }
       else if (value !== undefined) request.append(name, value);
     }
-    const host = String(headers[":authority"] ?? headers.host ?? "localhost");
     if (!request.has("host")) request.set("host", host);
-    const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders ? stream : null;
-    return newRequest(`https://${host}${headers[":path"]}`, method, request, body, {
-      signal: controller.signal,
-    });
+    return request;
   };
+  const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders ? stream : null;
+  const request = new NodeRequest(method, `https://${host}${headers[":path"]}`, made, body, abort);
   const sink: Sink = {
-    head: (status, out, end) => {
-      for (const name of H2_FORBIDDEN) delete out[name];
+    head: (status, pairs, end) => {
       ended ||= end;
-      stream.respond({ ":status": status, ...out }, { endStream: end });
+      stream.respond(http2Headers(status, pairs), { endStream: end });
     },
     write: (chunk) => stream.write(chunk),
     end: (chunk) => {
@@ -126,31 +130,48 @@ export function serveHttp2(
       if (chunk) stream.end(chunk);
       else stream.end();
     },
-    drained: () => new Promise((resolve) => stream.once("drain", resolve)),
+    drained: () => eventOrClose(stream, "drain"),
     fail: () => stream.close(2 /* INTERNAL_ERROR */),
   };
-  const info = infoOf(stream.session?.socket, "h2", true);
-  return answer(handler, build, info, sink, { head: method === "HEAD", extra, controller, gone });
+  const session = stream.session as (Carrier & typeof stream.session) | undefined;
+  const info = session ? (session[INFO] ??= infoOf(session.socket, "h2", true)) : UNKNOWN_H2;
+  return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
 }
 
-function newRequest(
-  url: string,
-  method: string,
-  headers: Headers,
-  body: Readable | null,
-  init: { signal: AbortSignal },
-): Request {
-  const options: RequestInit & { duplex?: "half" } = { method, headers, signal: init.signal };
-  if (body) {
-    options.body = Readable.toWeb(body) as ReadableStream<Uint8Array>;
-    options.duplex = "half";
+/** A socket or session carrying its connection's {@link ConnInfo}. */
+type Carrier = { [INFO]?: ConnInfo };
+
+/** HTTP/2 response headers: lower-case names, repeats joined (`set-cookie` kept apart). */
+function http2Headers(status: number, pairs: HeaderPairs): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":status": status };
+  for (const [key, value] of pairs) {
+    const name = key.toLowerCase();
+    if (H2_FORBIDDEN.has(name)) continue;
+    const had = out[name];
+    if (had === undefined) out[name] = name === "set-cookie" ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = `${had}, ${value}`;
   }
-  return new Request(url, options);
+  return out;
 }
 
-function hasHttp1Body(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+/** Resolves on `event` or when `emitter` closes, whichever is first. */
+function eventOrClose(
+  emitter: {
+    once(event: string, fn: () => void): unknown;
+    off(e: string, fn: () => void): unknown;
+  },
+  event: string,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const settle = () => {
+      emitter.off(event, settle);
+      emitter.off("close", settle);
+      resolve();
+    };
+    emitter.once(event, settle);
+    emitter.once("close", settle);
+  });
 }
 
 function infoOf(
@@ -158,10 +179,11 @@ function infoOf(
   proto: ConnInfo["proto"],
   secure: boolean,
 ): ConnInfo {
+  const address = socket?.remoteAddress ?? "unknown";
   return {
     remoteAddr: {
       transport: "tcp",
-      hostname: (socket?.remoteAddress ?? "unknown").replace(/^::ffff:/, ""),
+      hostname: address.startsWith("::ffff:") ? address.slice(7) : address,
       port: socket?.remotePort ?? 0,
     },
     proto,
@@ -169,110 +191,27 @@ function infoOf(
   };
 }
 
-interface AnswerOptions {
-  head: boolean;
-  extra: ExtraHeaders;
-  controller: AbortController;
-  gone: { promise: Promise<void> };
-}
+const UNKNOWN_H2 = infoOf(undefined, "h2", true);
 
-/** Builds the request, awaits the handler's response and writes it to `sink`. */
+/** Awaits the handler's response and writes it to `sink`. */
 async function answer(
   handler: FetchHandler,
-  build: () => Request,
+  request: NodeRequest,
   info: ConnInfo,
   sink: Sink,
-  options: AnswerOptions,
+  abort: LazyAbort,
+  head: boolean,
+  extra: ExtraHeaders,
 ): Promise<void> {
   let response: Response;
   try {
-    response = await handler(build(), info);
+    response = await handler(request as unknown as Request, info);
   } catch (err) {
     response = renderProblem(
       err instanceof TypeError ? new ApiError("invalid_request", err.message) : err,
       crypto.randomUUID(),
     );
   }
-  await writeResponse(sink, response, options);
-}
-
-/** Writes `response` with backpressure; a client that leaves cancels the body. */
-async function writeResponse(
-  sink: Sink,
-  response: Response,
-  { head, extra, controller, gone }: AnswerOptions,
-): Promise<void> {
-  const signal = controller.signal;
-  if (signal.aborted) {
-    await response.body?.cancel().catch(() => {});
-    return;
-  }
-  const headers: Record<string, string | string[]> = { ...extra };
-  response.headers.forEach((value, name) => {
-    if (name === "set-cookie") {
-      ((headers[name] ??= []) as string[]).push(value);
-    } else headers[name] = value;
-  });
-  const body = response.body;
-  if (!body || head) {
-    if (body) await body.cancel().catch(() => {});
-    sink.head(response.status, headers, true);
-    return;
-  }
-  const reader = body.getReader();
-  // A client that leaves cancels the body (which interrupts its query); the handler counts as
-  // running until that cleanup is done.
-  let cancelled: Promise<void> | null = null;
-  const cancel = () => {
-    cancelled = reader.cancel(signal.reason).catch(() => {});
-  };
-  signal.addEventListener("abort", cancel, { once: true });
-  const write = async (chunk: Uint8Array) => {
-    if (!sink.write(chunk)) await Promise.race([sink.drained(), gone.promise]);
-  };
-  try {
-    const first = await reader.read();
-    if (first.done) {
-      sink.head(response.status, headers, true);
-      return;
-    }
-    // A body that is one chunk (every JSON answer) ends at once; a stream (SSE, exports) may
-    // wait long for its next chunk, so its head and first chunk go out without waiting.
-    const pending = reader.read();
-    let next = await Promise.race([pending, nextTurn()]);
-    if (next !== LATER && next.done) {
-      // One chunk: send it with a length, head and body together.
-      headers["content-length"] ??= String(first.value.byteLength);
-      sink.head(response.status, headers, false);
-      sink.end(first.value);
-      return;
-    }
-    sink.head(response.status, headers, false);
-    await write(first.value);
-    if (next === LATER) next = await pending;
-    for (; !next.done; next = await reader.read()) {
-      if (signal.aborted) return;
-      await write(next.value);
-    }
-    sink.end();
-  } catch {
-    // The body failed mid-stream (the app logged why): break the response off so the client
-    // sees a truncated answer rather than a complete one.
-    if (!signal.aborted) sink.fail();
-  } finally {
-    signal.removeEventListener("abort", cancel);
-    await cancelled;
-  }
-}
-
-const LATER = Symbol("later");
-
-/**
- * Resolves a few microtask hops later: a body whose next chunk is already there (a string or
- * bytes, a stream that enqueued everything) has settled its read by then (one hop in Deno 2.9);
- * one that is still waiting is treated as a stream. No timer per response.
- */
-async function nextTurn(): Promise<typeof LATER> {
-  for (let hop = 0; hop < 4; hop++) await null;
-  return LATER;
+  const written = writeResponse(sink, response, { head, extra, abort });
+  if (written) await written;
 }
