@@ -6,7 +6,9 @@
  *   deno run -A bench/net_compare.ts [--rounds 3] [--seconds 3] [--connections 32]
  *
  * Prints, per case, each round's req/s on both, the medians and the ratio (lib/net / Deno.serve)
- * as min / median / max over the rounds (each round's ratio uses that round's pair of runs).
+ * as min / median / max over the rounds (each round's ratio uses that round's pair of runs), and
+ * the server's CPU time per request on each (user + system, from `/proc`): on a shared machine
+ * throughput swings with the neighbours' load, CPU per request much less.
  * @module
  */
 
@@ -22,12 +24,6 @@ const { values } = parseArgs({
     serve: { type: "boolean", default: false },
   },
 });
-
-if (values.serve) {
-  await serveBoth();
-} else {
-  await drive();
-}
 
 /** The child: the app on its listener and on `Deno.serve`; prints both ports as JSON. */
 async function serveBoth(): Promise<void> {
@@ -59,6 +55,28 @@ async function serveBoth(): Promise<void> {
   await server.finished;
 }
 
+/** CPU time (user + system, seconds) a process has used so far (Linux `/proc`, 100 ticks/s). */
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const CASES = [
+  {
+    name: "POST /query SELECT 1 (cached)",
+    path: "/duckdb/query",
+    script: `wrk.method = "POST"\nwrk.body = '{"sql":"SELECT 1"}'\n` +
+      `wrk.headers["Content-Type"] = "application/json"\n`,
+  },
+  { name: "GET /livez", path: "/duckdb/livez", script: "" },
+];
+
+/** One measurement: req/s and server CPU µs per request. */
+interface Run {
+  rps: number;
+  cpu: number;
+}
+
 async function drive(): Promise<void> {
   const child = new Deno.Command("taskset", {
     args: ["-c", SERVER_CORE, Deno.execPath(), "run", "-A", import.meta.filename!, "--serve"],
@@ -73,55 +91,56 @@ async function drive(): Promise<void> {
     line += value;
   }
   const ports = JSON.parse(line.trim()) as { net: number; deno: number };
-  const cases = [
-    {
-      name: "POST /query SELECT 1 (cached)",
-      path: "/duckdb/query",
-      script: `wrk.method = "POST"\nwrk.body = '{"sql":"SELECT 1"}'\n` +
-        `wrk.headers["Content-Type"] = "application/json"\n`,
-    },
-    { name: "GET /livez", path: "/duckdb/livez", script: "" },
-  ].filter((c) => !values.only || c.name.includes(values.only));
   const opts = { connections: Number(values.connections), seconds: Number(values.seconds) };
   const rounds = Number(values.rounds);
   console.log(
     `# server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}, ${opts.connections} conns`,
   );
-  for (const c of cases) {
-    const url = (port: number) => `http://127.0.0.1:${port}${c.path}`;
-    // warm both
-    await wrk(url(ports.net), c.script, { ...opts, seconds: 1 });
-    await wrk(url(ports.deno), c.script, { ...opts, seconds: 1 });
-    const net: number[] = [];
-    const deno: number[] = [];
-    const ratios: number[] = [];
+  for (const c of CASES.filter((c) => !values.only || c.name.includes(values.only))) {
+    const measure = async (port: number, seconds: number): Promise<Run> => {
+      const before = cpuSeconds(child.pid);
+      const r = await wrk(`http://127.0.0.1:${port}${c.path}`, c.script, { ...opts, seconds });
+      if (r.non2xx > 0) throw new Error(`${r.non2xx} non-2xx answers`);
+      const used = cpuSeconds(child.pid) - before;
+      return { rps: r.requestsPerSecond, cpu: used / (r.requestsPerSecond * seconds) * 1e6 };
+    };
+    await measure(ports.net, 1); // warm both
+    await measure(ports.deno, 1);
+    const net: Run[] = [];
+    const deno: Run[] = [];
     for (let i = 0; i < rounds; i++) {
       // Alternate which goes first, so neither always gets the fresher machine.
-      const order = i % 2 === 0 ? ["net", "deno"] : ["deno", "net"];
-      const got: Record<string, number> = {};
-      for (const which of order) {
-        const r = await wrk(url(which === "net" ? ports.net : ports.deno), c.script, opts);
-        if (r.non2xx > 0) throw new Error(`${which}: ${r.non2xx} non-2xx answers`);
-        got[which] = r.requestsPerSecond;
+      if (i % 2 === 0) {
+        net.push(await measure(ports.net, opts.seconds));
+        deno.push(await measure(ports.deno, opts.seconds));
+      } else {
+        deno.push(await measure(ports.deno, opts.seconds));
+        net.push(await measure(ports.net, opts.seconds));
       }
-      net.push(got.net);
-      deno.push(got.deno);
-      ratios.push(got.net / got.deno);
+      const [a, b] = [net[i], deno[i]];
       console.log(
-        `${c.name} round ${i + 1}: lib/net ${got.net.toFixed(0)}  Deno.serve ${
-          got.deno.toFixed(0)
-        }  ratio ${(got.net / got.deno).toFixed(2)}`,
+        `${c.name} round ${i + 1}: lib/net ${a.rps.toFixed(0)} req/s (${a.cpu.toFixed(1)} µs ` +
+          `CPU/req), Deno.serve ${b.rps.toFixed(0)} req/s (${b.cpu.toFixed(1)} µs CPU/req), ` +
+          `ratio ${(a.rps / b.rps).toFixed(2)}`,
       );
     }
-    const n = summarize(net), d = summarize(deno), r = summarize(ratios);
+    const n = summarize(net.map((r) => r.rps)), d = summarize(deno.map((r) => r.rps));
+    const r = summarize(net.map((run, i) => run.rps / deno[i].rps));
+    const nc = summarize(net.map((r) => r.cpu)), dc = summarize(deno.map((r) => r.cpu));
     console.log(
-      `${c.name}: lib/net ${n.min.toFixed(0)}-${n.max.toFixed(0)} (median ${
-        n.median.toFixed(0)
-      }), ` +
-        `Deno.serve ${d.min.toFixed(0)}-${d.max.toFixed(0)} (median ${d.median.toFixed(0)}), ` +
-        `ratio ${r.min.toFixed(2)} / ${r.median.toFixed(2)} / ${r.max.toFixed(2)}`,
+      `${c.name}: lib/net ${n.min.toFixed(0)}-${n.max.toFixed(0)} req/s (median ` +
+        `${n.median.toFixed(0)}), Deno.serve ${d.min.toFixed(0)}-${d.max.toFixed(0)} (median ` +
+        `${d.median.toFixed(0)}); ratio min/median/max ${r.min.toFixed(2)} / ` +
+        `${r.median.toFixed(2)} / ${r.max.toFixed(2)}; CPU per request (median) ` +
+        `${nc.median.toFixed(1)} µs vs ${dc.median.toFixed(1)} µs`,
     );
   }
   child.kill("SIGTERM");
   await child.status;
+}
+
+if (values.serve) {
+  await serveBoth();
+} else {
+  await drive();
 }

@@ -29,14 +29,14 @@ export interface ConnInfo {
 /** A web request handler, as `Deno.serve` takes it. */
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
 
-/** How a listener serves a request. */
-export interface ServeOptions {
+/** How a listener serves its requests (one object per listener). */
+export interface ServeOptions<T = unknown> {
   /** True on a TLS listener. */
   secure: boolean;
   /** Headers added to every answer (unless the handler set them). */
   extra: ExtraHeaders;
-  /** Called once the request is over: answered, or the client has gone. */
-  done?: () => void;
+  /** Called with the request's `token` once it is over: answered, or the client has gone. */
+  done?: (token: T) => void;
 }
 
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
@@ -46,62 +46,53 @@ const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "t
 const INFO = Symbol("duckserve.connInfo");
 
 /** Serves one HTTP/1.1 request with `handler`; resolves when answered or the client has gone. */
-export function serveHttp1(
+export function serveHttp1<T>(
   handler: FetchHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  options: ServeOptions,
+  options: ServeOptions<T>,
+  token?: T,
 ): Promise<void> {
   const abort = new LazyAbort();
   res.on("close", () => {
     if (!res.writableEnded) abort.abort(new DOMException("client went away", "AbortError"));
-    options.done?.();
+    options.done?.(token as T);
   });
   const method = req.method ?? "GET";
   const raw = req.rawHeaders;
   let host = "localhost";
-  let hasBody = false;
+  let length = NaN;
+  let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     if (name.length === 4 && name.toLowerCase() === "host") host = raw[i + 1];
-    else if (name.length === 14 && name.toLowerCase() === "content-length") {
-      hasBody ||= raw[i + 1] !== "0";
-    } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") hasBody = true;
+    else if (name.length === 14 && name.toLowerCase() === "content-length") length = +raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") chunked = true;
   }
-  const body = hasBody && method !== "GET" && method !== "HEAD" ? req : null;
-  const headers = () => {
-    const made = new Headers();
-    for (let i = 0; i < raw.length; i += 2) made.append(raw[i], raw[i + 1]);
-    return made;
-  };
+  const hasBody = chunked || (length !== 0 && !Number.isNaN(length));
+  const body = hasBody && method !== "GET" && method !== "HEAD"
+    ? { stream: req, length: chunked ? NaN : length }
+    : null;
   const url = `${options.secure ? "https" : "http"}://${host}${req.url}`;
-  const request = new NodeRequest(method, url, headers, body, abort);
-  const sink: Sink = {
-    head: (status, headers, end) => {
-      res.writeHead(status, headers);
-      if (end) res.end();
-    },
-    write: (chunk) => res.write(chunk),
-    end: (chunk) => (chunk ? res.end(chunk) : res.end()),
-    drained: () => eventOrClose(res, "drain"),
-    fail: () => res.destroy(),
-  };
+  const request = new NodeRequest(method, url, raw, body, abort);
+  const sink = new Http1Sink(res);
   const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
   return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
-export function serveHttp2(
+export function serveHttp2<T>(
   handler: FetchHandler,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
-  options: ServeOptions,
+  options: ServeOptions<T>,
+  token?: T,
 ): Promise<void> {
   const abort = new LazyAbort();
-  let ended = false;
+  const sink = new Http2Sink(stream);
   stream.once("close", () => {
-    if (!ended) abort.abort(new DOMException("stream reset", "AbortError"));
-    options.done?.();
+    if (!sink.ended) abort.abort(new DOMException("stream reset", "AbortError"));
+    options.done?.(token as T);
   });
   stream.on("error", () => {}); // resets surface as "close"
   const method = String(headers[":method"] ?? "GET");
@@ -117,25 +108,66 @@ export function serveHttp2(
     if (!request.has("host")) request.set("host", host);
     return request;
   };
-  const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders ? stream : null;
+  const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders
+    ? { stream, length: headers["content-length"] ? Number(headers["content-length"]) : NaN }
+    : null;
   const request = new NodeRequest(method, `https://${host}${headers[":path"]}`, made, body, abort);
-  const sink: Sink = {
-    head: (status, pairs, end) => {
-      ended ||= end;
-      stream.respond(http2Headers(status, pairs), { endStream: end });
-    },
-    write: (chunk) => stream.write(chunk),
-    end: (chunk) => {
-      ended = true;
-      if (chunk) stream.end(chunk);
-      else stream.end();
-    },
-    drained: () => eventOrClose(stream, "drain"),
-    fail: () => stream.close(2 /* INTERNAL_ERROR */),
-  };
   const session = stream.session as (Carrier & typeof stream.session) | undefined;
   const info = session ? (session[INFO] ??= infoOf(session.socket, "h2", true)) : UNKNOWN_H2;
   return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
+}
+
+/** An HTTP/1.1 response as a {@link Sink}. */
+class Http1Sink implements Sink {
+  #res: ServerResponse;
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+  head(status: number, headers: HeaderPairs, end: boolean): void {
+    this.#res.writeHead(status, headers);
+    if (end) this.#res.end();
+  }
+  write(chunk: Uint8Array): boolean {
+    return this.#res.write(chunk);
+  }
+  end(chunk?: Uint8Array): void {
+    if (chunk) this.#res.end(chunk);
+    else this.#res.end();
+  }
+  drained(): Promise<void> {
+    return eventOrClose(this.#res, "drain");
+  }
+  fail(): void {
+    this.#res.destroy();
+  }
+}
+
+/** An HTTP/2 stream as a {@link Sink}. */
+class Http2Sink implements Sink {
+  #stream: ServerHttp2Stream;
+  /** True once the response has ended (a later close is no reset). */
+  ended = false;
+  constructor(stream: ServerHttp2Stream) {
+    this.#stream = stream;
+  }
+  head(status: number, pairs: HeaderPairs, end: boolean): void {
+    this.ended ||= end;
+    this.#stream.respond(http2Headers(status, pairs), { endStream: end });
+  }
+  write(chunk: Uint8Array): boolean {
+    return this.#stream.write(chunk);
+  }
+  end(chunk?: Uint8Array): void {
+    this.ended = true;
+    if (chunk) this.#stream.end(chunk);
+    else this.#stream.end();
+  }
+  drained(): Promise<void> {
+    return eventOrClose(this.#stream, "drain");
+  }
+  fail(): void {
+    this.#stream.close(2 /* INTERNAL_ERROR */);
+  }
 }
 
 /** A socket or session carrying its connection's {@link ConnInfo}. */

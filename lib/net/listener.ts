@@ -36,7 +36,7 @@ import type { Logger } from "../log.ts";
 import http from "node:http";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
-import { type ConnTable, createConnTable } from "./connections.ts";
+import { type Conn, type ConnTable, createConnTable } from "./connections.ts";
 
 /** A PEM certificate chain and its private key. */
 export interface TlsPair {
@@ -131,17 +131,16 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
   const failed = (err: unknown) => log.error("response_failed", { error: err });
   const handlers = createInFlight(failed);
+  const serving = { secure, extra, done: (conn: Conn | undefined) => conns.end(conn) };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const conn = conns.begin(req.socket);
     if (conns.draining) res.setHeader("connection", "close");
-    const done = () => conns.end(conn);
-    handlers.add(serveHttp1(handlerFor(req.url), req, res, { secure, extra, done }));
+    handlers.add(serveHttp1(handlerFor(req.url), req, res, serving, conn));
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const conn = conns.begin(stream.session);
-    const done = () => conns.end(conn);
     const handler = handlerFor(headers[":path"] as string);
-    handlers.add(serveHttp2(handler, stream, headers, { secure: true, extra, done }));
+    handlers.add(serveHttp2(handler, stream, headers, serving, conn));
   };
   const server = createServer(options, onRequest);
   if (secure) {

@@ -11,7 +11,7 @@
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { LazyAbort, NodeRequest } from "./request.ts";
- * const lazy = new NodeRequest("GET", "http://x/a", [["Accept", "text/csv"]], null, new LazyAbort());
+ * const lazy = new NodeRequest("GET", "http://x/a", ["Accept", "text/csv"], null, new LazyAbort());
  * const request = lazy as unknown as Request;
  * equal(request instanceof Request, true);
  * equal(request.headers.get("accept"), "text/csv");
@@ -21,6 +21,7 @@
  */
 
 import type { Readable } from "node:stream";
+import { ApiError } from "../errors.ts";
 
 /** An abort signal made on first use; an abort before then is kept for it. */
 export class LazyAbort {
@@ -51,8 +52,14 @@ export class LazyAbort {
   }
 }
 
-/** Header name/value pairs, or a function making the `Headers` on first use. */
-export type HeaderSource = readonly (readonly [string, string])[] | (() => Headers);
+/** A request body: the Node stream and its declared length (`NaN`: none, chunked). */
+export interface NodeBody {
+  stream: Readable;
+  length: number;
+}
+
+/** Header names and values in turn (Node's `rawHeaders`), or a function making the `Headers`. */
+export type HeaderSource = readonly string[] | (() => Headers);
 
 /** A `Request` whose parts are made when first read (see the module note). */
 export class NodeRequest {
@@ -61,23 +68,25 @@ export class NodeRequest {
   #headerSource: HeaderSource | null;
   #headers: Headers | null = null;
   #source: Readable | null;
+  #length: number;
   #stream: ReadableStream<Uint8Array> | null = null;
   #used = false;
   #abort: LazyAbort;
   #real: Request | null = null;
 
-  /** A request for `method url` with its headers, its body stream (null: none) and its abort. */
+  /** A request for `method url` with its headers, its body (null: none) and its abort. */
   constructor(
     method: string,
     url: string,
     headers: HeaderSource,
-    body: Readable | null,
+    body: NodeBody | null,
     abort: LazyAbort,
   ) {
     this.#method = method;
     this.#url = url;
     this.#headerSource = headers;
-    this.#source = body;
+    this.#source = body?.stream ?? null;
+    this.#length = body?.length ?? NaN;
     this.#abort = abort;
   }
 
@@ -96,9 +105,12 @@ export class NodeRequest {
     if (this.#headers === null) {
       const source = this.#headerSource!;
       this.#headerSource = null;
-      this.#headers = typeof source === "function"
-        ? source()
-        : new Headers(source as [string, string][]);
+      if (typeof source === "function") this.#headers = source();
+      else {
+        const made = new Headers();
+        for (let i = 0; i < source.length; i += 2) made.append(source[i], source[i + 1]);
+        this.#headers = made;
+      }
     }
     return this.#headers;
   }
@@ -120,12 +132,17 @@ export class NodeRequest {
     return this.#used || (this.#stream?.locked ?? false);
   }
 
-  /** The whole body as bytes, read straight from the Node stream. */
+  /**
+   * The whole body as bytes, read straight from the Node stream; a body longer than its declared
+   * length is refused (400 `invalid_request`).
+   */
   bytes(): Promise<Uint8Array<ArrayBuffer>> {
     if (this.#real || this.#stream) return this.#realRequest().bytes();
     if (this.#used) return Promise.reject(new TypeError("Body already consumed"));
     this.#used = true;
-    return this.#source === null ? Promise.resolve(new Uint8Array(0)) : readAll(this.#source);
+    return this.#source === null
+      ? Promise.resolve(new Uint8Array(0))
+      : readAll(this.#source, this.#length);
   }
 
   /** The whole body as an `ArrayBuffer`. */
@@ -195,14 +212,32 @@ for (const key of Reflect.ownKeys(Request.prototype)) {
 }
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
 
-/** Reads a Node stream to its end (rejects when it fails or closes early). */
-function readAll(source: Readable): Promise<Uint8Array<ArrayBuffer>> {
+/** Reads a Node stream to its end (rejects when it fails, closes early or passes `limit`). */
+function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  // An HTTP/1.1 body that has fully arrived (most small ones, by the time the app reads them)
+  // is in the stream's buffer: take it at once.
+  if ((source as { complete?: boolean }).complete === true && source.readableLength === limit) {
+    const chunk = source.read() as Uint8Array | null;
+    if (chunk !== null && chunk.byteLength === limit) {
+      return Promise.resolve(
+        new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength),
+      );
+    }
+    if (chunk !== null) source.unshift(chunk);
+  }
   return new Promise((resolve, reject) => {
     const parts: Uint8Array[] = [];
     let size = 0;
     const onData = (chunk: Uint8Array) => {
       parts.push(chunk);
       size += chunk.byteLength;
+      if (size > limit) {
+        cleanup();
+        source.destroy();
+        reject(
+          new ApiError("invalid_request", "The request body is longer than its Content-Length."),
+        );
+      }
     };
     const onEnd = () => {
       cleanup();
