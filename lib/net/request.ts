@@ -253,13 +253,13 @@ function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffe
       }
       resolve(all);
     };
-    const onError = (err: Error) => {
+    const onError = () => {
       cleanup();
-      reject(err);
+      reject(clientGone());
     };
     const onClose = () => {
       cleanup();
-      reject(prematureClose());
+      reject(clientGone());
     };
     const cleanup = () => {
       source.off("data", onData);
@@ -278,8 +278,15 @@ function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffe
   });
 }
 
-function prematureClose(): Error {
-  return new DOMException("the request body ended early: the client went away", "AbortError");
+/**
+ * What a body read fails with when the connection broke off mid-body: 499, the client's doing
+ * (not a 5xx: nothing is wrong with the server).
+ */
+function clientGone(): ApiError {
+  return new ApiError(
+    "client_closed_request",
+    "The client went away before sending the whole request body.",
+  );
 }
 
 /**
@@ -299,12 +306,12 @@ export function webStreamOf(source: Readable): ReadableStream<Uint8Array> {
     ended = true;
     notify();
   };
-  const onError = (err: Error) => {
-    failure ??= err;
+  const onError = () => {
+    failure ??= clientGone();
     notify();
   };
   const onClose = () => {
-    if (!ended) failure ??= prematureClose();
+    if (!ended) failure ??= clientGone();
     notify();
   };
   source.on("readable", notify);
