@@ -70,20 +70,30 @@ interface StaticParts {
 }
 
 /**
- * Deno keeps a `Response`'s status, header list and body source in an internal record; a body
- * made from a string or bytes stays there as that value until someone reads `body` (which makes a
- * `ReadableStream` around it, what `Deno.serve` avoids). The record is found once by its symbol's
- * description, as `@hono/node-server` finds undici's; when it is missing or its shape differs
- * (another Deno), every response takes the streamed path, which is correct, only slower.
+ * Deno keeps a `Response`'s header list and body source in an internal record; a body made from a
+ * string or bytes stays there as that value until someone reads `body` (which makes a
+ * `ReadableStream` around it, what `Deno.serve` avoids). Deno 2.9 also defers some of a new
+ * response's parts (a lone `content-type`, `new Response(text)`'s body and type, `Response.json`)
+ * until `headers` is first read, so the listener reads `headers` first, which completes the
+ * record. The record is found once by its symbol's description, as `@hono/node-server` finds
+ * undici's, and checked on probes; when it is missing or its shape differs (another Deno), every
+ * response takes the streamed path, which is correct, only slower.
  */
-const INTERNAL: { response: symbol; lazy: symbol | null } | null = (() => {
-  const probe = new Response("probe", { headers: [["x-probe", "1"]] });
-  const symbols = Object.getOwnPropertySymbols(probe);
+const INTERNAL: { response: symbol; lazy: symbol[] } | null = (() => {
+  const symbols = Object.getOwnPropertySymbols(new Response("probe"));
   const response = symbols.find((s) => s.description === "response");
   if (!response) return null;
-  const lazy = symbols.find((s) => s.description === "lazy static body") ?? null;
-  const parts = readStatic(probe, response, lazy);
-  const ok = parts !== null && parts.body === "probe" && parts.headers[0]?.[0] === "x-probe";
+  const lazy = symbols.filter((s) => s.description?.startsWith("lazy"));
+  const probe = (made: Response, type: string) => {
+    const parts = readStatic(made, response, lazy);
+    return parts !== null && parts.body === "probe" &&
+      parts.headers.some(([name, value]) =>
+        name.toLowerCase() === "content-type" && value === type
+      );
+  };
+  const ok = probe(new Response("probe"), "text/plain;charset=UTF-8") &&
+    probe(new Response("probe", { headers: { "content-type": "x/probe" } }), "x/probe") &&
+    probe(new Response("probe", { headers: [["x-a", "1"], ["Content-Type", "x/p"]] }), "x/p");
   return ok ? { response, lazy } : null;
 })();
 
@@ -95,10 +105,10 @@ export function staticPartsOf(response: Response): StaticParts | null {
   return INTERNAL === null ? null : readStatic(response, INTERNAL.response, INTERNAL.lazy);
 }
 
-function readStatic(response: Response, key: symbol, lazy: symbol | null): StaticParts | null {
+function readStatic(response: Response, key: symbol, lazy: symbol[]): StaticParts | null {
+  void response.headers; // completes the record (see INTERNAL)
   const record = response as unknown as Record<symbol, unknown>;
-  // `Response.json()` keeps its body elsewhere until used: not read here.
-  if (lazy !== null && record[lazy] != null) return null;
+  for (const deferred of lazy) if (record[deferred] != null) return null;
   const inner = record[key] as
     | { headerList?: unknown; body?: { streamOrStatic?: unknown; source?: unknown } | null }
     | undefined;

@@ -148,6 +148,7 @@ Deno.test("string and bytes bodies go out whole with their length; other bodies 
     "/text": () => new Response("héllo", { headers: { "content-type": "text/plain" } }),
     "/bytes": () => new Response(new Uint8Array([1, 2, 3])),
     "/json": () => Response.json({ a: 1 }),
+    "/plain": () => new Response("hi", { status: 404 }),
     "/own-nosniff": () => new Response("x", { headers: { "X-Content-Type-Options": "other" } }),
     "/cookies": () =>
       new Response(null, { status: 204, headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]] }),
@@ -164,8 +165,12 @@ Deno.test("string and bytes bodies go out whole with their length; other bodies 
   match(text, /\r\ncontent-length: 6\r\n/i);
   ok(text.endsWith("\r\n\r\nhéllo"));
   match(text, /\r\nx-content-type-options: nosniff\r\n/i);
+  match(text, /\r\ncontent-type: text\/plain\r\n/i, "a lone content-type Deno keeps apart");
+  const plain = await get("/plain");
+  match(plain, /^HTTP\/1\.1 404/);
+  match(plain, /\r\ncontent-type: text\/plain;charset=UTF-8\r\n[\s\S]*\r\n\r\nhi$/i);
   match(await get("/bytes"), /content-length: 3\r\n[\s\S]*\r\n\r\n\x01\x02\x03$/i);
-  match(await get("/json"), /\r\n\r\n\{"a":1\}$/);
+  match(await get("/json"), /content-type: application\/json\r\n[\s\S]*\r\n\r\n\{"a":1\}$/i);
   const own = await get("/own-nosniff");
   match(own, /x-content-type-options: other/i);
   ok(!/nosniff/.test(own), "the handler's own header wins");
