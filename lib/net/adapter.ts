@@ -37,6 +37,8 @@ export interface ServeOptions<T = unknown> {
   extra: ExtraHeaders;
   /** Called with the request's `token` once it is over: answered, or the client has gone. */
   done?: (token: T) => void;
+  /** True while the listener drains: HTTP/1.1 answers then say `Connection: close`. */
+  closing?: () => boolean;
 }
 
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
@@ -75,7 +77,7 @@ export function serveHttp1<T>(
     : null;
   const url = `${options.secure ? "https" : "http"}://${host}${req.url}`;
   const request = new NodeRequest(method, url, raw, body, abort);
-  const sink = new Http1Sink(res);
+  const sink = new Http1Sink(res, options.closing);
   const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
   return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
 }
@@ -120,10 +122,14 @@ export function serveHttp2<T>(
 /** An HTTP/1.1 response as a {@link Sink}. */
 class Http1Sink implements Sink {
   #res: ServerResponse;
-  constructor(res: ServerResponse) {
+  #closing: (() => boolean) | undefined;
+  constructor(res: ServerResponse, closing?: () => boolean) {
     this.#res = res;
+    this.#closing = closing;
   }
   head(status: number, headers: HeaderPairs, end: boolean): void {
+    // Headers go in one `writeHead` as pairs (Node's `setHeader` would make it expect a flat list).
+    if (this.#closing?.()) headers.push(["connection", "close"]);
     this.#res.writeHead(status, headers);
     if (end) this.#res.end();
   }

@@ -131,10 +131,14 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
   const failed = (err: unknown) => log.error("response_failed", { error: err });
   const handlers = createInFlight(failed);
-  const serving = { secure, extra, done: (conn: Conn | undefined) => conns.end(conn) };
+  const serving = {
+    secure,
+    extra,
+    done: (conn: Conn | undefined) => conns.end(conn),
+    closing: () => conns.draining,
+  };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const conn = conns.begin(req.socket);
-    if (conns.draining) res.setHeader("connection", "close");
     handlers.add(serveHttp1(handlerFor(req.url), req, res, serving, conn));
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {

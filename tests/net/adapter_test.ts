@@ -194,3 +194,29 @@ Deno.test("an idle_timeout shorter than header_timeout applies once the first re
   match(answer, /^HTTP\/1\.1 200/);
   ok(after >= 150 && after < 2_000, `closed after ${after} ms`);
 });
+
+Deno.test("an answer written while the listener drains says Connection: close and is whole", async () => {
+  const release = Promise.withResolvers<void>();
+  const started = Promise.withResolvers<void>();
+  await using listener = await listen(async (request) => {
+    if (new URL(request.url).pathname === "/slow") {
+      started.resolve();
+      await release.promise;
+    }
+    return new Response("done", { headers: { "content-type": "text/plain" } });
+  });
+  // Two pipelined requests: the second reaches the handler only after the first is answered.
+  const answer = raw(
+    listener.port,
+    "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+  );
+  await started.promise;
+  const drained = listener.shutdown();
+  release.resolve();
+  const text = await answer;
+  await drained;
+  match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  match(text, /\r\nconnection: close\r\n/i);
+  match(text, /\r\ncontent-type: text\/plain\r\n/i);
+  ok(text.endsWith("\r\n\r\ndone"), text);
+});
