@@ -169,7 +169,9 @@ Deno.test("string and bytes bodies go out whole with their length; other bodies 
   const plain = await get("/plain");
   match(plain, /^HTTP\/1\.1 404/);
   match(plain, /\r\ncontent-type: text\/plain;charset=UTF-8\r\n[\s\S]*\r\n\r\nhi$/i);
-  match(await get("/bytes"), /content-length: 3\r\n[\s\S]*\r\n\r\n\x01\x02\x03$/i);
+  const bytes = await get("/bytes");
+  match(bytes, /\r\ncontent-length: 3\r\n/i);
+  ok(bytes.endsWith("\r\n\r\n" + String.fromCharCode(1, 2, 3)));
   match(await get("/json"), /content-type: application\/json\r\n[\s\S]*\r\n\r\n\{"a":1\}$/i);
   const own = await get("/own-nosniff");
   match(own, /x-content-type-options: other/i);
