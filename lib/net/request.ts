@@ -129,6 +129,7 @@ export class NodeRequest {
 
   /** True once the body was read (or its stream handed out and locked). */
   get bodyUsed(): boolean {
+    if (this.#real) return this.#real.bodyUsed;
     return this.#used || (this.#stream?.locked ?? false);
   }
 
