@@ -45,7 +45,11 @@ async function serveBoth(): Promise<void> {
   const plain = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     (request, info) =>
-      main.handler(request, { remoteAddr: info.remoteAddr, proto: "http/1.1", secure: false }),
+      main.handler(request, {
+        remoteAddr: { ...info.remoteAddr, transport: "tcp" },
+        proto: "http/1.1",
+        secure: false,
+      }),
   );
   console.log(JSON.stringify({ net: main.port, deno: plain.addr.port }));
   Deno.addSignalListener("SIGTERM", async () => {
