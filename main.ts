@@ -1,6 +1,6 @@
 /**
- * duckserve entry point: dispatches argv to the `serve` (default), `auth` and `healthcheck`
- * subcommands.
+ * duckserve entry point: dispatches argv to the `serve` (default), `auth`, `healthcheck`,
+ * `validate` and `config` subcommands.
  * This is the only module that calls `Deno.exit`.
  * @module
  */
@@ -13,6 +13,8 @@ Usage:
   duckserve [serve] [options]   start the server (default command; see serve --help)
   duckserve auth <verb> ...     manage API keys, roles and permissions (see auth --help)
   duckserve healthcheck         exit 0 when a running server's /health answers 200
+  duckserve validate --config FILE   check a configuration document (every problem listed)
+  duckserve config [options]    print the effective configuration as JSON
   duckserve --version           print the version
   duckserve --help              print this help
 `;
@@ -27,6 +29,10 @@ export async function main(args: string[]): Promise<number> {
       return (await import("./cli/auth.ts")).run(rest);
     case "healthcheck":
       return (await import("./cli/healthcheck.ts")).run(rest);
+    case "validate":
+      return (await import("./cli/config.ts")).runValidate(rest);
+    case "config":
+      return (await import("./cli/config.ts")).runConfig(rest);
     case "--version":
     case "-V":
     case "version":

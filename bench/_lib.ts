@@ -65,6 +65,8 @@ export async function startServer(
   const scratch = await Deno.makeTempDir({ prefix: "duckserve-bench-server-" });
   flags = {
     database_path: ":memory:",
+    // The access log costs a little (its own case measures it); other cases compare without it.
+    access_log: "off",
     streams_dir: `${scratch}/streams`,
     auth_database_path: `${scratch}/auth.duckdb`,
     ...flags,

@@ -47,6 +47,8 @@ interface CaseResult {
   base: Summary | null;
   unit: string;
   note?: string;
+  /** The same case with the read cache bypassed (`Cache-Control: no-cache`), when it has one. */
+  uncached?: { goal: string; ratio: Summary; target: Summary };
 }
 const results: CaseResult[] = [];
 
@@ -160,32 +162,85 @@ request = function()
 end`,
 };
 
-async function throughputCase(
-  name: string,
-  goal: string,
+/** One server run of a wrk case (cached, and uncached when asked); req/s. */
+async function serverRun(
   flags: Record<string, string>,
-  script: string,
+  scripts: { cached: string; uncached: string | null },
   path: string,
   connections: number,
-  baseArgs: string[],
-): Promise<void> {
-  if (!wanted(name)) return;
-  console.error(`# ${name}`);
+): Promise<{ cached: number; uncached: number | null; errors: number }> {
+  await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
+  const url = `${new URL(server.url).origin}${path}`;
+  await wrk(url, scripts.cached, { connections, seconds: 1 }); // warm-up
+  const cached = await wrk(url, scripts.cached, { connections, seconds: SECONDS });
+  const uncached = scripts.uncached === null
+    ? null
+    : await wrk(url, scripts.uncached, { connections, seconds: SECONDS });
+  return {
+    cached: cached.requestsPerSecond,
+    uncached: uncached?.requestsPerSecond ?? null,
+    errors: cached.non2xx + (uncached?.non2xx ?? 0),
+  };
+}
+
+/** Summary of the ratios of paired samples (`targets[i] / bases[i]`). */
+function pairedRatio(targets: number[], bases: number[], higherIsBetter = true): Summary {
+  return summarize(targets.map((t, i) => higherIsBetter ? t / bases[i] : bases[i] / t));
+}
+
+/**
+ * A wrk case: each repeat runs the in-process baseline(s), then a fresh server (cached, then
+ * uncached), so drift of this shared machine hits both sides of a pair alike; the ratio is
+ * summarized over the pairs.
+ */
+async function throughputCase(c: WrkCase): Promise<void> {
+  const rows: { name: string; goal: string; uncachedGoal?: string; mode: string }[] = [
+    { name: c.name, goal: c.goal, uncachedGoal: c.uncachedGoal, mode: c.baseline },
+  ];
+  if (c.also) rows.push({ ...c.also, mode: c.also.baseline });
+  if (!rows.some((r) => wanted(r.name))) return;
+  console.error(`# ${c.name}`);
   try {
-    const base = await repeat(async () => (await baseline(baseArgs)).ops);
-    await using server = await startServer({ database_path: db, threads: THREADS, ...flags });
-    const url = `${new URL(server.url).origin}${path}`;
-    await wrk(url, script, { connections, seconds: 1 }); // warm-up
+    const bases: number[][] = rows.map(() => []);
+    const cached: number[] = [];
+    const uncached: number[] = [];
     let errors = 0;
-    const target = await repeat(async () => {
-      const r = await wrk(url, script, { connections, seconds: SECONDS });
-      errors += r.non2xx;
-      return r.requestsPerSecond;
-    });
+    for (let i = 0; i < REPEATS; i++) {
+      for (const [j, row] of rows.entries()) {
+        const args = [row.mode, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)];
+        bases[j].push((await baseline(args)).ops);
+      }
+      const run = await serverRun(
+        { ...noAuth, ...c.flags },
+        { cached: c.script({}), uncached: c.uncachedGoal ? c.script(NO_CACHE) : null },
+        c.path,
+        c.connections,
+      );
+      cached.push(run.cached);
+      if (run.uncached !== null) uncached.push(run.uncached);
+      errors += run.errors;
+    }
     const note = errors ? `${errors} non-2xx responses` : undefined;
-    results.push({ name, goal, ratio: ratioOf(target, base), target, base, unit: "req/s", note });
+    rows.forEach((row, j) => {
+      results.push({
+        name: row.name,
+        goal: row.goal,
+        ratio: pairedRatio(cached, bases[j]),
+        target: summarize(cached),
+        base: summarize(bases[j]),
+        unit: "req/s",
+        note,
+        uncached: uncached.length && row.uncachedGoal
+          ? {
+            goal: row.uncachedGoal,
+            ratio: pairedRatio(uncached, bases[j]),
+            target: summarize(uncached),
+          }
+          : undefined,
+      });
+    });
   } catch (err) {
-    results.push(failedCase(name, goal, "req/s", err));
+    for (const row of rows) results.push(failedCase(row.name, row.goal, "req/s", err));
   }
 }
 
@@ -299,38 +354,47 @@ const query = (sql: string, headers: Record<string, string> = {}) =>
   lua.post("/duckdb/query", JSON.stringify({ sql }), headers);
 const noAuth = { auth_enabled: "false" };
 
-/** The wrk cases: name, goal, server flags, Lua script, path, connections, baseline mode. */
+/** The wrk cases: name, goals, server flags, Lua script, path, connections, baseline mode. */
 interface WrkCase {
   name: string;
   goal: string;
+  /** Goal of the same case with the read cache bypassed; unset when the case has no cache. */
+  uncachedGoal?: string;
   script: (headers: Record<string, string>) => string;
   path: string;
   connections: number;
   baseline: string;
   flags?: Record<string, string>;
-  /** Also measure with the read cache bypassed (`Cache-Control: no-cache`). */
-  uncached?: boolean;
+  /** The same server runs compared with a second baseline (a row of its own). */
+  also?: { name: string; goal: string; uncachedGoal?: string; baseline: string };
 }
 
 const ANALYTICS = "SELECT age, count(*), avg(length(name)) FROM users GROUP BY age";
+const PAGE = "/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50";
 const WRK_CASES: WrkCase[] = [
   {
-    name: "POST /query SELECT 1 (32 conns)",
+    name: "POST /query SELECT 1 (32 conns), vs in-process prepared",
     goal: ">= 0.8",
+    uncachedGoal: ">= 0.6",
     script: (h) => query("SELECT 1", h),
     path: "/duckdb/query",
     connections: 32,
     baseline: "select1",
-    uncached: true,
+    also: {
+      name: "POST /query SELECT 1 (32 conns), vs in-process unprepared",
+      goal: "(report)",
+      uncachedGoal: ">= 0.8",
+      baseline: "select1_unprepared",
+    },
   },
   {
     name: "GET /api/users?filter=id:eq:N (1M rows)",
     goal: ">= 0.8",
+    uncachedGoal: ">= 0.9",
     script: (h) => lua.randomGet("/duckdb/api/users?filter=id:eq:", ROWS, h),
     path: "/duckdb/api/users",
     connections: 32,
     baseline: "point",
-    uncached: true,
   },
   {
     name: "GET /api/users?filter=id:eq:N hot set of 1,000",
@@ -341,26 +405,31 @@ const WRK_CASES: WrkCase[] = [
     baseline: "hot",
   },
   {
-    name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50",
+    name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, vs the bare page",
     goal: ">= 0.8",
-    script: (h) =>
-      lua.pageGet("/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=%d&limit=50", 100, h),
+    uncachedGoal: "(report)",
+    script: (h) => lua.pageGet(PAGE, 100, h),
     path: "/duckdb/api/users",
     connections: 32,
     baseline: "page",
-    uncached: true,
+    also: {
+      name: "GET /api/users?filter=age:gt:30&sort=name:asc&page=P&limit=50, vs page + count",
+      goal: "(report)",
+      uncachedGoal: ">= 0.8",
+      baseline: "page_count",
+    },
   },
   {
     name: "POST /query analytics GROUP BY (8 conns)",
     goal: ">= 0.9",
+    uncachedGoal: "(report)",
     script: (h) => query(ANALYTICS, h),
     path: "/duckdb/query",
     connections: 8,
     baseline: "analytics",
-    uncached: true,
   },
   {
-    name: "POST /api/users single row",
+    name: "POST /api/users single row, vs prepared insert + commit",
     goal: ">= 0.8",
     script: () => lua.insert("/duckdb/api/users"),
     path: "/duckdb/api/users",
@@ -378,20 +447,7 @@ const WRK_CASES: WrkCase[] = [
   },
 ];
 
-const variants = WRK_CASES.flatMap((c) =>
-  c.uncached ? [c, { ...c, name: `${c.name}, uncached`, goal: "(report)", uncachedRun: true }] : [c]
-) as (WrkCase & { uncachedRun?: boolean })[];
-for (const c of variants) {
-  await throughputCase(
-    c.name,
-    c.goal,
-    { ...noAuth, ...c.flags },
-    c.script(c.uncachedRun ? NO_CACHE : {}),
-    c.path,
-    c.connections,
-    [c.baseline, "--db", db, "--connections", THREADS, "--seconds", String(SECONDS)],
-  );
-}
+for (const c of WRK_CASES) await throughputCase(c);
 
 /**
  * Auth on vs off: two servers (one with keys, one without) run side by side and the load
@@ -437,6 +493,63 @@ async function authCase(authDb: string): Promise<void> {
   }
 }
 if (authDb) await authCase(authDb);
+
+/**
+ * Access log and metrics on vs off: cached `POST /query SELECT 1`, two servers side by side (one
+ * writing the access log to a file and counting Prometheus metrics, one with both off) with the
+ * load alternating between them; each on/off pair gives one ratio. The server with metrics is
+ * scraped once a second during its runs, as Prometheus would.
+ */
+async function telemetryCase(): Promise<void> {
+  const name = "access log + metrics on vs off: POST /query SELECT 1 cached";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using off = await startServer({ ...noAuth, threads: THREADS, metrics: "false" });
+    await using on = await startServer({
+      ...noAuth,
+      threads: THREADS,
+      access_log: `${work}/access.log`,
+    });
+    const script = lua.post("/duckdb/query", '{"sql":"SELECT 1"}');
+    const offUrl = `${off.url}/query`;
+    const onUrl = `${on.url}/query`;
+    await wrk(offUrl, script, { connections: 32, seconds: 1 });
+    await wrk(onUrl, script, { connections: 32, seconds: 1 });
+    const scraper = setInterval(() => {
+      fetch(`${on.url}/metrics`).then((r) => r.body?.cancel()).catch(() => {});
+    }, 1000);
+    const offs: number[] = [];
+    const ons: number[] = [];
+    let errors = 0;
+    try {
+      for (let i = 0; i < REPEATS; i++) {
+        const a = await wrk(offUrl, script, { connections: 32, seconds: SECONDS });
+        const b = await wrk(onUrl, script, { connections: 32, seconds: SECONDS });
+        offs.push(a.requestsPerSecond);
+        ons.push(b.requestsPerSecond);
+        errors += a.non2xx + b.non2xx;
+      }
+    } finally {
+      clearInterval(scraper);
+    }
+    const logged = (await Deno.readTextFile(`${work}/access.log`)).split("\n").length - 1;
+    results.push({
+      name,
+      goal: ">= 0.95",
+      ratio: summarize(ons.map((v, i) => v / offs[i])),
+      target: summarize(ons),
+      base: summarize(offs),
+      unit: "req/s",
+      note: errors
+        ? `${errors} non-2xx responses`
+        : `baseline: access_log off, metrics false, interleaved; ${logged} lines logged`,
+    });
+  } catch (err) {
+    results.push(failedCase(name, ">= 0.95", "req/s", err));
+  }
+}
+await telemetryCase();
 
 /** A certificate for 127.0.0.1 signed by a CA made here (openssl); `pem` is the CA clients trust. */
 async function benchCertificate(): Promise<{ cert: string; key: string; pem: string }> {
@@ -521,66 +634,121 @@ async function httpsCase(): Promise<void> {
 }
 await httpsCase();
 
-async function bulkCase(): Promise<void> {
-  const name = "POST /api/users JSON array of 100k rows";
+/** The bulk bodies: Content-Type, the baseline's DuckDB reader, the goal. */
+const BULK = [
+  { format: "json", type: "application/json", goal: ">= 0.8" },
+  { format: "csv", type: "text/csv", goal: ">= 0.8" },
+  { format: "parquet", type: "application/vnd.apache.parquet", goal: ">= 0.8" },
+  { format: "ndjson", type: "application/x-ndjson", goal: "(report)" },
+];
+
+/** POST /api/users with a body of 100k rows vs DuckDB's reader of the same file into the table. */
+async function bulkCase(bulk: (typeof BULK)[number]): Promise<void> {
+  const name = `POST /api/users ${bulk.format} body of 100k rows, vs DuckDB's reader`;
   if (!wanted(name)) return;
   console.error(`# ${name}`);
-  let next = 50_000_000;
+  let next = 50_000_000 + BULK.indexOf(bulk) * 100_000_000;
   const file = async () => {
-    const rows = Array.from({ length: 100_000 }, (_, i) => ({
-      id: next + i,
-      name: `bulk${next + i}`,
-      email: `bulk${next + i}@example.com`,
-      age: (i % 90) + 10,
-    }));
+    const path = `${work}/bulk-${next}.${bulk.format}`;
+    await baseline(["make", "--format", bulk.format, "--file", path, "--start", String(next)]);
     next += 1_000_000;
-    const path = `${work}/bulk-${next}.json`;
-    await Deno.writeTextFile(path, JSON.stringify(rows));
     return path;
   };
+  const post = async (url: string, path: string) => {
+    const out = await sh("taskset", [
+      "-c",
+      LOAD_CORE,
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code} %{time_total}",
+      "-H",
+      `Content-Type: ${bulk.type}`,
+      "--data-binary",
+      `@${path}`,
+      `${url}/api/users`,
+    ]);
+    const [code, seconds] = out.trim().split(" ");
+    if (code !== "201") throw new Error(`HTTP ${code}`);
+    return Number(seconds);
+  };
   try {
-    const base = await repeat(async () =>
-      (await baseline(["bulk", "--db", db, "--file", await file(), "--connections", "1"])).seconds
-    );
-    await using server = await startServer({
-      database_path: db,
-      threads: THREADS,
-      auth_enabled: "false",
-    });
-    const target = await repeat(async () => {
-      const path = await file();
-      const out = await sh("taskset", [
-        "-c",
-        LOAD_CORE,
-        "curl",
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code} %{time_total}",
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        `@${path}`,
-        `${server.url}/api/users`,
-      ]);
-      const [code, seconds] = out.trim().split(" ");
-      if (code !== "201") throw new Error(`HTTP ${code}`);
-      return Number(seconds);
-    });
+    // Each repeat: DuckDB's reader in process, then a fresh server (the file has one owner).
+    const bases: number[] = [];
+    const targets: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const args = ["bulk", "--db", db, "--file", await file(), "--reader", bulk.format];
+      bases.push((await baseline([...args, "--connections", "1"])).seconds);
+      const body = await file();
+      await using server = await startServer({
+        database_path: db,
+        threads: THREADS,
+        auth_enabled: "false",
+      });
+      targets.push(await post(server.url, body));
+    }
+    const [target, base] = [summarize(targets), summarize(bases)];
     results.push({
       name,
-      goal: ">= 0.5",
-      ratio: ratioOf(target, base, false),
+      goal: bulk.goal,
+      ratio: pairedRatio(targets, bases, false),
       target,
       base,
       unit: "s",
     });
   } catch (err) {
-    results.push(failedCase(name, ">= 0.5", "s", err));
+    results.push(failedCase(name, bulk.goal, "s", err));
   }
 }
-await bulkCase();
+for (const bulk of BULK) await bulkCase(bulk);
+
+/**
+ * Revalidation: a GET with `If-None-Match` of its current tag (304, no body) vs the cached 200 of
+ * the same request, on one server with the load alternating between the two.
+ */
+async function revalidationCase(): Promise<void> {
+  const name = "GET /api/users page with If-None-Match, unchanged (304), vs cached 200";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using server = await startServer({ database_path: db, threads: THREADS, ...noAuth });
+    const path = "/duckdb/api/users?filter=age:gt:30&sort=name:asc&page=3&limit=50";
+    const url = `${new URL(server.url).origin}${path}`;
+    const first = await fetch(url);
+    await first.body?.cancel();
+    const tag = first.headers.get("etag");
+    if (!tag) throw new Error("no ETag on the answer");
+    const get = (headers: Record<string, string>) => `
+wrk.method = "GET"
+${luaHeaders(headers)}`;
+    const plain = get({});
+    const revalidate = get({ "If-None-Match": tag.replaceAll('"', '\\"') });
+    await wrk(url, plain, { connections: 32, seconds: 1 });
+    await wrk(url, revalidate, { connections: 32, seconds: 1 });
+    const cached: number[] = [];
+    const notModified: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      cached.push((await wrk(url, plain, { connections: 32, seconds: SECONDS })).requestsPerSecond);
+      notModified.push(
+        (await wrk(url, revalidate, { connections: 32, seconds: SECONDS })).requestsPerSecond,
+      );
+    }
+    results.push({
+      name,
+      goal: ">= 1.5",
+      ratio: summarize(notModified.map((v, i) => v / cached[i])),
+      target: summarize(notModified),
+      base: summarize(cached),
+      unit: "req/s",
+      note: "baseline: duckserve's cached 200 of the same request, interleaved",
+    });
+  } catch (err) {
+    results.push(failedCase(name, ">= 1.5", "req/s", err));
+  }
+}
+await revalidationCase();
 
 const everything = "SELECT * FROM users";
 const path = (fmt: string) => (base: string) =>
@@ -611,17 +779,20 @@ for (const format of ["csv", "ndjson", "parquet", "arrow", "json"]) {
 await Deno.remove(work, { recursive: true });
 
 const fmt = (n: number | undefined, digits = 2) => n === undefined ? "-" : n.toFixed(digits);
+const ratioText = (r: Summary | null | undefined) =>
+  r ? `${fmt(r.min)} / **${fmt(r.median)}** / ${fmt(r.max)}` : "-";
 const lines = [
-  "| case | goal | ratio (min / median / max) | duckserve (median) | baseline (median) | note |",
-  "| --- | --- | --- | --- | --- | --- |",
+  "| case | goal | ratio (min / median / max) | uncached goal | uncached ratio | duckserve (median) | uncached (median) | baseline (median) | note |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const r of results) {
+  const unc = r.uncached;
   lines.push(
-    `| ${r.name} | ${r.goal} | ${
-      r.ratio ? `${fmt(r.ratio.min)} / **${fmt(r.ratio.median)}** / ${fmt(r.ratio.max)}` : "-"
+    `| ${r.name} | ${r.goal} | ${ratioText(r.ratio)} | ${unc?.goal ?? "-"} | ${
+      ratioText(unc?.ratio)
     } | ${r.target ? `${fmt(r.target.median, 1)} ${r.unit}` : "-"} | ${
-      r.base ? `${fmt(r.base.median, 1)} ${r.unit}` : "-"
-    } | ${r.note ?? ""} |`,
+      unc ? `${fmt(unc.target.median, 1)} ${r.unit}` : "-"
+    } | ${r.base ? `${fmt(r.base.median, 1)} ${r.unit}` : "-"} | ${r.note ?? ""} |`,
   );
 }
 console.log(lines.join("\n"));

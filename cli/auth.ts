@@ -28,7 +28,9 @@ import {
   removePermission,
   removeRole,
   requireAuthFile,
+  type RoleLimit,
   setPermission,
+  setRoleLimit,
 } from "../lib/auth/store.ts";
 import { createCommand, parseCommand, printError } from "./_program.ts";
 
@@ -188,15 +190,42 @@ async function listKeys(o: Options, db: string): Promise<void> {
   );
 }
 
-/** `auth role add|remove|list`. */
+/** The rate limit of `--rate` and `--burst` (null for none or `--rate off`). */
+function limitOf(o: Options): RoleLimit | null {
+  const burst = o.burst === undefined ? null : Number(o.burst);
+  if (o.rate === undefined || o.rate === "off") {
+    if (burst !== null) throw new AuthInputError("--burst needs --rate");
+    return null;
+  }
+  return { rate: String(o.rate), burst };
+}
+
+function describeLimit(limit: RoleLimit | null): string {
+  if (!limit) return "no rate limit";
+  return `a rate limit of ${limit.rate} per key` + (limit.burst ? ` (burst ${limit.burst})` : "");
+}
+
+/** `auth role add|set|remove|list`. */
 function addRoleVerbs(program: Command, { verb, leaf }: Verbs): void {
   const role = program.command("role").description("manage roles");
   leaf(role, "add", "create a role (it has no permissions until granted)")
     .requiredOption("-n, --name <name>", "role name (letters, digits, _ . -)")
     .option("--desc <text>", "description")
+    .option("--rate <rate>", "requests per key of this role (50/s, 600/m); default: no limit")
+    .option("--burst <n>", "requests a key may make at once (default: one second's worth)")
     .action(verb("role add", async (o, db) => {
-      await addRole(db, o.name as string, o.desc as string | undefined);
-      print(`Added role ${o.name}.`);
+      const limit = limitOf(o);
+      await addRole(db, o.name as string, o.desc as string | undefined, limit);
+      print(`Added role ${o.name}${limit ? ` with ${describeLimit(limit)}` : ""}.`);
+    }));
+  leaf(role, "set", "change a role's rate limit (running servers apply it within a second)")
+    .requiredOption("-n, --name <name>", "role name")
+    .requiredOption("--rate <rate>", "requests per key (50/s, 600/m), or off")
+    .option("--burst <n>", "requests a key may make at once (default: one second's worth)")
+    .action(verb("role set", async (o, db) => {
+      const limit = limitOf(o);
+      await setRoleLimit(db, o.name as string, limit);
+      print(`Role ${o.name} now has ${describeLimit(limit)}.`);
     }));
   leaf(role, "remove", "delete a role")
     .requiredOption("-n, --name <name>", "role name")
@@ -219,11 +248,20 @@ function addRoleVerbs(program: Command, { verb, leaf }: Verbs): void {
         description: r.description,
         keys: data.keys.filter((k) => k.role === r.name).length,
         permissions: data.permissions.filter((p) => p.role === r.name).length,
+        rate_limit: r.rateLimit ?? null,
+        rate_burst: r.rateLimit ? r.rateBurst ?? null : null,
       }));
       if (o.json) return printJson(rows);
       printTable(
-        ["ROLE", "KEYS", "PERMISSIONS", "DESCRIPTION"],
-        rows.map((r) => [r.role, String(r.keys), String(r.permissions), r.description ?? ""]),
+        ["ROLE", "KEYS", "PERMISSIONS", "RATE", "BURST", "DESCRIPTION"],
+        rows.map((r) => [
+          r.role,
+          String(r.keys),
+          String(r.permissions),
+          r.rate_limit ?? "-",
+          r.rate_limit ? String(r.rate_burst ?? "auto") : "-",
+          r.description ?? "",
+        ]),
       );
     }));
 }

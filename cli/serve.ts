@@ -2,29 +2,33 @@
  * `duckserve serve` (the default command): load the configuration, start the server, and stop
  * gracefully on SIGINT/SIGTERM: stop accepting, let in-flight requests finish for up to
  * `shutdown_grace`, interrupt what is left, checkpoint and close (a second signal forces the exit;
- * a repeat within a second is the same request).
+ * a repeat within a second is the same request). SIGHUP reloads the configuration (the
+ * `--config` file, the environment, the flags) without a restart.
  * @module
  */
 
 import {
   type Config,
-  CONFIG_KEYS,
   ConfigError,
+  type ConfigSources,
   describeConfig,
   loadConfig,
 } from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
 import { VERSION } from "../lib/version.ts";
-import { createCommand, parseCommand, printError } from "./_program.ts";
+import { printProblems } from "./config.ts";
+import {
+  addConfigOptions,
+  configFlagsOf,
+  createCommand,
+  parseCommand,
+  printError,
+} from "./_program.ts";
 
 /** Help text header of `serve`. */
 export const SERVE_HELP =
   "Start the HTTP server. Options override environment variables (DUCKDB_*), which override " +
   "the --config file, which overrides defaults.";
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
 
 /** How long after the first stop signal a repeated one is the same request (ms). */
 export const SAME_SIGNAL_MS = 1_000;
@@ -73,28 +77,24 @@ export function createSignalHandler(actions: {
 
 /** Runs `serve` with `args`; resolves with the process exit code after shutdown. */
 export async function run(args: string[]): Promise<number> {
-  const command = createCommand("serve")
-    .description(SERVE_HELP)
-    .option("--config <file>", "JSON configuration file")
-    .option("--print-config", "print the effective configuration as JSON and exit")
-    .version(VERSION, "-V, --version", "print the version and exit");
-  for (const spec of CONFIG_KEYS) {
-    const value = spec.kind === "bool" ? "[true|false]" : "<value>";
-    command.option(`--${spec.flag} ${value}`, `${spec.description} (env ${spec.env})`);
-  }
+  const command = addConfigOptions(
+    createCommand("serve")
+      .description(SERVE_HELP)
+      .option("--print-config", "print the effective configuration as JSON and exit")
+      .version(VERSION, "-V, --version", "print the version and exit"),
+  );
   command.action(() => {});
   const early = await parseCommand(command, args);
   if (early !== null) return early;
   const options = command.opts();
 
   let config;
+  const sources = { file: options.config, flags: configFlagsOf(options) };
   try {
-    const flags: Record<string, string | boolean | undefined> = {};
-    for (const spec of CONFIG_KEYS) flags[spec.key] = options[camel(spec.flag)];
-    config = await loadConfig({ file: options.config, flags });
+    config = await loadConfig(sources);
   } catch (err) {
     if (err instanceof ConfigError) {
-      printError(err.message);
+      printProblems(err);
       return 2;
     }
     throw err;
@@ -104,14 +104,14 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
 
-  return await serveUntilStopped(config);
+  return await serveUntilStopped(config, sources);
 }
 
 /**
- * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}); resolves
- * with the exit code.
+ * Starts the server and serves until SIGINT/SIGTERM (see {@link createSignalHandler}), reloading
+ * the configuration on SIGHUP; resolves with the exit code.
  */
-async function serveUntilStopped(config: Config): Promise<number> {
+async function serveUntilStopped(config: Config, sources: ConfigSources): Promise<number> {
   // Signals are heard from before the server starts: a stop asked for while it starts (its
   // `server_started` line is already out) waits for the start, then drains.
   const started = Promise.withResolvers<Awaited<ReturnType<typeof startServer>>>();
@@ -128,16 +128,23 @@ async function serveUntilStopped(config: Config): Promise<number> {
       forced.resolve(130);
     },
   });
+  // SIGHUP reloads from the same sources; the server logs the outcome (config_reloaded, or
+  // config_reload_refused with every problem) and keeps serving either way.
+  const onHangUp = () => {
+    started.promise.then((server) => server.reloadFrom(undefined, "sighup")).catch(() => {});
+  };
   const listen = (on: boolean) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       if (on) Deno.addSignalListener(signal, onSignal);
       else Deno.removeSignalListener(signal, onSignal);
     }
+    if (on) Deno.addSignalListener("SIGHUP", onHangUp);
+    else Deno.removeSignalListener("SIGHUP", onHangUp);
   };
   listen(true);
   let server;
   try {
-    server = await startServer(config);
+    server = await startServer(config, { sources });
   } catch (err) {
     listen(false);
     printError(`cannot start: ${(err as Error).message}`);

@@ -1,320 +1,59 @@
 /**
  * The one typed configuration of duckserve, its defaults, and `loadConfig()`, which merges
- * (lowest to highest precedence) defaults, a JSON file, environment variables and command-line
- * flags. Nothing else in the program reads `Deno.env`.
+ * (lowest to highest precedence) defaults, a configuration document (a JSON, YAML or TOML file,
+ * or a document posted to the admin endpoint), environment variables and command-line flags,
+ * and checks the whole result: every problem is collected, so one {@link ConfigError} lists them
+ * all. Nothing else in the program reads `Deno.env`.
  *
- * Every key is one row of {@link CONFIG_KEYS}; README's configuration table mirrors it (a test
- * keeps the two in step).
+ * Every key is one row of {@link CONFIG_KEYS} (`config_keys.ts`); README's configuration table
+ * mirrors it (a test keeps the two in step). {@link changedKeys} and {@link restartKeys} tell a
+ * live reload what changed and what cannot change while the server runs.
  *
  * @example
  * ```ts
- * import { equal } from "node:assert/strict";
- * import { loadConfig } from "./config.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ * import { changedKeys, loadConfig } from "./config.ts";
  * const config = await loadConfig({ env: { DUCKDB_PORT: "9000" }, flags: { threads: "2" } });
  * equal(config.port, 9000);
  * equal(config.threads, 2);
+ * const next = await loadConfig({ env: {}, document: { port: 9001, threads: 2 } });
+ * deepEqual(changedKeys(config, next), ["port"]);
  * ```
  * @module
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { type Kind, type KindRule, parseKindValue } from "./config_kinds.ts";
+import { parseKindValue } from "./config_kinds.ts";
 import { reservedCatalogClash } from "./catalog_name.ts";
-import { finishNetConfig, NET_KEYS, type NetConfig } from "./config_net.ts";
+import { ConfigDocumentError, readConfigDocument } from "./config_file.ts";
+import { type Config, CONFIG_KEYS, type ConfigKey } from "./config_keys.ts";
+import { finishNetConfig } from "./config_net.ts";
+import { finishOpsConfig } from "./config_ops.ts";
 import { formatDuration } from "./units.ts";
 
-/** The effective configuration: the reference's option names, listener keys in {@link NetConfig}. */
-export interface Config extends NetConfig {
-  host: string;
-  port: number;
-  route_prefix: string;
-  database_path: string;
-  auth_database_path: string;
-  admin_key_file: string | null;
-  auth_enabled: boolean;
-  auth_failure_limit: number;
-  auth_failure_window: number;
-  query_timeout: number;
-  max_rows_per_page: number;
-  absolute_max_rows: number;
-  max_export_rows: number;
-  json_big_numbers: "number" | "string";
-  compression: boolean;
-  compression_min_size: number;
-  read_cache_size: number;
-  read_cache_max_entry: number;
-  threads: number;
-  access_mode: "read_write" | "read_only";
-  memory_limit: string | null;
-  enable_object_cache: boolean;
-  temp_directory: string | null;
-  allowed_directories: string[];
-  max_body_size: number;
-  log_level: LogLevel;
-  shutdown_grace: number;
-  streams: boolean;
-  streams_prefix: string;
-  streams_storage: "memory" | "dir";
-  streams_dir: string;
-  streams_auth: "keys" | "none";
-  long_poll_timeout: number;
-  sse_reconnect_interval: number;
-  change_feeds: boolean;
-}
+export { type Config, CONFIG_KEYS, type ConfigKey, type LogLevel } from "./config_keys.ts";
 
-/** Log verbosity, lowest to highest. */
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-
-/** One configuration key: its type, default, sources and README description. */
-export interface ConfigKey extends KindRule {
-  key: keyof Config;
-  default: Config[keyof Config];
-  /** Environment variable (reference names where the reference had one). */
-  env: string;
-  /** Long command-line flag, without the leading `--`. */
-  flag: string;
-  description: string;
-}
-
-/** Every configuration key, in README order. */
-export const CONFIG_KEYS: readonly ConfigKey[] = [
-  row("host", "string", "0.0.0.0", "Address to listen on."),
-  row("port", "int", 8080, "TCP port to listen on; `0` picks a free port.", { min: 0, max: 65535 }),
-  row("route_prefix", "string", "/duckdb", "Path prefix of every endpoint (`/` for none)."),
-  ...NET_KEYS,
-  row(
-    "database_path",
-    "path",
-    "data/main.duckdb",
-    "Main database file (relative paths are resolved against the working directory; its " +
-      "directory is created), or `:memory:` for a database lost at exit. Names like `Main.db` " +
-      "that DuckDB cannot use as a catalog are refused.",
-  ),
-  row(
-    "auth_database_path",
-    "path",
-    "data/auth.duckdb",
-    "Auth database file (relative paths are resolved against the working directory). " +
-      "Created with default roles and one printed admin key when missing.",
-  ),
-  row(
-    "admin_key_file",
-    "path",
-    null,
-    "When the first start creates the auth database, write its admin key to this file " +
-      "(created with mode `0600`) instead of stderr, and log only where it is (container logs " +
-      "keep stderr). May not lie in `allowed_directories`.",
-    { nullable: true },
-  ),
-  row(
-    "auth_enabled",
-    "bool",
-    true,
-    "Require API keys. `false` serves every endpoint without a key (for local experiments only).",
-  ),
-  row(
-    "auth_failure_limit",
-    "int",
-    20,
-    "Failed authentications one client address may make per `auth_failure_window` before " +
-      "its requests get 429; `0` disables the limit.",
-    { min: 0 },
-  ),
-  row(
-    "auth_failure_window",
-    "duration",
-    60_000,
-    "Window of `auth_failure_limit`; a limited address may try again when it ends.",
-  ),
-  row("query_timeout", "duration", 10_000, "Longest a statement may run before it is interrupted."),
-  row(
-    "max_rows_per_page",
-    "int",
-    100,
-    "Default and largest page size of paginated reads.",
-    { min: 1 },
-  ),
-  row(
-    "absolute_max_rows",
-    "int",
-    10_000,
-    "Most rows an unpaginated read returns; `0` disables the cap.",
-    { min: 0 },
-  ),
-  row(
-    "max_export_rows",
-    "int",
-    0,
-    "Most rows an export returns (CSV, NDJSON, Parquet, Arrow, or any format with " +
-      "`download=1`) instead of `absolute_max_rows`; `0` means unlimited.",
-    { min: 0 },
-  ),
-  row(
-    "json_big_numbers",
-    "enum",
-    "number",
-    "How JSON writes BIGINT, UBIGINT, HUGEINT, UHUGEINT and DECIMAL: exact `number`s, or " +
-      "`string`s for JavaScript clients (per request: `big_numbers=`).",
-    { values: ["number", "string"] },
-  ),
-  row(
-    "compression",
-    "bool",
-    true,
-    "Compress row responses (zstd, br, gzip) when the client accepts it; never Parquet.",
-  ),
-  row(
-    "compression_min_size",
-    "size",
-    1024,
-    "Smallest row response body that is compressed.",
-  ),
-  row(
-    "read_cache_size",
-    "size",
-    64 * 1024 * 1024,
-    "Memory for cached read answers (`GET /api/{table}` of tables, deterministic raw " +
-      "SELECTs); every write the server performs invalidates them. `0` turns the cache off.",
-  ),
-  row(
-    "read_cache_max_entry",
-    "size",
-    1024 * 1024,
-    "Largest single answer the read cache keeps.",
-  ),
-  row("threads", "int", 4, "DuckDB worker threads; also sizes the connection pool.", {
-    min: 1,
-    max: 1024,
-  }),
-  row(
-    "access_mode",
-    "enum",
-    "read_write",
-    "`read_only` opens the main database read-only and refuses writes with 403.",
-    { values: ["read_write", "read_only"] },
-  ),
-  row(
-    "memory_limit",
-    "memory",
-    null,
-    "DuckDB memory limit such as `4GB` or `512MB` (DuckDB's default: 80% of RAM).",
-    { nullable: true },
-  ),
-  row("enable_object_cache", "bool", false, "Enable DuckDB's object cache."),
-  row(
-    "temp_directory",
-    "path",
-    null,
-    "Directory for DuckDB spill files and export scratch space (default: a private " +
-      "directory under the system temp directory, removed at exit). User SQL may use it, so it " +
-      "may not hold the database file, the auth database or stream storage.",
-    { nullable: true },
-  ),
-  row(
-    "allowed_directories",
-    "list",
-    [],
-    "Directories user SQL may read and write (comma-separated in the environment and flags). " +
-      "Everything else on the file system is out of reach. Directories holding the database " +
-      "file, the auth database, stream storage or ACME certificates are refused.",
-  ),
-  row(
-    "max_body_size",
-    "size",
-    10 * 1024 * 1024,
-    "Largest request body accepted, such as `10MB`; larger bodies get 413.",
-  ),
-  row(
-    "log_level",
-    "enum",
-    "info",
-    "Structured log verbosity on stderr.",
-    { values: ["debug", "info", "warn", "error", "silent"] },
-  ),
-  row(
-    "shutdown_grace",
-    "duration",
-    10_000,
-    "On SIGINT/SIGTERM, how long in-flight requests may still run before their statements are " +
-      "interrupted (`0` interrupts at once).",
-  ),
-  row("streams", "bool", true, "Serve Durable Streams at `streams_prefix`."),
-  row(
-    "streams_prefix",
-    "string",
-    "/v1/stream",
-    "Path of the streams endpoint, at the server root (not under `route_prefix`).",
-  ),
-  row(
-    "streams_storage",
-    "enum",
-    "dir",
-    "`dir`: durable, crash-safe log files under `streams_dir`; `memory`: lost at exit " +
-      "(`deno task dev` uses it).",
-    { values: ["dir", "memory"] },
-  ),
-  row(
-    "streams_dir",
-    "path",
-    "data/streams",
-    "Directory of durable stream storage (relative paths are resolved against the working " +
-      "directory). Never reachable from user SQL.",
-  ),
-  row(
-    "streams_auth",
-    "enum",
-    "keys",
-    "`keys`: streams need an API key with grants on `stream:<name>`; `none`: open, like the " +
-      "reference plugin.",
-    { values: ["keys", "none"] },
-  ),
-  row(
-    "long_poll_timeout",
-    "duration",
-    30_000,
-    "How long a `live=long-poll` read waits for data before answering 204.",
-  ),
-  row(
-    "sse_reconnect_interval",
-    "duration",
-    60_000,
-    "How long a `live=sse` response stays open before the server ends it (clients reconnect).",
-  ),
-  row(
-    "change_feeds",
-    "bool",
-    true,
-    "Append an event to `{streams_prefix}/_changes/{table}` for every committed write.",
-  ),
-];
-
-function row(
-  key: keyof Config,
-  kind: Kind,
-  defaultValue: Config[keyof Config],
-  description: string,
-  extra: Partial<ConfigKey> = {},
-): ConfigKey {
-  return {
-    key,
-    kind,
-    default: defaultValue,
-    env: `DUCKDB_${key.toUpperCase()}`,
-    flag: key.replaceAll("_", "-"),
-    description,
-    ...extra,
-  };
-}
-
-/** A configuration value that cannot be used; its message is one line naming key, value, rule. */
+/**
+ * A configuration that cannot be used. `problems` lists every problem, each one line naming key,
+ * value, source and rule; the message is those lines.
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("\n"));
+    this.problems = list;
+  }
 }
 
 /** Where configuration comes from. */
 export interface ConfigSources {
-  /** A JSON file of `{ key: value }`. */
+  /** A JSON, YAML or TOML file of `key: value` pairs (by extension). */
   file?: string;
+  /** A document already parsed (the admin endpoint's body); used instead of `file`. */
+  document?: Record<string, unknown>;
   /** Environment variables; defaults to the process environment. */
   env?: Record<string, string>;
   /** Command-line flag values by key (`database_path`) or flag name (`database-path`). */
@@ -323,81 +62,76 @@ export interface ConfigSources {
   cwd?: string;
 }
 
+const BY_KEY = new Map<string, ConfigKey>(CONFIG_KEYS.map((k) => [k.key, k]));
+
 /**
- * Builds the effective {@link Config}: defaults, then the file, then the environment, then flags.
- * Throws {@link ConfigError} with one clear line on the first invalid value.
+ * Builds the effective {@link Config}: defaults, then the document, then the environment, then
+ * flags. Throws {@link ConfigError} listing every invalid value and every broken rule.
  */
 export async function loadConfig(sources: ConfigSources = {}): Promise<Config> {
   const config = Object.fromEntries(CONFIG_KEYS.map((k) => [k.key, k.default])) as Record<
     string,
     unknown
   >;
-  if (sources.file) {
-    for (const [key, value] of Object.entries(await readConfigFile(sources.file))) {
-      const spec = CONFIG_KEYS.find((k) => k.key === key);
-      if (!spec) {
-        throw new ConfigError(`unknown config key "${key}" in ${sources.file}`);
-      }
-      config[key] = parseValue(spec, value, `${sources.file}`);
+  const problems: string[] = [];
+  const set = (spec: ConfigKey, value: unknown, source: string) => {
+    const parsed = parseKindValue(spec, value);
+    if (parsed.ok) config[spec.key] = parsed.value;
+    else {
+      problems.push(
+        `invalid ${spec.key} = ${
+          JSON.stringify(value)
+        } (from ${source}): expected ${parsed.expected}`,
+      );
     }
+  };
+  const { document, source } = await documentOf(sources);
+  for (const [key, value] of Object.entries(document)) {
+    const spec = BY_KEY.get(key);
+    if (spec) set(spec, value, source);
+    else problems.push(`unknown config key "${key}" in ${source}`);
   }
   const env = sources.env ?? Deno.env.toObject();
   for (const spec of CONFIG_KEYS) {
     const value = env[spec.env];
-    if (value !== undefined && value !== "") config[spec.key] = parseValue(spec, value, spec.env);
+    if (value !== undefined && value !== "") set(spec, value, spec.env);
   }
   for (const [name, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined) continue;
     const spec = CONFIG_KEYS.find((k) => k.key === name || k.flag === name);
-    if (!spec) throw new ConfigError(`unknown option --${name}`);
-    config[spec.key] = parseValue(spec, value, `--${spec.flag}`);
+    if (spec) set(spec, value, `--${spec.flag}`);
+    else problems.push(`unknown option --${name}`);
   }
-  return finish(config as unknown as Config, sources.cwd ?? Deno.cwd());
+  finish(config as unknown as Config, sources.cwd ?? Deno.cwd(), (line) => problems.push(line));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config) as unknown as Config;
 }
 
-async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** The document layer and how problems name it. */
+async function documentOf(
+  sources: ConfigSources,
+): Promise<{ document: Record<string, unknown>; source: string }> {
+  if (sources.document) return { document: sources.document, source: "the document" };
+  if (!sources.file) return { document: {}, source: "" };
   try {
-    text = await Deno.readTextFile(path);
+    return { document: await readConfigDocument(sources.file), source: sources.file };
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    if (err instanceof ConfigDocumentError) throw new ConfigError(err.message);
+    throw err;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(`config file ${path} must hold a JSON object of key: value`);
-  }
-  return parsed as Record<string, unknown>;
 }
 
-function fail(spec: ConfigKey, value: unknown, source: string, rule: string): never {
-  throw new ConfigError(
-    `invalid ${spec.key} = ${JSON.stringify(value)} (from ${source}): expected ${rule}`,
-  );
-}
-
-/** Parses one raw value (string from env/flags, or JSON value from the file) for a key. */
-function parseValue(spec: ConfigKey, value: unknown, source: string): unknown {
-  const parsed = parseKindValue(spec, value);
-  if (!parsed.ok) fail(spec, value, source, parsed.expected);
-  return parsed.value;
-}
-
-function finish(config: Config, cwd: string): Config {
+/** Normalizes paths and prefixes and checks every cross-key rule; `report` gets each problem. */
+function finish(config: Config, cwd: string, report: (line: string) => void): void {
   const prefix = "/" + config.route_prefix.replace(/^\/+|\/+$/g, "");
   if (!/^(\/[A-Za-z0-9._~-]+)*\/?$/.test(prefix)) {
-    throw new ConfigError(
+    report(
       `invalid route_prefix = ${
         JSON.stringify(config.route_prefix)
       }: expected path segments of letters, digits and . _ ~ -`,
     );
-  }
-  config.route_prefix = prefix === "/" ? "" : prefix;
-  config.streams_prefix = finishStreamsPrefix(config.streams_prefix, config.route_prefix);
+  } else config.route_prefix = prefix === "/" ? "" : prefix;
+  config.streams_prefix = finishStreamsPrefix(config.streams_prefix, config.route_prefix, report);
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   if (config.database_path !== ":memory:") config.database_path = absolute(config.database_path);
   config.auth_database_path = absolute(config.auth_database_path);
@@ -405,15 +139,15 @@ function finish(config: Config, cwd: string): Config {
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
-  finishNetConfig(config, cwd, ConfigError);
-  checkCatalogName(config.database_path);
-  checkAllowedDirectories(config);
+  finishNetConfig(config, cwd, report);
+  finishOpsConfig(config, cwd, report);
+  checkCatalogName(config.database_path, report);
+  checkAllowedDirectories(config, report);
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
-    throw new ConfigError(
+    report(
       'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',
     );
   }
-  return Object.freeze(config) as Config;
 }
 
 /**
@@ -421,7 +155,7 @@ function finish(config: Config, cwd: string): Config {
  * main database file (a `COPY … TO` would overwrite it), the auth database or the streams
  * directory (or lie inside the latter): auth and stream data are never reachable from user SQL.
  */
-function checkAllowedDirectories(config: Config): void {
+function checkAllowedDirectories(config: Config, report: (line: string) => void): void {
   // `dir` has no trailing slash, so the root is "" and holds every absolute path.
   const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
   const durableStreams = config.streams && config.streams_storage === "dir";
@@ -431,25 +165,19 @@ function checkAllowedDirectories(config: Config): void {
   if (config.temp_directory) open.push(["temp_directory", config.temp_directory]);
   for (const [key, raw] of open) {
     const dir = raw.replace(/\/+$/, "");
-    const fail = (what: string) => {
-      throw new ConfigError(
-        `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL reach ` +
-          `${what}; choose directories apart from it`,
-      );
-    };
+    const reach = (what: string) =>
+      `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL reach ` +
+      `${what}; choose directories apart from it`;
     // The most sensitive first: the auth database, then stream storage, then the database file.
     if (config.auth_enabled && inside(config.auth_database_path, dir)) {
-      fail(`the auth database (auth_database_path ${config.auth_database_path})`);
-    }
-    if (config.auth_enabled && config.admin_key_file && inside(config.admin_key_file, dir)) {
-      fail(`the admin key file (admin_key_file ${config.admin_key_file})`);
-    }
-    if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
-      fail(`stream storage (streams_dir ${config.streams_dir})`);
-    }
-    if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
+      report(reach(`the auth database (auth_database_path ${config.auth_database_path})`));
+    } else if (config.auth_enabled && config.admin_key_file && inside(config.admin_key_file, dir)) {
+      report(reach(`the admin key file (admin_key_file ${config.admin_key_file})`));
+    } else if (durableStreams && (inside(streams, dir) || inside(dir, streams))) {
+      report(reach(`stream storage (streams_dir ${config.streams_dir})`));
+    } else if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
       // COPY … TO the database file itself would overwrite it.
-      fail(`the database file itself (database_path ${config.database_path})`);
+      report(reach(`the database file itself (database_path ${config.database_path})`));
     }
   }
 }
@@ -459,11 +187,11 @@ function checkAllowedDirectories(config: Config): void {
  * `system` itself, but the same names in another case (`Main.db`) make every statement ambiguous or
  * crash the engine, so they are refused here with a clear line instead.
  */
-function checkCatalogName(path: string): void {
+function checkCatalogName(path: string, report: (line: string) => void): void {
   const clash = reservedCatalogClash(path);
   if (!clash) return;
   const { name, reserved } = clash;
-  throw new ConfigError(
+  report(
     `invalid database_path = ${JSON.stringify(path)}: DuckDB names the catalog "${name}", ` +
       `which clashes with its reserved "${reserved}"; rename the file (e.g. ${reserved}.duckdb or data.duckdb)`,
   );
@@ -473,21 +201,27 @@ function checkCatalogName(path: string): void {
  * Normalizes `streams_prefix` (`/v1/stream`, no trailing slash). It must not be the root and must
  * not contain the route prefix's own endpoints (streams are routed before them).
  */
-function finishStreamsPrefix(value: string, routePrefix: string): string {
+function finishStreamsPrefix(
+  value: string,
+  routePrefix: string,
+  report: (line: string) => void,
+): string {
   const prefix = "/" + value.replace(/^\/+|\/+$/g, "");
-  const fail = (rule: string) => {
-    throw new ConfigError(`invalid streams_prefix = ${JSON.stringify(value)}: ${rule}`);
-  };
+  const fail = (rule: string) =>
+    report(`invalid streams_prefix = ${JSON.stringify(value)}: ${rule}`);
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
     fail("expected one or more path segments of letters, digits and . _ ~ -");
-  }
-  if (prefix === routePrefix || routePrefix.startsWith(`${prefix}/`)) {
+  } else if (prefix === routePrefix || routePrefix.startsWith(`${prefix}/`)) {
     fail(`it would hide the endpoints under route_prefix ${JSON.stringify(routePrefix)}`);
   }
   return prefix;
 }
 
-/** The configuration as printed by `serve --print-config`: durations and sizes as text. */
+/**
+ * The configuration as printed by `serve --print-config`, `duckserve config` and
+ * `GET {prefix}/admin/config`: durations and sizes as text. No key holds a secret (API keys live
+ * hashed in the auth database; TLS keys and the first admin key are files named by path).
+ */
 export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
     CONFIG_KEYS.map((spec) => {
@@ -497,4 +231,16 @@ export function describeConfig(config: Config): Record<string, unknown> {
       return [spec.key, value];
     }),
   );
+}
+
+/** The keys whose effective values differ between `before` and `after`, in table order. */
+export function changedKeys(before: Config, after: Config): string[] {
+  return CONFIG_KEYS.filter((spec) =>
+    JSON.stringify(before[spec.key]) !== JSON.stringify(after[spec.key])
+  ).map((spec) => spec.key);
+}
+
+/** Which of `keys` cannot change while the server runs. */
+export function restartKeys(keys: readonly string[]): string[] {
+  return keys.filter((key) => BY_KEY.get(key)?.restart === true);
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { parseDuration, parseSize } from "./units.ts";
+import { parseDuration, parseRate, parseSize } from "./units.ts";
 
 /** The kind of a configuration value. */
 export type Kind =
@@ -26,7 +26,8 @@ export type Kind =
   | "list"
   | "enum"
   | "path"
-  | "memory";
+  | "memory"
+  | "rate";
 
 /** What a value must be: its kind and the limits that apply to it. */
 export interface KindRule {
@@ -69,10 +70,17 @@ export function parseKindValue(rule: KindRule, value: unknown): KindResult {
       return typeof value !== "string" || !parseSize(value)
         ? refuse("a memory size such as 512MB or 4GB")
         : accept(value);
-    case "enum":
-      return typeof value !== "string" || !rule.values!.includes(value)
+    case "enum": {
+      // YAML and TOML write `false` unquoted: an enum value `false` accepts the boolean.
+      const text = typeof value === "boolean" ? String(value) : value;
+      return typeof text !== "string" || !rule.values!.includes(text)
         ? refuse(`one of ${rule.values!.join(", ")}`)
-        : accept(value);
+        : accept(text);
+    }
+    case "rate":
+      return typeof value !== "string" || parseRate(value) === null
+        ? refuse("a rate such as 50/s, 600/m or 3600/h")
+        : accept(value.replace(/\s+/g, ""));
     case "list":
       return parseList(value);
   }

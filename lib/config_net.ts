@@ -170,17 +170,15 @@ export const NET_KEYS: readonly NetKey[] = [
 ];
 
 /**
- * Resolves the listener keys' paths and checks their rules; a refusal throws `error` (the
- * configuration's error type) with one line.
+ * Resolves the listener keys' paths and checks their rules; `report` gets each problem as one
+ * line (every rule is checked).
  */
 export function finishNetConfig(
   config: NetView,
   cwd: string,
-  error: new (line: string) => Error,
+  report: (line: string) => void,
 ): void {
-  const fail = (line: string): never => {
-    throw new error(line);
-  };
+  const fail = report;
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   config.certs_dir = absolute(config.certs_dir);
   if (config.tls_cert) config.tls_cert = absolute(config.tls_cert);
@@ -229,7 +227,7 @@ export function finishNetConfig(
 }
 
 /** User SQL may use `allowed_directories` and `temp_directory`: none may hold `certs_dir`. */
-function checkCertsDir(config: NetView, fail: (line: string) => never): void {
+function checkCertsDir(config: NetView, fail: (line: string) => void): void {
   const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
   const certs = config.certs_dir.replace(/\/+$/, "");
   const open = config.allowed_directories.map((d) => ["allowed_directories", d]);

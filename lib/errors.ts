@@ -18,6 +18,7 @@
 export const ERROR_CODES = {
   invalid_json: [400, "The request body is not valid JSON."],
   invalid_request: [400, "The request is malformed: a parameter or body member is wrong."],
+  invalid_config: [400, "The configuration document is invalid; `problems` lists every problem."],
   sql_required: [400, "The request has no SQL text."],
   syntax_error: [400, "DuckDB could not parse the SQL."],
   binder_error: [400, "The SQL names a column or function that does not exist, or mixes types."],
@@ -77,11 +78,13 @@ export const ERROR_CODES = {
   seq_conflict: [409, "Stream-Seq must increase from append to append."],
   producer_seq_gap: [409, "Producer-Seq skipped ahead; Producer-Expected-Seq names the next one."],
   fork_source_gone: [409, "The stream named by Stream-Forked-From was deleted."],
+  restart_required: [409, "The configuration changes keys that need a restart (`keys`)."],
   stream_gone: [410, "The stream was deleted (its forks still hold its data)."],
-  payload_too_large: [413, "The request body exceeds max_body_size."],
+  payload_too_large: [413, "The request body exceeds max_body_size (files: max_upload_size)."],
   uri_too_long: [414, "The request URL is longer than 64 KiB (send SQL in a POST body)."],
   headers_too_large: [431, "The request headers are larger than 64 KiB."],
   too_many_requests: [429, "Too many failed authentications from this address; retry later."],
+  rate_limited: [429, "The key's or the address's rate limit is used up; see Retry-After."],
   client_closed_request: [499, "The client went away before the answer was ready."],
   internal_error: [500, "A bug in duckserve; the log has details under the request ID."],
   result_failed: [
@@ -90,6 +93,7 @@ export const ERROR_CODES = {
   ],
   out_of_memory: [503, "DuckDB ran out of memory for this statement (memory_limit)."],
   unavailable: [503, "The server is starting or shutting down."],
+  overloaded: [503, "Every query slot is busy and the queue is full; see Retry-After."],
   storage_failure: [
     503,
     "Stream storage failed (I/O error, full disk); writes wait for a restart.",

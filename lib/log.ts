@@ -30,6 +30,10 @@ export interface Logger {
   info(event: string, fields?: EventFields): void;
   warn(event: string, fields?: EventFields): void;
   error(event: string, fields?: EventFields): void;
+  /** Changes the level from now on (a configuration reload); absent on fixed loggers. */
+  setLevel?(level: LogLevel): void;
+  /** Whether events at `level` are printed now (absent: assume they are). */
+  enabled?(level: LogLevel): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -44,12 +48,21 @@ function writeStderr(line: string): void {
 
 /** Creates a logger printing events at or above `level` as JSON lines. */
 export function createLogger(level: LogLevel, write: (line: string) => void = writeStderr): Logger {
-  const threshold = LEVELS[level];
+  let threshold = LEVELS[level];
   const emit = (at: LogLevel) => (event: string, fields: EventFields = {}) => {
     if (LEVELS[at] < threshold) return;
     write(JSON.stringify({ time: new Date().toISOString(), level: at, event, ...fields }, safe));
   };
-  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    setLevel(next) {
+      threshold = LEVELS[next];
+    },
+    enabled: (at) => LEVELS[at] >= threshold,
+  };
 }
 
 function safe(_key: string, value: unknown): unknown {

@@ -98,6 +98,8 @@ export interface Principal {
   /** Non-secret key id (or `anonymous` when auth is off). */
   readonly keyId: string;
   readonly role: string;
+  /** The role's rate limit per key: tokens per second and bucket size (absent: none). */
+  readonly rateLimit?: { readonly rate: number; readonly burst: number } | null;
 }
 
 /**

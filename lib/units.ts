@@ -5,12 +5,13 @@
  * @example
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { formatDuration, parseDuration, parseSize } from "./units.ts";
+ * import { formatDuration, parseDuration, parseRate, parseSize } from "./units.ts";
  * equal(parseDuration("1.5m"), 90_000);
  * equal(parseDuration("1h2m3.5s"), 3_723_500);
  * equal(formatDuration(90_000), "90s");
  * equal(parseSize("512KiB"), 524_288);
  * equal(parseSize("ten"), null);
+ * equal(parseRate("600/m"), 10);
  * ```
  * @module
  */
@@ -81,4 +82,18 @@ export function parseSize(value: unknown): number | null {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(String(value).trim());
   if (!m || !(m[2].toLowerCase() in SIZE_UNITS)) return null;
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+}
+
+/** Seconds per unit of a rate (`50/s`, `600/m`, `3600/h`). */
+const RATE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/**
+ * A rate as people write it, `<count>/<unit>` with unit `s`, `m` or `h` (`50/s`, `600/m`,
+ * `0.5/s`), to events per second; `null` when malformed or not positive.
+ */
+export function parseRate(value: unknown): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*\/\s*(s|m|h)$/i.exec(String(value).trim());
+  if (!m) return null;
+  const perSecond = Number(m[1]) / RATE_UNITS[m[2].toLowerCase()];
+  return perSecond > 0 && Number.isFinite(perSecond) ? perSecond : null;
 }

@@ -10,7 +10,7 @@
  */
 
 import { ok } from "node:assert/strict";
-import { type Config, loadConfig } from "../lib/config.ts";
+import { type Config, type ConfigSources, loadConfig } from "../lib/config.ts";
 import { type RunningServer, type StartOptions, startServer } from "../lib/server.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import type { StreamsService } from "../lib/streams/mod.ts";
@@ -23,9 +23,17 @@ import {
 } from "../lib/auth/store.ts";
 import { parseOperations } from "../lib/permissions.ts";
 
-/** A configuration for tests: loopback, port 0, silent logs, no environment. */
+/** A configuration for tests: loopback, port 0, silent logs, no access log, no environment. */
 export async function testConfig(flags: Record<string, string> = {}): Promise<Config> {
-  return await loadConfig({
+  return await loadConfig(testSources(flags));
+}
+
+/**
+ * The configuration sources of {@link testConfig}: the test defaults and `flags` as flags, no
+ * environment (a reload document can change every other key).
+ */
+export function testSources(flags: Record<string, string> = {}): ConfigSources {
+  return {
     env: {},
     flags: {
       host: "127.0.0.1",
@@ -34,9 +42,10 @@ export async function testConfig(flags: Record<string, string> = {}): Promise<Co
       auth_enabled: "false",
       streams_storage: "memory",
       database_path: ":memory:",
+      access_log: "off",
       ...flags,
     },
-  });
+  };
 }
 
 /** A running test server plus helpers bound to its base URL. */
@@ -111,6 +120,7 @@ export async function startTestServer(
   const log: Logger = createLogger("debug", (line) => logs.push(line));
   const server = await startServer(config, {
     announce: (text) => announcements.push(text),
+    sources: testSources(flags),
     ...options,
     log,
   });

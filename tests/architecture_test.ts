@@ -22,7 +22,7 @@ const LAYERS: readonly { name: string; parts: readonly string[] }[] = [
   { name: "server wiring", parts: ["lib/server.ts"] },
   { name: "listener", parts: ["lib/net/"] },
   { name: "HTTP", parts: ["lib/http/"] },
-  { name: "features", parts: ["lib/openapi/", "lib/streams/", "lib/auth/"] },
+  { name: "features", parts: ["lib/openapi/", "lib/streams/", "lib/auth/", "lib/ops/"] },
   { name: "query stage", parts: ["lib/query/"] },
   { name: "encode stage", parts: ["lib/encode/"] },
   { name: "database", parts: ["lib/db/"] },
@@ -50,6 +50,7 @@ const ONLY_FROM: readonly { target: string; importers: readonly string[]; why: s
   { target: "npm:hono", importers: ["lib/http/"], why: "Hono is the HTTP layer's framework" },
   { target: "npm:commander", importers: ["cli/"], why: "argument parsing is the commands' job" },
   { target: "npm:apache-arrow", importers: ["lib/encode/"], why: "Arrow is an output format" },
+  { target: "npm:prom-client", importers: ["lib/ops/"], why: "metrics are the operations' job" },
 ];
 
 /** The entry points whose graphs are checked. */

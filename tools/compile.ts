@@ -38,6 +38,13 @@ export const PERMISSIONS = [
 /** The JS heap bound (V8 `--max-old-space-size`, MB) of `deno task start` and the binary. */
 export const DEFAULT_MAX_HEAP_MB = 512;
 
+/**
+ * Folders of used packages that the program never loads and `deno compile` cannot embed:
+ * `bintrees` (under prom-client's tdigest) ships a 2 MB file of 100,000 numbers in `test/perf`
+ * that makes `deno compile` overflow its stack.
+ */
+const UNUSED_FOLDERS: Record<string, readonly string[]> = { bintrees: ["test"] };
+
 /** Files of `swagger-ui-dist` the docs page serves (the rest is left out). */
 const SWAGGER_FILES = new Set(["swagger-ui-bundle.js", "swagger-ui.css", "package.json"]);
 
@@ -98,6 +105,8 @@ async function excludedPaths(root: string, target: string): Promise<string[]> {
     const otherPlatform = name.startsWith("@duckdb/node-bindings-") && name !== binding;
     if (!used.has(id) || otherPlatform) {
       excluded.push(dir);
+    } else if (UNUSED_FOLDERS[name]) {
+      for (const folder of UNUSED_FOLDERS[name]) excluded.push(`${dir}/${folder}`);
     } else if (name === "swagger-ui-dist") {
       for await (const file of Deno.readDir(`${root}/${dir}`)) {
         if (!SWAGGER_FILES.has(file.name)) excluded.push(`${dir}/${file.name}`);

@@ -15,6 +15,7 @@ import type { Config } from "../config.ts";
 import { catalogNameOf } from "../catalog_name.ts";
 import { ApiError } from "../errors.ts";
 import { type Logger, SILENT } from "../log.ts";
+import type { Events } from "../events.ts";
 import { guarded } from "../db/run.ts";
 import { isLockError } from "../db/file.ts";
 import { type SqlInfo, type StatementInfo, statementTypeName } from "../query/mod.ts";
@@ -94,6 +95,8 @@ export interface AuthOptions {
   reloadIntervalMs?: number;
   /** Wall clock in epoch ms, for expiry checks (tests). */
   now?: () => number;
+  /** Where `auth_failed` events go (metrics count them). */
+  events?: Events;
   /**
    * Table functions that authorize every call themselves for the request's principal (the
    * server passes the streams feature's `read_stream`): raw SQL calling them needs only `q`.
@@ -170,6 +173,7 @@ class KeyAuth implements Auth {
   #watcher: { stop(): Promise<void> } | null = null;
   readonly #limiter;
   readonly #now: () => number;
+  readonly #events: Events | undefined;
   readonly #mainCatalog: string;
   readonly #planContext: PlanContext;
 
@@ -181,6 +185,7 @@ class KeyAuth implements Auth {
   ) {
     this.#snapshot = snapshot;
     this.#now = options.now ?? Date.now;
+    this.#events = options.events;
     this.#mainCatalog = catalogNameOf(config.database_path);
     this.#planContext = {
       mainCatalog: this.#mainCatalog,
@@ -244,6 +249,11 @@ class KeyAuth implements Auth {
     const retryAfter = this.#limiter.retryAfter(clientAddress);
     if (retryAfter !== null) {
       this.log.warn("auth_rate_limited", { request_id: requestId, client: clientAddress });
+      this.#events?.emit("auth_failed", {
+        request_id: requestId,
+        client_ip: clientAddress,
+        reason: "locked_out",
+      });
       throw new ApiError(
         "too_many_requests",
         `Too many failed authentications from this address; retry in ${retryAfter} s.`,
@@ -267,6 +277,7 @@ class KeyAuth implements Auth {
     const fields = { request_id: requestId, client: clientAddress, reason };
     if (reason === "missing") this.log.info("auth_failed", fields);
     else this.log.warn("auth_failed", fields);
+    this.#events?.emit("auth_failed", { request_id: requestId, client_ip: clientAddress, reason });
     throw new ApiError("unauthorized", UNAUTHORIZED_MESSAGE, {
       headers: { "www-authenticate": 'Bearer realm="duckserve"' },
     });

@@ -19,6 +19,7 @@
  */
 
 import type { Operation, Principal } from "../permissions.ts";
+import { parseRate } from "../units.ts";
 import {
   checkGrantOperations,
   compilePolicy,
@@ -56,13 +57,30 @@ export function buildSnapshot(data: AuthData): AuthSnapshot {
     list.push({ table: p.table, operations: p.operations });
   }
   const roles = new Map<string, RolePolicy>();
-  for (const role of data.roles) roles.set(role.name, compilePolicy(grants.get(role.name) ?? []));
+  const limits = new Map<string, { rate: number; burst: number } | null>();
+  for (const role of data.roles) {
+    roles.set(role.name, compilePolicy(grants.get(role.name) ?? []));
+    const rate = role.rateLimit ? parseRate(role.rateLimit) : null;
+    limits.set(
+      role.name,
+      rate === null ? null : {
+        rate,
+        burst: role.rateBurst ?? Math.max(1, Math.ceil(rate)),
+      },
+    );
+  }
   const keys = new Map<string, KeyEntry>();
   for (const key of data.keys) {
     if (!roles.has(key.role)) continue;
+    const rateLimit = limits.get(key.role) ?? null;
     keys.set(key.hash, {
       hash: key.hash,
-      principal: Object.freeze({ keyId: key.keyId, role: key.role }),
+      principal: Object.freeze(
+        rateLimit ? { keyId: key.keyId, role: key.role, rateLimit } : {
+          keyId: key.keyId,
+          role: key.role,
+        },
+      ),
       expiresAt: key.expiresAt,
       active: key.active,
     });

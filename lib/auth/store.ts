@@ -7,13 +7,21 @@
  */
 
 import { dirname } from "node:path";
+import { parseRate } from "../units.ts";
 import { type DatabaseFile, withDatabaseFile } from "../db/file.ts";
 import { ALL_TABLES, AuthInputError, type Operation, OPERATIONS } from "../permissions.ts";
 import { generateKey, hashKey, KEY_ID_PATTERN, newKeyId, validateCustomKey } from "./keys.ts";
 import { checkGrantOperations, displayTable, parseGrantTable } from "./policy.ts";
+import {
+  authFileExists,
+  AuthStoreError,
+  checkSchema,
+  migrateSchema,
+  SCHEMA,
+  SCHEMA_VERSION,
+} from "./store_schema.ts";
 
-/** Version of the store's schema, kept in `duckserve_meta`. */
-export const SCHEMA_VERSION = 1;
+export { authFileExists, AuthStoreError, SCHEMA_VERSION } from "./store_schema.ts";
 
 /** How long a CLI write waits while the server reads the file (it holds it for milliseconds). */
 export const DEFAULT_LOCK_WAIT_MS = 10_000;
@@ -22,6 +30,10 @@ export const DEFAULT_LOCK_WAIT_MS = 10_000;
 export interface RoleRecord {
   name: string;
   description: string | null;
+  /** Requests per key of the role (`50/s`), or null for no limit (schema version 2). */
+  rateLimit?: string | null;
+  /** The bucket size of `rateLimit` (null: one second's worth). */
+  rateBurst?: number | null;
 }
 
 /** An API key, without its secret. */
@@ -63,75 +75,8 @@ export const DEFAULT_ROLES: readonly { name: string; description: string; operat
   { name: "reader", description: "Read all tables", operations: "r" },
 ];
 
-const SCHEMA = [
-  `CREATE TABLE duckserve_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
-  `CREATE TABLE roles (
-     role_name VARCHAR PRIMARY KEY,
-     description VARCHAR,
-     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)`,
-  `CREATE TABLE api_keys (
-     key_id VARCHAR PRIMARY KEY,
-     key_hash VARCHAR NOT NULL UNIQUE,
-     role_name VARCHAR NOT NULL,
-     description VARCHAR,
-     created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
-     expires_at TIMESTAMPTZ,
-     is_active BOOLEAN NOT NULL DEFAULT true)`,
-  `CREATE TABLE permissions (
-     role_name VARCHAR NOT NULL,
-     table_name VARCHAR NOT NULL,
-     can_create BOOLEAN NOT NULL DEFAULT false,
-     can_read BOOLEAN NOT NULL DEFAULT false,
-     can_update BOOLEAN NOT NULL DEFAULT false,
-     can_delete BOOLEAN NOT NULL DEFAULT false,
-     can_query BOOLEAN NOT NULL DEFAULT false,
-     PRIMARY KEY (role_name, table_name))`,
-];
-
 const ROLE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_DESCRIPTION = 500;
-
-/** The store file is missing, malformed or of another kind. */
-export class AuthStoreError extends Error {
-  override name = "AuthStoreError";
-}
-
-/** True when a file exists at `path`. */
-export async function authFileExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-async function checkSchema(db: DatabaseFile, path: string): Promise<void> {
-  const tables = new Set(
-    (await db.all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"))
-      .map((r) => String(r.table_name)),
-  );
-  if (!tables.has("duckserve_meta")) {
-    const hint = tables.has("api_keys") && tables.has("roles")
-      ? " (it looks like a caddy-duckdb-module auth database, which stores keys in plain text; " +
-        "move its roles, grants and keys into a new one with `duckserve auth import --from " +
-        `${path} -d NEW_PATH\` and point auth_database_path at NEW_PATH)`
-      : "";
-    throw new AuthStoreError(`${path} is not a duckserve auth database${hint}`);
-  }
-  const rows = await db.all(
-    "SELECT value FROM duckserve_meta WHERE key = 'schema_version'",
-  );
-  const version = Number(rows[0]?.value);
-  if (version !== SCHEMA_VERSION) {
-    throw new AuthStoreError(
-      `${path} has auth schema version ${
-        rows[0]?.value ?? "none"
-      }; this duckserve reads version ${SCHEMA_VERSION}`,
-    );
-  }
-}
 
 /** Throws a clear error (naming `auth init`) when there is no store at `path`. */
 export async function requireAuthFile(path: string): Promise<void> {
@@ -148,7 +93,7 @@ async function mutate<T>(path: string, work: (db: DatabaseFile) => Promise<T>): 
     path,
     { readOnly: false, lockWaitMs: DEFAULT_LOCK_WAIT_MS },
     async (db) => {
-      await checkSchema(db, path);
+      if (await checkSchema(db, path) < SCHEMA_VERSION) await migrateSchema(db);
       return await db.transaction(() => work(db));
     },
   );
@@ -190,9 +135,18 @@ export async function initAuthFile(
 /** Reads the whole store (read-only). */
 export function readAuthData(path: string, lockWaitMs = 0): Promise<AuthData> {
   return withDatabaseFile(path, { readOnly: true, lockWaitMs }, async (db) => {
-    await checkSchema(db, path);
-    const roles = (await db.all("SELECT role_name, description FROM roles ORDER BY role_name"))
-      .map((r) => ({ name: String(r.role_name), description: nullableText(r.description) }));
+    const version = await checkSchema(db, path);
+    const limits = version >= 2
+      ? "rate_limit, rate_burst"
+      : "NULL AS rate_limit, NULL AS rate_burst";
+    const roles = (await db.all(
+      `SELECT role_name, description, ${limits} FROM roles ORDER BY role_name`,
+    )).map((r) => ({
+      name: String(r.role_name),
+      description: nullableText(r.description),
+      rateLimit: nullableText(r.rate_limit),
+      rateBurst: r.rate_burst === null ? null : Number(r.rate_burst),
+    }));
     const keys = (await db.all(`${KEY_SELECT} ORDER BY created_at, key_id`)).map(keyRecord);
     const permissions = (await db.all(
       `SELECT role_name, table_name, can_create, can_read, can_update, can_delete, can_query
@@ -255,18 +209,56 @@ async function requireRole(db: DatabaseFile, name: string): Promise<void> {
   if (!await roleExists(db, name)) throw new AuthInputError(`role "${name}" does not exist`);
 }
 
-/** Adds a role. */
+/** A role's rate limit: requests per second per key, and the bucket size (null: default). */
+export interface RoleLimit {
+  rate: string;
+  burst: number | null;
+}
+
+/** Adds a role, with a rate limit per key when `limit` is given. */
 export async function addRole(
   path: string,
   name: string,
   description?: string | null,
+  limit: RoleLimit | null = null,
 ): Promise<void> {
   checkRoleName(name);
   const text = checkDescription(description);
+  checkLimit(limit);
   return await mutate(path, async (db) => {
     if (await roleExists(db, name)) throw new AuthInputError(`role "${name}" already exists`);
-    await db.run("INSERT INTO roles (role_name, description) VALUES (?, ?)", [name, text]);
+    await db.run(
+      "INSERT INTO roles (role_name, description, rate_limit, rate_burst) VALUES (?, ?, ?, ?)",
+      [name, text, limit?.rate ?? null, limit?.burst ?? null],
+    );
   });
+}
+
+/** Sets (or with null removes) a role's rate limit; running servers apply it within a second. */
+export async function setRoleLimit(
+  path: string,
+  name: string,
+  limit: RoleLimit | null,
+): Promise<void> {
+  checkLimit(limit);
+  return await mutate(path, async (db) => {
+    await requireRole(db, name);
+    await db.run("UPDATE roles SET rate_limit = ?, rate_burst = ? WHERE role_name = ?", [
+      limit?.rate ?? null,
+      limit?.burst ?? null,
+      name,
+    ]);
+  });
+}
+
+function checkLimit(limit: RoleLimit | null): void {
+  if (limit === null) return;
+  if (parseRate(limit.rate) === null) {
+    throw new AuthInputError(`invalid rate "${limit.rate}": use a rate such as 50/s, 600/m`);
+  }
+  if (limit.burst !== null && !(Number.isSafeInteger(limit.burst) && limit.burst >= 1)) {
+    throw new AuthInputError(`invalid burst ${limit.burst}: use a whole number >= 1`);
+  }
 }
 
 /**

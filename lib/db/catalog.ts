@@ -6,7 +6,7 @@
  */
 
 import { quoteIdentifier } from "../sql/mod.ts";
-import type { Lease } from "./pool.ts";
+import type { ConnectionPool, Lease } from "./pool.ts";
 import { type Guard, guarded } from "./run.ts";
 
 /** One column of a table or view. */
@@ -116,6 +116,8 @@ export function qualifiedName(table: TableInfo): string {
 export interface CatalogCache {
   /** The tables and views, read from the database when the cache is empty. */
   tables(lease: Lease, guard: Guard): Promise<readonly TableInfo[]>;
+  /** The cached tables and views, or null when they must be read first. */
+  peek(): readonly TableInfo[] | null;
   /** Forgets the cached catalog; the next {@link CatalogCache.tables} reads it again. */
   invalidate(): void;
   /** Counts invalidations: anything derived from the catalog is stale once it moves on. */
@@ -135,6 +137,7 @@ function createCatalogCache(): CatalogCache {
       if (seen === generation) cached = tables;
       return tables;
     },
+    peek: () => cached,
     invalidate() {
       generation++;
       cached = null;
@@ -156,10 +159,11 @@ export function catalogCache(owner: object): CatalogCache {
 }
 
 /**
- * Drops the cached catalog of the database behind `owner`. Call it after any statement that may
- * have changed the catalog (DDL, `ALTER`, `DROP`, `COMMENT`, `CREATE SEQUENCE`, ...) has ended,
+ * Drops the cached catalog of the database behind `owner` (and the prepared statements of its
+ * pool's connections). Call it after any statement that may have changed the catalog (DDL, `ALTER`, `DROP`, `COMMENT`, `CREATE SEQUENCE`, ...) has ended,
  * whether it succeeded or not.
  */
 export function invalidateCatalog(owner: object): void {
   catalogCache(owner).invalidate();
+  (owner as Partial<ConnectionPool>).expireStatements?.call(owner);
 }

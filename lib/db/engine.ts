@@ -7,22 +7,31 @@
  */
 
 import { dirname } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import { sqlString } from "../sql/mod.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
+import { openUploads, type Uploads } from "./upload.ts";
 
 /** The opened main database. */
 export interface Engine {
   readonly pool: ConnectionPool;
   /** The server's private scratch directory (inside the sandbox's allowed directories). */
   readonly scratchDirectory: string;
+  /** Uploaded files and their private reader (outside the sandbox, see `upload.ts`). */
+  readonly uploads: Uploads;
   /** DuckDB's version string, e.g. `v1.5.5`. */
   readonly duckdbVersion: string;
   /** Runs a trivial statement; throws when the database does not answer. */
   ping(signal?: AbortSignal): Promise<void>;
+  /**
+   * DuckDB's memory use by tag (`duckdb_memory()`) and its spill files
+   * (`duckdb_temporary_files()`), read on the probe connection; at `signal` the query is
+   * interrupted and the promise rejects.
+   */
+  memoryStats(signal: AbortSignal): Promise<EngineMemory>;
   /**
    * Makes a table function available to every connection (DuckDB keeps it in the instance's
    * system catalog, so once is enough; user SQL cannot drop or replace it).
@@ -30,6 +39,60 @@ export interface Engine {
   registerTableFunction<B>(spec: TableFunctionSpec<B>): Promise<void>;
   /** Checkpoints (when writable and file-backed) and closes everything. */
   close(): Promise<void>;
+}
+
+/** DuckDB's own memory figures. */
+export interface EngineMemory {
+  memory: { tag: string; memoryBytes: number; temporaryBytes: number }[];
+  temporaryFiles: number;
+  temporaryFileBytes: number;
+}
+
+const MEMORY_SQL = "SELECT tag, memory_usage_bytes, temporary_storage_bytes " +
+  "FROM duckdb_memory() ORDER BY tag";
+const TEMP_FILES_SQL = "SELECT count(*)::BIGINT, coalesce(sum(size), 0)::BIGINT " +
+  "FROM duckdb_temporary_files()";
+
+/**
+ * The probe connection's work: pings (concurrent ones share one `SELECT 1`) and DuckDB's memory
+ * figures, taking turns on the one connection; {@link Engine.memoryStats} interrupts its query
+ * when its signal aborts.
+ */
+function createProbe(probe: DuckDBConnection) {
+  let probing: Promise<void> | null = null;
+  let turn: Promise<unknown> = Promise.resolve();
+  const onProbe = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = turn.then(work, work);
+    turn = result.catch(() => {});
+    return result;
+  };
+  const readMemory = async (signal: AbortSignal): Promise<EngineMemory> => {
+    signal.throwIfAborted();
+    const onAbort = () => probe.interrupt();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const memory = (await probe.runAndReadAll(MEMORY_SQL)).getRows().map((row) => ({
+        tag: String(row[0]),
+        memoryBytes: Number(row[1]),
+        temporaryBytes: Number(row[2]),
+      }));
+      const [files, bytes] = (await probe.runAndReadAll(TEMP_FILES_SQL)).getRows()[0];
+      return { memory, temporaryFiles: Number(files), temporaryFileBytes: Number(bytes) };
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  };
+  return {
+    async ping(signal?: AbortSignal): Promise<void> {
+      probing ??= onProbe(() => probe.run("SELECT 1")).then(() => {}).finally(() => probing = null);
+      await untilAborted(probing, signal);
+    },
+    memoryStats: (signal: AbortSignal) => untilAborted(onProbe(() => readMemory(signal)), signal),
+    async close(): Promise<void> {
+      await turn;
+      probe.closeSync();
+    },
+  };
 }
 
 /** Opens the main database described by `config`, sandboxed. */
@@ -60,21 +123,23 @@ export async function openEngine(config: Config): Promise<Engine> {
     throw err;
   }
   // The set-up connection stays open as the probe connection: health checks never wait behind
-  // user queries for a pooled connection. Concurrent pings share one `SELECT 1`.
-  const probe = setup;
-  let probing: Promise<void> | null = null;
+  // user queries for a pooled connection.
+  const probe = createProbe(setup);
   const pool = await ConnectionPool.open(instance, config.threads);
+  const reachable = await Promise.all(
+    allowed.map((d) => Deno.realPath(d).then((real) => `${real.replace(/\/$/, "")}/`, () => d)),
+  );
+  const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
 
   return {
     pool,
     scratchDirectory: scratch,
+    uploads,
     duckdbVersion,
-    async ping(signal) {
-      probing ??= probe.run("SELECT 1").then(() => {}).finally(() => probing = null);
-      await untilAborted(probing, signal);
-    },
+    ping: probe.ping,
+    memoryStats: probe.memoryStats,
     async registerTableFunction(spec) {
       const connection = await instance.connect();
       try {
@@ -88,8 +153,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     async close() {
       pool.close();
       await pool.settled();
-      await probing?.catch(() => {});
-      probe.closeSync();
+      await probe.close();
       if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
         const connection = await instance.connect();
         try {
@@ -102,6 +166,7 @@ export async function openEngine(config: Config): Promise<Engine> {
         }
       }
       instance.closeSync();
+      await uploads.close();
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };

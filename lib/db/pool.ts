@@ -1,6 +1,7 @@
 /**
  * A fixed-size pool of DuckDB connections. Each connection keeps a small cache of prepared
- * statements by SQL text, so a repeated request costs one bind and one execution. A lease is
+ * statements by SQL text, so a repeated request costs one bind and one execution; the cache is
+ * dropped when the catalog changes ({@link ConnectionPool.expireStatements}). A lease is
  * returned clean: a caller that may have left session state behind (`SET`, `USE`, temporary
  * objects, an open transaction) releases it as dirty and the connection is replaced.
  *
@@ -33,6 +34,8 @@ export interface Lease {
 interface Slot {
   connection: DuckDBConnection;
   statements: Map<string, DuckDBPreparedStatement>;
+  /** The pool's statement generation the cached statements were prepared under. */
+  generation: number;
   id: number;
   owner: unknown;
 }
@@ -47,6 +50,8 @@ export class ConnectionPool {
   /** Connections being opened (a closing engine must wait for them). */
   #opening = new Set<Promise<Slot>>();
   #leased = new Set<Slot>();
+  /** Moves on when the catalog changed: statements prepared before are prepared again. */
+  #generation = 0;
 
   private constructor(private readonly instance: DuckDBInstance, readonly size: number) {}
 
@@ -73,6 +78,7 @@ export class ConnectionPool {
       const slot: Slot = {
         connection,
         statements: new Map(),
+        generation: this.#generation,
         id: Number(reader.getRows()[0][0]),
         owner: undefined,
       };
@@ -89,9 +95,27 @@ export class ConnectionPool {
     return this.#byId.get(connectionId)?.owner;
   }
 
+  /**
+   * Forgets every cached prepared statement (each connection drops its own at its next prepare):
+   * call it when the catalog changed, so no statement keeps columns or types it was bound with.
+   */
+  expireStatements(): void {
+    this.#generation++;
+  }
+
   /** Number of connections in use. */
   get busy(): number {
     return this.#open - this.#idle.length;
+  }
+
+  /** Number of idle connections. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  /** Number of callers waiting for a connection. */
+  get waiting(): number {
+    return this.#waiters.length;
   }
 
   /** A free connection right away, or null when all are leased (no waiting, no timers). */
@@ -129,7 +153,7 @@ export class ConnectionPool {
       set owner(owner: unknown) {
         if (!released) slot.owner = owner;
       },
-      prepare: (sql) => prepareCached(slot, sql),
+      prepare: (sql) => prepareCached(slot, sql, this.#generation),
       get closing() {
         return isClosed();
       },
@@ -193,7 +217,16 @@ export class ConnectionPool {
   }
 }
 
-async function prepareCached(slot: Slot, sql: string): Promise<DuckDBPreparedStatement> {
+async function prepareCached(
+  slot: Slot,
+  sql: string,
+  generation: number,
+): Promise<DuckDBPreparedStatement> {
+  if (slot.generation !== generation) {
+    for (const statement of slot.statements.values()) statement.destroySync();
+    slot.statements.clear();
+    slot.generation = generation;
+  }
   const cached = slot.statements.get(sql);
   if (cached) {
     slot.statements.delete(sql);

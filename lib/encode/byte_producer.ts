@@ -38,6 +38,8 @@ export interface EncodedBody {
   truncated: boolean;
   /** Who wrote the bytes: DuckDB's writer or the JS encoders. */
   writer: "duckdb" | "js";
+  /** Rows encoded so far (final once the body has ended); absent when not counted. */
+  rows?: { count: number };
 }
 
 const textEncoder = new TextEncoder();

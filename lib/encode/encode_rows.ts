@@ -53,22 +53,31 @@ export async function encodeRows(
   options: EncodeOptions,
 ): Promise<EncodedBody> {
   const ahead = await lookAhead(source, options.cap);
-  if (options.format === "parquet") return await encodeParquet(source, ahead, options);
+  const rows = { count: 0 };
+  if (options.format === "parquet") {
+    return { ...await encodeParquet(source, ahead, options, rows), rows };
+  }
   const encoder = formatInfo(options.format).encoder!(source.columns, options);
   if (ahead.ended || (ahead.truncated && options.totalRows !== undefined)) {
     // Everything is in hand (a small or materialized result): encode it now, no async steps.
     const meta = truncationMeta(options.meta, ahead.truncated, options.cap, options.totalRows);
-    const parts = [bytesOf(encoder.head())];
-    for (const batch of ahead.buffered) parts.push(bytesOf(encoder.batch(batch)));
-    parts.push(bytesOf(encoder.tail(meta)));
+    const parts = [encoder.head()];
+    for (const batch of ahead.buffered) {
+      parts.push(encoder.batch(batch));
+      rows.count += batch.rows;
+    }
+    parts.push(encoder.tail(meta));
     source.close();
-    return await readAhead(producerOf(parts), ahead.truncated, "js");
+    // Text pieces (JSON, CSV) are joined and encoded once: a small answer is one allocation.
+    const bytes = parts.every((p) => typeof p === "string")
+      ? [bytesOf(parts.join(""))]
+      : parts.map(bytesOf);
+    return { ...await readAhead(producerOf(bytes), ahead.truncated, "js"), rows };
   }
-  return await readAhead(
-    streamedBody(source, encoder, ahead, options),
-    ahead.truncated,
-    "js",
-  );
+  return {
+    ...await readAhead(streamedBody(source, encoder, ahead, options, rows), ahead.truncated, "js"),
+    rows,
+  };
 }
 
 /** Reads up to cap+1 rows when capped (else the first batch); the source is closed on failure. */
@@ -97,11 +106,24 @@ async function lookAhead(source: ResultSource, cap: number): Promise<Ahead> {
   return ahead;
 }
 
-/** The look-ahead's batches, then (unless they were all) the rest of the source. */
-async function* batchesOf(source: ResultSource, ahead: Ahead): AsyncGenerator<RowBatch> {
-  yield* ahead.buffered.splice(0);
+/**
+ * The look-ahead's batches, then (unless they were all) the rest of the source; `rows` counts
+ * what was handed out.
+ */
+async function* batchesOf(
+  source: ResultSource,
+  ahead: Ahead,
+  rows: { count: number },
+): AsyncGenerator<RowBatch> {
+  for (const batch of ahead.buffered.splice(0)) {
+    rows.count += batch.rows;
+    yield batch;
+  }
   if (ahead.ended || ahead.truncated) return;
-  for (let batch = await source.next(); batch; batch = await source.next()) yield batch;
+  for (let batch = await source.next(); batch; batch = await source.next()) {
+    rows.count += batch.rows;
+    yield batch;
+  }
 }
 
 /** Parquet through DuckDB's writer on a private instance, fed with the chunks. */
@@ -109,6 +131,7 @@ async function encodeParquet(
   source: ResultSource,
   ahead: Ahead,
   options: EncodeOptions,
+  rows: { count: number },
 ): Promise<EncodedBody> {
   const names = uniqueColumnNames(source.columns.map((c) => c.name));
   let run: CopyRun;
@@ -116,7 +139,7 @@ async function encodeParquet(
     run = await parquetFromChunks(
       names,
       source.columns.map((c) => c.type),
-      batchesOf(source, ahead),
+      batchesOf(source, ahead, rows),
       options.scratchDirectory,
       (table) =>
         `SELECT ${
@@ -139,6 +162,7 @@ function streamedBody(
   encoder: StreamEncoder,
   ahead: Ahead,
   options: EncodeOptions,
+  rows: { count: number },
 ): ByteProducer {
   const { cap, totalRows } = options;
   const tailMeta = async (): Promise<Record<string, unknown>> =>
@@ -148,7 +172,7 @@ function streamedBody(
       cap,
       ahead.truncated ? totalRows ?? await countRest(source, ahead.seen) ?? undefined : undefined,
     );
-  const batches = batchesOf(source, ahead);
+  const batches = batchesOf(source, ahead, rows);
   let state: "head" | "rows" | "done" = "head";
   return {
     async next() {

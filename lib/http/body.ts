@@ -24,7 +24,16 @@ export { JsonNumber, type JsonValue } from "../json.ts";
 
 /** Reads the whole body as text, refusing more than `maxBytes` with 413. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  const bytes = await readBodyBytes(request, maxBytes, () => tooLarge(maxBytes));
+  return decodeBody(await readBodyBytes(request, maxBytes, () => tooLarge(maxBytes)));
+}
+
+/** Reads the whole body as bytes, refusing more than `maxBytes` with 413. */
+export function readBody(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  return readBodyBytes(request, maxBytes, () => tooLarge(maxBytes));
+}
+
+/** UTF-8 text of a body (400 `invalid_json` when it is not UTF-8). */
+export function decodeBody(bytes: Uint8Array): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -56,8 +65,9 @@ export function parseJson(text: string): JsonValue {
 /**
  * True when the text has a run of 16+ digits (dots allowed between) or a digit followed by an
  * exponent: a number a double might not hold exactly. A plain loop: faster than a regex here.
+ * (A false positive only costs speed: callers take the exact path.)
  */
-function hasLongNumber(text: string): boolean {
+export function hasLongNumber(text: string): boolean {
   let run = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -105,7 +115,11 @@ function normalizeDecimal(text: string): string {
 
 /** Reads and parses a JSON body with the size limit. */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonValue> {
-  const text = await readBodyText(request, maxBytes);
+  return parseJsonBody(await readBodyText(request, maxBytes));
+}
+
+/** Parses the text of a JSON body (an empty body is a 400). */
+export function parseJsonBody(text: string): JsonValue {
   if (text.trim() === "") throw new ApiError("invalid_json", "The request body is empty.");
   return parseJson(text);
 }

@@ -22,6 +22,8 @@ import type { Auth, Principal } from "../auth/mod.ts";
 import type { Engine } from "../db/engine.ts";
 import type { StreamsRuntime } from "../streams/mod.ts";
 import type { Lifecycle } from "../lifecycle.ts";
+import type { Ops, RequestRecord } from "../ops/mod.ts";
+import type { QueryKind } from "../events.ts";
 import type { OutputOptions } from "./output.ts";
 import type { ResponseOptions } from "./respond.ts";
 
@@ -35,6 +37,21 @@ export interface AppContext {
   streams?: StreamsRuntime | null;
   /** The server's lifecycle (probes, draining); default: always ready. */
   lifecycle?: Lifecycle;
+  /** Telemetry, rate limits and the query gate, kept across reloads; default: the app's own. */
+  ops?: Ops;
+  /**
+   * Applies a whole configuration document (`POST {prefix}/admin/config`); throws
+   * `invalid_config` or `restart_required`. Absent: the endpoint answers 404.
+   */
+  reload?: (document: Record<string, unknown>) => Promise<ReloadOutcome>;
+}
+
+/** What a configuration reload changed. */
+export interface ReloadOutcome {
+  /** The keys whose values changed, in table order. */
+  changed: string[];
+  /** The effective configuration now (as `GET {prefix}/admin/config` shows it). */
+  config: Record<string, unknown>;
 }
 
 /** Per-request values shared by middleware and handlers. */
@@ -45,6 +62,8 @@ export type AppEnv = {
     principal: Principal;
     /** Headers a feature adds to its error answers (the streams protocol's CORS headers). */
     problemHeaders?: () => Iterable<[string, string]>;
+    /** What the request tracker learns about the request (`lib/ops/tracker.ts`). */
+    record?: RequestRecord;
   };
 };
 
@@ -68,12 +87,35 @@ export function assignRequestId(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * The client's address as the listener reports it (`unknown` when there is none, e.g. a request
- * answered in-process): the one place that knows how the adapter passes it.
+ * The connection's peer address as the listener reports it (`unknown` when there is none, e.g.
+ * a request answered in-process): the one place that knows how the adapter passes it.
  */
-export function remoteAddressOf(c: Context<AppEnv>): string {
+export function peerAddressOf(c: Context<AppEnv>): string {
   if (!c.env?.remoteAddr) return "unknown";
   return getConnInfo(c).remote.address ?? "unknown";
+}
+
+/**
+ * The client's address: the peer, or behind `trusted_proxies` the address `client_ip_header`
+ * names (resolved once per request by the tracking middleware).
+ */
+export function remoteAddressOf(c: Context<AppEnv>): string {
+  return c.get("record")?.clientIp ?? peerAddressOf(c);
+}
+
+/**
+ * Marks the request as running a query of `kind` from now on (`query_done` events, the query
+ * histogram); `sql` is the raw SQL text (shown as `log_sql` says), `inPath` when it is the path
+ * of a `GET /query/{sql}/result.{format}` URI.
+ */
+export function noteQuery(
+  c: Context<AppEnv>,
+  kind: QueryKind,
+  sql: string | null = null,
+  inPath = false,
+): void {
+  const record = c.get("record");
+  if (record) record.query = { kind, sql, inPath, started: performance.now() };
 }
 
 /** The response options every row answer shares: the output options, the request's id and log. */
@@ -82,5 +124,5 @@ export function rowsOptions(
   c: Context<AppEnv>,
   output: OutputOptions,
 ): ResponseOptions {
-  return { ...output, requestId: c.get("requestId"), log: ctx.log };
+  return { ...output, requestId: c.get("requestId"), log: ctx.log, record: c.get("record") };
 }

@@ -20,13 +20,17 @@
  * | `output.ts`     | the representation a request asks for (format, CSV/JSON options)        |
  * | `respond.ts`    | answers: status, headers, streaming the body, compression, aborts        |
  * | `compress.ts`   | `Accept-Encoding` negotiation and streaming compressors                  |
+ * | `ops.ts`        | request records, rate limits, the query gate (middleware)                |
+ * | `metrics.ts`    | feature: `/metrics` (Prometheus, admin key)                              |
+ * | `admin.ts`      | feature: `/admin/config` (live configuration, admin key)                 |
  * @module
  */
 
 export { createApp, documentParts } from "./app.ts";
 export { createStartingApp } from "./starting.ts";
 export { withCors } from "./cors.ts";
-export { type AppContext, type AppEnv, requestIdOf } from "./context.ts";
+export { type AppContext, type AppEnv, type ReloadOutcome, requestIdOf } from "./context.ts";
+export { metricsResponse } from "./metrics.ts";
 export {
   createFeature,
   type DocumentedRoutes,

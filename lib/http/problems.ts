@@ -25,6 +25,8 @@ export function renderErrors(log?: Logger, routePrefix?: string): ErrorHandler<A
         error: err instanceof Error ? (err.cause instanceof Error ? err.cause : err) : String(err),
       });
     }
+    const record = c.get("record");
+    if (record) record.errorCode = apiError.code;
     const response = renderProblem(apiError, requestId, routePrefix);
     const extra = c.get("problemHeaders");
     if (extra) { for (const [name, value] of extra()) response.headers.set(name, value); }

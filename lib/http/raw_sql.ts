@@ -19,7 +19,7 @@ import {
   type RawOutcome,
 } from "../query/mod.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
   encodeOptionsOf,
@@ -27,6 +27,7 @@ import {
   type OutputOptions,
   parseOutputOptions,
 } from "./output.ts";
+import { revalidationOf } from "./revalidate.ts";
 import { cacheSlotOf, respondAnswer } from "./respond.ts";
 
 const QUERY: Endpoint = {
@@ -108,6 +109,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     const principal = c.get("principal");
     return {
       readOnly,
+      // GET query URLs: a deterministic SELECT is tagged, and answered 304 while current.
+      revalidate: readOnly ? revalidationOf(c.req.raw, output) : undefined,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
@@ -121,6 +124,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   feature.route(QUERY, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
+    noteQuery(c, output.export ? "export" : "raw", query.sql);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
@@ -140,6 +144,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
       fileName: "result",
       alwaysDisposition: true,
     });
+    noteQuery(c, output.export ? "export" : "raw", sql, true);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);

@@ -13,9 +13,11 @@ import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { concatBytes } from "../bytes.ts";
 import { type EncodedBody, formatInfo, type FormatName } from "../encode/mod.ts";
+import type { RequestRecord } from "../ops/mod.ts";
 import type { Answer, AnswerCache, CacheSlot, StoredAnswer } from "../query/mod.ts";
 import { createCompressor, type Encoding } from "./compress.ts";
 import { contentDisposition, type OutputOptions, representationKey } from "./output.ts";
+import { notModifiedResponse, ROWS_VARY, withEtag } from "./revalidate.ts";
 
 /** How to send an answer. */
 export interface ResponseOptions {
@@ -31,24 +33,41 @@ export interface ResponseOptions {
   /** Compress with this coding when the body is at least `compressMinSize` bytes. */
   encoding?: Encoding | null;
   compressMinSize?: number;
+  /** The request's record: told the rows sent and whether the read cache answered. */
+  record?: RequestRecord;
 }
 
 /**
  * The response of `answer`: a cached answer as it was kept (`X-Cache: hit`); a body streamed,
- * and when the answer cache asked for it, buffered and kept (`X-Cache: miss`).
+ * and when the answer cache asked for it, buffered and kept (`X-Cache: miss`); its `ETag` when it
+ * has one; a 304 when the client's copy is current.
  */
-export function respondAnswer(
-  answer: Answer,
-  options: ResponseOptions,
-): Response | Promise<Response> {
-  if (answer.kind === "stored") return storedResponse(answer.stored);
+export async function respondAnswer(answer: Answer, options: ResponseOptions): Promise<Response> {
+  const { record } = options;
+  if (answer.kind === "not_modified") {
+    if (record) record.cache = "hit";
+    return notModifiedResponse(answer.etag);
+  }
+  if (answer.kind === "stored") {
+    if (record) {
+      record.cache = "hit";
+      record.rows = answer.stored.rows === undefined ? null : { count: answer.stored.rows };
+    }
+    return withEtag(storedResponse(answer.stored), answer.etag);
+  }
+  if (record) record.rows = answer.rows ?? null;
   const response = streamResponse(answer, {
     ...options,
     headers: answer.headers ? { ...answer.headers, ...options.headers } : options.headers,
     onStreaming: answer.onStreaming,
   });
-  return answer.keep ? keptResponse(answer.keep, response) : response;
+  if (!answer.keep) return withEtag(response, answer.etag);
+  if (record) record.cache = "miss";
+  return withEtag(await keptResponse(answer.keep, response, answer.rows), answer.etag);
 }
+
+/** The bytes of responses whose whole body was at hand (kept without reading them back). */
+const SENT_BYTES = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
 
 /** Decides the headers of an encoded body and streams it (compressed when worthwhile). */
 export function streamResponse(
@@ -58,7 +77,7 @@ export function streamResponse(
   const info = formatInfo(options.format);
   const headers: Record<string, string> = {
     "content-type": options.contentType ?? info.contentType,
-    vary: "Accept, Accept-Encoding",
+    vary: ROWS_VARY,
   };
   if (options.disposition) {
     headers["content-disposition"] = contentDisposition(
@@ -81,7 +100,10 @@ export function streamResponse(
     !(body.ended && body.size < (options.compressMinSize ?? 1024));
   if (body.ended && !compress) {
     // The whole body is already here: send it as bytes (a Content-Length, no stream machinery).
-    return new Response(concatBytes(body.head), { status: 200, headers });
+    const bytes = concatBytes(body.head);
+    const response = new Response(bytes, { status: 200, headers });
+    SENT_BYTES.set(response, bytes);
+    return response;
   }
   let stream = bodyStream(body, options);
   if (compress) {
@@ -144,14 +166,19 @@ function abortReason(err: unknown, options: ResponseOptions): Error {
 async function keptResponse(
   keep: (answer: StoredAnswer) => void,
   response: Response,
+  rows?: { count: number },
 ): Promise<Response> {
   if (response.status !== 200) return response;
-  const body = new Uint8Array(await response.arrayBuffer());
-  const headers = [...response.headers];
-  keep({ status: response.status, headers, body });
+  const sent = SENT_BYTES.get(response);
+  const body = sent ?? new Uint8Array(await response.arrayBuffer());
+  keep({ status: response.status, headers: [...response.headers], body, rows: rows?.count });
+  if (sent) {
+    response.headers.set("x-cache", "miss");
+    return response;
+  }
   return new Response(body, {
     status: response.status,
-    headers: [...headers, ["x-cache", "miss"]],
+    headers: [...response.headers, ["x-cache", "miss"]],
   });
 }
 

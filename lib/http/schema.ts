@@ -25,6 +25,7 @@ import { acquire, createGuard, type Guard } from "../db/run.ts";
 import { type Endpoint, tableDisplayName } from "../openapi/mod.ts";
 import type { AppContext } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
+import { jsonWithEtag } from "./revalidate.ts";
 
 const LIST_TABLES: Endpoint = {
   method: "GET",
@@ -70,14 +71,15 @@ export function schemaRoutes(ctx: AppContext): Feature {
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    return c.json({ tables: readableTables(catalog, auth, c.get("principal")) });
+    return jsonWithEtag(c, { tables: readableTables(catalog, auth, c.get("principal")) });
   });
   feature.route(DESCRIBE_TABLE, async (c) => {
     const catalog = await loadCatalog(
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    return c.json(findReadableTable(catalog, c.req.param("table") ?? "", auth, c.get("principal")));
+    const table = findReadableTable(catalog, c.req.param("table") ?? "", auth, c.get("principal"));
+    return jsonWithEtag(c, table);
   });
   return feature;
 }

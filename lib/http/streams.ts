@@ -22,6 +22,9 @@ import {
   type StreamsRuntime,
 } from "../streams/mod.ts";
 import { type AppContext, remoteAddressOf } from "./context.ts";
+import type { Ops } from "../ops/mod.ts";
+import { rateLimitHeaders } from "../ops/mod.ts";
+import { refuse, takeKeyToken } from "./ops.ts";
 import { createFeature, type Feature } from "./feature.ts";
 
 /** Throws 403 `forbidden` unless `principal` may do `action` on the stream at `path`. */
@@ -36,7 +39,7 @@ function authorizeStream(
 }
 
 /** The streams route, relative to `streams_prefix` (mount it at `runtime.prefix`). */
-export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime): Feature {
+export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime, ops: Ops): Feature {
   const { service, prefix, changes } = runtime;
   const auth = ctx.config.streams_auth === "keys" ? ctx.auth : null;
   const feature = createFeature();
@@ -56,8 +59,13 @@ export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime): Feature 
       principal = auth.authenticate(request, remoteAddressOf(c));
       c.set("principal", principal);
     }
+    // The key's rate limit (the anonymous one ran before the features).
+    const decision = principal ? takeKeyToken(ops, principal) : null;
+    if (decision && !decision.allowed) {
+      throw refuse(c, ops, "key", decision, rateLimitHeaders("key", decision));
+    }
     const following = changes !== null && (request.method === "GET" || request.method === "HEAD");
-    return await service.handle(request, path, prefix, {
+    const response = await service.handle(request, path, prefix, {
       requestId: c.get("requestId"),
       authorize: async (action, target) => {
         if (auth && principal) authorizeStream(auth, principal, action, target);
@@ -68,6 +76,13 @@ export function streamRoutes(ctx: AppContext, runtime: StreamsRuntime): Feature 
         return true;
       },
     });
+    if (!decision) return response;
+    // Under the limit, the answer says what is left.
+    const headers = new Headers(response.headers);
+    for (const [name, value] of Object.entries(rateLimitHeaders("key", decision))) {
+      headers.set(name, value);
+    }
+    return new Response(response.body, { status: response.status, headers });
   });
   return feature;
 }

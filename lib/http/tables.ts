@@ -17,7 +17,6 @@ import {
   type AnswerCache,
   createTableApi,
   parseDeleteRequest,
-  parseInsertRequest,
   parsePrefer,
   parseReadRequest,
   parseUpdateRequest,
@@ -27,10 +26,13 @@ import {
 } from "../query/mod.ts";
 import { withChangeFeed } from "../streams/table_feed.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import type { QueryKind } from "../events.ts";
+import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
+import { insertBody, UPLOAD_PARAMETERS, UPLOAD_TYPES } from "./ingest.ts";
+import { revalidationOf } from "./revalidate.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -84,9 +86,16 @@ const INSERT_ROWS: Endpoint = {
   description: "An object or an array of objects, inserted in one transaction (all or " +
     "nothing). Only the given columns are written, so DEFAULTs apply. `Prefer: " +
     "return=representation` answers the inserted rows; `on_conflict` or `Prefer: " +
-    "resolution=merge-duplicates` upserts.",
-  parameters: ["prefer", "on_conflict"],
-  requestBody: { schema: "table:insert", description: "The row(s).", required: true },
+    "resolution=merge-duplicates` upserts. A `text/csv` (header row names the columns), " +
+    "`application/x-ndjson` or `application/vnd.apache.parquet` body is read by DuckDB's own " +
+    "reader and inserted the same way (up to `max_upload_size`).",
+  parameters: ["prefer", "on_conflict", ...UPLOAD_PARAMETERS],
+  requestBody: {
+    schema: "table:insert",
+    description: "The row(s), or a file of them.",
+    required: true,
+    files: UPLOAD_TYPES,
+  },
   responses: [{
     status: 201,
     description: "Inserted.",
@@ -189,7 +198,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
     absoluteMaxRows: config.absolute_max_rows,
-  });
+  }, engine.uploads);
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const feature = createFeature();
@@ -200,28 +209,27 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     for (const op of ops) auth.authorize(c.get("principal"), op, table);
     return table;
   };
-  const guardOf = (c: Ctx): Guard => createGuard(config.query_timeout, c.req.raw.signal);
+  // Every guarded run is the request's query (`query_done`, the query histogram).
+  const guardOf = (c: Ctx, kind: QueryKind = "crud"): Guard => {
+    noteQuery(c, kind);
+    return createGuard(config.query_timeout, c.req.raw.signal);
+  };
   const callerOf = (c: Ctx): TableCaller => ({
     owner: c.get("principal"),
     requestId: c.get("requestId"),
   });
-  const formatOf = (c: Ctx): FormatName => {
-    const explicit = c.req.query("format");
-    return negotiateFormat(
-      explicit ? parseFormatName(explicit) : null,
-      c.req.header("accept") ?? null,
-    );
-  };
 
   feature.route(READ_ROWS, async (c) => {
     const table = authorized(c, "r");
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
-    const answer = await api.read(request, guardOf(c), url.pathname, callerOf(c), {
+    const kind = output.export ? "export" : "crud";
+    const answer = await api.read(request, guardOf(c, kind), url.pathname, callerOf(c), {
       cap: output.cap,
       encode: encodeOptionsOf(output, engine.scratchDirectory),
       cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+      revalidate: revalidationOf(c.req.raw, output),
     });
     return respondAnswer(answer, rowsOptions(ctx, c, output));
   });
@@ -230,9 +238,9 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
     const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
     const format = prefer.returning ? formatOf(c) : "json";
-    const body = await readJsonBody(c.req.raw, config.max_body_size);
-    const request = parseInsertRequest(table, new URL(c.req.url).searchParams, prefer, body);
-    const result = await api.insert(request, guardOf(c), callerOf(c));
+    const params = new URL(c.req.url).searchParams;
+    const run = { guard: guardOf(c), caller: callerOf(c) };
+    const result = await insertBody(ctx, c, { api, table, params, prefer, ...run });
     return await answerWrite(ctx, c, result, 201, format, prefer);
   });
 
@@ -260,6 +268,15 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   addFallbacks(feature);
   return feature;
+}
+
+/** The format a write's `RETURNING` rows are answered in (`format=` or `Accept`). */
+function formatOf(c: Ctx): FormatName {
+  const explicit = c.req.query("format");
+  return negotiateFormat(
+    explicit ? parseFormatName(explicit) : null,
+    c.req.header("accept") ?? null,
+  );
 }
 
 /** The 405 detail for other methods on `/api/{table}`; 400 for `/api` without a table. */

@@ -13,7 +13,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { ApiError, renderProblem } from "../errors.ts";
 import { LazyAbort, NodeRequest } from "./request.ts";
-import { type ExtraHeaders, type HeaderPairs, type Sink, writeResponse } from "./response.ts";
+import {
+  BROKE_OFF,
+  brokenOffBytes,
+  type ExtraHeaders,
+  type HeaderPairs,
+  type Sink,
+  writeResponse,
+} from "./response.ts";
 
 export type { ExtraHeaders } from "./response.ts";
 
@@ -29,6 +36,20 @@ export interface ConnInfo {
 /** A web request handler, as `Deno.serve` takes it. */
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
 
+/** What was sent for one request, reported once it is over (access logs, metrics). */
+export interface Answered {
+  status: number;
+  /** Body bytes written. */
+  bytes: number;
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** The client went away (or the body failed) before the answer was complete. */
+  aborted: boolean;
+}
+
+/** Told about every answered request, with the request the handler got. */
+export type AnswerObserver = (request: Request, info: ConnInfo, answered: Answered) => void;
+
 /** How a listener serves its requests (one object per listener). */
 export interface ServeOptions<T = unknown> {
   /** True on a TLS listener. */
@@ -39,6 +60,8 @@ export interface ServeOptions<T = unknown> {
   done?: (token: T) => void;
   /** True while the listener drains: HTTP/1.1 answers then say `Connection: close`. */
   closing?: () => boolean;
+  /** Told about every answer once it is written or broken off (status, bytes, timing). */
+  onAnswered?: AnswerObserver;
 }
 
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
@@ -55,6 +78,7 @@ export function serveHttp1<T>(
   options: ServeOptions<T>,
   token?: T,
 ): Promise<void> {
+  const started = options.onAnswered ? performance.now() : 0;
   const abort = new LazyAbort();
   res.on("close", () => {
     if (!res.writableEnded) abort.abort(new DOMException("client went away", "AbortError"));
@@ -79,7 +103,7 @@ export function serveHttp1<T>(
   const request = new NodeRequest(method, url, raw, body, abort);
   const sink = new Http1Sink(res, options.closing);
   const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
-  return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
+  return answer(handler, request, info, sink, abort, method === "HEAD", options, started);
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
@@ -90,6 +114,7 @@ export function serveHttp2<T>(
   options: ServeOptions<T>,
   token?: T,
 ): Promise<void> {
+  const started = options.onAnswered ? performance.now() : 0;
   const abort = new LazyAbort();
   const sink = new Http2Sink(stream);
   stream.once("close", () => {
@@ -116,7 +141,7 @@ export function serveHttp2<T>(
   const request = new NodeRequest(method, `https://${host}${headers[":path"]}`, made, body, abort);
   const session = stream.session as (Carrier & typeof stream.session) | undefined;
   const info = session ? (session[INFO] ??= infoOf(session.socket, "h2", true)) : UNKNOWN_H2;
-  return answer(handler, request, info, sink, abort, method === "HEAD", options.extra);
+  return answer(handler, request, info, sink, abort, method === "HEAD", options, started);
 }
 
 /** An HTTP/1.1 response as a {@link Sink}. */
@@ -231,7 +256,7 @@ function infoOf(
 
 const UNKNOWN_H2 = infoOf(undefined, "h2", true);
 
-/** Awaits the handler's response and writes it to `sink`. */
+/** Awaits the handler's response, writes it to `sink` and reports it to the observer, if any. */
 async function answer(
   handler: FetchHandler,
   request: NodeRequest,
@@ -239,7 +264,8 @@ async function answer(
   sink: Sink,
   abort: LazyAbort,
   head: boolean,
-  extra: ExtraHeaders,
+  options: Pick<ServeOptions, "extra" | "onAnswered">,
+  started: number,
 ): Promise<void> {
   let response: Response;
   try {
@@ -250,6 +276,25 @@ async function answer(
       crypto.randomUUID(),
     );
   }
-  const written = writeResponse(sink, response, { head, extra, abort });
-  if (written) await written;
+  const write = { head, extra: options.extra, abort };
+  const observe = options.onAnswered;
+  if (!observe) {
+    const written = writeResponse(sink, response, write);
+    if (typeof written !== "number") await written;
+    return;
+  }
+  // Reported even when writing throws, so the request's record (its query slot) is released.
+  let sent = BROKE_OFF;
+  try {
+    const written = writeResponse(sink, response, write);
+    sent = typeof written === "number" ? written : await written;
+  } finally {
+    const broke = sent < 0;
+    observe(request as unknown as Request, info, {
+      status: response.status,
+      bytes: broke ? brokenOffBytes(sent) : sent,
+      started,
+      aborted: broke || abort.aborted,
+    });
+  }
 }

@@ -34,7 +34,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import { ApiError, renderProblem } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import http from "node:http";
-import { type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
+import { type AnswerObserver, type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
 import { type Conn, type ConnTable, createConnTable } from "./connections.ts";
 
@@ -63,6 +63,8 @@ export interface ListenerOptions {
   reusePort?: boolean;
   /** Headers added to every answer (unless the handler set them): `nosniff`, HSTS. */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** Told about every answered request (status, bytes, timing): access logs, metrics. */
+  onAnswered?: AnswerObserver;
   log: Logger;
 }
 
@@ -136,6 +138,7 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
     extra,
     done: (conn: Conn | undefined) => conns.end(conn),
     closing: () => conns.draining,
+    onAnswered: options.onAnswered,
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const conn = conns.begin(req.socket);

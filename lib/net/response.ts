@@ -37,28 +37,39 @@ export interface WriteOptions {
 
 /**
  * Writes `response` to `sink`: at once when its body is a string or bytes (nothing to await),
- * otherwise streamed; resolves when done or the client has gone.
+ * otherwise streamed; gives (or resolves with, when done or the client has gone) the body bytes
+ * written, or, when the answer broke off, a negative number that {@link brokenOffBytes} turns
+ * back into the bytes written before.
  */
 export function writeResponse(
   sink: Sink,
   response: Response,
   options: WriteOptions,
-): Promise<void> | void {
+): Promise<number> | number {
   const parts = staticPartsOf(response);
   if (parts === null) return writeStreamed(sink, response, options);
-  if (options.abort.aborted) return;
+  if (options.abort.aborted) return BROKE_OFF;
   let body = parts.body;
   if (typeof body === "string") body = ENCODER.encode(body);
   const headers = withExtra(parts.headers, options.extra);
   if (body === null || options.head) {
     sink.head(response.status, headers, true);
-    return;
+    return 0;
   }
   if (!hasHeader(parts.headers, "content-length")) {
     headers.push(["content-length", String(body.byteLength)]);
   }
   sink.head(response.status, headers, false);
   sink.end(body);
+  return body.byteLength;
+}
+
+/** What {@link writeResponse} gives for an answer that broke off before any body byte. */
+export const BROKE_OFF = -1;
+
+/** The body bytes written before an answer broke off, from {@link writeResponse}'s number. */
+export function brokenOffBytes(written: number): number {
+  return -1 - written;
 }
 
 const ENCODER = new TextEncoder();
@@ -145,13 +156,20 @@ function hasHeader(headers: readonly (readonly [string, string])[], name: string
   return false;
 }
 
-/** Writes a streamed body with backpressure; a client that leaves cancels it. */
-async function writeStreamed(sink: Sink, response: Response, options: WriteOptions) {
+/**
+ * Writes a streamed body with backpressure; a client that leaves cancels it. Resolves as
+ * {@link writeResponse} does.
+ */
+async function writeStreamed(
+  sink: Sink,
+  response: Response,
+  options: WriteOptions,
+): Promise<number> {
   const signal = options.abort.signal;
   const body = response.body;
   if (signal.aborted) {
     await body?.cancel().catch(() => {});
-    return;
+    return BROKE_OFF;
   }
   const pairs: HeaderPairs = [];
   response.headers.forEach((value, name) => void pairs.push([name, value]));
@@ -159,7 +177,7 @@ async function writeStreamed(sink: Sink, response: Response, options: WriteOptio
   if (!body || options.head) {
     if (body) await body.cancel().catch(() => {});
     sink.head(response.status, headers, true);
-    return;
+    return 0;
   }
   const reader = body.getReader();
   // A client that leaves cancels the body (which interrupts its query); the handler counts as
@@ -169,14 +187,16 @@ async function writeStreamed(sink: Sink, response: Response, options: WriteOptio
     cancelled = reader.cancel(signal.reason).catch(() => {});
   };
   signal.addEventListener("abort", cancel, { once: true });
+  let written = 0;
   const write = async (chunk: Uint8Array) => {
+    written += chunk.byteLength;
     if (!sink.write(chunk)) await sink.drained();
   };
   try {
     const first = await reader.read();
     if (first.done) {
       sink.head(response.status, headers, true);
-      return;
+      return 0;
     }
     // A body that is one chunk ends at once; a stream (SSE, exports) may wait long for its next
     // chunk, so its head and first chunk go out without waiting.
@@ -189,20 +209,22 @@ async function writeStreamed(sink: Sink, response: Response, options: WriteOptio
       }
       sink.head(response.status, headers, false);
       sink.end(first.value);
-      return;
+      return first.value.byteLength;
     }
     sink.head(response.status, headers, false);
     await write(first.value);
     if (next === LATER) next = await pending;
     for (; !next.done; next = await reader.read()) {
-      if (signal.aborted) return;
+      if (signal.aborted) return -1 - written;
       await write(next.value);
     }
     sink.end();
+    return signal.aborted ? -1 - written : written;
   } catch {
     // The body failed mid-stream (the app logged why): break the response off so the client
     // sees a truncated answer rather than a complete one.
     if (!signal.aborted) sink.fail();
+    return -1 - written;
   } finally {
     signal.removeEventListener("abort", cancel);
     await cancelled;

@@ -8,7 +8,7 @@
 
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { FetchHandler } from "./adapter.ts";
+import type { AnswerObserver, FetchHandler } from "./adapter.ts";
 import { openAcme } from "./acme.ts";
 import { type Listener, type ListenerOptions, openListener, type TlsPair } from "./listener.ts";
 import { type ChallengeTable, createRedirectHandler } from "./redirect.ts";
@@ -44,6 +44,8 @@ export interface OpenListenersOptions {
   log: Logger;
   /** The first handler of the main listener (the starting app). */
   handler: FetchHandler;
+  /** Told about every request the listeners answered (access log, metrics). */
+  onAnswered?: AnswerObserver;
 }
 
 /** The security headers every answer of a listener carries. */
@@ -83,8 +85,8 @@ export async function openListeners(
   config: Config,
   options: OpenListenersOptions,
 ): Promise<Listeners> {
-  const { log } = options;
-  let current = await openSet(config, log, options.handler, null);
+  const { log, onAnswered } = options;
+  let current = await openSet(config, { log, onAnswered }, options.handler, null);
   return {
     get main() {
       return current.main;
@@ -100,7 +102,7 @@ export async function openListeners(
     },
     async rebind(next) {
       const old = current;
-      current = await openSet(next, log, old.main.handler, old);
+      current = await openSet(next, { log, onAnswered }, old.main.handler, old);
       old.source?.stop();
       const drained = Promise.all([old.main.shutdown(), old.redirect?.shutdown()]).then(() => {});
       log.info("listeners_rebound", { url: originOf(current.main) });
@@ -132,7 +134,7 @@ interface ListenerSet {
  */
 async function openSet(
   config: Config,
-  log: Logger,
+  { log, onAnswered }: { log: Logger; onAnswered?: AnswerObserver },
   handler: FetchHandler,
   previous: ListenerSet | null,
 ): Promise<ListenerSet> {
@@ -149,13 +151,14 @@ async function openSet(
         openListener({
           ...listenerOptionsOf(config, log, redirectHandler, null),
           port: config.http_port,
+          onAnswered,
         }));
     }
     if (config.tls_auto) source = await openCertificateSource(config, log, challenges);
     const pair = source?.pair ?? null;
     const main = await replacing(
       previous?.main ?? null,
-      () => openListener(listenerOptionsOf(config, log, handler, pair)),
+      () => openListener({ ...listenerOptionsOf(config, log, handler, pair), onAnswered }),
     );
     httpsPort = main.port;
     source?.watch((next) => main.setCertificate(next));

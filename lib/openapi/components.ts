@@ -19,6 +19,10 @@ export const TAGS: readonly Tag[] = [
   { name: "Schema", description: "Tables, columns and keys the key may read." },
   { name: "Raw SQL", description: "SQL in, rows or changes out." },
   { name: "Tables", description: "REST access to any table: `/api/{table}`." },
+  {
+    name: "Operations",
+    description: "Prometheus metrics and the live configuration; an admin key is needed.",
+  },
 ];
 
 /** The generic response header components. */
@@ -246,7 +250,13 @@ function tableWriteParameters(): Record<string, unknown> {
 
 /** The fixed `components/schemas` entries (table schemas are added per catalog). */
 export function baseSchemas(): Record<string, unknown> {
-  return { ...problemSchemas(), ...probeSchemas(), ...querySchemas(), ...catalogSchemas() };
+  return {
+    ...problemSchemas(),
+    ...probeSchemas(),
+    ...querySchemas(),
+    ...catalogSchemas(),
+    ...configSchemas(),
+  };
 }
 
 function problemSchemas(): Record<string, unknown> {
@@ -397,6 +407,30 @@ function catalogSchemas(): Record<string, unknown> {
       required: ["tables"],
       properties: {
         tables: { type: "array", items: { $ref: "#/components/schemas/TableInfo" } },
+      },
+    },
+  };
+}
+
+function configSchemas(): Record<string, unknown> {
+  return {
+    ConfigDocument: {
+      type: "object",
+      description: "A whole configuration document: `key: value` pairs of the configuration " +
+        "table (durations and sizes as text, as in a config file).",
+      additionalProperties: true,
+    },
+    ConfigReload: {
+      type: "object",
+      required: ["status", "changed", "config"],
+      properties: {
+        status: { type: "string", const: "ok" },
+        changed: {
+          type: "array",
+          items: { type: "string" },
+          description: "The keys whose values changed.",
+        },
+        config: { $ref: "#/components/schemas/ConfigDocument" },
       },
     },
   };

@@ -17,6 +17,7 @@ export type SuccessBody =
   | { kind: "rows" } // a row set in every registered format (JSON envelope or export formats)
   | { kind: "json"; schema: string } // a JSON body described by a component schema
   | { kind: "html" }
+  | { kind: "text" } // text/plain (the Prometheus exposition format)
   | { kind: "asset" }
   | { kind: "openapi" }
   | { kind: "stream" } // a stream's messages in its own content type (a JSON array in JSON mode)
@@ -63,7 +64,13 @@ export interface Endpoint {
   /** Path parameters of a template: name to component parameter name. */
   pathParameters?: Record<string, string>;
   /** A request body: component schema name (or `table:insert`, `table:update`, `stream:body`). */
-  requestBody?: { schema: string; description: string; required: boolean };
+  requestBody?: {
+    schema: string;
+    description: string;
+    required: boolean;
+    /** Media types also taken as a file body (`text/csv`, ...), besides the JSON schema. */
+    files?: readonly string[];
+  };
   responses: SuccessResponse[];
   /** Error codes besides the common ones (internal_error, unavailable, auth codes). */
   errors: ErrorCode[];

@@ -61,6 +61,11 @@ export function buildOperation(
         ? ctx.requestBodies[schema]
         : { "application/json": { schema: requestSchema(schema, table) } },
     };
+    for (const type of endpoint.requestBody.files ?? []) {
+      (operation.requestBody as { content: Record<string, unknown> }).content[type] = {
+        schema: { type: "string", contentMediaType: type },
+      };
+    }
   }
   const responses: Record<string, unknown> = {};
   for (const success of endpoint.responses) {
@@ -131,6 +136,8 @@ function simpleContent(
       };
     case "html":
       return { "text/html": { schema: { type: "string" } } };
+    case "text":
+      return { "text/plain": { schema: { type: "string" } } };
     case "empty":
       return {};
     case "asset":

@@ -13,6 +13,8 @@ export interface StoredAnswer {
   status: number;
   headers: [string, string][];
   body: Uint8Array<ArrayBuffer>;
+  /** Rows in the body, when they were counted. */
+  rows?: number;
 }
 
 /** Rows encoded for the client, ready to be sent. */
@@ -34,8 +36,20 @@ export interface CachedAnswer {
   stored: StoredAnswer;
 }
 
+/**
+ * The client's copy is current (its `If-None-Match` matched `etag`): answered with 304 and no
+ * body, without running the read.
+ */
+export interface NotModifiedAnswer {
+  kind: "not_modified";
+  etag: string;
+}
+
 /** An answer with rows. */
-export type Answer = BodyAnswer | CachedAnswer;
+export type Answer = (BodyAnswer | CachedAnswer | NotModifiedAnswer) & {
+  /** The answer's strong validator, for deterministic reads (`validators.ts`). */
+  etag?: string;
+};
 
 /** A body answer of `encoded` whose deadline `onStreaming` lifts. */
 export function bodyAnswer(

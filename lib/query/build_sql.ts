@@ -18,7 +18,7 @@
 
 import { qualifiedName, type TableInfo } from "../db/catalog.ts";
 import { quoteIdentifier } from "../sql/mod.ts";
-import type { ReadPlan } from "./plan_read.ts";
+import type { OrderKey, ReadPlan } from "./plan_read.ts";
 import { cursorKeySql } from "./plan_read.ts";
 import type { SqlFragment, SqlParam } from "./values.ts";
 import type { Capture, DeletePlan, InsertGroup, InsertPlan, UpdatePlan } from "./plan_write.ts";
@@ -47,7 +47,15 @@ export interface ReadSqlOptions {
   limit: number | null;
   /** `OFFSET ?` (null: none). */
   offset: number | null;
+  /**
+   * Render the cursor keys as text after the LIMIT (in an outer query over the page), so only the
+   * page's rows are cast, not every matching row the top-N looks at.
+   */
+  lateKeys?: boolean;
 }
+
+/** Prefix of the hidden columns of a page read with late keys. */
+const HIDDEN = "duckserve_";
 
 /**
  * The read query: output columns, then (hidden) cursor key texts and the total count as one
@@ -55,25 +63,36 @@ export interface ReadSqlOptions {
  * keyset condition, ORDER BY, LIMIT and OFFSET as parameters.
  */
 export function buildReadSql(plan: ReadPlan, options: ReadSqlOptions): SqlFragment {
-  const table = qualifiedName(plan.table);
-  const select = [plan.star ? "*" : plan.columns.map((c) => quoteIdentifier(c.name)).join(", ")];
+  const keys = options.keys ? plan.cursorKeys ?? [] : [];
+  const hidden = plan.table.columns.some((c) => c.name.toLowerCase().startsWith(HIDDEN));
+  if (options.lateKeys && keys.length && !hidden) return buildPageSql(plan, options, keys);
+  const output = plan.star ? "*" : plan.columns.map((c) => quoteIdentifier(c.name)).join(", ");
+  return selectSql(plan, options, [output, ...keys.map(cursorKeySql)], "");
+}
+
+/**
+ * `SELECT <items>[, (count)<countAlias>] FROM table WHERE … ORDER BY … LIMIT ? OFFSET ?`, the
+ * count's parameters first, then the conditions', then LIMIT and OFFSET.
+ */
+function selectSql(
+  plan: ReadPlan,
+  options: ReadSqlOptions,
+  items: string[],
+  countAlias: string,
+): SqlFragment {
+  const select = [...items];
   const params: SqlParam[] = [];
-  if (options.keys && plan.cursorKeys) select.push(...plan.cursorKeys.map(cursorKeySql));
   if (options.count) {
     const count = buildCountSql(plan.table, plan.where);
-    select.push(`(${count.sql})`);
+    select.push(`(${count.sql})${countAlias}`);
     params.push(...count.params);
   }
   const where = [...plan.where];
   if (plan.mode.kind === "cursor" && plan.mode.after) where.push(plan.mode.after);
   const w = whereClause(where);
   params.push(...w.params);
-  let sql = `SELECT ${select.join(", ")} FROM ${table}${w.sql}`;
-  if (plan.order.length) {
-    sql += ` ORDER BY ${
-      plan.order.map((k) => `${k.sql} ${k.direction.toUpperCase()} NULLS LAST`).join(", ")
-    }`;
-  }
+  let sql = `SELECT ${select.join(", ")} FROM ${qualifiedName(plan.table)}${w.sql}`;
+  if (plan.order.length) sql += ` ORDER BY ${orderBy(plan.order)}`;
   if (options.limit !== null) {
     sql += " LIMIT ?";
     params.push(BigInt(options.limit));
@@ -83,6 +102,33 @@ export function buildReadSql(plan: ReadPlan, options: ReadSqlOptions): SqlFragme
     params.push(BigInt(options.offset));
   }
   return { sql, params };
+}
+
+function orderBy(keys: readonly OrderKey[]): string {
+  return keys.map((k) => `${k.sql} ${k.direction.toUpperCase()} NULLS LAST`).join(", ");
+}
+
+/**
+ * A page with its cursor keys rendered after the LIMIT: the inner query selects the output
+ * columns, the raw keys and the count, ordered and limited; the outer one casts the keys of the
+ * page's rows only and keeps the order. Same columns and parameters as {@link buildReadSql}.
+ */
+function buildPageSql(
+  plan: ReadPlan,
+  options: ReadSqlOptions,
+  keys: readonly OrderKey[],
+): SqlFragment {
+  const names = plan.columns.map((c) => quoteIdentifier(c.name));
+  const aliases = keys.map((k, i) => ({ ...k, sql: quoteIdentifier(`${HIDDEN}key_${i + 1}`) }));
+  const raw = keys.map((k, i) => `${k.sql} AS ${aliases[i].sql}`);
+  const total = `"${HIDDEN}total"`;
+  const inner = selectSql(plan, options, [...names, ...raw], ` AS ${total}`);
+  const select = [...names, ...aliases.map(cursorKeySql), ...(options.count ? [total] : [])];
+  return {
+    sql: `SELECT ${select.join(", ")} FROM (${inner.sql}) AS "${HIDDEN}page" ` +
+      `ORDER BY ${orderBy(aliases)}`,
+    params: inner.params,
+  };
 }
 
 /** The parts of a write plan that decide its `RETURNING` clause. */
@@ -161,6 +207,19 @@ export function buildInsertStagedSql(plan: InsertPlan, group: InsertGroup): SqlF
       conflictClause(plan, group) + returning(plan),
     params: [],
   };
+}
+
+/**
+ * Rows of an upload from its staging table `stage` (columns `c1..cN`, already of the column
+ * types): `INSERT INTO t (cols) SELECT c1, ... FROM stage`, with the insert's conflict clause and
+ * `RETURNING`.
+ */
+export function buildInsertFromSql(plan: InsertPlan, group: InsertGroup, stage: string): string {
+  const table = qualifiedName(plan.table);
+  const names = group.columns.map((c) => quoteIdentifier(c.name)).join(", ");
+  const exprs = group.columns.map((_, i) => `"c${i + 1}"`).join(", ");
+  return `INSERT INTO ${table} (${names}) SELECT ${exprs} FROM temp.main.${stage}` +
+    conflictClause(plan, group) + returning(plan);
 }
 
 /** `UPDATE t SET col = ?, ... WHERE ...`. */

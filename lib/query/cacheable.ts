@@ -12,18 +12,25 @@
  * - every table named must be a base table of the catalog (or a CTE of the query): views may read
  *   streams or files.
  *
- * Decisions are kept per SQL text until the data version changes (DDL bumps it too).
+ * The decision also names the base tables the SELECT reads (by schema and name), whose data
+ * versions tag its answer (`validators.ts`). Decisions depend on the catalog alone (which
+ * functions are consistent, which names are tables), so they are kept per SQL text until the
+ * catalog generation moves (any DDL): a repeated text costs no driver call for them.
  * @module
  */
 
 import type { Lease } from "../db/pool.ts";
 import { type Guard, guarded } from "../db/run.ts";
 import { catalogCache, findTable } from "../db/catalog.ts";
-import { dataVersion } from "../db/versions.ts";
+
+/** What a cacheable SELECT reads: its base tables as `[schema, name]`. */
+export interface SelectFacts {
+  tables: [string, string][];
+}
 
 interface Decisions {
-  version: number;
-  bySql: Map<string, boolean>;
+  generation: number;
+  bySql: Map<string, SelectFacts | null>;
   /**
    * Lower-case function name to "every overload is CONSISTENT", as of catalog generation
    * `generation` (a macro may shadow a built-in, so any catalog change makes it stale).
@@ -65,15 +72,30 @@ export async function isCacheableSelect(
   owner: object,
   sql: string,
 ): Promise<boolean> {
-  const version = dataVersion(owner);
+  return await cacheableSelect(lease, guard, owner, sql) !== null;
+}
+
+/**
+ * The base tables the single SELECT `sql` reads when its answer may be cached (see
+ * {@link isCacheableSelect}), else null.
+ */
+export async function cacheableSelect(
+  lease: Lease,
+  guard: Guard,
+  owner: object,
+  sql: string,
+): Promise<SelectFacts | null> {
+  const generation = catalogCache(owner).generation;
   let decisions = DECISIONS.get(owner);
-  if (!decisions || decisions.version !== version) {
-    decisions = { version, bySql: new Map(), consistent: decisions?.consistent ?? null };
+  if (!decisions || decisions.generation !== generation) {
+    decisions = { generation, bySql: new Map(), consistent: decisions?.consistent ?? null };
     DECISIONS.set(owner, decisions);
   }
   const known = decisions.bySql.get(sql);
   if (known !== undefined) return known;
-  const verdict = await decide(lease, guard, owner, sql, decisions).catch(() => false);
+  const verdict = await decide(lease, guard, owner, sql, decisions).catch(() => null);
+  // A decision made while the catalog changed is used once but not kept.
+  if (catalogCache(owner).generation !== generation) return verdict;
   if (decisions.bySql.size >= MAX_DECISIONS) decisions.bySql.clear();
   decisions.bySql.set(sql, verdict);
   return verdict;
@@ -85,7 +107,7 @@ async function decide(
   owner: object,
   sql: string,
   decisions: Decisions,
-): Promise<boolean> {
+): Promise<SelectFacts | null> {
   const parsed = await guarded(lease, guard, async () => {
     const statement = await lease.prepare("SELECT system.main.json_serialize_sql($1::VARCHAR)");
     statement.bindVarchar(1, sql);
@@ -93,7 +115,7 @@ async function decide(
     return JSON.parse(String(result.getChunk(0).getColumnVector(0).getItem(0)));
   });
   if (parsed.error || !Array.isArray(parsed.statements) || parsed.statements.length !== 1) {
-    return false;
+    return null;
   }
   const catalog = catalogCache(owner);
   if (decisions.consistent?.generation !== catalog.generation) {
@@ -143,11 +165,13 @@ async function decide(
     for (const value of Object.values(n)) visit(value);
   };
   visit(parsed.statements);
-  if (!ok) return false;
+  if (!ok) return null;
+  const read: [string, string][] = [];
   for (const { schema, name } of named) {
     if (!schema && ctes.has(name.toLowerCase())) continue;
     const table = findTable(tables, name, schema || undefined);
-    if (!table || table.kind !== "table") return false;
+    if (!table || table.kind !== "table") return null;
+    read.push([table.schema, table.name]);
   }
-  return true;
+  return { tables: read };
 }

@@ -8,6 +8,11 @@
  *   Decorators take part in writes through `WriteHooks` and `createTurns`.
  * - The execution stage: {@link runSelect} for one authorized SELECT on a leased connection.
  * - The answer cache: {@link createAnswerCache}, wrapped around reads by {@link throughCache}.
+ * - Uploads: {@link parseIngestRequest} for a CSV, NDJSON or Parquet body (or a large JSON array,
+ *   `NotForReader` when DuckDB's reader would not give what the JSON insert gives), inserted by
+ *   the table API's `ingest`.
+ * - Validators: reads take a `Revalidation` and answer with an `etag`, or `not_modified`
+ *   ({@link matchesTag} compares `If-None-Match`).
  *
  * Answers carry an encoded body or a cached answer, never a connection: the response layer only
  * sends them (`lib/http/respond.ts`).
@@ -47,6 +52,14 @@ export {
   statementTypeName,
 } from "./raw.ts";
 export { runSelect, type SelectOptions, type SelectPlan } from "./run_select.ts";
+export {
+  type CsvInput,
+  type IngestRequest,
+  NotForReader,
+  parseIngestRequest,
+  type UploadFormat,
+} from "./ingest.ts";
+export { matchesTag, type Revalidation } from "./validators.ts";
 export {
   type CommittedWrite,
   createTableApi,

@@ -185,6 +185,11 @@ export interface ReadPlan {
   links: boolean;
   /** The `limit` asked for when it was clamped to `max_rows_per_page`. */
   requestedLimit: number | null;
+  /**
+   * At most one row can match: a table's whole primary key is compared with `eq` to one value
+   * each (so no row cap can cut the answer, and its read needs no LIMIT).
+   */
+  atMostOne: boolean;
 }
 
 /** The configured limits of reads. */
@@ -277,6 +282,12 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
     count: request.count === "exact",
     links: request.links,
     requestedLimit: paged ? requestedLimit : null,
+    atMostOne: table.kind === "table" && table.primaryKey.length > 0 &&
+      table.primaryKey.every((key) =>
+        request.filters.some((c) =>
+          c.op === "eq" && c.values.length === 1 && findColumn(table, c.column)?.name === key
+        )
+      ),
   };
 }
 

@@ -71,7 +71,7 @@ function isObject(value: JsonValue | undefined): value is Record<string, JsonVal
 export type Capture = "rows" | "keys";
 
 /** Writes to views are refused: only tables take writes. */
-function requireWritable(table: TableInfo): void {
+export function requireWritable(table: TableInfo): void {
   if (table.kind === "view") {
     throw new ApiError(
       "method_not_allowed",
@@ -194,21 +194,27 @@ export function planInsert(request: InsertRequest, table: TableInfo): InsertPlan
       });
     }
   });
-  let conflict: InsertPlan["conflict"] = null;
-  if (request.conflict) {
-    const names = request.conflict.target ?? table.primaryKey;
-    if (names.length === 0) {
-      throw new ApiError(
-        "invalid_request",
-        `Table "${table.name}" has no primary key: name the conflict columns with on_conflict=col.`,
-      );
-    }
-    conflict = {
-      target: names.map((n) => requireColumn(table, n, "on_conflict")),
-      action: request.conflict.action,
-    };
-  }
+  const conflict = planConflict(request.conflict, table);
   return { table, groups, rowCount: request.rows.length, returning: request.returning, conflict };
+}
+
+/** The conflict target of an upsert resolved in the table (its primary key by default). */
+export function planConflict(
+  conflict: InsertRequest["conflict"],
+  table: TableInfo,
+): InsertPlan["conflict"] {
+  if (!conflict) return null;
+  const names = conflict.target ?? table.primaryKey;
+  if (names.length === 0) {
+    throw new ApiError(
+      "invalid_request",
+      `Table "${table.name}" has no primary key: name the conflict columns with on_conflict=col.`,
+    );
+  }
+  return {
+    target: names.map((n) => requireColumn(table, n, "on_conflict")),
+    action: conflict.action,
+  };
 }
 
 function sameColumns(a: readonly ColumnInfo[], b: readonly ColumnInfo[]): boolean {

@@ -20,7 +20,6 @@ import { ApiError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
 import { bindParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
-import { bumpDataVersion } from "../db/versions.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
   acquire,
@@ -44,6 +43,8 @@ import { encodeRows } from "../encode/mod.ts";
 import { type Answer, bodyAnswer } from "./answer.ts";
 import { notReadOnly, runSelect, type SelectOptions } from "./run_select.ts";
 import { liftDeadline } from "./_select.ts";
+import { bumpAfterRaw } from "./write_versions.ts";
+import { matchesTag, type Revalidation, selectTag } from "./validators.ts";
 import { checkPragmas, writesTransactionStatements } from "./statement_rules.ts";
 import {
   checkType,
@@ -121,6 +122,11 @@ export interface RawOptions {
   owner?: unknown;
   /** How rows are answered: the encoding, and the answer cache for a single SELECT. */
   answer: SelectOptions;
+  /**
+   * Tag the answer of a single deterministic SELECT (`ETag`), and answer 304 without running it
+   * when the client's copy is current (GET query URLs).
+   */
+  revalidate?: Revalidation;
 }
 
 /**
@@ -158,7 +164,14 @@ export async function executeRaw(
   if (executed.kind === "changes") return executed;
   if (executed.kind === "plan") {
     const { lease, sql, params, readOnly } = executed;
+    const etag = options.revalidate &&
+      await selectTag(pool, lease, guard, sql, options.revalidate.variant);
+    if (etag && matchesTag(options.revalidate!.ifNoneMatch, etag)) {
+      lease.release();
+      return { kind: "rows", answer: { kind: "not_modified", etag }, mayWrite };
+    }
     const answer = await runSelect(lease, guard, { sql, params, readOnly }, options.answer);
+    answer.etag = etag || undefined;
     return { kind: "rows", answer, mayWrite };
   }
   const encoded = await encodeRows(executed.source, options.answer);
@@ -189,14 +202,16 @@ async function execute(
   let dirty = false;
   // Every statement is authorized before it runs: note the ones that may change the catalog.
   let catalogMayChange = false;
-  // ... and whether any may have changed data (the change feed looks closer).
+  // ... and whether any may have changed data (the change feed looks closer), by their types.
   let mayWrite = false;
+  const types: StatementType[] = [];
   const authorize = options.authorize;
   options = {
     ...options,
     authorize: (info) => {
       if (!options.readOnly && !DATA_TYPES.has(info.type)) catalogMayChange = true;
       if (info.type !== StatementType.SELECT) mayWrite = true;
+      types.push(info.type);
       return authorize?.(info);
     },
   };
@@ -233,7 +248,7 @@ async function execute(
   } finally {
     settled.resolve();
     if (catalogMayChange) invalidateCatalog(pool);
-    if (mayWrite) bumpDataVersion(pool);
+    if (mayWrite) bumpAfterRaw(pool, query.sql, types);
     if (!handedOff) lease.release(dirty);
   }
 }

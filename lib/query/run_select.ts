@@ -28,7 +28,7 @@ import { materializedSource } from "../db/materialized.ts";
 import type { Lease } from "../db/pool.ts";
 import { beginTransaction, type Guard, guarded, rollback } from "../db/run.ts";
 import type { DuckDBPreparedStatement, DuckDBResult } from "../db/types.ts";
-import { asSubquery, encodeRows } from "../encode/mod.ts";
+import { asSubquery, copyFormatFor, encodeRows } from "../encode/mod.ts";
 import { type Answer, bodyAnswer } from "./answer.ts";
 import { throughCache } from "./answer_cache.ts";
 import { isCacheableSelect } from "./cacheable.ts";
@@ -61,8 +61,10 @@ export async function runSelect(
   try {
     if (plan.readOnly) await beginTransaction(lease, guard, "read_only");
     const statement = await guarded(lease, guard, () => lease.prepare(plan.sql));
-    const shape = shapeOf(statement);
-    const copied = shape.typed && options.scratchDirectory
+    // The statement's shape (several driver calls) matters only where DuckDB may write the answer.
+    const copyable = copyFormatFor(options.format, options.cap, options.export ?? false) !== null;
+    let shape = copyable ? shapeOf(statement) : null;
+    const copied = shape?.typed && options.scratchDirectory
       ? await runCopy(held, shape, options)
       : null;
     if (copied) return copied;
@@ -75,6 +77,7 @@ export async function runSelect(
     // Otherwise the JS encoders answer from the statement's own result: streamed (bounded
     // memory), or materialized when the column types depend on parameters.
     bindPlan(statement, plan);
+    shape ??= shapeOf(statement);
     if (shape.typed) {
       const result = await guarded(lease, guard, () => statement.stream());
       held.owned = false;
@@ -231,8 +234,9 @@ async function runCapped(held: HeldLease, options: SelectOptions): Promise<Answe
 
 /** What makes two raw answers the same (with the slot's representation): the SQL and values. */
 function answerKey(plan: SelectPlan): string {
+  if (plan.params === undefined) return JSON.stringify(["query", plan.sql, null]);
   return JSON.stringify(
-    ["query", plan.sql, plan.params ?? null],
+    ["query", plan.sql, plan.params],
     (_key, value) => typeof value === "bigint" ? `${value}n` : value,
   );
 }

@@ -85,7 +85,9 @@ export async function runCopy(
       await releaseHeld(held, !ok);
     },
   });
-  const encoded = await readAhead(body, truncated, "duckdb");
+  const rows = { count: 0 };
+  run.done.then((count) => rows.count = count, () => {});
+  const encoded = { ...await readAhead(body, truncated, "duckdb"), rows };
   return bodyAnswer(encoded, {
     onStreaming: () => {
       clearTimeout(timer);

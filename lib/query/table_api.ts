@@ -17,6 +17,9 @@ import type { Answer } from "./answer.ts";
 import type { ReadLimits, ReadRequest } from "./plan_read.ts";
 import type { DeleteRequest, InsertRequest, UpdateRequest } from "./plan_write.ts";
 import { createTableContext, type TableCaller } from "./table_context.ts";
+import type { Uploads } from "../db/upload.ts";
+import type { IngestRequest } from "./ingest.ts";
+import { ingestRows } from "./table_ingest.ts";
 import { type ReadOptions, readTable } from "./table_read.ts";
 import {
   deleteRows,
@@ -58,6 +61,13 @@ export interface TableApi {
     caller?: TableCaller,
     hooks?: WriteHooks,
   ): Promise<WriteResult>;
+  /** Inserts the rows of an uploaded file (CSV, NDJSON, Parquet). */
+  ingest(
+    request: IngestRequest,
+    guard: Guard,
+    caller?: TableCaller,
+    hooks?: WriteHooks,
+  ): Promise<WriteResult>;
   /** Deletes rows (dry runs only count them, and take no hooks). */
   remove(
     request: DeleteRequest,
@@ -67,10 +77,21 @@ export interface TableApi {
   ): Promise<WriteResult>;
 }
 
-/** Creates the executor of table requests on `pool`. */
-export function createTableApi(pool: ConnectionPool, limits: ReadLimits): TableApi {
+/**
+ * Creates the executor of table requests on `pool`; uploads are read by `uploads` (without it,
+ * an upload is a bug of the caller).
+ */
+export function createTableApi(
+  pool: ConnectionPool,
+  limits: ReadLimits,
+  uploads?: Uploads,
+): TableApi {
   const ctx = createTableContext(pool, limits);
   return {
+    ingest: (request, guard, caller = {}, hooks) => {
+      if (!uploads) throw new Error("this table API was created without an uploads area");
+      return ingestRows(ctx, uploads, request, guard, caller, hooks);
+    },
     read: (request, guard, path, caller, options) =>
       readTable(ctx, request, guard, path, caller, options),
     insert: (request, guard, caller = {}, hooks) => insertRows(ctx, request, guard, caller, hooks),

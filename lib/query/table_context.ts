@@ -77,6 +77,25 @@ export async function withTable<T>(
   }
 }
 
+/**
+ * The table `ref` names, from the cached catalog (a connection is leased only when the catalog
+ * must be read first); 404 `unknown_table` when there is none.
+ */
+export async function resolveTable(
+  ctx: TableContext,
+  guard: Guard,
+  ref: TableRef,
+): Promise<TableInfo> {
+  const cached = ctx.catalog.peek();
+  if (cached) return requireTable(cached, ref);
+  const lease = await acquire(ctx.pool, guard);
+  try {
+    return requireTable(await ctx.catalog.tables(lease, guard), ref);
+  } finally {
+    lease.release();
+  }
+}
+
 /** Prepares (cached by text), binds and runs one statement, materializing its result. */
 export async function runStatement(
   lease: Lease,

@@ -27,9 +27,11 @@ import { encodeCursor, planRead, type ReadPlan, type ReadRequest } from "./plan_
 import { runSelect } from "./run_select.ts";
 import { liftDeadline } from "./_select.ts";
 import type { SqlFragment } from "./values.ts";
+import { matchesTag, readTag, type Revalidation } from "./validators.ts";
 import {
   conditionTexts,
   explain,
+  resolveTable,
   runStatement,
   type TableCaller,
   type TableContext,
@@ -44,6 +46,8 @@ export interface ReadOptions {
   encode: EncodeOptions;
   /** The answer cache (exports are never cached). */
   cache?: CacheSlot;
+  /** Tag the answer (`ETag`), and answer 304 when the client's copy is current. */
+  revalidate?: Revalidation;
 }
 
 /** Materialized rows of a read and what the answer says about them. */
@@ -65,8 +69,36 @@ interface Deferred {
   sql: SqlFragment;
 }
 
-/** Reads the table `request` names; `path` is the request path, for links. */
-export function readTable(
+/**
+ * Reads the table `request` names; `path` is the request path, for links. Reads of base tables
+ * carry a validator (their table's data version, taken before the read) and answer 304 when the
+ * client's copy is current, without reading.
+ */
+export async function readTable(
+  ctx: TableContext,
+  request: ReadRequest,
+  guard: Guard,
+  path: string,
+  caller: TableCaller,
+  options: ReadOptions,
+): Promise<Answer> {
+  let etag: string | undefined;
+  if (options.revalidate) {
+    const generation = ctx.catalog.generation;
+    const table = await resolveTable(ctx, guard, request.table);
+    if (table.kind === "table") {
+      const { ifNoneMatch, variant } = options.revalidate;
+      const read = ["api", table.schema, table.name, request.query];
+      etag = readTag(ctx.pool, generation, [[table.schema, table.name]], read, variant);
+      if (matchesTag(ifNoneMatch, etag)) return { kind: "not_modified", etag };
+    }
+  }
+  const answer = await readRows(ctx, request, guard, path, caller, options);
+  answer.etag = etag;
+  return answer;
+}
+
+function readRows(
   ctx: TableContext,
   request: ReadRequest,
   guard: Guard,
@@ -142,10 +174,12 @@ async function runDeferred(read: Deferred, guard: Guard, encode: EncodeOptions):
 async function readAll(lease: Lease, guard: Guard, plan: ReadPlan): Promise<ReadRows> {
   const cap = (plan.mode as { cap: number }).cap;
   const output = plan.columns.length;
+  // A read of at most one row (its whole primary key) cannot be cut: no LIMIT to plan and run.
+  const limit = plan.atMostOne ? null : cap + 1;
   const first = await runStatement(
     lease,
     guard,
-    buildReadSql(plan, { keys: false, count: false, limit: cap + 1, offset: null }),
+    buildReadSql(plan, { keys: false, count: false, limit, offset: null }),
   );
   if (first.rowCount <= cap) {
     return { source: materializedSource([first], output), cacheable: true, meta: {}, headers: {} };
@@ -190,6 +224,7 @@ async function readPage(
     count: plan.count,
     limit: mode.limit + 1,
     offset,
+    lateKeys: true,
   });
   let result = await runStatement(lease, guard, query);
   let total: number | null = null;

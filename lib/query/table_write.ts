@@ -18,7 +18,6 @@ import type { Lease } from "../db/pool.ts";
 import type { ResultSource } from "../db/rows.ts";
 import { type Guard, guarded, inTransaction, retryOnConflict } from "../db/run.ts";
 import type { DuckDBMaterializedResult } from "../db/types.ts";
-import { bumpDataVersion } from "../db/versions.ts";
 import {
   buildDeleteSql,
   buildInsertStagedSql,
@@ -40,6 +39,7 @@ import {
   planUpdate,
   type UpdateRequest,
 } from "./plan_write.ts";
+import type { TableRef } from "./_resolve.ts";
 import {
   conditionTexts,
   explain,
@@ -51,6 +51,7 @@ import {
   withTable,
 } from "./table_context.ts";
 import { paramText } from "./values.ts";
+import { bumpTableOf } from "./write_versions.ts";
 
 /** The outcome of a write. */
 export type WriteResult =
@@ -97,6 +98,7 @@ export function insertRows(
 ): Promise<WriteResult> {
   return writing(
     ctx,
+    request.table,
     () =>
       withTable(ctx, guard, request.table, caller, async ({ lease, table, dirty }) => {
         const planned = planInsert(request, table);
@@ -150,6 +152,7 @@ export function updateRows(
 ): Promise<WriteResult> {
   return writing(
     ctx,
+    request.table,
     () =>
       withTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
         const plan = {
@@ -188,6 +191,7 @@ export function deleteRows(
   }
   return writing(
     ctx,
+    request.table,
     () =>
       withTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
         const plan = {
@@ -203,17 +207,21 @@ export function deleteRows(
   );
 }
 
-/** Runs a write; the data version is bumped when it has ended, committed or not. */
-async function writing(ctx: TableContext, body: () => Promise<WriteResult>): Promise<WriteResult> {
+/** Runs a write; the table's data version is bumped when it has ended, committed or not. */
+export async function writing<T>(
+  ctx: TableContext,
+  table: TableRef,
+  body: () => Promise<T>,
+): Promise<T> {
   try {
     return await body();
   } finally {
-    bumpDataVersion(ctx.pool);
+    bumpTableOf(ctx.pool, table);
   }
 }
 
 /** Runs a write's statements (through the hooks' commit, when given) and answers. */
-async function commit(
+export async function commit(
   write: PendingWrite,
   hooks: WriteHooks | undefined,
   run: () => Promise<DuckDBMaterializedResult[]>,

@@ -33,4 +33,5 @@ export {
 } from "./parse_tree.ts";
 export { foldCase, type NamePart, splitName, splitNameAsWritten } from "./names.ts";
 export { quoteIdentifier, sqlString } from "./quote.ts";
+export { redactSql } from "./redact.ts";
 export { findWriteTargets, type WriteTarget } from "./write_targets.ts";

@@ -34,6 +34,8 @@ export interface HandlerOptions {
   readOnlyPrefixes: string[];
   random: () => number;
   onEvent: (event: StreamsEvent) => void;
+  /** Live reads in progress (long-poll and SSE), counted for metrics. */
+  live: { readers: number };
 }
 
 /** What a request does to a stream, for authorization. */
@@ -253,7 +255,14 @@ async function get(h: Handler, req: Request, path: string): Promise<Response> {
     ? inst.tail
     : read.offset.pos;
   if (read.live === "sse") return sseResponse(h, req, inst, startPos, read);
-  if (read.live === "long-poll") return await longPoll(h, req, inst, startPos, read);
+  if (read.live === "long-poll") {
+    h.live.readers++;
+    try {
+      return await longPoll(h, req, inst, startPos, read);
+    } finally {
+      h.live.readers--;
+    }
+  }
   if (read.offset?.kind === "now") return tailResponse(inst, 200, null);
   const plan = h.store.planRead(inst, startPos, h.maxReadBytes, inst.json ? "message" : "byte");
   return await dataResponse(h, inst, plan, read, null);
@@ -273,11 +282,13 @@ function sseResponse(
   if (!inst.json && !inst.contentType.toLowerCase().startsWith("text/")) {
     headers.set(H.sseEncoding, "base64");
   }
+  h.live.readers++;
   const body = createSseBody(h.store, inst, startPos, read.cursor, {
     reconnectIntervalMs: h.sseReconnectIntervalMs,
     keepAliveMs: h.sseKeepAliveMs,
     maxReadBytes: h.maxReadBytes,
     random: h.random,
+    onEnd: () => h.live.readers--,
   }, req.signal);
   return new Response(body, { status: 200, headers });
 }

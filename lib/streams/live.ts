@@ -22,6 +22,8 @@ export interface SseOptions {
   keepAliveMs: number;
   maxReadBytes: number;
   random: () => number;
+  /** Called once when the connection ends (live reader counts). */
+  onEnd?: () => void;
 }
 
 const encoder = new TextEncoder();
@@ -70,6 +72,7 @@ export function createSseBody(
       runSse(connection, startPos)
         .catch(() => {})
         .finally(() => {
+          options.onEnd?.();
           signal.removeEventListener("abort", onClientAbort);
           try {
             controller.close();

@@ -81,6 +81,8 @@ export interface StreamsService {
   scan(path: string, after?: string): StreamScan;
   /** Names of existing (not deleted/expired) streams, optionally filtered by a glob. */
   list(glob?: string): string[];
+  /** Streams, the bytes they hold, and live readers (long-poll and SSE) now. */
+  stats(): { streams: number; bytes: number; readers: number };
   /**
    * Ends live reads at once (long-polls answer 204, SSE responses end, new live reads return
    * immediately) while writes keep working: for a server that starts draining.
@@ -136,7 +138,9 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
   const sweeper = setInterval(() => store.sweep(), sweepIntervalMs);
   Deno.unrefTimer(sweeper);
 
+  const live = { readers: 0 };
   const handle = createHandler({
+    live,
     store,
     longPollTimeoutMs,
     sseReconnectIntervalMs,
@@ -164,6 +168,12 @@ export async function createStreams(options: StreamsOptions): Promise<StreamsSer
     list(glob) {
       const all = store.paths();
       return glob === undefined ? all : all.filter(compileGlob(glob));
+    },
+    stats() {
+      const paths = store.paths();
+      let bytes = 0;
+      for (const path of paths) bytes += store.lookup(path)?.tail ?? 0;
+      return { streams: paths.length, bytes, readers: live.readers };
     },
     endLive() {
       store.endLive();

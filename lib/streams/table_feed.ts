@@ -2,9 +2,11 @@
  * The table change feed as a decorator of the table API (`lib/query/table_api.ts`): each write's
  * statement also returns what its event needs (`RETURNING`, in the same statement: a single-row
  * insert stays one driver call; see `change_capture.ts`), and the event is queued right after the
- * commit. Writes to one table take turns, from their first statement until their event is queued,
- * so events are appended in commit order; writes to other tables and reads do not wait. A write
- * is answered once its event is durable. Dry runs and reads pass straight through.
+ * commit. Events of a table are appended in commit order: writes to one table take turns only
+ * around their statements and commit (DuckDB commits one transaction at a time anyway), from the
+ * moment the first statement is sent until the event is queued; leasing a connection, resolving
+ * the table, planning, waiting for the event to be durable and answering happen concurrently.
+ * A write is answered once its event is durable. Dry runs and reads pass straight through.
  * @module
  */
 
@@ -14,7 +16,6 @@ import {
   returnsRows,
   type TableApi,
   type TableCaller,
-  type TableRef,
   turnKey,
   type WriteHooks,
   type WriteResult,
@@ -27,23 +28,20 @@ export function withChangeFeed(api: TableApi, feed: Pick<ChangeFeed, "recordChan
   const turns = createTurns();
 
   /**
-   * A write to the table `ref` names, in that table's turn (taken before a connection is leased,
-   * so writers waiting for their turn hold no connection). A request that named the table
-   * differently than the catalog resolved it also takes the resolved name's turn. The event is
-   * awaited (durable) after the turn has passed on.
+   * A write whose statements and commit run in its table's turn (the table as the catalog
+   * resolved it), so its event is queued in commit order. The event is awaited (durable) after
+   * the turn has passed on.
    */
   async function write(
-    ref: TableRef,
     guard: Guard,
     caller: TableCaller,
     run: (hooks: WriteHooks) => Promise<WriteResult>,
   ): Promise<WriteResult> {
-    const held = turnKey(ref.candidates[0]);
     let recorded: Promise<void> | null = null;
     const hooks: WriteHooks = {
       capture: chooseCapture,
       commit(pending, execute) {
-        const record = async () => {
+        return turns.inTurn(turnKey(pending.table), guard, async () => {
           const committed = await execute();
           const { rowsAffected } = committed.result;
           // No event for a write that failed or changed nothing.
@@ -57,12 +55,10 @@ export function withChangeFeed(api: TableApi, feed: Pick<ChangeFeed, "recordChan
             ));
           }
           return committed;
-        };
-        const key = turnKey(pending.table);
-        return key === held ? record() : turns.inTurn(key, guard, record);
+        });
       },
     };
-    const result = await turns.inTurn(held, guard, () => run(hooks));
+    const result = await run(hooks);
     if (recorded) await recorded;
     return result;
   }
@@ -70,12 +66,14 @@ export function withChangeFeed(api: TableApi, feed: Pick<ChangeFeed, "recordChan
   return {
     read: api.read,
     insert: (request, guard, caller = {}) =>
-      write(request.table, guard, caller, (hooks) => api.insert(request, guard, caller, hooks)),
+      write(guard, caller, (hooks) => api.insert(request, guard, caller, hooks)),
+    ingest: (request, guard, caller = {}) =>
+      write(guard, caller, (hooks) => api.ingest(request, guard, caller, hooks)),
     update: (request, guard, caller = {}) =>
-      write(request.table, guard, caller, (hooks) => api.update(request, guard, caller, hooks)),
+      write(guard, caller, (hooks) => api.update(request, guard, caller, hooks)),
     remove: (request, guard, caller = {}) =>
       request.dryRun
         ? api.remove(request, guard, caller)
-        : write(request.table, guard, caller, (hooks) => api.remove(request, guard, caller, hooks)),
+        : write(guard, caller, (hooks) => api.remove(request, guard, caller, hooks)),
   };
 }

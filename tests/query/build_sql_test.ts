@@ -75,6 +75,32 @@ Deno.test("buildReadSql() adds the cursor keys and the total count as trailing c
   );
 });
 
+Deno.test("buildReadSql() with lateKeys casts the cursor keys of the page's rows only", () => {
+  const plan = read("filter=age:gt:1&sort=name:desc&page=2&limit=10&select=age,name");
+  deepEqual(
+    buildReadSql(plan, { keys: true, count: true, limit: 11, offset: 10, lateKeys: true }),
+    {
+      sql: `SELECT "age", "name", CAST("duckserve_key_1" AS VARCHAR), ` +
+        `CAST("duckserve_key_2" AS VARCHAR), "duckserve_total" FROM (SELECT "age", "name", ` +
+        `"name" AS "duckserve_key_1", "id" AS "duckserve_key_2", ` +
+        `(SELECT count(*) FROM "main"."users" WHERE "age" > CAST(? AS INTEGER)) AS ` +
+        `"duckserve_total" FROM "main"."users" WHERE "age" > CAST(? AS INTEGER) ` +
+        `ORDER BY "name" DESC NULLS LAST, "id" ASC NULLS LAST LIMIT ? OFFSET ?) AS ` +
+        `"duckserve_page" ORDER BY "duckserve_key_1" DESC NULLS LAST, "duckserve_key_2" ASC NULLS LAST`,
+      params: [1n, 1n, 11n, 10n],
+    },
+  );
+  // Without keys (a view), or with a column that could clash, the one-level form.
+  const plain = buildReadSql(plan, {
+    keys: false,
+    count: true,
+    limit: 11,
+    offset: 10,
+    lateKeys: true,
+  });
+  equal(plain.sql.startsWith(`SELECT "age", "name", (SELECT count(*)`), true);
+});
+
 Deno.test("buildReadSql() puts the keyset condition of a cursor after the filters", () => {
   const first = read("limit=3", LOG);
   deepEqual(buildReadSql(first, { keys: true, count: false, limit: 4, offset: null }), {

@@ -1,0 +1,207 @@
+/**
+ * Where log lines go: stderr, stdout, or a file that rolls like Caddy's log files (at
+ * `rollSize` bytes the file is renamed `name-<UTC timestamp>.ext` and a new one started; only the
+ * newest `rollKeep` rolled files are kept). Lines are buffered and written together at most
+ * {@link FLUSH_MS} later (or at once past {@link FLUSH_BYTES}), so a busy server makes one write
+ * per batch instead of one per request; {@link LineSink.close} writes what is left.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { openLineSink } from "./line_sink.ts";
+ * const dir = await Deno.makeTempDir();
+ * const sink = openLineSink(`${dir}/access.log`, { rollSize: 20, rollKeep: 1 });
+ * sink.write("first line, long enough");
+ * sink.flush();
+ * sink.write("second line");
+ * await sink.close();
+ * const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+ * equal(names.length, 2); // access.log and one rolled file
+ * equal(Deno.readTextFileSync(`${dir}/access.log`), "second line\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ * @module
+ */
+
+import { basename, dirname, extname, join } from "node:path";
+
+/** Longest a line waits in the buffer (ms). */
+export const FLUSH_MS = 20;
+/** Buffered text that is written at once. */
+export const FLUSH_BYTES = 64 * 1024;
+
+/** A buffered destination of lines. */
+export interface LineSink {
+  /** Queues one line (without its line break). */
+  write(line: string): void;
+  /** Writes the queued lines now. */
+  flush(): void;
+  /** Writes what is queued and closes the file; later lines are dropped. */
+  close(): Promise<void>;
+}
+
+/** Rolling of a file sink. */
+export interface RollOptions {
+  /** Bytes after which the file is rolled. */
+  rollSize: number;
+  /** Rolled files to keep. */
+  rollKeep: number;
+}
+
+const encoder = new TextEncoder();
+
+/** A sink for `target`: `stderr`, `stdout`, or a file path (rolled per `roll`). */
+export function openLineSink(target: string, roll: RollOptions): LineSink {
+  const out = target === "stderr"
+    ? streamWriter(Deno.stderr)
+    : target === "stdout"
+    ? streamWriter(Deno.stdout)
+    : fileWriter(target, roll);
+  let queued: string[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (queued.length === 0) return;
+    const lines = queued;
+    queued = [];
+    size = 0;
+    out.write(lines);
+  };
+  return {
+    write(line) {
+      if (closed) return; // a request answered after the server closed its log
+      queued.push(line);
+      size += line.length;
+      if (size >= FLUSH_BYTES) flush();
+      else if (timer === undefined) {
+        timer = setTimeout(flush, FLUSH_MS);
+        Deno.unrefTimer(timer);
+      }
+    },
+    flush,
+    close() {
+      flush();
+      closed = true;
+      out.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+interface Writer {
+  write(lines: string[]): void;
+  close(): void;
+}
+
+function streamWriter(stream: { writeSync(bytes: Uint8Array): number }): Writer {
+  return {
+    write(lines) {
+      const bytes = encoder.encode(lines.join("\n") + "\n");
+      try {
+        for (let at = 0; at < bytes.length;) at += stream.writeSync(bytes.subarray(at));
+      } catch {
+        // the stream is closed: nothing sensible left to do
+      }
+    },
+    close() {},
+  };
+}
+
+/** A file appended to and rolled at `rollSize`. */
+function fileWriter(path: string, { rollSize, rollKeep }: RollOptions): Writer {
+  Deno.mkdirSync(dirname(path), { recursive: true });
+  let file: Deno.FsFile | null = null;
+  let size = 0;
+  const open = () => {
+    file = Deno.openSync(path, { append: true, create: true, mode: 0o640 });
+    size = file.statSync().size;
+  };
+  const writeAll = (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length;) at += file!.writeSync(bytes.subarray(at));
+    size += bytes.length;
+  };
+  return {
+    write(lines) {
+      try {
+        if (!file) open();
+        // Usually the batch fits: one encoding, one write.
+        const all = encoder.encode(lines.join("\n") + "\n");
+        if (size + all.length <= rollSize) return writeAll(all);
+        // Lines are written in runs that fit; the file rolls between lines, never inside one.
+        let run: Uint8Array[] = [];
+        let runSize = 0;
+        for (const line of lines) {
+          const bytes = encoder.encode(line + "\n");
+          if (size + runSize > 0 && size + runSize + bytes.length > rollSize) {
+            writeAll(concat(run, runSize));
+            run = [];
+            runSize = 0;
+            if (size > 0) {
+              file!.close();
+              file = null;
+              rollFile(path, rollKeep);
+              open();
+            }
+          }
+          run.push(bytes);
+          runSize += bytes.length;
+        }
+        writeAll(concat(run, runSize));
+      } catch {
+        // A full disk or a removed directory: lines are dropped rather than failing requests.
+        file?.close();
+        file = null;
+      }
+    },
+    close() {
+      file?.close();
+      file = null;
+    },
+  };
+}
+
+/** Renames `path` to `name-<timestamp>.ext` and deletes rolled files beyond `keep`. */
+export function rollFile(path: string, keep: number): void {
+  const ext = extname(path);
+  const stem = basename(path, ext);
+  const stamp = new Date().toISOString().replace(/:/g, "-").replace(/Z$/, "");
+  let rolled = join(dirname(path), `${stem}-${stamp}${ext}`);
+  for (let n = 1; exists(rolled); n++) rolled = join(dirname(path), `${stem}-${stamp}.${n}${ext}`);
+  Deno.renameSync(path, rolled);
+  const pattern = new RegExp(
+    `^${escape(stem)}-\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}\\.\\d{3}(\\.\\d+)?${escape(ext)}$`,
+  );
+  const old = [...Deno.readDirSync(dirname(path))]
+    .filter((e) => e.isFile && pattern.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  for (const name of old.slice(0, Math.max(0, old.length - keep))) {
+    Deno.removeSync(join(dirname(path), name));
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

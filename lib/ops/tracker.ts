@@ -1,0 +1,305 @@
+/**
+ * Follows each request from the app's first middleware to its last byte and reports it: the HTTP
+ * layer opens a {@link RequestRecord} (request id, client address) and fills it in as the request
+ * runs (route, key, rows, read cache, query kind and SQL, error code); the listener reports the
+ * answer (status, bytes, timing) through {@link Tracker.answered}; the tracker then emits
+ * `query_done` (when the request ran a query) and `request_done` on the events hub. A request
+ * answered in-process (no listener) is reported when its handler returns.
+ *
+ * Records are found by their `Request` object (a `WeakMap`), so nothing leaks when a request is
+ * never answered. The costly fields of the events (URI, headers, SQL) are computed on first read.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { createEvents } from "../events.ts";
+ * import { createTracker } from "./tracker.ts";
+ * const events = createEvents();
+ * const tracker = createTracker(events, () => "redacted");
+ * let status = 0;
+ * events.on("request_done", (e) => status = e.status);
+ * const request = new Request("http://localhost/duckdb/livez");
+ * const record = tracker.begin(request, "r1", "127.0.0.1");
+ * record.route = "/duckdb/livez";
+ * tracker.answered(request, { remoteAddr: { hostname: "127.0.0.1", port: 5 }, proto: "http/1.1" },
+ *   { status: 200, bytes: 2, started: record.started, aborted: false });
+ * equal(status, 200);
+ * equal(tracker.inFlight, 0);
+ * ```
+ * @module
+ */
+
+import type { EventMap, Events, QueryDone, QueryKind, RequestDone } from "../events.ts";
+import { redactSql } from "../sql/mod.ts";
+import {
+  presentedSecret,
+  REDACTED,
+  redactedHeadersJson,
+  redactHeaders,
+  redactUri,
+  scrubSecret,
+} from "./redact.ts";
+
+/** How SQL text appears in events and logs (`log_sql`). */
+export type SqlLogMode = "false" | "redacted" | "full";
+
+/** Longest SQL text an event carries (characters); longer text is cut with an ellipsis. */
+export const MAX_LOGGED_SQL = 4096;
+
+/** What the HTTP layer learns about one request while it runs. */
+export interface RequestRecord {
+  /** `performance.now()` at arrival (the app's first middleware). */
+  readonly started: number;
+  /** Epoch milliseconds at arrival. */
+  readonly time: number;
+  readonly requestId: string;
+  clientIp: string;
+  route: string | null;
+  keyId: string | null;
+  role: string | null;
+  /** Rows sent so far (a tally the encoder advances while it streams). */
+  rows: { count: number } | null;
+  cache: "hit" | "miss" | null;
+  query: {
+    kind: QueryKind;
+    sql: string | null;
+    /** The SQL is the path of a `GET /query/{sql}/result.{format}` URI. */
+    inPath: boolean;
+    started: number;
+  } | null;
+  errorCode: string | null;
+  /** Called once when the request is over (releases its query slot). */
+  onDone: (() => void) | null;
+}
+
+/** Where a request came from, as the listener reports it. */
+export interface PeerInfo {
+  remoteAddr: { hostname: string; port: number };
+  proto: string;
+}
+
+/** What the listener sent. */
+export interface AnswerInfo {
+  status: number;
+  bytes: number;
+  started: number;
+  aborted: boolean;
+}
+
+/** The request tracker (see the module documentation). */
+export interface Tracker {
+  /** Opens the record of `request` (counted in flight until it is answered). */
+  begin(request: Request, requestId: string, clientIp: string): RequestRecord;
+  /** The record of `request`, if it has one. */
+  recordOf(request: Request): RequestRecord | undefined;
+  /** The listener answered `request`: reports it. */
+  answered(request: Request, info: PeerInfo, answer: AnswerInfo): void;
+  /** Reports a request answered in-process (no listener) with `status`. */
+  finish(request: Request, status: number): void;
+  /** Requests begun and not answered yet. */
+  readonly inFlight: number;
+}
+
+/** Creates a tracker emitting on `events`, showing SQL as `sqlMode()` says. */
+export function createTracker(events: Events, sqlMode: () => SqlLogMode): Tracker {
+  const records = new WeakMap<Request, RequestRecord>();
+  let inFlight = 0;
+  const report = (request: Request, info: PeerInfo | null, answer: AnswerInfo) => {
+    const record = records.get(request);
+    if (record) {
+      records.delete(request);
+      inFlight--;
+      record.onDone?.();
+      record.onDone = null;
+    }
+    const now = performance.now();
+    const mode = sqlMode();
+    if (record?.query && record.cache !== "hit" && events.has("query_done")) {
+      events.emit("query_done", queryDone(record, request, answer, now, mode));
+    }
+    if (events.has("request_done")) {
+      events.emit("request_done", new Done(request, info, answer, record ?? null, now, mode));
+    }
+  };
+  return {
+    begin(request, requestId, clientIp) {
+      const record: RequestRecord = {
+        started: performance.now(),
+        time: Date.now(),
+        requestId,
+        clientIp,
+        route: null,
+        keyId: null,
+        role: null,
+        rows: null,
+        cache: null,
+        query: null,
+        errorCode: null,
+        onDone: null,
+      };
+      records.set(request, record);
+      inFlight++;
+      return record;
+    },
+    recordOf: (request) => records.get(request),
+    answered: (request, info, answer) => report(request, info, answer),
+    finish(request, status) {
+      const record = records.get(request);
+      if (!record) return;
+      report(request, null, { status, bytes: 0, started: record.started, aborted: false });
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
+
+function queryDone(
+  record: RequestRecord,
+  request: Request,
+  answer: AnswerInfo,
+  now: number,
+  mode: SqlLogMode,
+): QueryDone {
+  const query = record.query!;
+  return {
+    time: record.time,
+    request_id: record.requestId,
+    route: record.route,
+    kind: query.kind,
+    key_id: record.keyId,
+    role: record.role,
+    status: answer.status,
+    rows: record.rows?.count ?? null,
+    duration: (now - query.started) / 1000,
+    sql: renderSql(query.sql, mode, presentedSecret(request.headers)),
+    error_code: record.errorCode,
+  };
+}
+
+/** `sql` as `mode` shows it (null for `false`), the presented key cut out, capped in length. */
+export function renderSql(
+  sql: string | null,
+  mode: SqlLogMode,
+  secret: string | null,
+): string | null {
+  if (sql === null || mode === "false") return null;
+  const shown = scrubSecret(mode === "redacted" ? redactSql(sql) : sql, secret);
+  return shown.length > MAX_LOGGED_SQL ? `${shown.slice(0, MAX_LOGGED_SQL)}…` : shown;
+}
+
+/** A `request_done` event whose URI, headers and SQL are computed when first read. */
+class Done implements RequestDone {
+  readonly time: number;
+  readonly request_id: string | null;
+  readonly method: string;
+  readonly route: string | null;
+  readonly status: number;
+  readonly bytes: number;
+  readonly duration: number;
+  readonly aborted: boolean;
+  readonly key_id: string | null;
+  readonly role: string | null;
+  readonly remote_ip: string;
+  readonly remote_port: number;
+  readonly client_ip: string;
+  readonly proto: string;
+  readonly rows: number | null;
+  readonly cache: "hit" | "miss" | null;
+  readonly error_code: string | null;
+  #request: Request;
+  #record: RequestRecord | null;
+  #mode: SqlLogMode;
+  #uri: string | null = null;
+  #secret: string | null | undefined = undefined;
+
+  constructor(
+    request: Request,
+    info: PeerInfo | null,
+    answer: AnswerInfo,
+    record: RequestRecord | null,
+    now: number,
+    mode: SqlLogMode,
+  ) {
+    this.#request = request;
+    this.#record = record;
+    this.#mode = mode;
+    this.time = record?.time ?? Date.now() - (now - answer.started);
+    this.request_id = record?.requestId ?? null;
+    this.method = request.method;
+    this.route = record?.route ?? null;
+    this.status = answer.status;
+    this.bytes = answer.bytes;
+    this.duration = (now - answer.started) / 1000;
+    this.aborted = answer.aborted;
+    this.key_id = record?.keyId ?? null;
+    this.role = record?.role ?? null;
+    this.remote_ip = info?.remoteAddr.hostname ?? "";
+    this.remote_port = info?.remoteAddr.port ?? 0;
+    this.client_ip = record?.clientIp ?? this.remote_ip;
+    this.proto = info?.proto === "h2" ? "HTTP/2.0" : "HTTP/1.1";
+    this.rows = record?.rows?.count ?? null;
+    this.cache = record?.cache ?? null;
+    this.error_code = record?.errorCode ?? null;
+  }
+
+  /** The key the request presented (looked up once). */
+  get #presented(): string | null {
+    if (this.#secret === undefined) this.#secret = presentedSecret(this.#request.headers);
+    return this.#secret;
+  }
+
+  get host(): string {
+    return this.#request.headers.get("host") ?? new URL(this.#request.url).host;
+  }
+
+  get uri(): string {
+    return this.#uri ??= uriOf(this.#request, this.#record, this.#mode, this.#presented);
+  }
+
+  get headers(): Record<string, string[]> {
+    return redactHeaders(this.#request.headers, this.#presented);
+  }
+
+  get headers_json(): string {
+    return redactedHeadersJson(this.#request.headers, this.#presented);
+  }
+
+  get sql(): string | null {
+    const query = this.#record?.query;
+    if (!query) return null;
+    return renderSql(query.sql, this.#mode, this.#presented);
+  }
+
+  /** A plain object of every field (what `JSON.stringify` of the event gives). */
+  toJSON(): EventMap["request_done"] {
+    const { host, uri, headers, headers_json, sql } = this;
+    return { ...this, host, uri, headers, headers_json, sql };
+  }
+}
+
+/** The request's path and query for logs; a GET query's SQL path shown as `log_sql` says. */
+function uriOf(
+  request: Request,
+  record: RequestRecord | null,
+  mode: SqlLogMode,
+  secret: string | null,
+): string {
+  // The path and query as sent: everything after the origin (`scheme://host`).
+  const url = request.url;
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  const target = slash < 0 ? "/" : url.slice(slash);
+  const q = target.indexOf("?");
+  let path = q < 0 ? target : target.slice(0, q);
+  const search = q < 0 ? "" : target.slice(q);
+  const query = record?.query;
+  if (query?.inPath && query.sql !== null) {
+    const at = path.indexOf("/query/") + "/query/".length;
+    const end = path.lastIndexOf("/result.");
+    if (at > 6 && end >= at) {
+      const shown = renderSql(query.sql, mode, secret) ?? REDACTED;
+      path = `${path.slice(0, at)}${encodeURIComponent(shown)}${path.slice(end)}`;
+    }
+  }
+  return redactUri(`${path}${search}`, secret);
+}
