@@ -124,7 +124,7 @@ export class NodeRequest {
   get body(): ReadableStream<Uint8Array> | null {
     if (this.#real) return this.#real.body;
     if (this.#source === null) return null;
-    return this.#stream ??= webStreamOf(this.#source);
+    return this.#stream ??= webStreamOf(this.#source, this.#abort);
   }
 
   /** True once the body was read (or its stream handed out and locked). */
@@ -143,7 +143,7 @@ export class NodeRequest {
     this.#used = true;
     return this.#source === null
       ? Promise.resolve(new Uint8Array(0))
-      : readAll(this.#source, this.#length);
+      : readAll(this.#source, this.#length, this.#abort);
   }
 
   /** The whole body as an `ArrayBuffer`. */
@@ -173,7 +173,7 @@ export class NodeRequest {
       signal: this.#abort.signal,
     };
     if (this.#source !== null && !this.#used) {
-      init.body = this.#stream ?? webStreamOf(this.#source);
+      init.body = this.#stream ?? webStreamOf(this.#source, this.#abort);
       init.duplex = "half";
     }
     this.#real = new Request(this.#url, init);
@@ -213,8 +213,15 @@ for (const key of Reflect.ownKeys(Request.prototype)) {
 }
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
 
-/** Reads a Node stream to its end (rejects when it fails, closes early or passes `limit`). */
-function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+/**
+ * Reads a Node stream to its end (rejects when it fails, closes early or passes `limit`; a close
+ * before the end is the client leaving, which aborts `abort`).
+ */
+function readAll(
+  source: Readable,
+  limit: number,
+  abort?: LazyAbort,
+): Promise<Uint8Array<ArrayBuffer>> {
   // An HTTP/1.1 body that has fully arrived (most small ones, by the time the app reads them)
   // is in the stream's buffer: take it at once.
   if ((source as { complete?: boolean }).complete === true && source.readableLength === limit) {
@@ -256,11 +263,11 @@ function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffe
     };
     const onError = () => {
       cleanup();
-      reject(clientGone());
+      reject(clientGone(abort));
     };
     const onClose = () => {
       cleanup();
-      reject(clientGone());
+      reject(clientGone(abort));
     };
     const cleanup = () => {
       source.off("data", onData);
@@ -281,9 +288,11 @@ function readAll(source: Readable, limit: number): Promise<Uint8Array<ArrayBuffe
 
 /**
  * What a body read fails with when the connection broke off mid-body: 499, the client's doing
- * (not a 5xx: nothing is wrong with the server).
+ * (not a 5xx: nothing is wrong with the server). Aborts the request's `abort` at once: the
+ * answer is then not written, and is reported as broken off.
  */
-function clientGone(): ApiError {
+function clientGone(abort?: LazyAbort): ApiError {
+  abort?.abort(new DOMException("client went away", "AbortError"));
   return new ApiError(
     "client_closed_request",
     "The client went away before sending the whole request body.",
@@ -292,9 +301,10 @@ function clientGone(): ApiError {
 
 /**
  * A web stream over a Node stream, pulled chunk by chunk (backpressure reaches the socket);
- * cancelling it destroys the Node stream, as `Readable.toWeb` does.
+ * cancelling it destroys the Node stream, as `Readable.toWeb` does. A close before the end is the
+ * client leaving: the stream fails with 499 and `abort` (if given) aborts.
  */
-export function webStreamOf(source: Readable): ReadableStream<Uint8Array> {
+export function webStreamOf(source: Readable, abort?: LazyAbort): ReadableStream<Uint8Array> {
   let failure: Error | null = null;
   let ended = source.readableEnded;
   let wake: (() => void) | null = null;
@@ -308,11 +318,11 @@ export function webStreamOf(source: Readable): ReadableStream<Uint8Array> {
     notify();
   };
   const onError = () => {
-    failure ??= clientGone();
+    failure ??= clientGone(abort);
     notify();
   };
   const onClose = () => {
-    if (!ended) failure ??= clientGone();
+    if (!ended) failure ??= clientGone(abort);
     notify();
   };
   source.on("readable", notify);
