@@ -5,6 +5,11 @@
  *
  *   deno run -A bench/net_compare.ts [--rounds 3] [--seconds 3] [--connections 32]
  *
+ * Both sides report every answer to the server's request tracker (metrics on, the access log off
+ * as in bench/run.ts): `lib/net` through its `onAnswered` observer, `Deno.serve` when the
+ * handler info's `completed` settles (body bytes from `Content-Length` when the app set it, else
+ * 0: `Deno.serve` does not tell what it wrote).
+ *
  * Prints, per case, each round's req/s on both, the medians and the ratio (lib/net / Deno.serve)
  * as min / median / max over the rounds (each round's ratio uses that round's pair of runs), and
  * the server's CPU time per request on each (user + system, from `/proc`): on a shared machine
@@ -35,6 +40,7 @@ async function serveBoth(): Promise<void> {
       host: "127.0.0.1",
       port: "0",
       log_level: "error",
+      access_log: "off",
       auth_enabled: "false",
       streams_storage: "memory",
       database_path: ":memory:",
@@ -42,14 +48,25 @@ async function serveBoth(): Promise<void> {
   });
   const server = await startServer(config);
   const main = server.listeners.main;
+  const tracker = server.ops.tracker;
   const plain = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request, info) =>
-      main.handler(request, {
-        remoteAddr: { ...info.remoteAddr, transport: "tcp" },
-        proto: "http/1.1",
+    async (request, info) => {
+      const started = performance.now();
+      const conn = {
+        remoteAddr: { ...info.remoteAddr, transport: "tcp" as const },
+        proto: "http/1.1" as const,
         secure: false,
-      }),
+      };
+      const response = await main.handler(request, conn);
+      const status = response.status;
+      const bytes = Number(response.headers.get("content-length") ?? 0);
+      info.completed.then(
+        () => tracker.answered(request, conn, { status, bytes, started, aborted: false }),
+        () => tracker.answered(request, conn, { status, bytes: 0, started, aborted: true }),
+      );
+      return response;
+    },
   );
   console.log(JSON.stringify({ net: main.port, deno: plain.addr.port }));
   Deno.addSignalListener("SIGTERM", async () => {
