@@ -301,8 +301,9 @@ function clientGone(abort?: LazyAbort): ApiError {
 
 /**
  * A web stream over a Node stream, pulled chunk by chunk (backpressure reaches the socket);
- * cancelling it destroys the Node stream, as `Readable.toWeb` does. A close before the end is the
- * client leaving: the stream fails with 499 and `abort` (if given) aborts.
+ * cancelling it destroys the Node stream, as `Readable.toWeb` does, unless it has fully arrived.
+ * A close before the end is the client leaving: the stream fails with 499 and `abort` (if given)
+ * aborts.
  */
 export function webStreamOf(source: Readable, abort?: LazyAbort): ReadableStream<Uint8Array> {
   let failure: Error | null = null;
@@ -358,7 +359,12 @@ export function webStreamOf(source: Readable, abort?: LazyAbort): ReadableStream
     },
     cancel(reason) {
       detach();
-      source.destroy(reason instanceof Error ? reason : undefined);
+      // A body that has fully arrived is left to the server, which discards the rest once the
+      // answer is sent (the connection lives on, and the answer, a 413 say, reaches the client);
+      // one still arriving is cut off with its connection.
+      if ((source as { complete?: boolean }).complete !== true) {
+        source.destroy(reason instanceof Error ? reason : undefined);
+      }
     },
   }, { highWaterMark: 0 });
 }
