@@ -2,7 +2,8 @@
  * Opens the main DuckDB instance inside its sandbox. Before any user statement runs, the instance
  * is configured so user SQL cannot reach the file system outside `allowed_directories` (plus the
  * server's own scratch directory), cannot install or load extensions from disk or network, and
- * cannot change any setting (`lock_configuration`). The auth store never lives in this instance.
+ * cannot change any setting (`lock_configuration`). The operator's `extensions` are loaded just
+ * before the sandbox closes (`extensions.ts`). The auth store never lives in this instance.
  * @module
  */
 
@@ -10,6 +11,7 @@ import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import { sqlString } from "../sql/mod.ts";
+import { type LoadedExtension, loadExtensions } from "./extensions.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
@@ -24,6 +26,8 @@ export interface Engine {
   readonly uploads: Uploads;
   /** DuckDB's version string, e.g. `v1.5.5`. */
   readonly duckdbVersion: string;
+  /** The configured `extensions`, loaded, with where each came from. */
+  readonly extensions: readonly LoadedExtension[];
   /** Runs a trivial statement; throws when the database does not answer. */
   ping(signal?: AbortSignal): Promise<void>;
   /**
@@ -109,10 +113,11 @@ export async function openEngine(config: Config): Promise<Engine> {
   });
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
-  let duckdbVersion: string;
+  let duckdbVersion: string, extensions: LoadedExtension[];
   try {
-    // Order matters: allowed paths before closing external access, lock last.
+    // Order matters: extensions and allowed paths before closing external access, lock last.
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    extensions = await loadExtensions(setup, config.extensions, config.extension_directory);
     await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
     await setup.run("SET enable_external_access = false");
     await setup.run("SET lock_configuration = true");
@@ -120,6 +125,8 @@ export async function openEngine(config: Config): Promise<Engine> {
     duckdbVersion = String(reader.getRows()[0][0]);
   } catch (err) {
     setup.closeSync();
+    instance.closeSync();
+    if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     throw err;
   }
   // The set-up connection stays open as the probe connection: health checks never wait behind
@@ -138,6 +145,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     scratchDirectory: scratch,
     uploads,
     duckdbVersion,
+    extensions,
     ping: probe.ping,
     memoryStats: probe.memoryStats,
     async registerTableFunction(spec) {
@@ -207,6 +215,7 @@ function instanceOptions(config: Config, scratch: string): Record<string, string
     allow_unsigned_extensions: "false",
   };
   if (config.memory_limit) options.memory_limit = config.memory_limit;
+  if (config.extension_directory) options.extension_directory = config.extension_directory;
   if (config.database_path !== ":memory:") {
     options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
   }
