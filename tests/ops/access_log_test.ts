@@ -187,3 +187,31 @@ Deno.test("access_log stdout writes the lines on the process's stdout", async ()
   equal(lines[0].request.uri, "/duckdb/livez");
   equal(lines[0].status, 200);
 });
+
+Deno.test("a GET query refused before it runs logs its SQL as log_sql says, not as sent", async () => {
+  const dir = await Deno.makeTempDir();
+  const log = `${dir}/access.log`;
+  try {
+    await using t = await startAuthServer({ flags: { access_log: log, log_sql: "redacted" } });
+    const sql = "SELECT 'topsecret' AS s";
+    // Refused by the key check, by an unknown parameter, by a bad format parameter.
+    const wrongKey = { "x-api-key": "dsk_wrongwro_" + "x".repeat(43) };
+    equal((await t.request(sqlPath(sql, "csv"), { headers: wrongKey })).status, 401);
+    const own = t.as(t.keys.admin);
+    equal((await t.request(`${sqlPath(sql, "csv")}?nope=1`, { headers: own })).status, 400);
+    equal((await t.request(`${sqlPath(sql, "csv")}?delimiter=xyz`, { headers: own })).status, 400);
+    // Not valid percent-encoding: shown as REDACTED.
+    equal((await t.request("/query/SELECT%20'%zz'/result.json", { headers: own })).status, 400);
+    const lines = await readLines(log, 4);
+    equal(Deno.readTextFileSync(log).includes("topsecret"), false, "a literal was logged");
+    deepEqual(
+      lines.map((l) => l.request.uri.replace(/\?.*$/, "")),
+      [
+        ...Array(3).fill("/duckdb/query/SELECT%20%3F%20AS%20s/result.csv"),
+        "/duckdb/query/REDACTED/result.json",
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
