@@ -8,7 +8,6 @@
 
 import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
-import { createGuard } from "../db/run.ts";
 import { type FormatName, parseFormatName } from "../encode/mod.ts";
 import type { Endpoint } from "../openapi/mod.ts";
 import {
@@ -19,7 +18,8 @@ import {
   type RawOutcome,
 } from "../query/mod.ts";
 import { readJsonBody } from "./body.ts";
-import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { queryGuard } from "./queries.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
   encodeOptionsOf,
@@ -68,6 +68,7 @@ const QUERY: Endpoint = {
     "payload_too_large",
     "out_of_memory",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -95,6 +96,7 @@ const QUERY_GET: Endpoint = {
     "unknown_table",
     "out_of_memory",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -124,8 +126,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   feature.route(QUERY, async (c) => {
     const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
-    noteQuery(c, output.export ? "export" : "raw", query.sql);
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const guard = queryGuard(ctx, c, output.export ? "export" : "raw", query.sql);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
@@ -144,8 +145,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
       fileName: "result",
       alwaysDisposition: true,
     });
-    noteQuery(c, output.export ? "export" : "raw", sql, true);
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const guard = queryGuard(ctx, c, output.export ? "export" : "raw", sql, true);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);
   });

@@ -11,7 +11,7 @@ import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
 import type { Endpoint } from "../openapi/mod.ts";
 import type { Operation } from "../permissions.ts";
-import { createGuard, type Guard } from "../db/run.ts";
+import type { Guard } from "../db/run.ts";
 import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
 import {
   type AnswerCache,
@@ -27,7 +27,8 @@ import {
 import { withChangeFeed } from "../streams/table_feed.ts";
 import { readJsonBody } from "./body.ts";
 import type { QueryKind } from "../events.ts";
-import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { queryGuard } from "./queries.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
@@ -71,6 +72,7 @@ const READ_ROWS: Endpoint = {
     "conversion_error",
     "not_acceptable",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -114,6 +116,7 @@ const INSERT_ROWS: Endpoint = {
     "transaction_conflict",
     "payload_too_large",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -149,6 +152,7 @@ const UPDATE_ROWS: Endpoint = {
     "transaction_conflict",
     "payload_too_large",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -188,6 +192,7 @@ const DELETE_ROWS: Endpoint = {
     "constraint_violation",
     "transaction_conflict",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -211,8 +216,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   };
   // Every guarded run is the request's query (`query_done`, the query histogram).
   const guardOf = (c: Ctx, kind: QueryKind = "crud"): Guard => {
-    noteQuery(c, kind);
-    return createGuard(config.query_timeout, c.req.raw.signal);
+    return queryGuard(ctx, c, kind);
   };
   const callerOf = (c: Ctx): TableCaller => ({
     owner: c.get("principal"),
