@@ -19,6 +19,7 @@ import { createAnswerCache } from "../query/mod.ts";
 import { streamsDocumentPart } from "../streams/openapi_part.ts";
 import { adminRoutes } from "./admin.ts";
 import { type AppContext, type AppEnv, assignRequestId, remoteAddressOf } from "./context.ts";
+import { DASHBOARD_ASSETS, dashboardFeedRoutes, dashboardPageRoutes } from "./dashboard.ts";
 import { docsRoutes } from "./docs.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { admitQueries, limitAnonymous, limitKeyed, trackRequests } from "./ops.ts";
@@ -68,6 +69,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
   // Public features (their rows say so).
   mount(app, prefix, probeRoutes(ctx, lifecycle));
   mount(app, prefix, docsRoutes(ctx, routes, documentParts()));
+  mount(app, prefix, dashboardPageRoutes());
   // Durable Streams check keys themselves (streams_auth), at the server root.
   if (ctx.streams) mount(app, ctx.streams.prefix, streamRoutes(ctx, ctx.streams, ops));
 
@@ -77,6 +79,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
   if (ops.metrics) mount(app, prefix, metricsRoutes(ctx, ops));
   mount(app, prefix, adminRoutes(ctx));
   mount(app, prefix, queryRoutes(ctx, ops));
+  mount(app, prefix, dashboardFeedRoutes(ctx, ops, lifecycle));
   app.use(`${prefix}/*`, admitQueries(ops, rules, isExempt));
   mount(app, prefix, schemaRoutes(ctx));
   mount(app, prefix, rawSqlRoutes(ctx, cache));
@@ -89,7 +92,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
  * whether the feature is mounted or not: the document has always described these components).
  */
 export function documentParts(): DocumentPart[] {
-  return [streamsDocumentPart(), queriesDocumentPart()];
+  return [streamsDocumentPart(), queriesDocumentPart(Object.keys(DASHBOARD_ASSETS))];
 }
 
 /**
