@@ -105,9 +105,8 @@ const MAX_BEHIND = 8;
 /** The dashboard page and its assets (relative to the route prefix, public). */
 export function dashboardPageRoutes(): Feature {
   const feature = createFeature();
-  const html = pageHtml.replace("{{version}}", VERSION);
   feature.route(PAGE, () =>
-    new Response(html, {
+    new Response(pageHtml, {
       headers: {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-cache",

@@ -250,6 +250,7 @@
   // ---- the feed ----
   function onEvent(name, data) {
     if (name === "hello") {
+      $("version").textContent = data.version;
       initCharts();
       for (const frame of data.history) addFrame(frame, false);
       for (const c of Object.values(state.charts)) c.chart.setData(c.data);
