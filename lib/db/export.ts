@@ -188,10 +188,7 @@ function readingEnd(
     },
     done,
     interrupt(reason, error) {
-      if (interruption.reason === null) {
-        interruption.reason = reason;
-        interruption.error = error;
-      }
+      if (interruption.reason === null) Object.assign(interruption, { reason, error });
       lease.connection.interrupt();
     },
     async cancel() {

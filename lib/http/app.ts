@@ -19,7 +19,7 @@ import { createAnswerCache } from "../query/mod.ts";
 import { streamsDocumentPart } from "../streams/openapi_part.ts";
 import { adminRoutes } from "./admin.ts";
 import { type AppContext, type AppEnv, assignRequestId, remoteAddressOf } from "./context.ts";
-import { DASHBOARD_ASSETS, dashboardFeedRoutes, dashboardPageRoutes } from "./dashboard.ts";
+import { dashboardFeedRoutes, dashboardPageRoutes } from "./dashboard.ts";
 import { docsRoutes } from "./docs.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { admitQueries, limitAnonymous, limitKeyed, trackRequests } from "./ops.ts";
@@ -92,7 +92,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
  * whether the feature is mounted or not: the document has always described these components).
  */
 export function documentParts(): DocumentPart[] {
-  return [streamsDocumentPart(), queriesDocumentPart(Object.keys(DASHBOARD_ASSETS))];
+  return [streamsDocumentPart(), queriesDocumentPart()];
 }
 
 /**

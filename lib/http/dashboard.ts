@@ -16,7 +16,6 @@ import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import pageJs from "./dashboard/page.js" with { type: "text" };
 import pageCss from "./dashboard/page.css" with { type: "text" };
 import pageHtml from "./dashboard/page.html" with { type: "text" };
-import { ApiError } from "../errors.ts";
 import type { Lifecycle } from "../lifecycle.ts";
 import type { Endpoint } from "../openapi/mod.ts";
 import type { LiveTick, Ops } from "../ops/mod.ts";
@@ -38,18 +37,21 @@ const PAGE: Endpoint = {
   errors: [],
 };
 
-const ASSET: Endpoint = {
-  method: "GET",
-  route: "/dashboard/assets/:asset",
-  path: "/dashboard/assets/{asset}",
-  public: true,
-  pathParameters: { asset: "dashboard_asset" },
-  operationId: "dashboardAsset",
-  tag: "Operations",
-  summary: "A script or style sheet of the dashboard",
-  responses: [{ status: 200, description: "The asset.", body: { kind: "asset" } }],
-  errors: ["route_not_found"],
-};
+/** The row of one asset of the page (each has its own fixed, public path). */
+function assetRow(name: string): Endpoint {
+  const id = name.replace(/\.min/, "").replace(/[^A-Za-z0-9]+(.)/g, (_, c) => c.toUpperCase());
+  return {
+    method: "GET",
+    route: `/dashboard/assets/${name}`,
+    path: `/dashboard/assets/${name}`,
+    public: true,
+    operationId: `dashboardAsset${id[0].toUpperCase()}${id.slice(1)}`,
+    tag: "Operations",
+    summary: `The dashboard's ${name}`,
+    responses: [{ status: 200, description: "The asset.", body: { kind: "asset" } }],
+    errors: [],
+  };
+}
 
 const FEED: Endpoint = {
   method: "GET",
@@ -113,14 +115,12 @@ export function dashboardPageRoutes(): Feature {
         ...SECURITY_HEADERS,
       },
     }));
-  feature.route(ASSET, (c) => {
-    const name = c.req.param("asset") ?? "";
-    const asset = Object.hasOwn(DASHBOARD_ASSETS, name) ? DASHBOARD_ASSETS[name] : undefined;
-    if (!asset) throw new ApiError("route_not_found", `No dashboard asset "${name}".`);
-    return new Response(asset.text, {
-      headers: { "content-type": asset.contentType, "cache-control": "no-cache" },
-    });
-  });
+  for (const [name, asset] of Object.entries(DASHBOARD_ASSETS)) {
+    feature.route(assetRow(name), () =>
+      new Response(asset.text, {
+        headers: { "content-type": asset.contentType, "cache-control": "no-cache" },
+      }));
+  }
   return feature;
 }
 

@@ -59,19 +59,10 @@ const CANCEL: Endpoint = {
   errors: ["query_not_found", "forbidden"],
 };
 
-/**
- * The path parameters of the cancel endpoint and of the dashboard's assets (`assets`: their
- * names), for the OpenAPI document.
- */
-export function queriesDocumentPart(assets: readonly string[]): DocumentPart {
+/** The path parameter of the cancel endpoint, for the OpenAPI document. */
+export function queriesDocumentPart(): DocumentPart {
   return {
     parameters: {
-      dashboard_asset: {
-        name: "asset",
-        in: "path",
-        required: true,
-        schema: { type: "string", enum: [...assets] },
-      },
       request_id: {
         name: "request_id",
         in: "path",
