@@ -35,7 +35,7 @@ import type { QueryView } from "./queries.ts";
 
 /** Frames kept (one a second: 5 minutes). */
 export const HISTORY_FRAMES = 300;
-/** Most routes followed (others count under `(other)`). */
+/** Most routes followed, `(other)` included (where the rest count). */
 export const MAX_ROUTES = 50;
 /** How long a finished query stays among the slowest. */
 export const SLOW_WINDOW_MS = 10 * 60_000;
@@ -154,7 +154,7 @@ function createLatencies() {
   const slotsOf = (route: string): RouteSlots => {
     let slots = routes.get(route);
     if (!slots) {
-      if (routes.size >= MAX_ROUTES && route !== "(other)") return slotsOf("(other)");
+      if (routes.size >= MAX_ROUTES - 1 && route !== "(other)") return slotsOf("(other)");
       slots = {
         second: createHistogram(),
         seconds: Array.from({ length: 10 }, createHistogram),
