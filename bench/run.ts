@@ -565,7 +565,10 @@ async function dashboardCase(): Promise<void> {
     await using none = await startServer({ ...noAuth, threads: THREADS });
     await using watched = await startServer({ ...noAuth, threads: THREADS });
     const viewer = new AbortController();
-    const feed = await fetch(`${watched.url}/dashboard/feed`, { signal: viewer.signal });
+    const feed = await fetch(`${watched.url}/dashboard/feed`, {
+      headers: { accept: "text/event-stream" },
+      signal: viewer.signal,
+    });
     if (feed.status !== 200) throw new Error(`the feed answered ${feed.status}`);
     let ticks = 0;
     const reading = (async () => {

@@ -2,7 +2,8 @@
  * The dashboard feature: `GET {prefix}/dashboard`, one page of live traffic and queries, served
  * entirely from the program (its script, style sheet and uPlot are text imports, embedded by
  * `deno compile`; its Content-Security-Policy allows nothing but this origin), and
- * `GET {prefix}/dashboard/feed`, the live feed it reads: Server-Sent Events, an admin key needed.
+ * `GET {prefix}/dashboard/feed`, the live feed it reads: Server-Sent Events (`Accept:
+ * text/event-stream`; any other Accept gets one JSON snapshot), an admin key needed.
  * The feed sends `hello` (the last 5 minutes of frames) and then a `tick` every second (the
  * frame of that second, percentiles per route over 5 minutes, the running queries, the slowest
  * recent queries; see `lib/ops/live.ts`). The page asks for the key once, keeps it in
@@ -60,10 +61,11 @@ const FEED: Endpoint = {
   operationId: "dashboardFeed",
   tag: "Operations",
   summary: "The dashboard's live feed (Server-Sent Events)",
-  description: "`event: hello` with the last 5 minutes of per-second frames, then `event: tick` " +
-    "every second: the second's frame (requests, errors, cache, limits, gauges, latency " +
-    "percentiles per route over 10 s), percentiles over 5 minutes, the running queries and " +
-    "the slowest recent ones. Needs an admin key.",
+  description: "With `Accept: text/event-stream`: `event: hello` with the last 5 minutes of " +
+    "per-second frames, then `event: tick` every second: the second's frame (requests, " +
+    "errors, cache, limits, gauges, latency percentiles per route over 10 s), percentiles " +
+    "over 5 minutes, the running queries and the slowest recent ones. Any other `Accept`: one " +
+    "JSON snapshot (`history`, `queries`) and the answer ends. Needs an admin key.",
   responses: [{ status: 200, description: "The feed.", body: { kind: "sse" } }],
   errors: [],
 };
@@ -129,6 +131,12 @@ export function dashboardFeedRoutes(ctx: AppContext, ops: Ops, lifecycle: Lifecy
   const feature = createFeature();
   feature.route(FEED, (c) => {
     requireAdmin(ctx.auth, c.get("principal"));
+    if (!/text\/event-stream/i.test(c.req.header("accept") ?? "")) {
+      const snapshot = ops.live.snapshot();
+      return c.json({ version: VERSION, auth_enabled: ctx.config.auth_enabled, ...snapshot }, 200, {
+        "cache-control": "no-store",
+      });
+    }
     return feedResponse(ops, lifecycle, c.req.raw.signal, ctx.config.auth_enabled);
   });
   return feature;

@@ -107,8 +107,17 @@ export interface LiveViewer {
   stop(): void;
 }
 
+/** The dashboard's state at one moment, without watching. */
+export interface LiveSnapshot {
+  /** The frames kept (empty unless someone watched in the last minute). */
+  history: LiveFrame[];
+  queries: QueryView[];
+}
+
 /** The dashboard's numbers (see the module documentation). */
 export interface LiveStats {
+  /** The frames kept and the running queries now (starts no collection). */
+  snapshot(): LiveSnapshot;
   /** Starts watching: `onTick` is called every second until {@link LiveViewer.stop}. */
   watch(onTick: (tick: LiveTick) => void): LiveViewer;
   /** Viewers watching now. */
@@ -299,6 +308,7 @@ export function createLiveStats(
   };
 
   return {
+    snapshot: () => ({ history: [...history], queries: running() }),
     watch(onTick) {
       viewers.add(onTick);
       collector ??= start();

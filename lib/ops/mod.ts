@@ -64,7 +64,14 @@ export {
   type RunningQuery,
   viewOf,
 } from "./queries.ts";
-export type { LiveFrame, LiveStats, LiveTick, LiveViewer, SlowQuery } from "./live.ts";
+export type {
+  LiveFrame,
+  LiveSnapshot,
+  LiveStats,
+  LiveTick,
+  LiveViewer,
+  SlowQuery,
+} from "./live.ts";
 export { presentedSecret, redactHeaders, redactUri } from "./redact.ts";
 
 /** The operations state of a running server. */

@@ -40,7 +40,9 @@ Deno.test("dashboard: the feed needs an admin key and sends hello, then a tick a
   equal(reader.status, 403);
   equal(reader.body.code, "forbidden");
 
-  const feed = await fetch(`${t.url}/dashboard/feed`, { headers: t.as(t.keys.admin) });
+  const feed = await fetch(`${t.url}/dashboard/feed`, {
+    headers: { accept: "text/event-stream", ...t.as(t.keys.admin) },
+  });
   equal(feed.status, 200);
   match(feed.headers.get("content-type")!, /^text\/event-stream/);
   const running = fetch(`${t.url}/query`, {
@@ -102,4 +104,10 @@ Deno.test("dashboard: the feed needs an admin key and sends hello, then a tick a
   });
   equal(cancel.status, 202);
   equal((await running).body.code, "query_canceled");
+
+  // Without `Accept: text/event-stream`: one JSON snapshot, and the answer ends.
+  const snapshot = await t.request("/dashboard/feed", { headers: t.as(t.keys.admin) });
+  equal(snapshot.status, 200);
+  ok(snapshot.body.history.length >= 1, "the frames seen while watched");
+  ok(Array.isArray(snapshot.body.queries));
 });
