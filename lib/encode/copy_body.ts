@@ -28,6 +28,15 @@ export interface CopyFraming {
    * fails with `err` (null: fail as usual). With it, only whole lines are handed out.
    */
   lastLine?: (err: ApiError) => string | null;
+  /** With `lastLine`: told the number of whole lines handed out so far, as they go. */
+  onLines?: (lines: number) => void;
+}
+
+/** Line breaks in `bytes`. */
+function countLines(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) n++;
+  return n;
 }
 
 /** Splits pieces at their last line break, carrying the cut line into the next piece. */
@@ -63,6 +72,7 @@ export function copyBody(run: CopyRun, parts: CopyFraming): ByteProducer {
   // With a suffix, the last piece is held back to drop the final line break (or comma).
   let held: Uint8Array | null = null;
   const lines = parts.lastLine && !parts.suffix ? lineCarrier() : null;
+  let handed = 0;
   const end = async (ok: boolean) => {
     if (finished) return;
     finished = true;
@@ -96,8 +106,9 @@ export function copyBody(run: CopyRun, parts: CopyFraming): ByteProducer {
         for (let piece = await run.read(); piece; piece = await run.read()) {
           if (lines) {
             const whole = lines.take(piece);
-            if (whole.byteLength > 0) return whole;
-            continue;
+            if (whole.byteLength === 0) continue;
+            if (parts.onLines) parts.onLines(handed += countLines(whole));
+            return whole;
           }
           // JSON text never holds a raw line break, so every one ends a row.
           if (parts.joinLines) {

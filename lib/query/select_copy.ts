@@ -81,6 +81,7 @@ export async function runCopy(
   let streaming = false;
 
   const envelope = format === "json";
+  const rows = { count: 0 };
   const body = copyBody(run, {
     prefix: envelope ? JSON_ENVELOPE_HEAD : undefined,
     joinLines: envelope,
@@ -90,6 +91,9 @@ export async function runCopy(
     lastLine: format === "csv" || format === "ndjson"
       ? (err) => streaming ? canceledLine(err) : null
       : undefined,
+    // Rows sent so far (`GET {prefix}/queries`): the lines, less CSV's header.
+    onLines: (n) =>
+      rows.count = Math.max(0, n - (format === "csv" && options.csv?.header !== false ? 1 : 0)),
     onEnd: async (ok) => {
       clearTimeout(timer);
       guard.signal?.removeEventListener("abort", onAbort);
@@ -97,7 +101,6 @@ export async function runCopy(
       await releaseHeld(held, !ok);
     },
   });
-  const rows = { count: 0 };
   run.done.then((count) => rows.count = count, () => {});
   const encoded = { ...await readAhead(body, truncated, "duckdb"), rows };
   return bodyAnswer(encoded, {
