@@ -181,3 +181,37 @@ Deno.test("queries: with auth off every caller sees and cancels every query", as
   equal(answer.status, 409);
   equal(answer.body.code, "query_canceled");
 });
+
+Deno.test("queries: an NDJSON export canceled mid-stream ends with a JSON line saying so", async () => {
+  await using t = await startAuthServer({ roles: ROLES });
+  const response = await fetch(`${t.url}/query?format=ndjson`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-request-id": "export-nd",
+      "accept-encoding": "identity",
+      ...t.as(t.keys.analyst),
+    },
+    body: JSON.stringify({ sql: "SELECT i, repeat('y', 100) AS pad FROM range(50000000) t(i)" }),
+  });
+  equal(response.status, 200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (text.length < 256 * 1024) {
+    const { value, done } = await reader.read();
+    ok(!done, "the export ended before the cancel");
+    text += decoder.decode(value, { stream: true });
+  }
+  equal((await cancel(t, t.keys.analyst, "export-nd")).status, 202);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+  const last = lines.pop();
+  equal(last.error, "query_canceled");
+  equal(last.request_id, "export-nd");
+  lines.forEach((row, i) => deepEqual(row, { i, pad: "y".repeat(100) }));
+});
