@@ -215,3 +215,20 @@ Deno.test("queries: an NDJSON export canceled mid-stream ends with a JSON line s
   equal(last.request_id, "export-nd");
   lines.forEach((row, i) => deepEqual(row, { i, pad: "y".repeat(100) }));
 });
+
+Deno.test("queries: a query waiting for a pooled connection is listed and canceled", async () => {
+  await using t = await startAuthServer({ roles: ROLES, flags: { threads: "1" } });
+  const first = startQuery(t, t.keys.analyst, "holds-the-pool");
+  await waitListed(t, t.keys.analyst, "holds-the-pool");
+  const waiting = startQuery(t, t.keys.analyst, "waits-for-pool", "SELECT 1 AS one");
+  const listed = await waitListed(t, t.keys.admin, "waits-for-pool");
+  equal(listed.progress, null);
+  equal((await cancel(t, t.keys.analyst, "waits-for-pool")).status, 202);
+  const answer = await waiting;
+  equal(answer.status, 409);
+  equal(answer.body.code, "query_canceled");
+  equal((await cancel(t, t.keys.admin, "holds-the-pool")).status, 202);
+  equal((await first).body.code, "query_canceled");
+  const after = await t.query("SELECT 3 AS three", undefined, t.as(t.keys.analyst));
+  deepEqual(after.body.data, [{ three: 3 }]);
+});
