@@ -252,6 +252,8 @@
     if (name === "hello") {
       $("version").textContent = data.version;
       initCharts();
+      // A reconnect starts over from the server's history.
+      for (const c of Object.values(state.charts)) for (const column of c.data) column.length = 0;
       for (const frame of data.history) addFrame(frame, false);
       for (const c of Object.values(state.charts)) c.chart.setData(c.data);
       if (data.history.length) showStats(data.history[data.history.length - 1]);
