@@ -551,6 +551,68 @@ async function telemetryCase(): Promise<void> {
 }
 await telemetryCase();
 
+/**
+ * The dashboard's feed, one viewer vs none: cached `POST /query SELECT 1` on two servers side by
+ * side, one with a viewer reading `GET /duckdb/dashboard/feed` the whole time (the collector
+ * subscribed to the events, a tick a second), the load alternating between them; each pair gives
+ * one ratio.
+ */
+async function dashboardCase(): Promise<void> {
+  const name = "dashboard feed, one viewer vs none: POST /query SELECT 1 cached";
+  if (!wanted(name)) return;
+  console.error(`# ${name}`);
+  try {
+    await using none = await startServer({ ...noAuth, threads: THREADS });
+    await using watched = await startServer({ ...noAuth, threads: THREADS });
+    const viewer = new AbortController();
+    const feed = await fetch(`${watched.url}/dashboard/feed`, {
+      headers: { accept: "text/event-stream" },
+      signal: viewer.signal,
+    });
+    if (feed.status !== 200) throw new Error(`the feed answered ${feed.status}`);
+    let ticks = 0;
+    const reading = (async () => {
+      for await (const piece of feed.body!.pipeThrough(new TextDecoderStream())) {
+        ticks += piece.split("event: tick").length - 1;
+      }
+    })().catch(() => {});
+    const script = lua.post("/duckdb/query", '{"sql":"SELECT 1"}');
+    const noneUrl = `${none.url}/query`;
+    const watchedUrl = `${watched.url}/query`;
+    await wrk(noneUrl, script, { connections: 32, seconds: 1 });
+    await wrk(watchedUrl, script, { connections: 32, seconds: 1 });
+    const nones: number[] = [];
+    const watcheds: number[] = [];
+    let errors = 0;
+    try {
+      for (let i = 0; i < REPEATS; i++) {
+        const a = await wrk(noneUrl, script, { connections: 32, seconds: SECONDS });
+        const b = await wrk(watchedUrl, script, { connections: 32, seconds: SECONDS });
+        nones.push(a.requestsPerSecond);
+        watcheds.push(b.requestsPerSecond);
+        errors += a.non2xx + b.non2xx;
+      }
+    } finally {
+      viewer.abort();
+      await reading;
+    }
+    results.push({
+      name,
+      goal: ">= 0.95",
+      ratio: summarize(watcheds.map((v, i) => v / nones[i])),
+      target: summarize(watcheds),
+      base: summarize(nones),
+      unit: "req/s",
+      note: errors
+        ? `${errors} non-2xx responses`
+        : `baseline: the same server without a viewer, interleaved; ${ticks} ticks read`,
+    });
+  } catch (err) {
+    results.push(failedCase(name, ">= 0.95", "req/s", err));
+  }
+}
+await dashboardCase();
+
 /** A certificate for 127.0.0.1 signed by a CA made here (openssl); `pem` is the CA clients trust. */
 async function benchCertificate(): Promise<{ cert: string; key: string; pem: string }> {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];

@@ -151,7 +151,7 @@ export async function startServer(
   }
   const { engine, streams } = parts;
   if (engine.uploads.refusal) log.warn("uploads_unavailable", { message: engine.uploads.refusal });
-  attachSources(ops, parts);
+  attachSources(ops, parts, listeners);
   const state: LiveState = { config, app: null!, metricsListener };
   const live = { log, ownLogger: !options.log, lifecycle, ops, listeners, parts, state };
   const reload = createReloader(live, options.sources ?? {});
@@ -197,9 +197,13 @@ export async function startServer(
   };
 }
 
-/** Where the scrape-time gauges read: the pool, DuckDB's memory, the streams. */
-function attachSources(ops: Ops, { engine, streams }: Parts): void {
+/**
+ * Where the scrape-time gauges read: the pool, DuckDB's memory, the streams, the main listener's
+ * open connections.
+ */
+function attachSources(ops: Ops, { engine, streams }: Parts, listeners: Listeners): void {
   ops.attach({
+    connections: () => listeners.main.connections,
     pool: () => ({ busy: engine.pool.busy, idle: engine.pool.idle, waiting: engine.pool.waiting }),
     duckdb: (signal) => engine.memoryStats(signal),
     streams: streams ? () => streams.service.stats() : undefined,

@@ -17,6 +17,7 @@ import { ApiError, classifyDuckDBError } from "../errors.ts";
 import { bindParams, type Params } from "./bind.ts";
 import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import type { Lease } from "./pool.ts";
+import type { InterruptReason } from "./run.ts";
 import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api";
 
 /** Largest piece read from the pipe at once. */
@@ -28,8 +29,11 @@ export interface CopyRun {
   read(): Promise<Uint8Array | null>;
   /** Rows written; rejects with an {@link ApiError} when the statement failed. */
   readonly done: Promise<number>;
-  /** Interrupts the statement (e.g. at the deadline); the error surfaces through `done`. */
-  interrupt(reason: "timeout" | "closed"): void;
+  /**
+   * Interrupts the statement (e.g. at the deadline); the error surfaces through `done` (for
+   * `canceled`: `error`, by default a generic `query_canceled`).
+   */
+  interrupt(reason: InterruptReason, error?: ApiError): void;
   /** Stops everything and cleans up; idempotent, never throws. */
   cancel(): Promise<void>;
 }
@@ -74,7 +78,9 @@ export interface CopyOptions {
 
 /** Why a run was interrupted, if it was: decides the error its statement fails with. */
 interface Interruption {
-  reason: "timeout" | "closed" | null;
+  reason: InterruptReason | null;
+  /** The error of a cancel. */
+  error?: ApiError;
 }
 
 /**
@@ -119,6 +125,9 @@ function interruptionError(interruption: Interruption): ApiError | null {
   }
   if (interruption.reason === "closed") {
     return new ApiError("client_closed_request", "The client closed the connection.");
+  }
+  if (interruption.reason === "canceled") {
+    return interruption.error ?? new ApiError("query_canceled");
   }
   return null;
 }
@@ -193,8 +202,8 @@ function readingEnd(
       return buffer.subarray(0, n);
     },
     done,
-    interrupt(reason) {
-      interruption.reason ??= reason;
+    interrupt(reason, error) {
+      if (interruption.reason === null) Object.assign(interruption, { reason, error });
       lease.connection.interrupt();
     },
     async cancel() {

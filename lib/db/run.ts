@@ -1,7 +1,8 @@
 /**
  * Running statements safely: every engine call of a request happens under a {@link Guard} that
- * interrupts the connection at the request's deadline (`query_timeout`) or when the client goes
- * away, and turns engine errors into {@link ApiError}s. Writes that hit a transaction conflict are
+ * interrupts the connection at the request's deadline (`query_timeout`), when the client goes
+ * away, or when the query is canceled (`DELETE {prefix}/queries/{id}`: the guard's `cancel`
+ * signal), and turns engine errors into {@link ApiError}s. Writes that hit a transaction conflict are
  * retried with backoff before the conflict reaches the client.
  * @module
  */
@@ -16,11 +17,40 @@ export interface Guard {
   /** Aborted when the client disconnects. */
   readonly signal?: AbortSignal;
   readonly timeoutMs: number;
+  /** Aborted when the query is canceled; its reason is the error the request answers. */
+  readonly cancel?: AbortSignal;
+  /** The lease of the latest guarded run (its connection's progress is the query's). */
+  lease?: Lease;
 }
 
-/** Makes a guard that expires `timeoutMs` from now (0 means never). */
-export function createGuard(timeoutMs: number, signal?: AbortSignal): Guard {
-  return { deadline: timeoutMs > 0 ? performance.now() + timeoutMs : Infinity, signal, timeoutMs };
+/** Why a run was interrupted: the deadline, the client gone, or a cancel. */
+export type InterruptReason = "timeout" | "closed" | "canceled";
+
+/**
+ * Makes a guard that expires `timeoutMs` from now (0 means never); `cancel` cancels the query
+ * (abort it with the {@link ApiError} to answer, see {@link canceledError}).
+ */
+export function createGuard(timeoutMs: number, signal?: AbortSignal, cancel?: AbortSignal): Guard {
+  const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
+  return { deadline, signal, timeoutMs, cancel };
+}
+
+/** The error of a canceled run: the cancel signal's reason when it is one, else a generic one. */
+export function canceledError(signal?: AbortSignal): ApiError {
+  const reason = signal?.reason;
+  return reason instanceof ApiError ? reason : new ApiError("query_canceled");
+}
+
+/** DuckDB's progress of the guard's query: `0..1`, or null where DuckDB does not report it. */
+export function progressOf(guard: Guard): number | null {
+  const lease = guard.lease;
+  if (!lease) return null;
+  try {
+    const percentage = lease.connection.progress.percentage;
+    return percentage >= 0 ? Math.min(percentage / 100, 1) : null;
+  } catch {
+    return null;
+  }
 }
 
 function timeoutError(guard: Guard): ApiError {
@@ -58,15 +88,18 @@ export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
   if (guard.signal?.aborted) throw closedError();
+  if (guard.cancel?.aborted) throw canceledError(guard.cancel);
   const free = pool.tryAcquire();
   if (free) return free;
   const timer = AbortSignal.timeout(Math.min(remaining, 2 ** 31 - 1));
-  const signal = guard.signal ? AbortSignal.any([guard.signal, timer]) : timer;
+  const signals = [guard.signal, guard.cancel, timer].filter((s) => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : timer;
   try {
     return await pool.acquire(signal);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (guard.signal?.aborted) throw closedError();
+    if (guard.cancel?.aborted) throw canceledError(guard.cancel);
     throw timeoutError(guard);
   }
 }
@@ -74,7 +107,7 @@ export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease
 /** A statement being run under a guard, watched for its deadline. */
 interface Watched {
   deadline: number;
-  interrupt(why: "timeout"): void;
+  interrupt(why: InterruptReason): void;
 }
 
 const WATCH_INTERVAL_MS = 20;
@@ -104,13 +137,25 @@ function watch(entry: Watched): void {
  * deadline passes or the client disconnects, and any engine error becomes an {@link ApiError}.
  */
 export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise<T>): Promise<T> {
-  let cause: "timeout" | "closed" | null = null;
-  const interrupt = (why: "timeout" | "closed") => {
+  let cause: InterruptReason | null = null;
+  const interrupt = (why: InterruptReason) => {
     if (cause) return;
     cause = why;
     lease.connection.interrupt();
   };
+  const failure = (): ApiError | null =>
+    cause === "timeout"
+      ? timeoutError(guard)
+      : cause === "closed"
+      ? closedError()
+      : cause === "canceled"
+      ? canceledError(guard.cancel)
+      : lease.closing
+      ? shuttingDownError()
+      : null;
   if (guard.signal?.aborted) throw closedError();
+  if (guard.cancel?.aborted) throw canceledError(guard.cancel);
+  guard.lease = lease;
   if (lease.closing) throw shuttingDownError();
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
@@ -125,24 +170,23 @@ export async function guarded<T>(lease: Lease, guard: Guard, work: () => Promise
     : null;
   if (entry) watch(entry);
   const onAbort = () => interrupt("closed");
+  const onCancel = () => interrupt("canceled");
   guard.signal?.addEventListener("abort", onAbort, { once: true });
+  guard.cancel?.addEventListener("abort", onCancel, { once: true });
   try {
     const result = await work();
     // An interrupt between result chunks ends the stream early instead of failing: never let a
     // cut-short result pass for a complete one.
-    if (cause === "timeout") throw timeoutError(guard);
-    if (cause === "closed") throw closedError();
-    if (lease.closing) throw shuttingDownError();
+    const failed = failure();
+    if (failed) throw failed;
     return result;
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    if (cause === "timeout") throw timeoutError(guard);
-    if (cause === "closed") throw closedError();
-    if (lease.closing) throw shuttingDownError();
-    throw classifyDuckDBError(err);
+    throw failure() ?? classifyDuckDBError(err);
   } finally {
     if (entry) watched.delete(entry);
     guard.signal?.removeEventListener("abort", onAbort);
+    guard.cancel?.removeEventListener("abort", onCancel);
   }
 }
 
@@ -222,21 +266,26 @@ export async function rollback(lease: Lease): Promise<void> {
  */
 export async function awaitUnderGuard<T>(promise: Promise<T>, guard: Guard): Promise<T> {
   if (guard.signal?.aborted) throw closedError();
+  if (guard.cancel?.aborted) throw canceledError(guard.cancel);
   const remaining = guard.deadline - performance.now();
   if (remaining <= 0) throw timeoutError(guard);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
+  let onCancel: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
     if (Number.isFinite(remaining)) {
       timer = setTimeout(() => reject(timeoutError(guard)), remaining);
     }
     onAbort = () => reject(closedError());
+    onCancel = () => reject(canceledError(guard.cancel));
     guard.signal?.addEventListener("abort", onAbort, { once: true });
+    guard.cancel?.addEventListener("abort", onCancel, { once: true });
   });
   try {
     return await Promise.race([promise, stop]);
   } finally {
     clearTimeout(timer);
     if (onAbort) guard.signal?.removeEventListener("abort", onAbort);
+    if (onCancel) guard.cancel?.removeEventListener("abort", onCancel);
   }
 }

@@ -19,10 +19,12 @@ import { createAnswerCache } from "../query/mod.ts";
 import { streamsDocumentPart } from "../streams/openapi_part.ts";
 import { adminRoutes } from "./admin.ts";
 import { type AppContext, type AppEnv, assignRequestId, remoteAddressOf } from "./context.ts";
+import { dashboardFeedRoutes, dashboardPageRoutes } from "./dashboard.ts";
 import { docsRoutes } from "./docs.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { admitQueries, limitAnonymous, limitKeyed, trackRequests } from "./ops.ts";
 import { mount, publicPaths, type RegisteredRoute } from "./feature.ts";
+import { queriesDocumentPart, queryRoutes } from "./queries.ts";
 import { probeRoutes, refuseWhileDraining } from "./probes.ts";
 import { renderErrors, unknownRoute } from "./problems.ts";
 import { rawSqlRoutes } from "./raw_sql.ts";
@@ -32,10 +34,11 @@ import { streamRoutes } from "./streams.ts";
 import { tableRoutes } from "./tables.ts";
 
 /** Builds the Hono application for `ctx`. */
-export function createApp(ctx: AppContext): Hono<AppEnv> {
-  const { config, log } = ctx;
-  const lifecycle = ctx.lifecycle ?? createLifecycle("ready");
-  const ops: Ops = ctx.ops ?? createOps(config, { version: VERSION, log });
+export function createApp(appContext: AppContext): Hono<AppEnv> {
+  const { config, log } = appContext;
+  const lifecycle = appContext.lifecycle ?? createLifecycle("ready");
+  const ops: Ops = appContext.ops ?? createOps(config, { version: VERSION, log });
+  const ctx: AppContext = { ...appContext, ops };
   const rules = requestRulesOf(config);
   const prefix = config.route_prefix;
   const cache = createAnswerCache({
@@ -44,11 +47,15 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   });
   const app = new Hono<AppEnv>();
   const routes = () => app.routes;
-  // Never limited or shed: the probes, the metrics and the admin endpoints.
+  // Never limited or shed: the probes, the metrics, the admin endpoints, query management and
+  // the dashboard.
   const exempt = new Set(
-    ["/health", "/livez", "/readyz", "/metrics", "/admin/config"].map((p) => `${prefix}${p}`),
+    ["/health", "/livez", "/readyz", "/metrics", "/admin/config", "/queries", "/dashboard"]
+      .map((p) => `${prefix}${p}`),
   );
-  const isExempt = (path: string) => exempt.has(path);
+  const isExempt = (path: string) =>
+    exempt.has(path) || path.startsWith(`${prefix}/queries/`) ||
+    path.startsWith(`${prefix}/dashboard/`);
 
   app.use(assignRequestId());
   app.use(trackRequests(ops, rules, config.auth_enabled));
@@ -62,6 +69,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   // Public features (their rows say so).
   mount(app, prefix, probeRoutes(ctx, lifecycle));
   mount(app, prefix, docsRoutes(ctx, routes, documentParts()));
+  mount(app, prefix, dashboardPageRoutes());
   // Durable Streams check keys themselves (streams_auth), at the server root.
   if (ctx.streams) mount(app, ctx.streams.prefix, streamRoutes(ctx, ctx.streams, ops));
 
@@ -70,6 +78,8 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use(`${prefix}/*`, limitKeyed(ops, isExempt));
   if (ops.metrics) mount(app, prefix, metricsRoutes(ctx, ops));
   mount(app, prefix, adminRoutes(ctx));
+  mount(app, prefix, queryRoutes(ctx, ops));
+  mount(app, prefix, dashboardFeedRoutes(ctx, ops, lifecycle));
   app.use(`${prefix}/*`, admitQueries(ops, rules, isExempt));
   mount(app, prefix, schemaRoutes(ctx));
   mount(app, prefix, rawSqlRoutes(ctx, cache));
@@ -82,7 +92,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
  * whether the feature is mounted or not: the document has always described these components).
  */
 export function documentParts(): DocumentPart[] {
-  return [streamsDocumentPart()];
+  return [streamsDocumentPart(), queriesDocumentPart()];
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from "../query/mod.ts";
 import { parseJsonBody, readBodyText } from "./body.ts";
 import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
+import { queryGuard } from "./queries.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
   encodeOptionsOf,
@@ -70,6 +71,7 @@ const QUERY: Endpoint = {
     "payload_too_large",
     "out_of_memory",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -99,6 +101,7 @@ const QUERY_GET: Endpoint = {
     "unknown_table",
     "out_of_memory",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -131,10 +134,11 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
     checkQueryParameters(new URL(c.req.url).searchParams, knownPost, "POST /query");
     const text = await readBodyText(c.req.raw, config.max_body_size);
     // Once the body is in, query_timeout runs: parsing it and converting its params count too.
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
-    const query = parseRawQuery(parseJsonBody(text), guard);
+    const parsing = createGuard(config.query_timeout, c.req.raw.signal);
+    const query = parseRawQuery(parseJsonBody(text), parsing);
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
-    noteQuery(c, output.export ? "export" : "raw", query.sql);
+    const kind = output.export ? "export" : "raw";
+    const guard = queryGuard(ctx, c, kind, query.sql, false, parsing.deadline);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
@@ -158,8 +162,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
       fileName: "result",
       alwaysDisposition: true,
     });
-    if (output.export) noteQuery(c, "export", sql, true);
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const guard = queryGuard(ctx, c, output.export ? "export" : "raw", sql, true);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);
   });

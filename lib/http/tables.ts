@@ -11,7 +11,7 @@ import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
 import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import type { Operation } from "../permissions.ts";
-import { createGuard, type Guard } from "../db/run.ts";
+import type { Guard } from "../db/run.ts";
 import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
 import {
   type AnswerCache,
@@ -27,7 +27,8 @@ import {
 import { withChangeFeed } from "../streams/table_feed.ts";
 import { readJsonBody } from "./body.ts";
 import type { QueryKind } from "../events.ts";
-import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
+import { type AppContext, type AppEnv, rowsOptions } from "./context.ts";
+import { queryGuard } from "./queries.ts";
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
@@ -75,6 +76,7 @@ const READ_ROWS: Endpoint = {
     "conversion_error",
     "not_acceptable",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -119,6 +121,7 @@ const INSERT_ROWS: Endpoint = {
     "transaction_conflict",
     "payload_too_large",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -155,6 +158,7 @@ const UPDATE_ROWS: Endpoint = {
     "transaction_conflict",
     "payload_too_large",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -195,6 +199,7 @@ const DELETE_ROWS: Endpoint = {
     "constraint_violation",
     "transaction_conflict",
     "query_timeout",
+    "query_canceled",
   ],
 };
 
@@ -212,8 +217,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const authorized = tableAuthorizer(ctx);
   // Every guarded run is the request's query (`query_done`, the query histogram).
   const guardOf = (c: Ctx, kind: QueryKind = "crud"): Guard => {
-    noteQuery(c, kind);
-    return createGuard(config.query_timeout, c.req.raw.signal);
+    return queryGuard(ctx, c, kind);
   };
   const callerOf = (c: Ctx): TableCaller => ({
     owner: c.get("principal"),

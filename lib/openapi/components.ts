@@ -269,6 +269,7 @@ export function baseSchemas(): Record<string, unknown> {
     ...querySchemas(),
     ...catalogSchemas(),
     ...configSchemas(),
+    ...runningQuerySchemas(),
   };
 }
 
@@ -445,6 +446,45 @@ function configSchemas(): Record<string, unknown> {
           description: "The keys whose values changed.",
         },
         config: { $ref: "#/components/schemas/ConfigDocument" },
+      },
+    },
+  };
+}
+
+function runningQuerySchemas(): Record<string, unknown> {
+  const nullable = (type: string) => ({ type: [type, "null"] });
+  return {
+    RunningQuery: {
+      type: "object",
+      required: ["request_id", "route", "started_at", "elapsed", "progress", "canceled"],
+      properties: {
+        request_id: { type: "string" },
+        key_id: nullable("string"),
+        role: nullable("string"),
+        route: { type: "string" },
+        kind: { type: "string", enum: ["raw", "crud", "export"] },
+        started_at: { type: "string", format: "date-time" },
+        elapsed: { type: "number", description: "Seconds since the start." },
+        sql: { ...nullable("string"), description: "As `log_sql` shows it." },
+        rows: { ...nullable("integer"), description: "Rows sent so far, when known." },
+        progress: { ...nullable("number"), description: "DuckDB's progress, 0..1." },
+        canceled: { type: "boolean" },
+      },
+    },
+    RunningQueries: {
+      type: "object",
+      required: ["queries"],
+      properties: {
+        queries: { type: "array", items: { $ref: "#/components/schemas/RunningQuery" } },
+      },
+    },
+    QueryCancel: {
+      type: "object",
+      required: ["status", "request_id", "canceled"],
+      properties: {
+        status: { type: "string", const: "canceling" },
+        request_id: { type: "string" },
+        canceled: { type: "integer", description: "Running queries with this id interrupted." },
       },
     },
   };

@@ -32,6 +32,8 @@ export interface MetricsSources {
   pool?: () => { busy: number; idle: number; waiting: number };
   duckdb?: (signal: AbortSignal) => Promise<DuckdbStats>;
   streams?: () => { streams: number; bytes: number; readers: number };
+  /** Open client connections of the main listener (the dashboard shows them). */
+  connections?: () => number;
 }
 
 /** The metrics of one server. */

@@ -19,6 +19,9 @@
  * | `rate_limit.ts`     | token buckets, the IETF RateLimit headers                          |
  * | `admission.ts`      | the query gate: concurrency, queue, shedding                       |
  * | `client_ip.ts`      | the client address behind trusted proxies                          |
+ * | `queries.ts`        | the running queries (list, cancel)                                 |
+ * | `live.ts`           | the dashboard's numbers: per-second frames, percentiles, slowest   |
+ * | `histogram.ts`      | a bounded log-bucket latency histogram                             |
  *
  * @example
  * ```ts
@@ -44,7 +47,9 @@ import { type ClientIp, createClientIp } from "./client_ip.ts";
 import { type LineSink, openLineSink } from "./line_sink.ts";
 import { createMetrics, type Metrics, type MetricsSources } from "./metrics.ts";
 import { createRateLimiter, defaultBurst, type RateLimit, type RateLimiter } from "./rate_limit.ts";
-import { createTracker, type Tracker } from "./tracker.ts";
+import { createTracker, type SqlLogMode, type Tracker } from "./tracker.ts";
+import { createQueryRegistry, type QueryRegistry, viewOf } from "./queries.ts";
+import { createLiveStats, type LiveStats } from "./live.ts";
 
 export type { DuckdbStats, Metrics, MetricsSources } from "./metrics.ts";
 export type { AnswerInfo, PeerInfo, RequestRecord, SqlLogMode, Tracker } from "./tracker.ts";
@@ -52,6 +57,21 @@ export { renderSql } from "./tracker.ts";
 export { type RateDecision, type RateLimit, rateLimitHeaders } from "./rate_limit.ts";
 export type { Gate, GateLimits, Release } from "./admission.ts";
 export { formatAccessLine } from "./access_log.ts";
+export {
+  createQueryRegistry,
+  type QueryRegistry,
+  type QueryView,
+  type RunningQuery,
+  viewOf,
+} from "./queries.ts";
+export type {
+  LiveFrame,
+  LiveSnapshot,
+  LiveStats,
+  LiveTick,
+  LiveViewer,
+  SlowQuery,
+} from "./live.ts";
 export { presentedSecret, redactHeaders, redactUri } from "./redact.ts";
 
 /** The operations state of a running server. */
@@ -62,6 +82,14 @@ export interface Ops {
   readonly metrics: Metrics | null;
   readonly limiter: RateLimiter;
   readonly gate: Gate;
+  /** The running queries (`GET`/`DELETE {prefix}/queries`). */
+  readonly queries: QueryRegistry;
+  /** The dashboard's numbers, collected while a viewer watches. */
+  readonly live: LiveStats;
+  /** How SQL text is shown now (`log_sql`). */
+  sqlMode(): SqlLogMode;
+  /** The gauges' sources as attached (empty until the database is open). */
+  sources(): MetricsSources;
   /**
    * Applies a reloaded configuration (access log target and rolling, `log_sql`, whether debug
    * lines are printed: set the logger's level first).
@@ -89,6 +117,18 @@ export function createOps(config: Config, options: OpsOptions): Ops {
   const tracker = createTracker(events, () => current.log_sql);
   const metrics = config.metrics ? createMetrics(events, { version: options.version }) : null;
   const gate = createGate();
+  const queries = createQueryRegistry();
+  let sources: MetricsSources = {};
+  const requests = () => ({
+    inFlight: tracker.inFlight,
+    running: gate.running,
+    queued: gate.queued,
+  });
+  const live = createLiveStats(
+    events,
+    () => ({ ...sources, requests }),
+    () => queries.list().map((q) => viewOf(q)),
+  );
   let accessLog: { sink: LineSink; key: string; off: () => void } | null = null;
   const openAccessLog = (next: Config) => {
     const key = JSON.stringify([
@@ -118,22 +158,21 @@ export function createOps(config: Config, options: OpsOptions): Ops {
     metrics,
     limiter: createRateLimiter(),
     gate,
+    queries,
+    live,
+    sqlMode: () => current.log_sql,
+    sources: () => sources,
     update(next) {
       openAccessLog(next);
       followLogLevel();
       current = next;
     },
-    attach(sources) {
-      metrics?.attach({
-        requests: () => ({
-          inFlight: tracker.inFlight,
-          running: gate.running,
-          queued: gate.queued,
-        }),
-        ...sources,
-      });
+    attach(attached) {
+      sources = attached;
+      metrics?.attach({ requests, ...attached });
     },
     async close() {
+      live.close();
       accessLog?.off();
       await accessLog?.sink.close();
       accessLog = null;

@@ -3,14 +3,17 @@
  * pipe (`lib/db/export.ts`), the SELECT wrapped so values render by the JS encoders' rules
  * (`lib/encode/sql_render.ts`), for the formats the registry gives DuckDB's writer. A capped read
  * first counts at most cap+1 rows to know whether the cap cuts. The query deadline covers
- * everything before the answer is handed on; a disconnect stops the export; the run's end
- * releases the connection.
+ * everything before the answer is handed on; a disconnect stops the export; a cancel interrupts
+ * it (before the first byte the request answers `query_canceled`; once streaming began, a CSV or
+ * NDJSON body ends with a last line saying so, other formats break off); the run's end releases
+ * the connection.
  * @module
  */
 
 import { type CopyRun, startCopy } from "../db/export.ts";
 import { uniqueColumnNames } from "../db/rows.ts";
-import { guarded } from "../db/run.ts";
+import { canceledError, guarded } from "../db/run.ts";
+import type { ApiError } from "../errors.ts";
 import {
   asSubquery,
   copyBody,
@@ -71,29 +74,51 @@ export async function runCopy(
   const onAbort = () => void run.cancel();
   guard.signal?.addEventListener("abort", onAbort, { once: true });
   if (guard.signal?.aborted) onAbort();
+  const onCancel = () => run.interrupt("canceled", canceledError(guard.cancel));
+  guard.cancel?.addEventListener("abort", onCancel, { once: true });
+  if (guard.cancel?.aborted) onCancel();
+  guard.lease = lease;
+  let streaming = false;
 
   const envelope = format === "json";
+  const rows = { count: 0 };
   const body = copyBody(run, {
     prefix: envelope ? JSON_ENVELOPE_HEAD : undefined,
     joinLines: envelope,
     suffix: envelope
       ? () => jsonEnvelopeTail(truncationMeta(options.meta, truncated, options.cap))
       : undefined,
+    lastLine: format === "csv" || format === "ndjson"
+      ? (err) => streaming ? canceledLine(err) : null
+      : undefined,
+    // Rows sent so far (`GET {prefix}/queries`): the lines, less CSV's header.
+    onLines: (n) =>
+      rows.count = Math.max(0, n - (format === "csv" && options.csv?.header !== false ? 1 : 0)),
     onEnd: async (ok) => {
       clearTimeout(timer);
       guard.signal?.removeEventListener("abort", onAbort);
+      guard.cancel?.removeEventListener("abort", onCancel);
       await releaseHeld(held, !ok);
     },
   });
-  const rows = { count: 0 };
   run.done.then((count) => rows.count = count, () => {});
   const encoded = { ...await readAhead(body, truncated, "duckdb"), rows };
   return bodyAnswer(encoded, {
     onStreaming: () => {
+      streaming = true;
       clearTimeout(timer);
       guard.deadline = Infinity;
     },
   });
+}
+
+/**
+ * The last line of a CSV or NDJSON export canceled mid-stream: the problem's members as one JSON
+ * object (`{"error":"query_canceled",...}`); null for any other failure (the body breaks off).
+ */
+function canceledLine(err: ApiError): string | null {
+  if (err.code !== "query_canceled") return null;
+  return JSON.stringify({ error: err.code, status: err.status, detail: err.message, ...err.extra });
 }
 
 /** Counts at most cap+1 rows of the plan: true when the cap cuts the result. */
