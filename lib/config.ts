@@ -24,7 +24,8 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { parseKindValue } from "./config_kinds.ts";
-import { reservedCatalogClash } from "./catalog_name.ts";
+import { catalogNameOf, reservedCatalogClash } from "./catalog_name.ts";
+import { finishDatabases } from "./config_databases.ts";
 import { ConfigDocumentError, readConfigDocument } from "./config_file.ts";
 import { type Config, CONFIG_KEYS, type ConfigKey } from "./config_keys.ts";
 import { finishNetConfig } from "./config_net.ts";
@@ -143,6 +144,20 @@ function finish(config: Config, cwd: string, report: (line: string) => void): vo
   finishOpsConfig(config, cwd, report);
   checkCatalogName(config.database_path, report);
   checkAllowedDirectories(config, report);
+  config.databases = finishDatabases(
+    config.databases,
+    {
+      mainCatalog: catalogNameOf(config.database_path),
+      database_path: config.database_path,
+      auth_database_path: config.auth_database_path,
+      open: [
+        ...config.allowed_directories,
+        ...(config.temp_directory ? [config.temp_directory] : []),
+      ],
+    },
+    cwd,
+    report,
+  );
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
     report(
       'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',

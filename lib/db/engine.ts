@@ -9,7 +9,9 @@
 import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
-import { sqlString } from "../sql/mod.ts";
+import type { DatabaseSpec } from "../config_databases.ts";
+import { attachDatabase, detachDatabase } from "./attach.ts";
+import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
@@ -37,6 +39,12 @@ export interface Engine {
    * system catalog, so once is enough; user SQL cannot drop or replace it).
    */
   registerTableFunction<B>(spec: TableFunctionSpec<B>): Promise<void>;
+  /** The attached databases (`databases`, and those attached while serving), by name. */
+  readonly databases: ReadonlyMap<string, DatabaseSpec>;
+  /** Attaches a database while serving (throws `AttachError`); see `attach.ts`. */
+  attach(name: string, spec: DatabaseSpec): Promise<void>;
+  /** Detaches the attached database `name` (checkpointed first when writable). */
+  detach(name: string): Promise<void>;
   /** Checkpoints (when writable and file-backed) and closes everything. */
   close(): Promise<void>;
 }
@@ -113,6 +121,10 @@ export async function openEngine(config: Config): Promise<Engine> {
   try {
     // Order matters: allowed paths before closing external access, lock last.
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    // Configured databases are attached while the sandbox is still open (files anywhere).
+    for (const [name, spec] of Object.entries(config.databases)) {
+      await attachDatabase(setup, name, spec);
+    }
     await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
     await setup.run("SET enable_external_access = false");
     await setup.run("SET lock_configuration = true");
@@ -132,6 +144,15 @@ export async function openEngine(config: Config): Promise<Engine> {
   const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
+  const databases = new Map(Object.entries(config.databases));
+  const onConnection = async <T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> => {
+    const connection = await instance.connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  };
 
   return {
     pool,
@@ -140,6 +161,16 @@ export async function openEngine(config: Config): Promise<Engine> {
     duckdbVersion,
     ping: probe.ping,
     memoryStats: probe.memoryStats,
+    databases,
+    async attach(name, spec) {
+      await onConnection((c) => attachDatabase(c, name, spec));
+      databases.set(name, spec);
+    },
+    async detach(name) {
+      const spec = databases.get(name);
+      await onConnection((c) => detachDatabase(c, name, spec?.access_mode === "read_write"));
+      databases.delete(name);
+    },
     async registerTableFunction(spec) {
       const connection = await instance.connect();
       try {
@@ -154,17 +185,17 @@ export async function openEngine(config: Config): Promise<Engine> {
       pool.close();
       await pool.settled();
       await probe.close();
-      if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
-        const connection = await instance.connect();
-        try {
-          await connection.run("CHECKPOINT");
-        } catch {
-          // A checkpoint can fail while other transactions are still open; closing still
-          // replays the WAL on the next start, so data is safe either way.
-        } finally {
-          connection.closeSync();
+      await onConnection(async (connection) => {
+        // A checkpoint can fail while other transactions are still open; closing still
+        // replays the WAL on the next start, so data is safe either way.
+        if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
+          await connection.run("CHECKPOINT").catch(() => {});
         }
-      }
+        for (const [name, spec] of databases) {
+          if (spec.access_mode !== "read_write" || spec.path === ":memory:") continue;
+          await connection.run(`CHECKPOINT ${quoteIdentifier(name)}`).catch(() => {});
+        }
+      });
       instance.closeSync();
       await uploads.close();
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});

@@ -391,6 +391,10 @@ function catalogSchemas(): Record<string, unknown> {
       type: "object",
       required: ["schema", "name", "kind", "columns", "primary_key", "row_count_estimate"],
       properties: {
+        database: {
+          type: "string",
+          description: "The attached database (absent for the main database's tables).",
+        },
         schema: { type: "string" },
         name: { type: "string" },
         kind: { type: "string", enum: ["table", "view"] },
