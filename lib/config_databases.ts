@@ -172,8 +172,9 @@ export function finishDatabases(
     names.add(name.toLowerCase());
     const spec = checkDatabase(name, entry, cwd, report);
     if (!spec) continue;
+    const twice = files.has(spec.path) && spec.path !== ":memory:";
     const clash = pathProblem(spec.path, paths) ??
-      (files.has(spec.path) ? `databases.${files.get(spec.path)} attaches it already` : null);
+      (twice ? `databases.${files.get(spec.path)} attaches it already` : null);
     if (clash) report(`invalid databases.${name}.path = ${JSON.stringify(spec.path)}: ${clash}`);
     files.set(spec.path, name);
     for (const host of spec.hosts) {

@@ -10,6 +10,7 @@ import { withDatabaseFile } from "../lib/db/file.ts";
 import { loadConfig } from "../lib/config.ts";
 import { type AuthTestServer, sqlPath, startAuthServer, startTestServer } from "./_helpers.ts";
 import { api } from "./_api.ts";
+import { feedUrl, readAll } from "./_follow.ts";
 
 /** A database file at `path` with `orders(id, note)` holding `rows`. */
 async function seedFile(path: string, rows: [number, string][]): Promise<void> {
@@ -250,5 +251,111 @@ Deno.test("databases: config entries are checked, and a file held by another pro
       await holder.stdout.cancel().catch(() => {});
       await holder.status;
     }
+  });
+});
+
+Deno.test("databases: change feeds and streams SQL name the database", async () => {
+  await withDir(async (dir) => {
+    await using s = await startTwo(dir);
+    const admin = s.as(s.keys.admin);
+    const insert = await s.request("/api/sales.orders", {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ id: 5, note: "rest" }),
+    });
+    equal(insert.status, 201, insert.text);
+    const sql = await s.query(
+      "UPDATE sales.main.orders SET note = 'sql' WHERE id = 5",
+      undefined,
+      admin,
+    );
+    equal(sql.status, 200, sql.text);
+    const main = await s.query("INSERT INTO orders VALUES (6, 'main')", undefined, admin);
+    equal(main.status, 200, main.text);
+    const { events } = await readAll(feedUrl(s.url, "sales.orders"), admin);
+    deepEqual(events.map((e) => [e.op, e.table]), [["insert", "sales.orders"], [
+      "sql",
+      "sales.orders",
+    ]]);
+    const mainFeed = await readAll(feedUrl(s.url, "orders"), admin);
+    deepEqual(
+      mainFeed.events.filter((e) => e.op !== "sql" || e.statements[0] !== "CREATE")
+        .map((e) => [e.op, e.table]).slice(-1),
+      [["sql", "orders"]],
+    );
+    // Reading a feed needs r on its table: the key of the main database may not read sales'.
+    const denied = await fetch(`${feedUrl(s.url, "sales.orders")}?offset=-1`, {
+      headers: s.as(s.keys.main_only),
+    });
+    await denied.body?.cancel();
+    equal(denied.status, 403);
+    await readAll(feedUrl(s.url, "sales.orders"), s.as(s.keys.sales_only));
+    // read_stream() in SQL checks the same grant.
+    const viaSql = "SELECT count(*)::INT AS n FROM read_stream('_changes/sales.orders')";
+    const no = await s.query(viaSql, undefined, s.as(s.keys.main_only));
+    equal(no.status, 403, no.text);
+    const yes = await s.query(viaSql, undefined, s.as(s.keys.sales_only));
+    equal(yes.status, 200, yes.text);
+    deepEqual(yes.body.data, [{ n: 2 }]);
+  });
+});
+
+Deno.test("databases: POST /admin/databases attaches and detaches while serving", async () => {
+  await withDir(async (dir) => {
+    const open = `${dir}/open`;
+    await Deno.mkdir(open);
+    await seedFile(`${open}/live.duckdb`, [[1, "live"]]);
+    await seedFile(`${dir}/outside.duckdb`, [[1, "outside"]]);
+    await using s = await startAuthServer({
+      roles: { live_reader: [["live.orders", "r"]] },
+      flags: {
+        allowed_directories: open,
+        databases: JSON.stringify({ boot: { path: ":memory:" } }),
+      },
+    });
+    const admin = { ...s.as(s.keys.admin), "content-type": "application/json" };
+    const post = (body: unknown, headers = admin) =>
+      s.request("/admin/databases", { method: "POST", headers, body: JSON.stringify(body) });
+    // Admin only.
+    const denied = await post({ attach: { x: { path: ":memory:" } } }, {
+      ...s.as(s.keys.editor),
+      "content-type": "application/json",
+    });
+    equal(denied.status, 403, denied.text);
+    // Checked in full first: nothing is attached when one part is wrong.
+    const bad = await post({
+      attach: { fine: { path: ":memory:" }, main: { path: ":memory:" } },
+      detach: ["nope"],
+    });
+    equal(bad.status, 400, bad.text);
+    equal(bad.body.code, "invalid_config");
+    equal(bad.body.problems.length, 2, bad.text);
+    const listed = await s.request("/admin/databases", { headers: admin });
+    deepEqual(Object.keys(listed.body.databases), ["boot"]);
+    // A file inside allowed_directories attaches live; its tables are served at once.
+    const reader = s.as(s.keys.live_reader);
+    equal((await s.request("/api/live.orders", { headers: reader })).status, 404);
+    const attached = await post({ attach: { live: { path: `${open}/live.duckdb` } } });
+    equal(attached.status, 200, attached.text);
+    deepEqual(attached.body.attached, ["live"]);
+    deepEqual(Object.keys(attached.body.databases).sort(), ["boot", "live"]);
+    const rows = await s.request("/api/live.orders", { headers: reader });
+    equal(rows.status, 200, rows.text);
+    deepEqual(rows.body.data, [{ id: 1, note: "live" }]);
+    // A file outside the sandbox is refused with a clear 409, and nothing changes.
+    const outside = await post({ attach: { outside: { path: `${dir}/outside.duckdb` } } });
+    equal(outside.status, 409, outside.text);
+    equal(outside.body.code, "attach_failed");
+    match(outside.body.detail, /outside the sandbox/);
+    // Detach: the tables are gone (and no cached answer survives).
+    const detached = await post({ detach: ["live", "boot"] });
+    equal(detached.status, 200, detached.text);
+    deepEqual(detached.body.databases, {});
+    const gone = await s.request("/api/live.orders", { headers: reader });
+    equal(gone.status, 404, gone.text);
+    // The file was checkpointed and released: another process may open it now.
+    await withDatabaseFile(`${open}/live.duckdb`, { readOnly: true }, async (db) => {
+      equal((await db.all("SELECT count(*)::INT AS n FROM orders"))[0].n, 1);
+    });
   });
 });

@@ -11,6 +11,8 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import type { DatabaseSpec } from "../config_databases.ts";
 import { attachDatabase, detachDatabase } from "./attach.ts";
+import { invalidateCatalog } from "./catalog.ts";
+import { bumpDataVersion } from "./versions.ts";
 import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
@@ -165,11 +167,16 @@ export async function openEngine(config: Config): Promise<Engine> {
     async attach(name, spec) {
       await onConnection((c) => attachDatabase(c, name, spec));
       databases.set(name, spec);
+      catalogChanged(pool);
     },
     async detach(name) {
       const spec = databases.get(name);
-      await onConnection((c) => detachDatabase(c, name, spec?.access_mode === "read_write"));
-      databases.delete(name);
+      try {
+        await onConnection((c) => detachDatabase(c, name, spec?.access_mode === "read_write"));
+        databases.delete(name);
+      } finally {
+        catalogChanged(pool);
+      }
     },
     async registerTableFunction(spec) {
       const connection = await instance.connect();
@@ -242,6 +249,12 @@ function instanceOptions(config: Config, scratch: string): Record<string, string
     options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
   }
   return options;
+}
+
+/** The catalog and every cached answer of `pool`'s database are stale after an attach or detach. */
+function catalogChanged(pool: ConnectionPool): void {
+  invalidateCatalog(pool);
+  bumpDataVersion(pool);
 }
 
 /** `work`, or the abort reason of `signal` if that comes first. */

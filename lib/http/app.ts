@@ -18,6 +18,7 @@ import type { DocumentPart } from "../openapi/mod.ts";
 import { createAnswerCache } from "../query/mod.ts";
 import { streamsDocumentPart } from "../streams/openapi_part.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminDatabaseRoutes } from "./admin_databases.ts";
 import { type AppContext, type AppEnv, assignRequestId, remoteAddressOf } from "./context.ts";
 import { docsRoutes } from "./docs.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -46,7 +47,9 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   const routes = () => app.routes;
   // Never limited or shed: the probes, the metrics and the admin endpoints.
   const exempt = new Set(
-    ["/health", "/livez", "/readyz", "/metrics", "/admin/config"].map((p) => `${prefix}${p}`),
+    ["/health", "/livez", "/readyz", "/metrics", "/admin/config", "/admin/databases"].map((p) =>
+      `${prefix}${p}`
+    ),
   );
   const isExempt = (path: string) => exempt.has(path);
 
@@ -70,6 +73,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use(`${prefix}/*`, limitKeyed(ops, isExempt));
   if (ops.metrics) mount(app, prefix, metricsRoutes(ctx, ops));
   mount(app, prefix, adminRoutes(ctx));
+  mount(app, prefix, adminDatabaseRoutes(ctx));
   app.use(`${prefix}/*`, admitQueries(ops, rules, isExempt));
   mount(app, prefix, schemaRoutes(ctx));
   mount(app, prefix, rawSqlRoutes(ctx, cache));

@@ -437,5 +437,30 @@ function configSchemas(): Record<string, unknown> {
         config: { $ref: "#/components/schemas/ConfigDocument" },
       },
     },
+    Databases: {
+      type: "object",
+      required: ["databases"],
+      properties: {
+        attached: { type: "array", items: { type: "string" } },
+        detached: { type: "array", items: { type: "string" } },
+        databases: {
+          type: "object",
+          description: "The attached databases by name: `{path, access_mode, options, hosts, " +
+            "rate_limit}`.",
+          additionalProperties: { type: "object" },
+        },
+      },
+    },
+    DatabaseChange: {
+      type: "object",
+      properties: {
+        attach: {
+          type: "object",
+          description: "Databases to attach, by name, as entries of the `databases` key.",
+          additionalProperties: { type: "object" },
+        },
+        detach: { type: "array", items: { type: "string" }, description: "Names to detach." },
+      },
+    },
   };
 }
