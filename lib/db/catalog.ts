@@ -22,8 +22,8 @@ export interface ColumnInfo {
 
 /** A table or view. */
 export interface TableInfo {
-  /** The attached database (`databases`) it lives in, or null for the main database. */
-  database: string | null;
+  /** The attached database (`databases`) it lives in; null (or absent) for the main database. */
+  database?: string | null;
   schema: string;
   name: string;
   kind: "table" | "view";
@@ -105,7 +105,7 @@ export function findTable(
   database: string | null = null,
 ): TableInfo | null {
   const candidates = tables.filter((t) =>
-    (database === null ? t.database === null : t.database !== null && same(t.database, database)) &&
+    (database === null ? !t.database : !!t.database && same(t.database, database)) &&
     (schema === undefined || same(t.schema, schema))
   );
   const exact = candidates.filter((t) => t.name === name);
@@ -122,7 +122,7 @@ function same(a: string, b: string): boolean {
 /** `"schema"."table"`, or `"db"."schema"."table"` in an attached database. */
 export function qualifiedName(table: TableInfo): string {
   const name = `${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)}`;
-  return table.database === null ? name : `${quoteIdentifier(table.database)}.${name}`;
+  return !table.database ? name : `${quoteIdentifier(table.database)}.${name}`;
 }
 
 /**
@@ -131,14 +131,12 @@ export function qualifiedName(table: TableInfo): string {
  */
 export function tableDisplayName(table: Pick<TableInfo, "database" | "schema" | "name">): string {
   const local = table.schema === "main" ? table.name : `${table.schema}.${table.name}`;
-  return table.database === null ? local : `${table.database}.${local}`;
+  return !table.database ? local : `${table.database}.${local}`;
 }
 
 /** The identifier parts of a table (`[db?, schema, name]`), for keys and change events. */
 export function tableParts(table: Pick<TableInfo, "database" | "schema" | "name">): string[] {
-  return table.database === null
-    ? [table.schema, table.name]
-    : [table.database, table.schema, table.name];
+  return !table.database ? [table.schema, table.name] : [table.database, table.schema, table.name];
 }
 
 /**

@@ -31,6 +31,7 @@ import { privateAnswers } from "./revalidate.ts";
 import { schemaRoutes } from "./schema.ts";
 import { streamRoutes } from "./streams.ts";
 import { tableRoutes } from "./tables.ts";
+import { selectTenant } from "./tenants.ts";
 
 /** Builds the Hono application for `ctx`. */
 export function createApp(ctx: AppContext): Hono<AppEnv> {
@@ -56,6 +57,7 @@ export function createApp(ctx: AppContext): Hono<AppEnv> {
   app.use(assignRequestId());
   app.use(trackRequests(ops, rules, config.auth_enabled));
   app.use(refuseWhileDraining(lifecycle, prefix));
+  app.use(selectTenant(ctx.engine.databases, ops, isExempt));
   if (rules.anonymous) {
     app.use(limitAnonymous(ops, rules.anonymous, config.auth_enabled, isExempt));
   }

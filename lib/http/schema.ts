@@ -27,6 +27,7 @@ import { type Endpoint, tableDisplayName } from "../openapi/mod.ts";
 import type { AppContext } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import { jsonWithEtag } from "./revalidate.ts";
+import { tenantTable } from "./tenants.ts";
 
 const LIST_TABLES: Endpoint = {
   method: "GET",
@@ -79,7 +80,8 @@ export function schemaRoutes(ctx: AppContext): Feature {
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    const table = findReadableTable(catalog, c.req.param("table") ?? "", auth, c.get("principal"));
+    const requested = tenantTable(ctx, c, c.req.param("table") ?? "");
+    const table = findReadableTable(catalog, requested, auth, c.get("principal"));
     return jsonWithEtag(c, table);
   });
   return feature;
@@ -107,7 +109,7 @@ export interface TableDescription {
 /** The wire shape of a catalog table. */
 export function describeTable(table: TableInfo): TableDescription {
   return {
-    ...(table.database === null ? {} : { database: table.database }),
+    ...(!table.database ? {} : { database: table.database }),
     schema: table.schema,
     name: table.name,
     kind: table.kind,

@@ -33,6 +33,7 @@ import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
 import { insertBody, UPLOAD_PARAMETERS, UPLOAD_TYPES } from "./ingest.ts";
 import { revalidationOf } from "./revalidate.ts";
+import { tenantTable } from "./tenants.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -203,9 +204,9 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const feature = createFeature();
 
-  /** The table as written in the URL, after authorizing `ops` on it. */
+  /** The table as written in the URL (in a tenant's database), after authorizing `ops` on it. */
   const authorized = (c: Ctx, ...ops: Operation[]): string => {
-    const table = c.req.param("table") ?? "";
+    const table = tenantTable(ctx, c, c.req.param("table") ?? "");
     for (const op of ops) auth.authorize(c.get("principal"), op, table);
     return table;
   };

@@ -119,5 +119,5 @@ function columnDoc(column: TableInfo["columns"][number]): JsonSchema {
 /** `schema.table`, or `db.schema.table` in an attached database. */
 function fullName(table: TableInfo): string {
   const local = `${table.schema}.${table.name}`;
-  return table.database === null ? local : `${table.database}.${local}`;
+  return !table.database ? local : `${table.database}.${local}`;
 }

@@ -73,3 +73,4 @@ export {
 } from "./table_api.ts";
 export { createTurns, turnKey, type Turns } from "./table_turns.ts";
 export { lookupTable, type TableRef } from "./_resolve.ts";
+export { type DefaultCatalog, defaultCatalog } from "./default_catalog.ts";

@@ -54,6 +54,8 @@ export interface SqlChange {
   /** Total rows affected, or null when the request answered with rows. */
   rowsAffected: number | null;
   requestId: string;
+  /** How the request's table names read (a tenant's default catalog); absent: as written. */
+  qualify?: (parts: readonly string[]) => readonly string[];
 }
 
 /** What the change feed reports (logging decides what to print). */
@@ -80,6 +82,7 @@ export function planSqlEvents(
   targets: readonly WriteTarget[],
   rowsAffected: number | null,
   mainCatalog?: string,
+  qualify: (parts: readonly string[]) => readonly string[] = (parts) => parts,
 ): { table: string; statements: string[]; tables: string[] }[] {
   // DML that changed no rows changed nothing; DDL always changes something. Temporary tables
   // (also unqualified names the same script created as temporary) have no feed.
@@ -94,8 +97,10 @@ export function planSqlEvents(
   const byTable = new Map<string, string[]>();
   for (const target of effective) {
     for (const parts of target.tables) {
-      const table = feedTableName(parts, mainCatalog);
-      if (table === null || (parts.length === 1 && temporary.has(table))) continue;
+      const local = feedTableName(parts, mainCatalog);
+      if (local === null || (parts.length === 1 && temporary.has(local))) continue;
+      const table = feedTableName(qualify(parts), mainCatalog);
+      if (table === null) continue;
       const statements = byTable.get(table) ?? [];
       if (!statements.includes(target.statement)) statements.push(target.statement);
       byTable.set(table, statements);
@@ -148,7 +153,7 @@ export function createChangeFeed(
       const time = new Date().toISOString();
       // Started in one synchronous loop: every feed gets its event in commit order.
       await Promise.all(
-        planSqlEvents(targets, change.rowsAffected, mainCatalog).map((e) =>
+        planSqlEvents(targets, change.rowsAffected, mainCatalog, change.qualify).map((e) =>
           append(e.table, {
             op: "sql",
             table: e.table,
