@@ -121,19 +121,11 @@ export async function openEngine(config: Config): Promise<Engine> {
   const setup = await instance.connect();
   let duckdbVersion: string;
   try {
-    // Order matters: allowed paths before closing external access, lock last.
-    await setup.run("SET GLOBAL TimeZone = 'UTC'");
-    // Configured databases are attached while the sandbox is still open (files anywhere).
-    for (const [name, spec] of Object.entries(config.databases)) {
-      await attachDatabase(setup, name, spec);
-    }
-    await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
-    await setup.run("SET enable_external_access = false");
-    await setup.run("SET lock_configuration = true");
-    const reader = await setup.runAndReadAll("SELECT version()");
-    duckdbVersion = String(reader.getRows()[0][0]);
+    duckdbVersion = await closeSandbox(setup, config, allowed);
   } catch (err) {
     setup.closeSync();
+    instance.closeSync();
+    if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     throw err;
   }
   // The set-up connection stays open as the probe connection: health checks never wait behind
@@ -146,15 +138,7 @@ export async function openEngine(config: Config): Promise<Engine> {
   const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
-  const databases = new Map(Object.entries(config.databases));
-  const onConnection = async <T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> => {
-    const connection = await instance.connect();
-    try {
-      return await work(connection);
-    } finally {
-      connection.closeSync();
-    }
-  };
+  const attached = attachedDatabases(instance, pool, config);
 
   return {
     pool,
@@ -163,21 +147,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     duckdbVersion,
     ping: probe.ping,
     memoryStats: probe.memoryStats,
-    databases,
-    async attach(name, spec) {
-      await onConnection((c) => attachDatabase(c, name, spec));
-      databases.set(name, spec);
-      catalogChanged(pool);
-    },
-    async detach(name) {
-      const spec = databases.get(name);
-      try {
-        await onConnection((c) => detachDatabase(c, name, spec?.access_mode === "read_write"));
-        databases.delete(name);
-      } finally {
-        catalogChanged(pool);
-      }
-    },
+    ...attached,
     async registerTableFunction(spec) {
       const connection = await instance.connect();
       try {
@@ -192,22 +162,52 @@ export async function openEngine(config: Config): Promise<Engine> {
       pool.close();
       await pool.settled();
       await probe.close();
-      await onConnection(async (connection) => {
-        // A checkpoint can fail while other transactions are still open; closing still
-        // replays the WAL on the next start, so data is safe either way.
-        if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
-          await connection.run("CHECKPOINT").catch(() => {});
-        }
-        for (const [name, spec] of databases) {
-          if (spec.access_mode !== "read_write" || spec.path === ":memory:") continue;
-          await connection.run(`CHECKPOINT ${quoteIdentifier(name)}`).catch(() => {});
-        }
-      });
+      await onConnection(instance, (c) => checkpointAll(c, config, attached.databases));
       instance.closeSync();
       await uploads.close();
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Attaches the configured databases, then closes the sandbox and returns DuckDB's version. Order
+ * matters: databases while files anywhere can still be opened, allowed paths before closing
+ * external access, the lock last.
+ */
+async function closeSandbox(
+  setup: DuckDBConnection,
+  config: Config,
+  allowed: readonly string[],
+): Promise<string> {
+  await setup.run("SET GLOBAL TimeZone = 'UTC'");
+  for (const [name, spec] of Object.entries(config.databases)) {
+    await attachDatabase(setup, name, spec);
+  }
+  await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
+  await setup.run("SET enable_external_access = false");
+  await setup.run("SET lock_configuration = true");
+  const reader = await setup.runAndReadAll("SELECT version()");
+  return String(reader.getRows()[0][0]);
+}
+
+/**
+ * Checkpoints the main database and every writable attached file before closing. A checkpoint
+ * can fail while other transactions are still open; closing still replays the WAL on the next
+ * start, so data is safe either way.
+ */
+async function checkpointAll(
+  connection: DuckDBConnection,
+  config: Config,
+  databases: ReadonlyMap<string, DatabaseSpec>,
+): Promise<void> {
+  if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
+    await connection.run("CHECKPOINT").catch(() => {});
+  }
+  for (const [name, spec] of databases) {
+    if (spec.access_mode !== "read_write" || spec.path === ":memory:") continue;
+    await connection.run(`CHECKPOINT ${quoteIdentifier(name)}`).catch(() => {});
+  }
 }
 
 /**
@@ -249,6 +249,45 @@ function instanceOptions(config: Config, scratch: string): Record<string, string
     options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
   }
   return options;
+}
+
+/** Runs `work` on a connection of its own, closed afterwards. */
+async function onConnection<T>(
+  instance: DuckDBInstance,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** The engine's attached databases, and attaching and detaching while serving. */
+function attachedDatabases(
+  instance: DuckDBInstance,
+  pool: ConnectionPool,
+  config: Config,
+): Pick<Engine, "databases" | "attach" | "detach"> & { databases: Map<string, DatabaseSpec> } {
+  const databases = new Map(Object.entries(config.databases));
+  return {
+    databases,
+    async attach(name, spec) {
+      await onConnection(instance, (c) => attachDatabase(c, name, spec));
+      databases.set(name, spec);
+      catalogChanged(pool);
+    },
+    async detach(name) {
+      const writable = databases.get(name)?.access_mode === "read_write";
+      try {
+        await onConnection(instance, (c) => detachDatabase(c, name, writable));
+        databases.delete(name);
+      } finally {
+        catalogChanged(pool);
+      }
+    },
+  };
 }
 
 /** The catalog and every cached answer of `pool`'s database are stale after an attach or detach. */

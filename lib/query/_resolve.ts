@@ -19,9 +19,9 @@ export interface TableRef {
 /**
  * Reads a table name from a URL path segment: `name`, `schema.name`, or with DuckDB-style double
  * quotes around either part (`"odd.name"`, `"my schema"."t"`, `""` for a quote inside quotes).
- * An unquoted `a.b` means table `b` of the attached database `a` (its schema `main`), else schema
- * `a`, table `b` of the main database, or else a table literally called `a.b`; `a.b.c` means
- * database `a`, schema `b`, table `c`. The name is read as written (`splitNameAsWritten`): no
+ * An unquoted `a.b` means schema `a`, table `b` (of the main database, else table `b` in schema
+ * `main` of the attached database `a`: see {@link findCandidate}), or else a table literally
+ * called `a.b`; `a.b.c` means database `a`, schema `b`, table `c`. The name is read as written (`splitNameAsWritten`): no
  * trimming, and anything that is not a one-, two- or three-part name is tried as one table name.
  */
 export function parseTableName(text: string): TableRef {
@@ -34,9 +34,7 @@ export function parseTableName(text: string): TableRef {
   const anyQuoted = parts.some((p) => p.quoted);
   const literal = anyQuoted ? [] : [{ name: text }];
   if (parts.length === 2 && parts.every((p) => p.value !== "")) {
-    const [first, name] = parts.map((p) => p.value);
-    const attached = { database: first, schema: "main", name };
-    return { text, candidates: [attached, { schema: first, name }, ...literal] };
+    return { text, candidates: [{ schema: parts[0].value, name: parts[1].value }, ...literal] };
   }
   if (parts.length === 3 && parts.every((p) => p.value !== "")) {
     const [database, schema, name] = parts.map((p) => p.value);
@@ -48,17 +46,31 @@ export function parseTableName(text: string): TableRef {
 /** The table a request names (`orders`, `sales.orders`, `archive.s1.events`), or null. */
 export function lookupTable(tables: readonly TableInfo[], text: string): TableInfo | null {
   if (text === "") return null;
-  for (const { database, schema, name } of parseTableName(text).candidates) {
-    const table = findTable(tables, name, schema, database ?? null);
+  for (const candidate of parseTableName(text).candidates) {
+    const table = findCandidate(tables, candidate);
     if (table) return table;
   }
   return null;
 }
 
+/**
+ * The table of one reading: `{schema, name}` is looked up in the main database's schema, then
+ * as `{database: schema, schema: "main", name}` (`sales.orders` in the attached `sales`).
+ */
+export function findCandidate(
+  tables: readonly TableInfo[],
+  { database, schema, name }: TableRef["candidates"][number],
+): TableInfo | null {
+  if (database !== undefined) return findTable(tables, name, schema, database);
+  const local = findTable(tables, name, schema);
+  if (local || schema === undefined) return local;
+  return findTable(tables, name, "main", schema);
+}
+
 /** The table `ref` names in `tables`, or 404 `unknown_table`. */
 export function requireTable(tables: readonly TableInfo[], ref: TableRef): TableInfo {
-  for (const { database, schema, name } of ref.candidates) {
-    const table = findTable(tables, name, schema, database ?? null);
+  for (const candidate of ref.candidates) {
+    const table = findCandidate(tables, candidate);
     if (table) return table;
   }
   throw new ApiError("unknown_table", `Table '${ref.text}' does not exist.`);
