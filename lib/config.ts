@@ -25,7 +25,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { parseKindValue } from "./config_kinds.ts";
 import { catalogNameOf, reservedCatalogClash } from "./catalog_name.ts";
-import { finishDatabases } from "./config_databases.ts";
+import { describeDatabases, finishDatabases } from "./config_databases.ts";
 import { ConfigDocumentError, readConfigDocument } from "./config_file.ts";
 import { type Config, CONFIG_KEYS, type ConfigKey } from "./config_keys.ts";
 import { finishNetConfig } from "./config_net.ts";
@@ -235,7 +235,8 @@ function finishStreamsPrefix(
 /**
  * The configuration as printed by `serve --print-config`, `duckserve config` and
  * `GET {prefix}/admin/config`: durations and sizes as text. No key holds a secret (API keys live
- * hashed in the auth database; TLS keys and the first admin key are files named by path).
+ * hashed in the auth database; TLS keys and the first admin key are files named by path; secret
+ * `databases` options are shown redacted).
  */
 export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
@@ -243,6 +244,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       const value = config[spec.key];
       if (spec.kind === "duration") return [spec.key, formatDuration(value as number)];
       if (spec.key === "route_prefix") return [spec.key, value === "" ? "/" : value];
+      if (spec.key === "databases") return [spec.key, describeDatabases(config.databases)];
       return [spec.key, value];
     }),
   );

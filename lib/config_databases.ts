@@ -136,6 +136,30 @@ function checkOptions(
   return options;
 }
 
+const SECRET_NAME = /token|secret|password|passwd|credential|key/i;
+
+/**
+ * The `databases` map as printed (`duckserve config`, `GET {prefix}/admin/config`,
+ * `GET {prefix}/admin/databases`): option values whose names look secret (`TOKEN`, `PASSWORD`,
+ * `SECRET`, `KEY`, …) and such parameters of an attach string (`md:db?motherduck_token=…`) show
+ * `REDACTED`.
+ */
+export function describeDatabases(
+  databases: ReadonlyMap<string, DatabaseSpec> | DatabaseMap,
+): Record<string, DatabaseSpec> {
+  const entries = databases instanceof Map ? [...databases] : Object.entries(databases);
+  return Object.fromEntries(entries.map(([name, spec]) => [name, {
+    ...spec,
+    path: spec.path.replace(
+      /([?&;][^=&;]*(?:token|secret|password|key)[^=&;]*=)[^&;]*/gi,
+      "$1REDACTED",
+    ),
+    options: Object.fromEntries(
+      Object.entries(spec.options).map(([k, v]) => [k, SECRET_NAME.test(k) ? "REDACTED" : v]),
+    ),
+  }]));
+}
+
 /** The files and directories the configuration keeps apart from attached database files. */
 export interface ProtectedPaths {
   mainCatalog: string;

@@ -7,7 +7,7 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { withDatabaseFile } from "../lib/db/file.ts";
-import { loadConfig } from "../lib/config.ts";
+import { describeConfig, loadConfig } from "../lib/config.ts";
 import { type AuthTestServer, sqlPath, startAuthServer, startTestServer } from "./_helpers.ts";
 import { api } from "./_api.ts";
 import { feedUrl, readAll } from "./_follow.ts";
@@ -358,4 +358,34 @@ Deno.test("databases: POST /admin/databases attaches and detaches while serving"
       equal((await db.all("SELECT count(*)::INT AS n FROM orders"))[0].n, 1);
     });
   });
+});
+
+Deno.test("databases: attach strings are passed through; without their extension start-up says so", async () => {
+  let error = "";
+  await startTestServer({
+    databases: JSON.stringify({
+      lake: { path: "ducklake:/tmp/none.ducklake", options: { DATA_PATH: "/tmp/none" } },
+    }),
+  }).then((s) => s[Symbol.asyncDispose](), (e) => error = e.message);
+  match(
+    error,
+    /databases\.lake: attaching ducklake:\/tmp\/none\.ducklake needs a DuckDB extension/,
+  );
+  // Secret-looking options and attach-string parameters are never printed.
+  const config = await loadConfig({
+    env: {},
+    flags: {
+      database_path: ":memory:",
+      databases: JSON.stringify({
+        md: {
+          path: "md:shop?motherduck_token=abc123&x=1",
+          options: { API_KEY: "s3cr3t", TYPE: "x" },
+        },
+      }),
+    },
+  });
+  const shown = JSON.stringify(describeConfig(config));
+  ok(!shown.includes("abc123") && !shown.includes("s3cr3t"), shown);
+  match(shown, /motherduck_token=REDACTED&x=1/);
+  match(shown, /"TYPE":"x"/);
 });

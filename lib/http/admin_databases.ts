@@ -14,6 +14,7 @@ import {
   checkDatabase,
   databaseNameProblem,
   type DatabaseSpec,
+  describeDatabases,
   pathProblem,
 } from "../config_databases.ts";
 import { AttachError } from "../db/attach.ts";
@@ -79,7 +80,7 @@ export function adminDatabaseRoutes(ctx: AppContext): Feature {
   let queue: Promise<unknown> = Promise.resolve();
   feature.route(GET_DATABASES, (c) => {
     requireAdmin(ctx.auth, c.get("principal"));
-    return c.json({ databases: Object.fromEntries(ctx.engine.databases) });
+    return c.json({ databases: describeDatabases(ctx.engine.databases) });
   });
   feature.route(POST_DATABASES, async (c) => {
     requireAdmin(ctx.auth, c.get("principal"));
@@ -89,7 +90,7 @@ export function adminDatabaseRoutes(ctx: AppContext): Feature {
     queue = run.catch(() => {});
     const done = await run;
     ctx.log.info("databases_changed", { attached: done.attached, detached: done.detached });
-    return c.json({ ...done, databases: Object.fromEntries(ctx.engine.databases) });
+    return c.json({ ...done, databases: describeDatabases(ctx.engine.databases) });
   });
   return feature;
 }
