@@ -81,8 +81,8 @@ export const ERROR_CODES = {
   restart_required: [409, "The configuration changes keys that need a restart (`keys`)."],
   attach_failed: [
     409,
-    "The database could not be attached: another process holds its file, the sandbox does " +
-    "not admit its path, or DuckDB refused it.",
+    "The database could not be attached (another process holds its file, the sandbox does " +
+    "not admit its path, or DuckDB refused it) or detached.",
   ],
   stream_gone: [410, "The stream was deleted (its forks still hold its data)."],
   payload_too_large: [413, "The request body exceeds max_body_size (files: max_upload_size)."],

@@ -389,3 +389,22 @@ Deno.test("databases: attach strings are passed through; without their extension
   match(shown, /motherduck_token=REDACTED&x=1/);
   match(shown, /"TYPE":"x"/);
 });
+
+Deno.test("databases: bulk JSON and CSV inserts into an attached database", async () => {
+  await using s = await startTestServer({ databases: '{"sales": ":memory:"}' });
+  const t = api(s);
+  await t.sql("CREATE TABLE sales.items (id INTEGER PRIMARY KEY, name VARCHAR)");
+  const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `n${i}` }));
+  const bulk = await t.post("sales.items", rows);
+  equal(bulk.status, 201, bulk.text);
+  const csv = await t.send("POST", "sales.items", "id,name\n5000,x\n5001,y\n", {
+    "content-type": "text/csv",
+  });
+  equal(csv.status, 201, csv.text);
+  equal(await t.count("sales.items"), 3002);
+  const updated = await t.put("sales.items", { where: { id: 5000 }, set: { name: "z" } });
+  equal(updated.status, 200, updated.text);
+  const deleted = await t.del("sales.items?where=id:gte:5000");
+  equal(deleted.status, 200, deleted.text);
+  equal(await t.count("sales.items"), 3000);
+});

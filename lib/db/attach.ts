@@ -84,7 +84,10 @@ export async function attachDatabase(
   }
 }
 
-/** Detaches the database `name` (checkpointing a writable one first, as closing does). */
+/**
+ * Detaches the database `name` (checkpointing a writable one first, as closing does); throws
+ * {@link AttachError} when DuckDB refuses.
+ */
 export async function detachDatabase(
   connection: DuckDBConnection,
   name: string,
@@ -93,7 +96,14 @@ export async function detachDatabase(
   if (writable) {
     await connection.run(`CHECKPOINT ${quoteIdentifier(name)}`).catch(() => {});
   }
-  await connection.run(`DETACH ${quoteIdentifier(name)}`);
+  try {
+    await connection.run(`DETACH ${quoteIdentifier(name)}`);
+  } catch (err) {
+    const message = String((err as Error)?.message ?? err).split("\n")[0];
+    throw new AttachError("refused", `databases.${name}: cannot detach: ${message}`, {
+      cause: err,
+    });
+  }
 }
 
 function explainAttach(name: string, spec: AttachSpec, err: unknown): AttachError {

@@ -3,7 +3,8 @@
  * attaches and detaches while serving: `{"attach": {name: entry}, "detach": [name]}`, entries
  * shaped as in the `databases` key. The whole body is checked first (400 `invalid_config` listing
  * every problem, nothing changes); then the attaches run (one DuckDB refuses: the ones this
- * request attached are detached again, 409 `attach_failed`), then the detaches. Both need an
+ * request attached are detached again, 409 `attach_failed`), then the detaches (one DuckDB
+ * refuses: 409 `attach_failed`, the ones before it stay detached). Both need an
  * admin key. The start-up configuration (`GET {prefix}/admin/config`) is left as it was: a
  * database attached here is gone after a restart unless it is added to `databases`.
  * @module
@@ -111,7 +112,11 @@ async function applyChange(
     if (err instanceof AttachError) throw new ApiError("attach_failed", err.message);
     throw err;
   }
-  for (const name of change.detach) await ctx.engine.detach(name);
+  for (const name of change.detach) {
+    await ctx.engine.detach(name).catch((err) => {
+      throw err instanceof AttachError ? new ApiError("attach_failed", err.message) : err;
+    });
+  }
   return { attached: change.attach.map(([name]) => name), detached: change.detach };
 }
 
