@@ -178,3 +178,30 @@ Deno.test("tenants: labelled in the access log and metrics, with their own rate 
     ok(lines.some((l) => l.tenant === undefined && l.request.uri.includes("/api/acme.orders")));
   });
 });
+
+Deno.test("tenants: a tenant attached while serving is served at once; its host is unique", async () => {
+  await withDir(async (dir) => {
+    await using s = await startTenants(dir);
+    const admin = { ...s.as(s.keys.admin), "content-type": "application/json" };
+    const post = (body: unknown) =>
+      s.request("/admin/databases", { method: "POST", headers: admin, body: JSON.stringify(body) });
+    const taken = await post({ attach: { beta: { path: ":memory:", hosts: ["acme.test"] } } });
+    equal(taken.status, 400, taken.text);
+    ok(taken.body.problems[0].includes("acme.test is a host of acme"), taken.text);
+    const added = await post({ attach: { beta: { path: ":memory:", hosts: ["beta.test"] } } });
+    equal(added.status, 200, added.text);
+    const made = await s.query(
+      "CREATE TABLE beta.orders (id INTEGER, who VARCHAR); INSERT INTO beta.orders VALUES (1, 'beta')",
+      undefined,
+      s.as(s.keys.admin),
+    );
+    equal(made.status, 200, made.text);
+    const rows = await hostRequest(s, { ...s.as(s.keys.admin), host: "beta.test" }, "/api/orders");
+    deepEqual(rows.body.data, [{ id: 1, who: "beta" }]);
+    const gone = await post({ detach: ["beta"] });
+    equal(gone.status, 200, gone.text);
+    // Without its database the host is nobody's tenant: the main database answers.
+    const main = await hostRequest(s, { ...s.as(s.keys.admin), host: "beta.test" }, "/api/orders");
+    deepEqual(main.body.data, [{ id: 1, who: "main" }]);
+  });
+});
