@@ -342,6 +342,14 @@ Deno.test("databases: POST /admin/databases attaches and detaches while serving"
     const rows = await s.request("/api/live.orders", { headers: reader });
     equal(rows.status, 200, rows.text);
     deepEqual(rows.body.data, [{ id: 1, note: "live" }]);
+    // Attach strings and options (another engine's own file access) only at start.
+    const lake = await post({ attach: { lake: { path: "ducklake:x.ducklake" } } });
+    equal(lake.status, 400, lake.text);
+    const typed = await post({
+      attach: { typed: { path: `${open}/t.db`, options: { TYPE: "sqlite" } } },
+    });
+    equal(typed.status, 400, typed.text);
+    match(typed.body.problems[0], /only files and :memory:/);
     // A file outside the sandbox is refused with a clear 409, and nothing changes.
     const outside = await post({ attach: { outside: { path: `${dir}/outside.duckdb` } } });
     equal(outside.status, 409, outside.text);

@@ -12,6 +12,7 @@
 
 import { catalogNameOf } from "../catalog_name.ts";
 import {
+  attachTarget,
   checkDatabase,
   databaseNameProblem,
   type DatabaseSpec,
@@ -174,6 +175,14 @@ function checkAttaches(
     else if (taken) report(`invalid databases.${name}: a database of this name is attached`);
     const spec = checkDatabase(name, entry, Deno.cwd(), report);
     if (!spec || problem || taken) continue;
+    // The sandbox is closed: only DuckDB's own files, which it checks against it, may be attached.
+    if (attachTarget(spec.path) || Object.keys(spec.options).length > 0) {
+      report(
+        `invalid databases.${name}: attach strings and options are for \`databases\` at start; ` +
+          "while serving, only files and :memory: can be attached",
+      );
+      continue;
+    }
     const clash = pathProblem(spec.path, paths) ??
       ([...engine.databases].find(([, d]) => d.path === spec.path && d.path !== ":memory:")?.[0] ??
         null);
