@@ -20,7 +20,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseRate } from "./units.ts";
 
 /** One attached database, normalized. */
@@ -107,7 +107,8 @@ export function checkDatabase(
   const text = path as string;
   const file = text !== ":memory:" && !attachTarget(text);
   return {
-    path: file ? (isAbsolute(text) ? text : resolve(cwd, text)) : text,
+    // `resolve` also normalizes an absolute path (`/a/../b` is `/b`) before it is compared.
+    path: file ? resolve(cwd, text) : text,
     access_mode: mode as DatabaseSpec["access_mode"],
     options,
     hosts: (hosts as string[]).map((h) => h.toLowerCase()),

@@ -1,12 +1,13 @@
 /**
  * `GET {prefix}/admin/databases` lists the attached databases; `POST {prefix}/admin/databases`
  * attaches and detaches while serving: `{"attach": {name: entry}, "detach": [name]}`, entries
- * shaped as in the `databases` key. The whole body is checked first (400 `invalid_config` listing
- * every problem, nothing changes); then the attaches run (one DuckDB refuses: the ones this
- * request attached are detached again, 409 `attach_failed`), then the detaches (one DuckDB
- * refuses: 409 `attach_failed`, the ones before it stay detached). Both need an
- * admin key. The start-up configuration (`GET {prefix}/admin/config`) is left as it was: a
- * database attached here is gone after a restart unless it is added to `databases`.
+ * shaped as in the `databases` key (files and `:memory:` only: no attach strings, no options).
+ * The whole body is checked first (400 `invalid_config` listing every problem, nothing
+ * changes); then the attaches run (one DuckDB refuses: the ones this request attached are
+ * detached again, 409 `attach_failed`), then the detaches (one DuckDB refuses: 409
+ * `attach_failed`, the ones before it stay detached). Both need an admin key. The start-up
+ * configuration (`GET {prefix}/admin/config`) is left as it was: a database attached here is
+ * gone after a restart unless it is added to `databases`.
  * @module
  */
 
@@ -52,11 +53,11 @@ const POST_DATABASES: Endpoint = {
   operationId: "changeDatabases",
   tag: "Operations",
   summary: "Attach or detach databases while serving",
-  description: '`{"attach": {name: {path, access_mode, options, hosts, rate_limit}}, ' +
+  description: '`{"attach": {name: {path, access_mode, hosts, rate_limit}}, ' +
     '"detach": [name]}`. Checked in full first; attaches run before detaches and are undone ' +
     "when one fails. While serving, DuckDB's sandbox admits `:memory:` databases and files " +
-    "inside `allowed_directories` only (other files: add them to `databases` and restart). " +
-    "Needs an admin key.",
+    "inside `allowed_directories` only (other files, attach strings and `options`: add them " +
+    "to `databases` and restart). Needs an admin key.",
   requestBody: {
     schema: "DatabaseChange",
     description: "What to attach and detach.",
