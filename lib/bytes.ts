@@ -44,9 +44,13 @@ export async function readBodyBytes(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) throw tooLarge();
-  // A declared length within the limit is what the connection delivers (HTTP framing): read it
-  // in one native call.
-  if (declared >= 0) return new Uint8Array(await request.arrayBuffer());
+  if (declared >= 0) {
+    // A declared length within the limit: read it whole (no stream reader; the transport ends
+    // the body at its length), and still refuse a body that came out longer.
+    const bytes = await request.bytes();
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return bytes;
+  }
   const parts: Uint8Array[] = [];
   if (!request.body) return concatBytes(parts);
   let size = 0;

@@ -140,10 +140,14 @@ function finish(config: Config, cwd: string, report: (line: string) => void): vo
   config.streams_dir = absolute(config.streams_dir);
   if (config.temp_directory) config.temp_directory = absolute(config.temp_directory);
   config.allowed_directories = config.allowed_directories.map(absolute);
+  if (config.extension_directory) {
+    config.extension_directory = absolute(config.extension_directory);
+  }
   finishNetConfig(config, cwd, report);
   finishOpsConfig(config, cwd, report);
   checkCatalogName(config.database_path, report);
   checkAllowedDirectories(config, report);
+  checkExtensions(config, report);
   config.databases = finishDatabases(
     config.databases,
     {
@@ -193,6 +197,38 @@ function checkAllowedDirectories(config: Config, report: (line: string) => void)
     } else if (config.database_path !== ":memory:" && inside(config.database_path, dir)) {
       // COPY … TO the database file itself would overwrite it.
       report(reach(`the database file itself (database_path ${config.database_path})`));
+    }
+  }
+}
+
+/**
+ * `extensions` are bare names (`LOAD {name}` looks them up in `extension_directory`; a path
+ * would bypass it). User SQL may not write where extensions are loaded from: an
+ * `allowed_directories` entry or `temp_directory` overlapping `extension_directory` is refused
+ * (DuckDB refuses unsigned files anyway; this keeps the directory out of reach altogether).
+ */
+function checkExtensions(config: Config, report: (line: string) => void): void {
+  for (const name of config.extensions) {
+    if (!/^[A-Za-z0-9_]+$/.test(name)) {
+      report(
+        `invalid extensions entry ${JSON.stringify(name)}: expected an extension name ` +
+          "(letters, digits, _) such as ducklake, httpfs or postgres, not a path",
+      );
+    }
+  }
+  if (!config.extension_directory) return;
+  const ext = config.extension_directory.replace(/\/+$/, "");
+  const overlap = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
+  const open = config.allowed_directories.map((d) => ["allowed_directories", d]);
+  if (config.temp_directory) open.push(["temp_directory", config.temp_directory]);
+  for (const [key, raw] of open) {
+    const dir = raw.replace(/\/+$/, "");
+    if (overlap(ext, dir) || overlap(dir, ext)) {
+      report(
+        `invalid ${key} = ${JSON.stringify(raw)}: it would let user SQL write where ` +
+          `extensions are loaded from (extension_directory ${config.extension_directory}); ` +
+          "choose directories apart from it",
+      );
     }
   }
 }

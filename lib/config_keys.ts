@@ -50,6 +50,8 @@ export interface Config extends NetConfig, OpsConfig {
   enable_object_cache: boolean;
   temp_directory: string | null;
   allowed_directories: string[];
+  extensions: string[];
+  extension_directory: string | null;
   max_body_size: number;
   max_upload_size: number;
   log_level: LogLevel;
@@ -237,6 +239,25 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
       "Everything else on the file system is out of reach. Directories holding the database " +
       "file, the auth database, stream storage or ACME certificates are refused.",
     { restart: true },
+  ),
+  row(
+    "extensions",
+    "list",
+    [],
+    "DuckDB extensions (names such as `ducklake`, `httpfs`, `postgres`) loaded from " +
+      "`extension_directory` at start, before the sandbox closes; one that does not load " +
+      "stops the start naming it. Nothing is downloaded, and user SQL can never `INSTALL` or " +
+      "`LOAD` (comma-separated in the environment and flags).",
+    { restart: true },
+  ),
+  row(
+    "extension_directory",
+    "path",
+    null,
+    "Where `extensions` are looked up, as DuckDB lays it out (`{dir}/{duckdb version}/" +
+      "{platform}/{name}.duckdb_extension`); default DuckDB's own `~/.duckdb/extensions`, where " +
+      "DuckDB's `INSTALL` puts them. May not overlap `allowed_directories` or `temp_directory`.",
+    { nullable: true, restart: true },
   ),
   row(
     "max_body_size",

@@ -160,6 +160,7 @@ export async function startServer(
   log.info("server_started", {
     url: `${listeners.origin}${config.route_prefix}`,
     duckdb_version: engine.duckdbVersion,
+    extensions: engine.extensions,
     // V8's whole heap limit (old space, from --max-old-space-size, plus young space).
     js_heap_limit_mb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
   });

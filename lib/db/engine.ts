@@ -2,7 +2,9 @@
  * Opens the main DuckDB instance inside its sandbox. Before any user statement runs, the instance
  * is configured so user SQL cannot reach the file system outside `allowed_directories` (plus the
  * server's own scratch directory), cannot install or load extensions from disk or network, and
- * cannot change any setting (`lock_configuration`). The auth store never lives in this instance.
+ * cannot change any setting (`lock_configuration`). The operator's `extensions` are loaded and
+ * the configured `databases` attached just before the sandbox closes (`extensions.ts`,
+ * `attach.ts`). The auth store never lives in this instance.
  * @module
  */
 
@@ -14,6 +16,7 @@ import { attachDatabase, detachDatabase } from "./attach.ts";
 import { invalidateCatalog } from "./catalog.ts";
 import { bumpDataVersion } from "./versions.ts";
 import { quoteIdentifier, sqlString } from "../sql/mod.ts";
+import { type LoadedExtension, loadExtensions } from "./extensions.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
 import { createTableFunction, type TableFunctionSpec } from "./table_function.ts";
@@ -28,6 +31,8 @@ export interface Engine {
   readonly uploads: Uploads;
   /** DuckDB's version string, e.g. `v1.5.5`. */
   readonly duckdbVersion: string;
+  /** The configured `extensions`, loaded, with where each came from. */
+  readonly extensions: readonly LoadedExtension[];
   /** Runs a trivial statement; throws when the database does not answer. */
   ping(signal?: AbortSignal): Promise<void>;
   /**
@@ -119,9 +124,9 @@ export async function openEngine(config: Config): Promise<Engine> {
   });
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
-  let duckdbVersion: string;
+  let duckdbVersion: string, extensions: LoadedExtension[];
   try {
-    duckdbVersion = await closeSandbox(setup, config, allowed);
+    ({ duckdbVersion, extensions } = await closeSandbox(setup, config, allowed));
   } catch (err) {
     setup.closeSync();
     instance.closeSync();
@@ -145,6 +150,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     scratchDirectory: scratch,
     uploads,
     duckdbVersion,
+    extensions,
     ping: probe.ping,
     memoryStats: probe.memoryStats,
     ...attached,
@@ -171,16 +177,18 @@ export async function openEngine(config: Config): Promise<Engine> {
 }
 
 /**
- * Attaches the configured databases, then closes the sandbox and returns DuckDB's version. Order
- * matters: databases while files anywhere can still be opened, allowed paths before closing
- * external access, the lock last.
+ * Loads the operator's `extensions`, attaches the configured databases (an attach string such as
+ * `ducklake:…` needs its extension loaded first), then closes the sandbox; returns DuckDB's
+ * version and the loaded extensions. Order matters: extensions and databases while files
+ * anywhere can still be opened, allowed paths before closing external access, the lock last.
  */
 async function closeSandbox(
   setup: DuckDBConnection,
   config: Config,
   allowed: readonly string[],
-): Promise<string> {
+): Promise<{ duckdbVersion: string; extensions: LoadedExtension[] }> {
   await setup.run("SET GLOBAL TimeZone = 'UTC'");
+  const extensions = await loadExtensions(setup, config.extensions, config.extension_directory);
   for (const [name, spec] of Object.entries(config.databases)) {
     await attachDatabase(setup, name, spec);
   }
@@ -188,7 +196,7 @@ async function closeSandbox(
   await setup.run("SET enable_external_access = false");
   await setup.run("SET lock_configuration = true");
   const reader = await setup.runAndReadAll("SELECT version()");
-  return String(reader.getRows()[0][0]);
+  return { duckdbVersion: String(reader.getRows()[0][0]), extensions };
 }
 
 /**
@@ -245,6 +253,7 @@ function instanceOptions(config: Config, scratch: string): Record<string, string
     allow_unsigned_extensions: "false",
   };
   if (config.memory_limit) options.memory_limit = config.memory_limit;
+  if (config.extension_directory) options.extension_directory = config.extension_directory;
   if (config.database_path !== ":memory:") {
     options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
   }

@@ -1,17 +1,28 @@
 /**
  * The bridge between Node's HTTP server objects and a web `fetch` handler: HTTP/1.1 requests
  * (`node:http`'s request and response, also over TLS) and HTTP/2 streams (`node:http2`'s core
- * stream API, cheaper than its compatibility layer) become a `Request` whose `signal` aborts when
- * the client goes away (a closed connection, a stream reset), and the handler's `Response` is
- * written back with backpressure; a client that leaves mid-body cancels the body stream, which
- * interrupts the query behind it.
+ * stream API, cheaper than its compatibility layer) become a lazy `Request` (`request.ts`: its
+ * headers, signal and body are made only when the app reads them) whose `signal` aborts when the
+ * client goes away (a closed connection, a stream reset), and the handler's `Response` is written
+ * back (`response.ts`: string and bytes bodies at once, streams with backpressure; a client that
+ * leaves mid-body cancels the body stream, which interrupts the query behind it).
  * @module
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { Readable } from "node:stream";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { ApiError, renderProblem } from "../errors.ts";
+import { LazyAbort, NodeRequest } from "./request.ts";
+import {
+  BROKE_OFF,
+  brokenOffBytes,
+  type ExtraHeaders,
+  type HeaderPairs,
+  type Sink,
+  writeResponse,
+} from "./response.ts";
+
+export type { ExtraHeaders } from "./response.ts";
 
 /** Where a request came from, in the shape of `Deno.ServeHandlerInfo` (Hono's `c.env`). */
 export interface ConnInfo {
@@ -24,9 +35,6 @@ export interface ConnInfo {
 
 /** A web request handler, as `Deno.serve` takes it. */
 export type FetchHandler = (request: Request, info: ConnInfo) => Response | Promise<Response>;
-
-/** Headers added to every answer of a listener. */
-export type ExtraHeaders = Readonly<Record<string, string>>;
 
 /** What was sent for one request, reported once it is over (access logs, metrics). */
 export interface Answered {
@@ -42,89 +50,81 @@ export interface Answered {
 /** Told about every answered request, with the request the handler got. */
 export type AnswerObserver = (request: Request, info: ConnInfo, answered: Answered) => void;
 
+/** How a listener serves its requests (one object per listener). */
+export interface ServeOptions<T = unknown> {
+  /** True on a TLS listener. */
+  secure: boolean;
+  /** Headers added to every answer (unless the handler set them). */
+  extra: ExtraHeaders;
+  /** Called with the request's `token` once it is over: answered, or the client has gone. */
+  done?: (token: T) => void;
+  /** True while the listener drains: HTTP/1.1 answers then say `Connection: close`. */
+  closing?: () => boolean;
+  /** Told about every answer once it is written or broken off (status, bytes, timing). */
+  onAnswered?: AnswerObserver;
+}
+
 const COLON = 58; // ":" starts an HTTP/2 pseudo-header
 /** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2). */
 const H2_FORBIDDEN = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding"]);
-
-/** Where a response goes: an HTTP/1.1 response or an HTTP/2 stream. */
-interface Sink {
-  /** Sends status and headers; `end` when there is no body. */
-  head(status: number, headers: Record<string, string | string[]>, end: boolean): void;
-  /** False when the client is not keeping up (wait for {@link drained}). */
-  write(chunk: Uint8Array): boolean;
-  end(chunk?: Uint8Array): void;
-  drained(): Promise<unknown>;
-  /** Breaks the response off (a body that failed mid-stream). */
-  fail(): void;
-}
+/** The connection's {@link ConnInfo}, kept on its socket or session. */
+const INFO = Symbol("duckserve.connInfo");
 
 /** Serves one HTTP/1.1 request with `handler`; resolves when answered or the client has gone. */
-export function serveHttp1(
+export function serveHttp1<T>(
   handler: FetchHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  secure: boolean,
-  extra: ExtraHeaders = {},
-  observe?: AnswerObserver,
+  options: ServeOptions<T>,
+  token?: T,
 ): Promise<void> {
-  const started = performance.now();
-  const controller = new AbortController();
-  const gone = Promise.withResolvers<void>();
-  res.once("close", () => {
-    if (!res.writableEnded) controller.abort(new DOMException("client went away", "AbortError"));
-    gone.resolve();
+  const started = options.onAnswered ? performance.now() : 0;
+  const abort = new LazyAbort();
+  res.on("close", () => {
+    if (!res.writableEnded) abort.abort(new DOMException("client went away", "AbortError"));
+    options.done?.(token as T);
   });
   const method = req.method ?? "GET";
-  const build = () => {
-    const raw = req.rawHeaders;
-    const headers = new Headers();
-    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-    const body = method !== "GET" && method !== "HEAD" && hasHttp1Body(req) ? req : null;
-    const host = req.headers.host ?? "localhost";
-    return newRequest(`${secure ? "https" : "http"}://${host}${req.url}`, method, headers, body, {
-      signal: controller.signal,
-    });
-  };
-  const sink: Sink = {
-    head: (status, headers, end) => {
-      res.writeHead(status, headers);
-      if (end) res.end();
-    },
-    write: (chunk) => res.write(chunk),
-    end: (chunk) => (chunk ? res.end(chunk) : res.end()),
-    drained: () => new Promise((resolve) => res.once("drain", resolve)),
-    fail: () => res.destroy(),
-  };
-  const info = infoOf(req.socket, "http/1.1", secure);
-  return answer(handler, build, info, sink, {
-    head: method === "HEAD",
-    extra,
-    controller,
-    gone,
-    observe,
-    started,
-  });
+  const raw = req.rawHeaders;
+  let host = "localhost";
+  let length = NaN;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === "host") host = raw[i + 1];
+    else if (name.length === 14 && name.toLowerCase() === "content-length") length = +raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") chunked = true;
+  }
+  const hasBody = chunked || (length !== 0 && !Number.isNaN(length));
+  const body = hasBody && method !== "GET" && method !== "HEAD"
+    ? { stream: req, length: chunked ? NaN : length }
+    : null;
+  const url = `${options.secure ? "https" : "http"}://${host}${req.url}`;
+  const request = new NodeRequest(method, url, raw, body, abort);
+  const sink = new Http1Sink(res, options.closing);
+  const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
+  return answer(handler, request, info, sink, abort, method === "HEAD", options, started);
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
-export function serveHttp2(
+export function serveHttp2<T>(
   handler: FetchHandler,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
-  extra: ExtraHeaders = {},
-  observe?: AnswerObserver,
+  options: ServeOptions<T>,
+  token?: T,
 ): Promise<void> {
-  const started = performance.now();
-  const controller = new AbortController();
-  const gone = Promise.withResolvers<void>();
-  let ended = false;
+  const started = options.onAnswered ? performance.now() : 0;
+  const abort = new LazyAbort();
+  const sink = new Http2Sink(stream);
   stream.once("close", () => {
-    if (!ended) controller.abort(new DOMException("stream reset", "AbortError"));
-    gone.resolve();
+    if (!sink.ended) abort.abort(new DOMException("stream reset", "AbortError"));
+    options.done?.(token as T);
   });
   stream.on("error", () => {}); // resets surface as "close"
   const method = String(headers[":method"] ?? "GET");
-  const build = () => {
+  const host = String(headers[":authority"] ?? headers.host ?? "localhost");
+  const made = () => {
     const request = new Headers();
     for (const name in headers) {
       if (name.charCodeAt(0) === COLON) continue;
@@ -132,57 +132,109 @@ export function serveHttp2(
       if (Array.isArray(value)) { for (const v of value) request.append(name, v); }
       else if (value !== undefined) request.append(name, value);
     }
-    const host = String(headers[":authority"] ?? headers.host ?? "localhost");
     if (!request.has("host")) request.set("host", host);
-    const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders ? stream : null;
-    return newRequest(`https://${host}${headers[":path"]}`, method, request, body, {
-      signal: controller.signal,
-    });
+    return request;
   };
-  const sink: Sink = {
-    head: (status, out, end) => {
-      for (const name of H2_FORBIDDEN) delete out[name];
-      ended ||= end;
-      stream.respond({ ":status": status, ...out }, { endStream: end });
-    },
-    write: (chunk) => stream.write(chunk),
-    end: (chunk) => {
-      ended = true;
-      if (chunk) stream.end(chunk);
-      else stream.end();
-    },
-    drained: () => new Promise((resolve) => stream.once("drain", resolve)),
-    fail: () => stream.close(2 /* INTERNAL_ERROR */),
-  };
-  const info = infoOf(stream.session?.socket, "h2", true);
-  return answer(handler, build, info, sink, {
-    head: method === "HEAD",
-    extra,
-    controller,
-    gone,
-    observe,
-    started,
-  });
+  const body = method !== "GET" && method !== "HEAD" && !stream.endAfterHeaders
+    ? { stream, length: headers["content-length"] ? Number(headers["content-length"]) : NaN }
+    : null;
+  const request = new NodeRequest(method, `https://${host}${headers[":path"]}`, made, body, abort);
+  const session = stream.session as (Carrier & typeof stream.session) | undefined;
+  const info = session ? (session[INFO] ??= infoOf(session.socket, "h2", true)) : UNKNOWN_H2;
+  return answer(handler, request, info, sink, abort, method === "HEAD", options, started);
 }
 
-function newRequest(
-  url: string,
-  method: string,
-  headers: Headers,
-  body: Readable | null,
-  init: { signal: AbortSignal },
-): Request {
-  const options: RequestInit & { duplex?: "half" } = { method, headers, signal: init.signal };
-  if (body) {
-    options.body = Readable.toWeb(body) as ReadableStream<Uint8Array>;
-    options.duplex = "half";
+/** An HTTP/1.1 response as a {@link Sink}. */
+class Http1Sink implements Sink {
+  #res: ServerResponse;
+  #closing: (() => boolean) | undefined;
+  constructor(res: ServerResponse, closing?: () => boolean) {
+    this.#res = res;
+    this.#closing = closing;
   }
-  return new Request(url, options);
+  head(status: number, headers: HeaderPairs, end: boolean): void {
+    // Headers go in one `writeHead` as pairs (Node's `setHeader` would make it expect a flat list).
+    if (this.#closing?.()) headers.push(["connection", "close"]);
+    this.#res.writeHead(status, headers);
+    if (end) this.#res.end();
+  }
+  write(chunk: Uint8Array): boolean {
+    return this.#res.write(chunk);
+  }
+  end(chunk?: Uint8Array): void {
+    if (chunk) this.#res.end(chunk);
+    else this.#res.end();
+  }
+  drained(): Promise<void> {
+    return eventOrClose(this.#res, "drain");
+  }
+  fail(): void {
+    this.#res.destroy();
+  }
 }
 
-function hasHttp1Body(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+/** An HTTP/2 stream as a {@link Sink}. */
+class Http2Sink implements Sink {
+  #stream: ServerHttp2Stream;
+  /** True once the response has ended (a later close is no reset). */
+  ended = false;
+  constructor(stream: ServerHttp2Stream) {
+    this.#stream = stream;
+  }
+  head(status: number, pairs: HeaderPairs, end: boolean): void {
+    this.ended ||= end;
+    this.#stream.respond(http2Headers(status, pairs), { endStream: end });
+  }
+  write(chunk: Uint8Array): boolean {
+    return this.#stream.write(chunk);
+  }
+  end(chunk?: Uint8Array): void {
+    this.ended = true;
+    if (chunk) this.#stream.end(chunk);
+    else this.#stream.end();
+  }
+  drained(): Promise<void> {
+    return eventOrClose(this.#stream, "drain");
+  }
+  fail(): void {
+    this.#stream.close(2 /* INTERNAL_ERROR */);
+  }
+}
+
+/** A socket or session carrying its connection's {@link ConnInfo}. */
+type Carrier = { [INFO]?: ConnInfo };
+
+/** HTTP/2 response headers: lower-case names, repeats joined (`set-cookie` kept apart). */
+function http2Headers(status: number, pairs: HeaderPairs): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":status": status };
+  for (const [key, value] of pairs) {
+    const name = key.toLowerCase();
+    if (H2_FORBIDDEN.has(name)) continue;
+    const had = out[name];
+    if (had === undefined) out[name] = name === "set-cookie" ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = `${had}, ${value}`;
+  }
+  return out;
+}
+
+/** Resolves on `event` or when `emitter` closes, whichever is first. */
+function eventOrClose(
+  emitter: {
+    once(event: string, fn: () => void): unknown;
+    off(e: string, fn: () => void): unknown;
+  },
+  event: string,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const settle = () => {
+      emitter.off(event, settle);
+      emitter.off("close", settle);
+      resolve();
+    };
+    emitter.once(event, settle);
+    emitter.once("close", settle);
+  });
 }
 
 function infoOf(
@@ -190,10 +242,11 @@ function infoOf(
   proto: ConnInfo["proto"],
   secure: boolean,
 ): ConnInfo {
+  const address = socket?.remoteAddress ?? "unknown";
   return {
     remoteAddr: {
       transport: "tcp",
-      hostname: (socket?.remoteAddress ?? "unknown").replace(/^::ffff:/, ""),
+      hostname: address.startsWith("::ffff:") ? address.slice(7) : address,
       port: socket?.remotePort ?? 0,
     },
     proto,
@@ -201,130 +254,47 @@ function infoOf(
   };
 }
 
-interface AnswerOptions {
-  head: boolean;
-  extra: ExtraHeaders;
-  controller: AbortController;
-  gone: { promise: Promise<void> };
-  observe?: AnswerObserver;
-  started: number;
-}
+const UNKNOWN_H2 = infoOf(undefined, "h2", true);
 
-/** Builds the request, awaits the handler's response and writes it to `sink`. */
+/** Awaits the handler's response, writes it to `sink` and reports it to the observer, if any. */
 async function answer(
   handler: FetchHandler,
-  build: () => Request,
+  request: NodeRequest,
   info: ConnInfo,
   sink: Sink,
-  options: AnswerOptions,
+  abort: LazyAbort,
+  head: boolean,
+  options: Pick<ServeOptions, "extra" | "onAnswered">,
+  started: number,
 ): Promise<void> {
   let response: Response;
-  let request: Request | null = null;
   try {
-    request = build();
-    response = await handler(request, info);
+    response = await handler(request as unknown as Request, info);
   } catch (err) {
     response = renderProblem(
       err instanceof TypeError ? new ApiError("invalid_request", err.message) : err,
       crypto.randomUUID(),
     );
   }
-  const bytes = await writeResponse(sink, response, options);
-  if (options.observe && request) {
-    const aborted = bytes < 0 || options.controller.signal.aborted;
-    options.observe(request, info, {
+  const write = { head, extra: options.extra, abort };
+  const observe = options.onAnswered;
+  if (!observe) {
+    const written = writeResponse(sink, response, write);
+    if (typeof written !== "number") await written;
+    return;
+  }
+  // Reported even when writing throws, so the request's record (its query slot) is released.
+  let sent = BROKE_OFF;
+  try {
+    const written = writeResponse(sink, response, write);
+    sent = typeof written === "number" ? written : await written;
+  } finally {
+    const broke = sent < 0;
+    observe(request as unknown as Request, info, {
       status: response.status,
-      bytes: Math.abs(bytes),
-      started: options.started,
-      aborted,
+      bytes: broke ? brokenOffBytes(sent) : sent,
+      started,
+      aborted: broke || abort.aborted,
     });
   }
-}
-
-/**
- * Writes `response` with backpressure; a client that leaves cancels the body. Resolves with the
- * body bytes written (negative when the answer broke off).
- */
-async function writeResponse(
-  sink: Sink,
-  response: Response,
-  { head, extra, controller, gone }: AnswerOptions,
-): Promise<number> {
-  const signal = controller.signal;
-  if (signal.aborted) {
-    await response.body?.cancel().catch(() => {});
-    return 0;
-  }
-  const headers: Record<string, string | string[]> = { ...extra };
-  response.headers.forEach((value, name) => {
-    if (name === "set-cookie") {
-      ((headers[name] ??= []) as string[]).push(value);
-    } else headers[name] = value;
-  });
-  const body = response.body;
-  if (!body || head) {
-    if (body) await body.cancel().catch(() => {});
-    sink.head(response.status, headers, true);
-    return 0;
-  }
-  const reader = body.getReader();
-  // A client that leaves cancels the body (which interrupts its query); the handler counts as
-  // running until that cleanup is done.
-  let cancelled: Promise<void> | null = null;
-  const cancel = () => {
-    cancelled = reader.cancel(signal.reason).catch(() => {});
-  };
-  signal.addEventListener("abort", cancel, { once: true });
-  let written = 0;
-  const write = async (chunk: Uint8Array) => {
-    written += chunk.byteLength;
-    if (!sink.write(chunk)) await Promise.race([sink.drained(), gone.promise]);
-  };
-  try {
-    const first = await reader.read();
-    if (first.done) {
-      sink.head(response.status, headers, true);
-      return 0;
-    }
-    // A body that is one chunk (every JSON answer) ends at once; a stream (SSE, exports) may
-    // wait long for its next chunk, so its head and first chunk go out without waiting.
-    const pending = reader.read();
-    let next = await Promise.race([pending, nextTurn()]);
-    if (next !== LATER && next.done) {
-      // One chunk: send it with a length, head and body together.
-      headers["content-length"] ??= String(first.value.byteLength);
-      sink.head(response.status, headers, false);
-      sink.end(first.value);
-      return first.value.byteLength;
-    }
-    sink.head(response.status, headers, false);
-    await write(first.value);
-    if (next === LATER) next = await pending;
-    for (; !next.done; next = await reader.read()) {
-      if (signal.aborted) return -written;
-      await write(next.value);
-    }
-    sink.end();
-    return written;
-  } catch {
-    // The body failed mid-stream (the app logged why): break the response off so the client
-    // sees a truncated answer rather than a complete one.
-    if (!signal.aborted) sink.fail();
-    return -written;
-  } finally {
-    signal.removeEventListener("abort", cancel);
-    await cancelled;
-  }
-}
-
-const LATER = Symbol("later");
-
-/**
- * Resolves a few microtask hops later: a body whose next chunk is already there (a string or
- * bytes, a stream that enqueued everything) has settled its read by then (one hop in Deno 2.9);
- * one that is still waiting is treated as a stream. No timer per response.
- */
-async function nextTurn(): Promise<typeof LATER> {
-  for (let hop = 0; hop < 4; hop++) await null;
-  return LATER;
 }

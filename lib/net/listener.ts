@@ -36,7 +36,7 @@ import type { Logger } from "../log.ts";
 import http from "node:http";
 import { type AnswerObserver, type FetchHandler, serveHttp1, serveHttp2 } from "./adapter.ts";
 import { answerClientError, URI_TOO_LONG } from "./client_error.ts";
-import { type ConnTable, createConnTable } from "./connections.ts";
+import { type Conn, type ConnTable, createConnTable } from "./connections.ts";
 
 /** A PEM certificate chain and its private key. */
 export interface TlsPair {
@@ -132,20 +132,22 @@ export async function openListener(options: ListenerOptions): Promise<Listener> 
   const handlerFor = (url: string | undefined) =>
     (url?.length ?? 0) > MAX_URL_BYTES ? refuseLongUrl : listener.handler;
   const failed = (err: unknown) => log.error("response_failed", { error: err });
-  const handlers = createInFlight();
+  const handlers = createInFlight(failed);
+  const serving = {
+    secure,
+    extra,
+    done: (conn: Conn | undefined) => conns.end(conn),
+    closing: () => conns.draining,
+    onAnswered: options.onAnswered,
+  };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.once("close", conns.begin(req.socket));
-    if (conns.draining) res.setHeader("connection", "close");
-    handlers.add(
-      serveHttp1(handlerFor(req.url), req, res, secure, extra, options.onAnswered).catch(failed),
-    );
+    const conn = conns.begin(req.socket);
+    handlers.add(serveHttp1(handlerFor(req.url), req, res, serving, conn));
   };
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    stream.once("close", conns.begin(stream.session));
-    handlers.add(
-      serveHttp2(handlerFor(headers[":path"] as string), stream, headers, extra, options.onAnswered)
-        .catch(failed),
-    );
+    const conn = conns.begin(stream.session);
+    const handler = handlerFor(headers[":path"] as string);
+    handlers.add(serveHttp2(handler, stream, headers, serving, conn));
   };
   const server = createServer(options, onRequest);
   if (secure) {
@@ -224,15 +226,29 @@ interface InFlight {
   settled(): Promise<void>;
 }
 
-function createInFlight(): InFlight {
-  const running = new Set<Promise<void>>();
+/** Counts running handlers (no set, no promise per request beyond the handler's own). */
+function createInFlight(failed: (err: unknown) => void): InFlight {
+  let running = 0;
+  let idle: PromiseWithResolvers<void> | null = null;
+  const settle = () => {
+    if (--running === 0 && idle) {
+      idle.resolve();
+      idle = null;
+    }
+  };
+  const fail = (err: unknown) => {
+    failed(err);
+    settle();
+  };
   return {
     add(handler) {
-      running.add(handler);
-      handler.finally(() => running.delete(handler));
+      running++;
+      handler.then(settle, fail);
     },
-    async settled() {
-      while (running.size > 0) await Promise.allSettled([...running]);
+    settled() {
+      if (running === 0) return Promise.resolve();
+      idle ??= Promise.withResolvers<void>();
+      return idle.promise;
     },
   };
 }
@@ -247,7 +263,6 @@ function createServer(
   options: ListenerOptions,
   onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
 ): AnyServer {
-  const idle = options.idleTimeout ?? 0;
   if (options.tls) {
     const server = http2.createSecureServer(
       {
@@ -270,7 +285,8 @@ function createServer(
     maxHeaderSize: MAX_HEADER_BYTES,
     requestTimeout: 0,
     headersTimeout: 0,
-    keepAliveTimeout: idle,
+    // The connection table closes idle connections (one timer per connection, not per request).
+    keepAliveTimeout: 0,
   }, onRequest);
   server.maxConnections = connectionBudget(options.maxConnections ?? 0).max;
   return server;

@@ -19,6 +19,13 @@ import { StatementType } from "../db/types.ts";
 /** Statement types that read: allowed on the read-only endpoint. */
 const READ_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
 
+/** Statement types that install, load or update extensions: never from a request. */
+const EXTENSION_TYPES = new Set<StatementType>([
+  StatementType.LOAD,
+  StatementType.EXTENSION,
+  StatementType.UPDATE_EXTENSIONS,
+]);
+
 /** Statement types that always answer with rows. */
 export const ROW_TYPES = new Set<StatementType>([
   StatementType.SELECT,
@@ -70,6 +77,13 @@ export function checkType(type: StatementType, readOnly: boolean, checkPragmas: 
     throw new ApiError(
       "sandbox_violation",
       "ATTACH and DETACH are not allowed: user SQL works on the server's database only.",
+    );
+  }
+  if (EXTENSION_TYPES.has(type)) {
+    throw new ApiError(
+      "sandbox_violation",
+      "INSTALL, LOAD and UPDATE EXTENSIONS are not allowed: the server loads the extensions its " +
+        "`extensions` key names at start.",
     );
   }
   if (readOnly && !READ_TYPES.has(type)) {
