@@ -56,6 +56,7 @@ export function databaseNameProblem(name: string, mainCatalog: string): string |
   }
   const folded = name.toLowerCase();
   if (RESERVED.includes(folded)) return `"${folded}" is reserved by DuckDB`;
+  if (folded.startsWith("__ducklake_metadata_")) return "DuckLake keeps its metadata under it";
   if (folded === mainCatalog.toLowerCase()) return "it is the main database's catalog name";
   return null;
 }

@@ -7,6 +7,9 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { withDatabaseFile } from "../lib/db/file.ts";
+import { openEngine } from "../lib/db/engine.ts";
+import { readCatalog } from "../lib/db/catalog.ts";
+import { createGuard } from "../lib/db/run.ts";
 import { describeConfig, loadConfig } from "../lib/config.ts";
 import { type AuthTestServer, sqlPath, startAuthServer, startTestServer } from "./_helpers.ts";
 import { api } from "./_api.ts";
@@ -180,7 +183,14 @@ Deno.test("databases: a read-only database refuses writes with 403 read_only", a
 
 Deno.test("databases: user SQL cannot ATTACH or DETACH", async () => {
   await using s = await startTestServer({ databases: '{"scratch": {"path": ":memory:"}}' });
-  for (const sql of ["DETACH scratch", "ATTACH ':memory:' AS other"]) {
+  for (
+    const sql of [
+      "DETACH scratch",
+      "ATTACH ':memory:' AS other",
+      // DuckLake's metadata catalogs are DuckLake's alone (admin included).
+      'SELECT * FROM "__DuckLake_Metadata_lake".main.ducklake_snapshot',
+    ]
+  ) {
     const r = await s.query(sql);
     equal(r.status, 403, r.text);
     equal(r.body.code, "sandbox_violation");
@@ -415,4 +425,28 @@ Deno.test("databases: bulk JSON and CSV inserts into an attached database", asyn
   const deleted = await t.del("sales.items?where=id:gte:5000");
   equal(deleted.status, 200, deleted.text);
   equal(await t.count("sales.items"), 3000);
+});
+
+Deno.test("databases: the catalog lists attached databases but never DuckLake metadata catalogs", async () => {
+  const config = await loadConfig({
+    env: {},
+    flags: { database_path: ":memory:", databases: '{"sales": ":memory:"}' },
+  });
+  const engine = await openEngine(config);
+  try {
+    const spec = { path: ":memory:", access_mode: "read_write" as const, options: {}, hosts: [] };
+    await engine.attach("__ducklake_metadata_lake", { ...spec, rate_limit: null });
+    const lease = await engine.pool.acquire();
+    try {
+      await lease.connection.run("CREATE TABLE sales.t (x INTEGER)");
+      await lease.connection.run('CREATE TABLE "__ducklake_metadata_lake".main.snap (x INTEGER)');
+      await lease.connection.run("CREATE TABLE main_t (x INTEGER)");
+      const tables = await readCatalog(lease, createGuard(5000));
+      deepEqual(tables.map((t) => [t.database, t.name]), [[null, "main_t"], ["sales", "t"]]);
+    } finally {
+      lease.release(true);
+    }
+  } finally {
+    await engine.close();
+  }
 });

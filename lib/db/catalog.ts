@@ -51,6 +51,7 @@ LEFT JOIN (
   GROUP BY database_oid, table_oid
 ) pk ON pk.database_oid = c.database_oid AND pk.table_oid = c.table_oid
 WHERE c.database_name NOT IN ('system', 'temp') AND NOT c.internal
+  AND NOT starts_with(c.database_name, '__ducklake_metadata_')
 ORDER BY is_main DESC, c.database_name, c.schema_name, c.table_name, c.column_index`;
 
 /**

@@ -46,7 +46,11 @@ import { liftDeadline } from "./_select.ts";
 import { bumpAfterRaw } from "./write_versions.ts";
 import { type DefaultCatalog, useCatalog } from "./default_catalog.ts";
 import { matchesTag, type Revalidation, selectTag } from "./validators.ts";
-import { checkPragmas, writesTransactionStatements } from "./statement_rules.ts";
+import {
+  checkPragmas,
+  checkReservedCatalogs,
+  writesTransactionStatements,
+} from "./statement_rules.ts";
 import {
   checkType,
   CLEAN_TYPES,
@@ -194,6 +198,7 @@ async function execute(
   query: RawQuery,
   options: RawOptions,
 ): Promise<Executed> {
+  checkReservedCatalogs(query.sql);
   const lease = await acquire(pool, guard);
   lease.owner = options.owner;
   const catalog = options.catalog;
