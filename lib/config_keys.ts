@@ -35,6 +35,7 @@ export interface Config extends NetConfig, OpsConfig {
   auth_enabled: boolean;
   auth_failure_limit: number;
   auth_failure_window: number;
+  public_schema: boolean;
   query_timeout: number;
   max_rows_per_page: number;
   absolute_max_rows: number;
@@ -145,6 +146,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     60_000,
     "Window of `auth_failure_limit`; a limited address may try again when it ends.",
     { restart: true },
+  ),
+  row(
+    "public_schema",
+    "bool",
+    false,
+    "Show every table in `/openapi.json` and `/docs` to callers without a key (the " +
+      "reference's behaviour). `false`: without a key they list no tables; with a key, the " +
+      "tables that key may use. Without `auth_enabled` every caller sees every table.",
   ),
   row("query_timeout", "duration", 10_000, "Longest a statement may run before it is interrupted."),
   row(

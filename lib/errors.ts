@@ -28,9 +28,17 @@ export const ERROR_CODES = {
   statement_not_allowed: [400, "The statement type is not allowed here (e.g. BEGIN/COMMIT)."],
   not_implemented: [400, "DuckDB does not support this SQL feature."],
   unknown_column: [400, "The request names a column the table does not have."],
-  bad_filter: [400, "A filter or where condition is malformed or uses an unknown operator."],
-  bad_sort: [400, "The sort parameter is malformed (empty column or unknown direction)."],
-  bad_pagination: [400, "page, limit, count or the after cursor is invalid."],
+  bad_filter: [
+    400,
+    "A filter or where condition is malformed, uses an unknown operator, or there are too many.",
+  ],
+  bad_sort: [
+    400,
+    "The sort parameter is malformed (empty or repeated column, unknown direction, too many keys).",
+  ],
+  bad_select: [400, "The select parameter repeats a column or names too many columns."],
+  bad_pagination: [400, "page, limit, offset, count or the after cursor is invalid."],
+  unknown_parameter: [400, "The request has a query parameter this endpoint does not take."],
   where_required: [400, "PUT and DELETE need a non-empty where condition."],
   bad_path: [400, "The stream path is empty, too long, or has an empty, `.` or `..` segment."],
   bad_offset: [400, "The stream offset is malformed, repeated, beyond the tail or mid-message."],
@@ -182,10 +190,27 @@ export function classifyDuckDBError(err: unknown): ApiError {
   const message = err instanceof Error ? err.message : String(err);
   for (const [pattern, code, keep] of DUCKDB_ERROR_TABLE) {
     if (pattern.test(message)) {
-      return new ApiError(code, keep ? message.trim() : undefined, { cause: err });
+      const detail = keep ? message.trim() + sandboxHint(message) : undefined;
+      return new ApiError(code, detail, { cause: err });
     }
   }
   return new ApiError("internal_error", undefined, { cause: err });
+}
+
+/** A file or directory path DuckDB's sandbox refused. */
+const SANDBOX_PATH = /^Permission Error: Cannot access (?:file|directory) "([^"]*)"/;
+
+/**
+ * What to do about a sandbox refusal of a local path (DuckDB says only that "file system
+ * operations are disabled by configuration"): name the setting that opens directories. Remote
+ * URLs and DuckDB's own extension directory get no hint: no setting opens them.
+ */
+function sandboxHint(message: string): string {
+  const path = SANDBOX_PATH.exec(message)?.[1];
+  if (path === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return "";
+  if (/\/\.duckdb\/extensions(\/|$)/.test(path)) return "";
+  return "\n\nHint: user SQL reads and writes files only inside the directories listed in the " +
+    "server's allowed_directories setting (none by default); this path is outside them.";
 }
 
 /** True when the engine error is a write-write conflict worth retrying. */

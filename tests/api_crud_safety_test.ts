@@ -309,7 +309,9 @@ Deno.test("every CRUD error code answers with its status, problem+json and a sta
     ["unknown_column", () => a.get("w?filter=zz:eq:1")],
     ["bad_filter", () => a.get("w?filter=n:near:1")],
     ["bad_sort", () => a.get("w?sort=n:sideways")],
+    ["bad_select", () => a.get("w?select=n,id,N")],
     ["bad_pagination", () => a.get("w?page=0")],
+    ["unknown_parameter", () => a.get("w?offest=1")],
     ["where_required", () => a.del("w")],
     ["conversion_error", () => a.get("w?filter=n:eq:x")],
     [

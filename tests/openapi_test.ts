@@ -189,7 +189,8 @@ Deno.test("documentRoutes() finds routes registered without a registry row", () 
 
 /** A real server (keys from the real store, streams in memory) for the route coverage test. */
 async function startApp() {
-  const t = await startAuthServer();
+  // public_schema: the anonymous document shows the whole catalog, as the reference's did.
+  const t = await startAuthServer({ flags: { public_schema: "true" } });
   const origin = new URL(t.url).origin;
   return {
     routes: t.server.routes,
@@ -283,6 +284,52 @@ Deno.test("GET /openapi.json is public, valid, and lists exactly the routes the 
   }
 });
 
+Deno.test("GET /openapi.json without a key lists no tables unless public_schema is true", async () => {
+  const tablesOf = (doc: OpenApiDocument) => ({
+    paths: Object.keys(doc.paths).filter((p) => /^\/api\/[^{]/.test(p)).sort(),
+    schemas: ["users", "hidden"].filter((n) => n in doc.components.schemas),
+    tags: doc.tags.map((tag) => tag.name).filter((n) => n === "users" || n === "hidden"),
+  });
+  for (const flag of [null, "false", "true"]) {
+    await using t = await startAuthServer({
+      roles: { users_reader: [["users", "r"]] },
+      flags: flag === null ? {} : { public_schema: flag },
+    });
+    const admin = t.as(t.keys.admin);
+    await t.query(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY); CREATE TABLE hidden (x INT)",
+      [],
+      admin,
+    );
+    const anonymous = await t.request("/openapi.json");
+    equal(anonymous.status, 200);
+    await assertValid(anonymous.body);
+    const description = String(anonymous.body.info.description);
+    if (flag === "true") {
+      deepEqual(tablesOf(anonymous.body), {
+        paths: ["/api/hidden", "/api/users"],
+        schemas: ["users", "hidden"],
+        tags: ["hidden", "users"],
+      });
+      match(description, /Tables and views you may read: `hidden`, `users`/);
+    } else {
+      deepEqual(tablesOf(anonymous.body), { paths: [], schemas: [], tags: [] }, `${flag}`);
+      match(description, /No tables are listed: send an API key/);
+      ok(!JSON.stringify(anonymous.body).includes("hidden"), "no trace of a table name");
+    }
+    // With a key: the tables that key may use, whatever public_schema says.
+    const reader = (await t.request("/openapi.json", { headers: t.as(t.keys.users_reader) })).body;
+    deepEqual(tablesOf(reader), { paths: ["/api/users"], schemas: ["users"], tags: ["users"] });
+    deepEqual(Object.keys(reader.paths["/api/users"]), ["get"], "read only");
+    const all = (await t.request("/openapi.json", { headers: admin })).body;
+    deepEqual(tablesOf(all).paths, ["/api/hidden", "/api/users"]);
+  }
+  // Without authentication every caller may use every table: the document shows them all.
+  await using open = await startTestServer();
+  await open.query("CREATE TABLE users (id INTEGER)");
+  deepEqual(tablesOf((await open.request("/openapi.json")).body).paths, ["/api/users"]);
+});
+
 Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async () => {
   await using s = await startApp();
   const bad = await consume(
@@ -294,6 +341,64 @@ Deno.test("GET /openapi.json: a bad key is 401, other methods are 405", async ()
   equal(post.status, 405);
   equal(post.headers.get("allow"), "GET, HEAD");
   equal(post.headers.get("content-type"), "application/problem+json");
+});
+
+Deno.test("per-table reads carry examples from the table's own columns, and they run", async () => {
+  await using t = await startTestServer();
+  await t.query(
+    `CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR, created TIMESTAMP);
+     INSERT INTO users VALUES (1, '100%', '2025-01-01'), (2, NULL, NULL);
+     CREATE TABLE "a%b" ("v,1" VARCHAR, "k:x|\\" INTEGER); INSERT INTO "a%b" VALUES ('x', 1);
+     CREATE TABLE nums (l INTEGER[], n INTEGER); INSERT INTO nums VALUES ([1], 2);
+     CREATE VIEW "orders view" AS SELECT n FROM nums`,
+  );
+  const doc = (await t.request("/openapi.json")).body;
+  await assertValid(doc);
+  const examplesOf = (path: string, method = "get") =>
+    Object.fromEntries(
+      (doc.paths[path][method].parameters as Any[])
+        .map((p) => doc.components.parameters[p.$ref.split("/").pop()])
+        .filter((p) => p.example !== undefined)
+        .map((p) => [p.name, p.example]),
+    );
+  deepEqual(examplesOf("/api/users"), {
+    filter: "name:like:%",
+    sort: "id:desc",
+    select: "id,name,created",
+  });
+  deepEqual(examplesOf("/api/a%25b"), {
+    filter: "v\\,1:like:%",
+    sort: "v\\,1:desc",
+    select: "v\\,1,k\\:x\\|\\\\",
+  });
+  deepEqual(examplesOf("/api/nums"), { filter: "n:is:notnull", sort: "n:desc", select: "l,n" });
+  deepEqual(examplesOf("/api/orders%20view").filter, "n:is:notnull");
+  // No write operation is given a where or on_conflict to send by itself.
+  for (const method of ["post", "put", "delete"]) {
+    deepEqual(examplesOf("/api/users", method), {}, method);
+  }
+  // The generic parameters carry no example naming columns some table may not have.
+  for (const name of ["filter", "sort", "select"]) {
+    equal(doc.components.parameters[name].example, undefined, name);
+  }
+  ok(!JSON.stringify(doc).includes("A%25"), "a value written pre-encoded");
+  // What "Try it out" sends: each example, encoded once, answers 200 with rows.
+  const expected: Record<string, number> = {
+    "/api/users": 1,
+    "/api/a%25b": 1,
+    "/api/nums": 1,
+    "/api/orders%20view": 1,
+  };
+  for (const [path, rows] of Object.entries(expected)) {
+    const query = new URLSearchParams(examplesOf(path));
+    const r = await t.request(`${path}?${query}`);
+    deepEqual([r.status, r.body.data?.length], [200, rows], `${path}?${query}: ${r.text}`);
+  }
+  deepEqual(
+    (await t.request(`/api/users?${new URLSearchParams(examplesOf("/api/users"))}`))
+      .body.data,
+    [{ id: 1, name: "100%", created: "2025-01-01T00:00:00" }],
+  );
 });
 
 Deno.test("per-table schemas in /openapi.json match the rows the server sends", async () => {

@@ -61,6 +61,33 @@ Deno.test("POST /query reports rows_affected for writes and rows for RETURNING",
   deepEqual(r.body.data.length, 3);
 });
 
+Deno.test("CREATE TABLE … AS reports the rows it created, alone, in scripts and with params", async () => {
+  await using t = await startTestServer();
+  const cases: [string, number, unknown?][] = [
+    ["CREATE TABLE c AS SELECT * FROM range(5)", 5],
+    ["CREATE OR REPLACE TABLE c AS SELECT * FROM range(7)", 7],
+    ["CREATE TABLE IF NOT EXISTS c AS SELECT * FROM range(9)", 0],
+    ["CREATE TABLE e AS FROM range(0)", 0],
+    ["CREATE TEMP TABLE tmp AS SELECT 1 AS x", 1],
+    ["CREATE TABLE p AS SELECT * FROM range(?)", 3, [3]],
+    [
+      "CREATE TABLE s1 AS FROM range(4); CREATE TABLE s2 AS FROM range(2); INSERT INTO s2 VALUES (9)",
+      7,
+    ],
+    ["CREATE TABLE plain (x INTEGER)", 0],
+    ["CREATE VIEW v AS FROM c", 0],
+  ];
+  for (const [sql, rows, params] of cases) {
+    const r = await t.query(sql, params);
+    deepEqual(
+      [r.status, r.body.success, r.body.rows_affected],
+      [200, true, rows],
+      `${sql}: ${r.text}`,
+    );
+  }
+  deepEqual((await t.query("SELECT count(*) AS n FROM c")).body.data, [{ n: 7 }]);
+});
+
 Deno.test("a multi-statement body runs in one transaction: all or nothing", async () => {
   await using t = await startTestServer();
   let r = await t.query(

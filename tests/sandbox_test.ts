@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { startTestServer } from "./_helpers.ts";
+import { sqlPath, startTestServer } from "./_helpers.ts";
 
 Deno.test("user SQL cannot reach files, extensions or settings outside the sandbox", async () => {
   const secret = await Deno.makeTempFile({ suffix: ".duckdb" });
@@ -105,5 +105,45 @@ Deno.test("allowed_directories opens exactly the configured directories", async 
   } finally {
     await Deno.remove(open, { recursive: true });
     await Deno.remove(closed, { recursive: true });
+  }
+});
+
+Deno.test("a file outside allowed_directories is a 403 whose detail names allowed_directories", async () => {
+  const open = await Deno.makeTempDir();
+  try {
+    await using t = await startTestServer({ allowed_directories: open });
+    const outside = [
+      "SELECT * FROM read_csv('/etc/hosts')",
+      "SELECT * FROM read_parquet('/etc/x.parquet')",
+      "SELECT * FROM read_json('/etc/*.json')",
+      `SELECT * FROM read_csv(['/etc/hosts', '${open}/in.csv'])`,
+      `SELECT * FROM read_blob('${open}/../x')`,
+      "COPY (SELECT 1) TO '/tmp/duckserve-outside.csv'",
+      "CREATE TABLE z (a INTEGER); COPY z FROM '/etc/hosts'",
+      "EXPORT DATABASE '/tmp/duckserve-outside'",
+    ];
+    for (const sql of outside) {
+      const r = await t.query(sql);
+      deepEqual([r.status, r.body.code], [403, "sandbox_violation"], `${sql}: ${r.text}`);
+      ok(r.body.detail.includes("allowed_directories"), `${sql}: ${r.body.detail}`);
+      ok(r.body.detail.startsWith("Permission Error: Cannot access"), r.body.detail);
+    }
+    const get = await t.request(sqlPath("SELECT * FROM read_csv('/etc/hosts')"));
+    deepEqual([get.status, get.body.code], [403, "sandbox_violation"]);
+    ok(get.body.detail.includes("allowed_directories"), get.body.detail);
+    // Not for what no directory setting opens: remote files, extensions, settings.
+    for (
+      const sql of [
+        "SELECT * FROM 'https://example.com/x.csv'",
+        "INSTALL httpfs",
+        "SET threads = 1",
+      ]
+    ) {
+      const r = await t.query(sql);
+      deepEqual([r.status, r.body.code], [403, "sandbox_violation"], `${sql}: ${r.text}`);
+      equal(r.body.detail.includes("allowed_directories"), false, `${sql}: ${r.body.detail}`);
+    }
+  } finally {
+    await Deno.remove(open, { recursive: true });
   }
 });

@@ -103,21 +103,44 @@ export async function startCopy(
     throw err;
   }
   const interruption: Interruption = { reason: null };
-  const toApiError = (err: unknown) => {
-    if (interruption.reason === "timeout") {
-      return new ApiError("query_timeout", "The statement was interrupted after query_timeout.");
-    }
-    if (interruption.reason === "closed") {
-      return new ApiError("client_closed_request", "The client closed the connection.");
-    }
-    return classifyDuckDBError(err);
-  };
+  const toApiError = (err: unknown) => interruptionError(interruption) ?? classifyDuckDBError(err);
   const done = statement.run().then(
     (result) => Number(result.rowsChanged),
     (err) => Promise.reject(toApiError(err)),
   ).finally(() => statement.destroySync());
   done.catch(() => {}); // observed through CopyRun.done
   return readingEnd(lease, path, fifo, done, interruption);
+}
+
+/** The error of an interrupted run: the deadline passed, or the client went away. */
+function interruptionError(interruption: Interruption): ApiError | null {
+  if (interruption.reason === "timeout") {
+    return new ApiError("query_timeout", "The statement was interrupted after query_timeout.");
+  }
+  if (interruption.reason === "closed") {
+    return new ApiError("client_closed_request", "The client closed the connection.");
+  }
+  return null;
+}
+
+/**
+ * Opens the read end of `path`: a FIFO at once (the open waits for DuckDB to open the write end;
+ * if the statement fails before it does, the write end is opened here so the wait ends and the
+ * pipe reads as empty), a file once the run is `done`.
+ */
+function openReadEnd(
+  path: string,
+  fifo: boolean,
+  done: Promise<number>,
+  opened: () => boolean,
+): Promise<Deno.FsFile | null> {
+  if (!fifo) return done.then(() => Deno.open(path, { read: true }), () => null);
+  done.catch(async () => {
+    if (opened()) return;
+    const writer = await Deno.open(path, { write: true }).catch(() => null);
+    writer?.close();
+  });
+  return Deno.open(path, { read: true });
 }
 
 /** The reading end of a run writing to `path` (a FIFO, or a file read once `done`). */
@@ -129,19 +152,7 @@ function readingEnd(
   interruption: Interruption,
 ): CopyRun {
   let file: Deno.FsFile | null = null;
-  let opening: Promise<Deno.FsFile | null>;
-  if (fifo) {
-    // Opening the read end waits for DuckDB to open the write end; if the statement fails before
-    // it does, open the write end ourselves so the wait ends (the pipe then reads as empty).
-    opening = Deno.open(path, { read: true });
-    done.catch(async () => {
-      if (file) return;
-      const writer = await Deno.open(path, { write: true }).catch(() => null);
-      writer?.close();
-    });
-  } else {
-    opening = done.then(() => Deno.open(path, { read: true }), () => null);
-  }
+  const opening = openReadEnd(path, fifo, done, () => file !== null);
   let closed = false;
   const closeFile = () => {
     if (closed) return;
@@ -170,7 +181,11 @@ function readingEnd(
       file ??= await opening;
       if (!file || closed) return null;
       const buffer = new Uint8Array(READ_SIZE);
-      const n = await file.read(buffer);
+      const n = await file.read(buffer).catch((err) => {
+        // cancel() closed the file under a pending read (Deno: "Interrupted: operation
+        // canceled"): the run's own reason (the client left, the deadline passed) is the error.
+        throw (closed && interruptionError(interruption)) || err;
+      });
       if (n === null) {
         closeFile();
         return null;

@@ -12,7 +12,13 @@
  * @module
  */
 
-import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api";
+import {
+  type DuckDBDataChunk,
+  type DuckDBResult,
+  type DuckDBType,
+  ResultReturnType,
+  StatementType,
+} from "@duckdb/node-api";
 
 /** One result column. */
 export interface Column {
@@ -41,10 +47,35 @@ export interface ResultSource {
  */
 export function uniqueColumnNames(names: readonly string[]): string[] {
   const taken = new Set<string>();
+  // The next suffix worth trying per name: every one below it was taken when last tried, and
+  // names are only ever added, so a name repeated n times costs O(n), not O(n²).
+  const next = new Map<string, number>();
   return names.map((name) => {
     let candidate = name;
-    for (let i = 1; taken.has(candidate); i++) candidate = `${name}_${i}`;
+    let i = next.get(name) ?? 1;
+    if (taken.has(candidate)) {
+      while (taken.has(candidate = `${name}_${i}`)) i++;
+      next.set(name, i + 1);
+    }
     taken.add(candidate);
     return candidate;
   });
+}
+
+/**
+ * The rows a statement that answers no rows changed: DuckDB's count for INSERT, UPDATE, DELETE
+ * and COPY; for `CREATE TABLE … AS`, whose result says it returns nothing, the rows it created
+ * (DuckDB still hands them over in a one-row `Count` column); 0 for anything else. Reads the
+ * result, so call it only on a result that is not answered as rows.
+ */
+export async function rowsAffectedOf(result: DuckDBResult): Promise<number> {
+  if (result.returnType === ResultReturnType.CHANGED_ROWS) return Number(result.rowsChanged);
+  if (
+    result.statementType !== StatementType.CREATE || result.columnCount !== 1 ||
+    result.columnName(0) !== "Count"
+  ) return 0;
+  const chunk = await result.fetchChunk();
+  if (!chunk || chunk.rowCount === 0) return 0;
+  const count = chunk.getColumnVector(0).getItem(0);
+  return typeof count === "bigint" || typeof count === "number" ? Number(count) : 0;
 }

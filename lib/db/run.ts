@@ -44,6 +44,15 @@ function closedError(): ApiError {
   return new ApiError("client_closed_request", "The client closed the connection.");
 }
 
+/**
+ * Throws when the guard's time is up (504 `query_timeout`) or its client left (499): for work
+ * of a request that runs in JavaScript (reading its params, say), which no interrupt can stop.
+ */
+export function checkGuard(guard: Guard): void {
+  if (guard.signal?.aborted) throw closedError();
+  if (performance.now() >= guard.deadline) throw timeoutError(guard);
+}
+
 /** Acquires a connection, counting the wait against the guard. */
 export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease> {
   const remaining = guard.deadline - performance.now();

@@ -18,9 +18,9 @@
 
 import { ApiError } from "../errors.ts";
 import { readBodyBytes } from "../bytes.ts";
-import { JsonNumber, type JsonValue } from "../json.ts";
+import { jsonDepth, JsonNumber, type JsonValue, MAX_JSON_DEPTH } from "../json.ts";
 
-export { JsonNumber, type JsonValue } from "../json.ts";
+export { JsonNumber, type JsonValue, MAX_JSON_DEPTH } from "../json.ts";
 
 /** Reads the whole body as text, refusing more than `maxBytes` with 413. */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
@@ -48,8 +48,20 @@ function tooLarge(maxBytes: number): ApiError {
   );
 }
 
-/** Parses JSON text exactly (see module doc); throws `invalid_json` with the parser's reason. */
+/**
+ * Parses JSON text exactly (see module doc); throws `invalid_json` with the parser's reason, and
+ * `invalid_request` for arrays and objects nested more than {@link MAX_JSON_DEPTH} levels deep
+ * (checked in one scan before parsing, so a deep body costs no more than a flat one).
+ */
 export function parseJson(text: string): JsonValue {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ApiError(
+      "invalid_request",
+      `The JSON body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep ` +
+        `(the limit is ${MAX_JSON_DEPTH}).`,
+      { extra: { max_depth: MAX_JSON_DEPTH } },
+    );
+  }
   try {
     // Numbers of at most 15 significant digits without an exponent read back exactly as
     // doubles: only texts with longer numbers need the (slower) exact reviver.

@@ -31,8 +31,9 @@ const OPENAPI: Endpoint = {
   operationId: "openapi",
   tag: "Documentation",
   summary: "This OpenAPI 3.1 document",
-  description: "Generated per request from the live catalog. Without a key it lists no table " +
-    "paths when authentication is on; with a key, the tables and operations that key may use.",
+  description: "Generated per request from the live catalog. Without a key it lists no " +
+    "tables when authentication is on (unless `public_schema` is true); with a key, the tables " +
+    "and operations that key may use.",
   responses: [{
     status: 200,
     description: "The OpenAPI document.",
@@ -88,8 +89,10 @@ export function docsRoutes(
     );
     documented ??= { endpoints: documentRoutes(routes()).endpoints, parts };
     return c.json(buildOpenApi(catalog, config, documented, {
-      // Public: anonymous callers get the whole catalog; a key narrows it to what it may use.
-      can: principal === null ? () => true : (op, table) => allowed(auth, principal, op, table),
+      // A key sees what it may use; callers without one no table, unless public_schema says so.
+      can: principal !== null
+        ? (op, table) => allowed(auth, principal, op, table)
+        : () => config.public_schema,
       docAssets: Object.keys(DOC_ASSETS),
     }));
   });

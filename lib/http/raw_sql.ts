@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
 import { createGuard } from "../db/run.ts";
 import { type FormatName, parseFormatName } from "../encode/mod.ts";
-import type { Endpoint } from "../openapi/mod.ts";
+import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import {
   type AnswerCache,
   type DefaultCatalog,
@@ -20,7 +20,7 @@ import {
   type RawOptions,
   type RawOutcome,
 } from "../query/mod.ts";
-import { readJsonBody } from "./body.ts";
+import { parseJsonBody, readBodyText } from "./body.ts";
 import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import {
@@ -31,6 +31,7 @@ import {
 } from "./output.ts";
 import { revalidationOf } from "./revalidate.ts";
 import { cacheSlotOf, respondAnswer } from "./respond.ts";
+import { checkQueryParameters } from "./query_parameters.ts";
 
 const QUERY: Endpoint = {
   method: "POST",
@@ -52,6 +53,7 @@ const QUERY: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "sql_required",
     "syntax_error",
     "binder_error",
@@ -78,7 +80,8 @@ const QUERY_GET: Endpoint = {
   route: "/query/*",
   path: "/query/{sql}/result.{format}",
   pathParameters: { sql: "sql", format: "resultFormat" },
-  parameters: [...OUTPUT_PARAMETERS],
+  // `format=` is taken (and loses to the path's suffix), as it always was.
+  parameters: ["format", ...OUTPUT_PARAMETERS],
   operationId: "queryGet",
   tag: "Raw SQL",
   summary: "Run read-only SQL from the URL (bookmarkable)",
@@ -87,6 +90,7 @@ const QUERY_GET: Endpoint = {
   responses: [{ status: 200, description: "The rows.", body: { kind: "rows" } }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "sql_required",
     "syntax_error",
     "binder_error",
@@ -105,6 +109,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   const { config, engine, auth } = ctx;
   const prefix = config.route_prefix;
   const feature = createFeature();
+  const knownPost = queryParameterNames(QUERY, config);
+  const knownGet = queryParameterNames(QUERY_GET, config);
 
   /** Raw SQL runs as the caller, authorized per statement, answered in the requested format. */
   const rawOptions = (c: Context<AppEnv>, readOnly: boolean, output: OutputOptions): RawOptions => {
@@ -133,10 +139,13 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   };
 
   feature.route(QUERY, async (c) => {
-    const query = parseRawQuery(await readJsonBody(c.req.raw, config.max_body_size));
+    checkQueryParameters(new URL(c.req.url).searchParams, knownPost, "POST /query");
+    const text = await readBodyText(c.req.raw, config.max_body_size);
+    // Once the body is in, query_timeout runs: parsing it and converting its params count too.
+    const guard = createGuard(config.query_timeout, c.req.raw.signal);
+    const query = parseRawQuery(parseJsonBody(text), guard);
     const output = parseOutputOptions(c.req.raw, config, { fileName: "result" });
     noteQuery(c, output.export ? "export" : "raw", query.sql);
-    const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, query, rawOptions(c, false, output));
     if (outcome.mayWrite) {
       await ctx.streams?.changes?.recordSql({
@@ -150,13 +159,18 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   });
 
   feature.route(QUERY_GET, async (c) => {
-    const { sql, format } = parseQueryPath(new URL(c.req.url).pathname, prefix);
+    const url = new URL(c.req.url);
+    const { sql, format } = parseQueryPath(url.pathname, prefix);
+    // Noted first, so the access log shows the SQL of the path as log_sql says even when a
+    // parameter is refused.
+    noteQuery(c, "raw", sql, true);
+    checkQueryParameters(url.searchParams, knownGet, "GET /query/{sql}/result.{format}");
     const output = parseOutputOptions(c.req.raw, config, {
       suffix: format,
       fileName: "result",
       alwaysDisposition: true,
     });
-    noteQuery(c, output.export ? "export" : "raw", sql, true);
+    if (output.export) noteQuery(c, "export", sql, true);
     const guard = createGuard(config.query_timeout, c.req.raw.signal);
     const outcome = await executeRaw(engine.pool, guard, { sql }, rawOptions(c, true, output));
     return answerRaw(ctx, c, outcome, output);

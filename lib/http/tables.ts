@@ -9,7 +9,7 @@
 
 import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
-import type { Endpoint } from "../openapi/mod.ts";
+import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import type { Operation } from "../permissions.ts";
 import { createGuard, type Guard } from "../db/run.ts";
 import { encodeRows, type FormatName, negotiateFormat, parseFormatName } from "../encode/mod.ts";
@@ -31,6 +31,7 @@ import { type AppContext, type AppEnv, noteQuery, rowsOptions } from "./context.
 import { createFeature, type Feature, type FeatureBuilder } from "./feature.ts";
 import { cacheSlotOf, respondAnswer, streamResponse } from "./respond.ts";
 import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output.ts";
+import { checkQueryParameters } from "./query_parameters.ts";
 import { insertBody, UPLOAD_PARAMETERS, UPLOAD_TYPES } from "./ingest.ts";
 import { revalidationOf } from "./revalidate.ts";
 import { tenantTable } from "./tenants.ts";
@@ -55,6 +56,7 @@ const READ_ROWS: Endpoint = {
     "select",
     "page",
     "limit",
+    "rowOffset",
     "links",
     "count",
     "after",
@@ -64,10 +66,12 @@ const READ_ROWS: Endpoint = {
   responses: [{ status: 200, description: "The rows.", body: { kind: "rows" } }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "unknown_table",
     "unknown_column",
     "bad_filter",
     "bad_sort",
+    "bad_select",
     "bad_pagination",
     "conversion_error",
     "not_acceptable",
@@ -90,7 +94,7 @@ const INSERT_ROWS: Endpoint = {
     "resolution=merge-duplicates` upserts. A `text/csv` (header row names the columns), " +
     "`application/x-ndjson` or `application/vnd.apache.parquet` body is read by DuckDB's own " +
     "reader and inserted the same way (up to `max_upload_size`).",
-  parameters: ["prefer", "on_conflict", ...UPLOAD_PARAMETERS],
+  parameters: ["prefer", "on_conflict", "format", ...UPLOAD_PARAMETERS],
   requestBody: {
     schema: "table:insert",
     description: "The row(s), or a file of them.",
@@ -105,6 +109,7 @@ const INSERT_ROWS: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "unknown_table",
     "unknown_column",
     "conversion_error",
@@ -129,7 +134,7 @@ const UPDATE_ROWS: Endpoint = {
   summary: "Update rows",
   description: "`where` is an object of equality conditions or an array of " +
     "`{column, op, value}`; both it and `set` must be non-empty. Atomic.",
-  parameters: ["prefer"],
+  parameters: ["prefer", "format"],
   requestBody: { schema: "table:update", description: "Conditions and values.", required: true },
   responses: [{
     status: 200,
@@ -139,6 +144,7 @@ const UPDATE_ROWS: Endpoint = {
   errors: [
     "invalid_json",
     "invalid_request",
+    "unknown_parameter",
     "where_required",
     "unknown_table",
     "unknown_column",
@@ -164,7 +170,7 @@ const DELETE_ROWS: Endpoint = {
   summary: "Delete rows",
   description: "`where` is required. `dry_run=true` answers how many rows would go and " +
     "deletes nothing.",
-  parameters: ["where", "dry_run", "prefer"],
+  parameters: ["where", "dry_run", "prefer", "format"],
   responses: [{
     status: 200,
     description: "Deleted (or counted).",
@@ -179,6 +185,7 @@ const DELETE_ROWS: Endpoint = {
   }],
   errors: [
     "invalid_request",
+    "unknown_parameter",
     "where_required",
     "unknown_table",
     "unknown_column",
@@ -194,7 +201,7 @@ const DELETE_ROWS: Endpoint = {
 
 /** The `/api/{table}` routes (relative to the route prefix, behind the key check). */
 export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
-  const { config, engine, auth } = ctx;
+  const { config, engine } = ctx;
   const changes = ctx.streams?.changes ?? null;
   const tables = createTableApi(engine.pool, {
     maxRowsPerPage: config.max_rows_per_page,
@@ -203,13 +210,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   // The change feed decorates the table API: every committed write is recorded.
   const api = changes ? withChangeFeed(tables, changes) : tables;
   const feature = createFeature();
-
-  /** The table as written in the URL (in a tenant's database), after authorizing `ops` on it. */
-  const authorized = (c: Ctx, ...ops: Operation[]): string => {
-    const table = tenantTable(ctx, c, c.req.param("table") ?? "");
-    for (const op of ops) auth.authorize(c.get("principal"), op, table);
-    return table;
-  };
+  const authorized = tableAuthorizer(ctx);
   // Every guarded run is the request's query (`query_done`, the query histogram).
   const guardOf = (c: Ctx, kind: QueryKind = "crud"): Guard => {
     noteQuery(c, kind);
@@ -221,7 +222,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   });
 
   feature.route(READ_ROWS, async (c) => {
-    const table = authorized(c, "r");
+    const table = authorized(c, READ_ROWS, "r");
     const url = new URL(c.req.url);
     const output = parseOutputOptions(c.req.raw, config, { fileName: fileNameOf(table) });
     const request = parseReadRequest(table, url.searchParams);
@@ -237,7 +238,8 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(INSERT_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("c", prefer, c.req.query("on_conflict") !== undefined));
+    const onConflict = c.req.query("on_conflict") !== undefined;
+    const table = authorized(c, INSERT_ROWS, ...writeOps("c", prefer, onConflict));
     const format = prefer.returning ? formatOf(c) : "json";
     const params = new URL(c.req.url).searchParams;
     const run = { guard: guardOf(c), caller: callerOf(c) };
@@ -247,7 +249,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(UPDATE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("u", prefer));
+    const table = authorized(c, UPDATE_ROWS, ...writeOps("u", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
     const request = parseUpdateRequest(
       table,
@@ -260,7 +262,7 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
 
   feature.route(DELETE_ROWS, async (c) => {
     const prefer = parsePrefer(c.req.header("prefer") ?? null);
-    const table = authorized(c, ...writeOps("d", prefer));
+    const table = authorized(c, DELETE_ROWS, ...writeOps("d", prefer));
     const format = prefer.returning ? formatOf(c) : "json";
     const request = parseDeleteRequest(table, new URL(c.req.url).searchParams, prefer);
     const result = await api.remove(request, guardOf(c), callerOf(c));
@@ -271,7 +273,33 @@ export function tableRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   return feature;
 }
 
-/** The format a write's `RETURNING` rows are answered in (`format=` or `Accept`). */
+/**
+ * `authorized(c, endpoint, ...ops)`: the table as written in the URL, after authorizing `ops` on
+ * it; then the query parameters must be ones `endpoint` takes (400 `unknown_parameter`).
+ */
+function tableAuthorizer(
+  ctx: AppContext,
+): (c: Ctx, endpoint: Endpoint, ...ops: Operation[]) => string {
+  const known = new Map(
+    [READ_ROWS, INSERT_ROWS, UPDATE_ROWS, DELETE_ROWS].map((e) => [
+      e,
+      queryParameterNames(e, ctx.config),
+    ]),
+  );
+  return (c, endpoint, ...ops) => {
+    // A tenant's request names tables in its database (`tenants.ts`).
+    const table = tenantTable(ctx, c, c.req.param("table") ?? "");
+    for (const op of ops) ctx.auth.authorize(c.get("principal"), op, table);
+    checkQueryParameters(
+      new URL(c.req.url).searchParams,
+      known.get(endpoint)!,
+      `${endpoint.method} ${endpoint.path}`,
+    );
+    return table;
+  };
+}
+
+/** The format of the rows a write answers (`format=`, else `Accept`). */
 function formatOf(c: Ctx): FormatName {
   const explicit = c.req.query("format");
   return negotiateFormat(

@@ -9,7 +9,8 @@
 import type { Config } from "../config.ts";
 import { ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { FORMATS } from "../encode/formats.ts";
-import { OPERATORS } from "../query/filters.ts";
+import { MAX_CONDITIONS, MAX_LIST_VALUES, OPERATORS } from "../query/filters.ts";
+import { MAX_SELECT_COLUMNS, MAX_SORT_KEYS } from "../query/plan_read.ts";
 import type { Tag } from "./part.ts";
 
 /** The generic tags, in document order (the features' tags and the per-table tags follow). */
@@ -169,30 +170,42 @@ function tableReadParameters(config: Config): Record<string, unknown> {
       name: "filter",
       in: "query",
       description: "Conditions `column:op:value`, comma-separated, all ANDed (the parameter may " +
-        "repeat). The value is everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
+        `repeat; at most ${MAX_CONDITIONS} conditions, \`in\`/\`nin\` at most ` +
+        `${MAX_LIST_VALUES} values). The value is ` +
+        "everything after the second `:`; `\\,` `\\:` `\\|` `\\\\` " +
         "escape `,` `:` `|` `\\` in names and values. Operators:\n\n" +
-        "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators,
+        "| op | SQL | meaning |\n| --- | --- | --- |\n" + operators + "\n\nFor example " +
+        "`age:gte:18,name:like:A%` (written as is: clients percent-encode it once; each table's " +
+        "operation has an example from its own columns).",
       schema: { type: "string" },
-      example: "age:gte:18,name:like:A%25",
     },
     sort: {
       name: "sort",
       in: "query",
-      description: "`column[:asc|desc]`, comma-separated.",
+      description: "`column[:asc|desc]`, comma-separated; each column once, at most " +
+        `${MAX_SORT_KEYS} keys (for example \`created_at:desc,id\`).`,
       schema: { type: "string" },
-      example: "created_at:desc,id",
     },
     select: {
       name: "select",
       in: "query",
-      description: "Columns to return, comma-separated.",
+      description: "Columns to return, comma-separated; each column once, at most " +
+        `${MAX_SELECT_COLUMNS}.`,
       schema: { type: "string" },
     },
     page: {
       name: "page",
       in: "query",
-      description: "Page number (from 1); turns on pagination.",
+      description: "Page number (from 1); turns on pagination. Not with `offset` or `after`.",
       schema: { type: "integer", minimum: 1 },
+    },
+    rowOffset: {
+      name: "offset",
+      in: "query",
+      description: "Rows to skip (from 0), with `limit` for the page size: pages by offset " +
+        "instead of `page` (the answer's `pagination` says `offset`, and `_links` use it). " +
+        "Turns on pagination. Not with `page` or `after`.",
+      schema: { type: "integer", minimum: 0 },
     },
     limit: {
       name: "limit",
@@ -353,7 +366,8 @@ function querySchemas(): Record<string, unknown> {
     Pagination: {
       type: "object",
       properties: {
-        page: { type: "integer", description: "Offset pages only (not with `after`)." },
+        page: { type: "integer", description: "Pages by `page` (or `limit` alone) only." },
+        offset: { type: "integer", description: "Pages by `offset` only: the rows skipped." },
         limit: { type: "integer", description: "The page size used (after clamping)." },
         total_rows: { type: "integer", description: "Left out with `count=none`." },
         total_pages: { type: "integer", description: "Left out with `count=none`." },

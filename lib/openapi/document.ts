@@ -19,6 +19,7 @@ import {
   rowSchema,
   type TableNames,
   tableNames,
+  tableParameters,
   tableSummary,
   tableTag,
 } from "./tables.ts";
@@ -86,11 +87,16 @@ export function buildDocument(
   for (const endpoint of inTagOrder(routes, [...TAGS, ...merged.tags])) {
     addEndpoint(paths, endpoint, { config, tables, can, parts: merged, usedTables });
   }
+  const parameterComponents = parameters(config, options.docAssets ?? [], merged.parameters);
   for (const [table, names] of tables) {
     // A model per table the caller uses through a path or may read.
     if (!usedTables.has(table) && !can("r", table)) continue;
     schemas[names.row] = rowSchema(table);
     schemas[names.insert] = insertSchema(table);
+    // The parameters its read path refers to, with its own examples.
+    if (usedTables.has(table) && can("r", table)) {
+      Object.assign(parameterComponents, tableParameters(names, parameterComponents));
+    }
   }
   const tableTags = [...tables].filter(([t]) => usedTables.has(t)).map(([t, n]) => tableTag(t, n));
   const document: OpenApiDocument = {
@@ -107,7 +113,7 @@ export function buildDocument(
     paths,
     components: {
       schemas,
-      parameters: parameters(config, options.docAssets ?? [], merged.parameters),
+      parameters: parameterComponents,
       headers: { ...headers(), ...merged.headers },
       securitySchemes: securitySchemes(),
     },

@@ -44,6 +44,7 @@
 import type { Config } from "../config.ts";
 import type { TableInfo } from "../db/catalog.ts";
 import { buildDocument, type OpenApiDocument, type OpenApiOptions } from "./document.ts";
+import { parameters } from "./components.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { DocumentPart } from "./part.ts";
 
@@ -70,4 +71,19 @@ export function buildOpenApi(
   options: OpenApiOptions = {},
 ): OpenApiDocument {
   return buildDocument(catalog, config, routes.endpoints, routes.parts, options);
+}
+
+/**
+ * The query parameters an endpoint row documents, as clients write them (`rowOffset` is
+ * `offset`): what the endpoint accepts, so the document and the check of unknown parameters
+ * cannot disagree. Only the generic parameter components are known here.
+ */
+export function queryParameterNames(endpoint: Endpoint, config: Config): string[] {
+  const components = parameters(config, [], {}) as Record<string, { in: string; name: string }>;
+  return (endpoint.parameters ?? []).flatMap((key) => {
+    if (!Object.hasOwn(components, key)) {
+      throw new Error(`${endpoint.operationId}: no generic parameter component "${key}"`);
+    }
+    return components[key].in === "query" ? [components[key].name] : [];
+  });
 }

@@ -11,7 +11,7 @@ import { FORMATS } from "../encode/formats.ts";
 import type { Endpoint, SuccessBody } from "./endpoint.ts";
 import type { JsonSchema } from "./json_schema.ts";
 import type { Content } from "./part.ts";
-import type { TableNames } from "./tables.ts";
+import { type TableNames, tableParameterName } from "./tables.ts";
 
 /** What an operation needs besides its row. */
 export interface OperationContext {
@@ -43,7 +43,11 @@ export function buildOperation(
     if (table && name === "table") continue;
     parameters.push(ref("parameters", component));
   }
-  for (const name of endpoint.parameters ?? []) parameters.push(ref("parameters", name));
+  for (const name of endpoint.parameters ?? []) {
+    // A table's read takes the parameter with that table's example (what "Try it out" sends).
+    const own = table && endpoint.tableOp === "r" && Object.hasOwn(table.examples, name);
+    parameters.push(ref("parameters", own ? tableParameterName(table, name) : name));
+  }
 
   const operation: Record<string, unknown> = {
     tags: [table ? table.display : endpoint.tag],

@@ -19,6 +19,8 @@ export interface TableNames {
   row: string;
   /** Component name of the insert schema. */
   insert: string;
+  /** Examples of the table's read parameters, from its own columns (see {@link readExamples}). */
+  examples: Record<string, string>;
 }
 
 /**
@@ -40,9 +42,63 @@ export function tableNames(
   const names = new Map<TableInfo, TableNames>();
   for (const table of catalog) {
     const display = tableDisplayName(table);
-    names.set(table, { display, row: unique(display), insert: unique(`${display}.insert`) });
+    names.set(table, {
+      display,
+      row: unique(display),
+      insert: unique(`${display}.insert`),
+      examples: readExamples(table),
+    });
   }
   return names;
+}
+
+/** A column name as the filter, sort and select grammar writes it (`\\` escapes `,` `:` `|` `\\`). */
+function grammarName(name: string): string {
+  return name.replace(/[\\,:|]/g, "\\$&");
+}
+
+/** Nested types (lists, arrays, structs, maps, unions) are left out of the sort example. */
+const NESTED = /\[|^(STRUCT|MAP|UNION)\(/i;
+
+/** Most columns the select example names. */
+const SELECT_EXAMPLE_COLUMNS = 5;
+
+/**
+ * Examples of a table's read parameters, written from its own columns as a client types them
+ * (not percent-encoded: clients encode them once), so Swagger UI's "Try it out", which sends the
+ * examples it is given, answers 200 with rows of any table: `filter` keeps rows whose first text
+ * column is set (`name:like:%`; without one, whose first scalar column is not NULL), `sort`
+ * orders by the first scalar column of the primary key (else of the table) descending, `select`
+ * names up to five columns. Writes get none: nothing is changed by an example.
+ */
+export function readExamples(table: TableInfo): Record<string, string> {
+  const scalar = table.columns.filter((c) => !NESTED.test(c.type));
+  const key = scalar.find((c) => c.primaryKey) ?? scalar[0];
+  const text = table.columns.find((c) => c.type === "VARCHAR");
+  const examples: Record<string, string> = {};
+  if (text) examples.filter = `${grammarName(text.name)}:like:%`;
+  else if (key) examples.filter = `${grammarName(key.name)}:is:notnull`;
+  if (key) examples.sort = `${grammarName(key.name)}:desc`;
+  const shown = table.columns.slice(0, SELECT_EXAMPLE_COLUMNS).map((c) => grammarName(c.name));
+  if (shown.length) examples.select = shown.join(",");
+  return examples;
+}
+
+/** The component name of a table's copy of parameter `name` (with the table's example). */
+export function tableParameterName(names: TableNames, name: string): string {
+  return `${names.row}.${name}`;
+}
+
+/** The parameter components of a table's reads: the generic ones with the table's examples. */
+export function tableParameters(
+  names: TableNames,
+  generic: Record<string, unknown>,
+): Record<string, unknown> {
+  const own: Record<string, unknown> = {};
+  for (const [name, example] of Object.entries(names.examples)) {
+    own[tableParameterName(names, name)] = { ...generic[name] as object, example };
+  }
+  return own;
 }
 
 /** The info paragraph naming the tables the caller may read. */

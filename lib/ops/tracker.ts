@@ -297,14 +297,26 @@ function uriOf(
   const q = target.indexOf("?");
   let path = q < 0 ? target : target.slice(0, q);
   const search = q < 0 ? "" : target.slice(q);
-  const query = record?.query;
-  if (query?.inPath && query.sql !== null) {
-    const at = path.indexOf("/query/") + "/query/".length;
-    const end = path.lastIndexOf("/result.");
-    if (at > 6 && end >= at) {
-      const shown = renderSql(query.sql, mode, secret) ?? REDACTED;
-      path = `${path.slice(0, at)}${encodeURIComponent(shown)}${path.slice(end)}`;
-    }
+  // A GET query's SQL, also when the request was refused before its query was noted (a bad key,
+  // an unknown parameter): any `/query/{sql}/result.` path is rendered, never logged as sent.
+  const at = path.indexOf("/query/") + "/query/".length;
+  const end = path.lastIndexOf("/result.");
+  if (at > 6 && end >= at) {
+    const query = record?.query;
+    const sql = query?.inPath && query.sql !== null
+      ? query.sql
+      : decodedSegment(path.slice(at, end));
+    const shown = sql === null ? REDACTED : renderSql(sql, mode, secret) ?? REDACTED;
+    path = `${path.slice(0, at)}${encodeURIComponent(shown)}${path.slice(end)}`;
   }
   return redactUri(`${path}${search}`, secret);
+}
+
+/** A percent-encoded path segment decoded once, or null when it is not valid encoding. */
+function decodedSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }

@@ -81,10 +81,34 @@ export function requireTable(tables: readonly TableInfo[], ref: TableRef): Table
  * identifiers are case-insensitive), then the same with surrounding spaces trimmed.
  */
 export function findColumn(table: TableInfo, name: string): ColumnInfo | null {
-  const lookup = (n: string) =>
-    table.columns.find((c) => c.name === n) ??
-      table.columns.find((c) => c.name.toLowerCase() === n.toLowerCase()) ?? null;
+  const index = columnIndex(table);
+  const lookup = (n: string) => index.exact.get(n) ?? index.folded.get(n.toLowerCase()) ?? null;
   return lookup(name) ?? (name.trim() !== name ? lookup(name.trim()) : null);
+}
+
+/** A table's columns by name and by lower-cased name (the first of each), built once. */
+interface ColumnIndex {
+  /** How many columns the table had when indexed (a table built step by step is re-indexed). */
+  count: number;
+  exact: Map<string, ColumnInfo>;
+  folded: Map<string, ColumnInfo>;
+}
+
+const COLUMN_INDEXES = new WeakMap<TableInfo, ColumnIndex>();
+
+/** The column index of a table: lookups cost O(1), so naming n columns costs O(n). */
+function columnIndex(table: TableInfo): ColumnIndex {
+  let index = COLUMN_INDEXES.get(table);
+  if (index === undefined || index.count !== table.columns.length) {
+    index = { count: table.columns.length, exact: new Map(), folded: new Map() };
+    for (const column of table.columns) {
+      if (!index.exact.has(column.name)) index.exact.set(column.name, column);
+      const folded = column.name.toLowerCase();
+      if (!index.folded.has(folded)) index.folded.set(folded, column);
+    }
+    COLUMN_INDEXES.set(table, index);
+  }
+  return index;
 }
 
 /** Like {@link findColumn}, but an unknown name is a 400 `unknown_column` naming `source`. */

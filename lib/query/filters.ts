@@ -177,6 +177,36 @@ export function unescapeValue(text: string): string {
   return text.replace(/\\([,:|\\])/g, "$1");
 }
 
+/** Most conditions one request may give (all its `filter`s, or its `where`). */
+export const MAX_CONDITIONS = 1000;
+
+/** Most values one `in` or `nin` condition may list. */
+export const MAX_LIST_VALUES = 10_000;
+
+/** `conditions`, or `bad_filter` when there are more than {@link MAX_CONDITIONS}. */
+export function limitConditions(conditions: Condition[]): Condition[] {
+  if (conditions.length > MAX_CONDITIONS) {
+    throw new ApiError(
+      "bad_filter",
+      `Too many conditions: ${conditions.length}; a request may give at most ${MAX_CONDITIONS}.`,
+      { extra: { max_conditions: MAX_CONDITIONS } },
+    );
+  }
+  return conditions;
+}
+
+function limitList<T>(values: T[], source: string): T[] {
+  if (values.length > MAX_LIST_VALUES) {
+    throw new ApiError(
+      "bad_filter",
+      `Invalid ${source}: ${values.length} values; "in" and "nin" take at most ` +
+        `${MAX_LIST_VALUES}.`,
+      { extra: { max_list_values: MAX_LIST_VALUES } },
+    );
+  }
+  return values;
+}
+
 /** Parses a `filter=` or `where=` value into conditions (empty text: none). */
 export function parseFilter(text: string, param: "filter" | "where"): Condition[] {
   if (text === "") return [];
@@ -195,7 +225,8 @@ export function parseFilter(text: string, param: "filter" | "where"): Condition[
     const row = OPERATORS[op];
     if (row.arity === "keyword") condition.keyword = parseKeyword(unescapeValue(rest), source);
     else if (row.arity === "list") {
-      condition.values = splitEscaped(rest, "|").map((v) => ({ text: unescapeValue(v) }));
+      condition.values = limitList(splitEscaped(rest, "|"), source)
+        .map((v) => ({ text: unescapeValue(v) }));
     } else condition.values = [{ text: unescapeValue(rest) }];
     return condition;
   });
@@ -208,7 +239,7 @@ export function parseFilter(text: string, param: "filter" | "where"): Condition[
  */
 export function parseWhereBody(where: JsonValue): Condition[] {
   if (Array.isArray(where)) {
-    return where.map((item, i) => {
+    return limitConditions(where.map((item, i) => {
       const source = `where[${i}]`;
       if (typeof item !== "object" || item === null || Array.isArray(item)) {
         throw badFilter(
@@ -236,7 +267,7 @@ export function parseWhereBody(where: JsonValue): Condition[] {
         if (!Array.isArray(value) || value.length === 0) {
           throw badFilter(`${source}.value must be a non-empty array for "${name}".`);
         }
-        condition.values = value.map((v) => ({ json: v }));
+        condition.values = limitList(value, source).map((v) => ({ json: v }));
       } else {
         if (value === undefined) throw badFilter(`${source}.value is missing.`);
         if (value === null) {
@@ -245,15 +276,17 @@ export function parseWhereBody(where: JsonValue): Condition[] {
         condition.values = [{ json: value }];
       }
       return condition;
-    });
+    }));
   }
   if (typeof where === "object" && where !== null && !(where instanceof JsonNumber)) {
-    return Object.entries(where as Record<string, JsonValue>).map(([column, value]) => {
-      const source = `where.${column}`;
-      return value === null
-        ? { column, op: "is", values: [], keyword: "null", source }
-        : { column, op: "eq", values: [{ json: value }], source };
-    });
+    return limitConditions(
+      Object.entries(where as Record<string, JsonValue>).map(([column, value]) => {
+        const source = `where.${column}`;
+        return value === null
+          ? { column, op: "is", values: [], keyword: "null", source }
+          : { column, op: "eq", values: [{ json: value }], source };
+      }),
+    );
   }
   throw badFilter(
     '"where" must be an object ({"id": 1}) or an array ([{"column": "id", "op": "eq", "value": 1}]).',

@@ -35,7 +35,7 @@ export interface PageMeta {
 }
 
 /** Query parameters links set themselves. */
-const LINK_PARAMS = new Set(["page", "limit", "links", "after"]);
+const LINK_PARAMS = new Set(["page", "limit", "links", "after", "offset"]);
 
 function href(path: string, query: readonly [string, string][], extra: [string, string][]): string {
   const kept = query.filter(([k]) => !LINK_PARAMS.has(k));
@@ -57,6 +57,33 @@ export function pageLinks(
   if (page > 1) links.prev = at(page - 1);
   if (totalPages !== null ? page < totalPages : hasMore) links.next = at(page + 1);
   if (totalPages !== null && totalPages > 0) links.last = at(totalPages);
+  return links;
+}
+
+/**
+ * Links of pages by `offset`: self, first (offset 0), prev (offset > 0), next (more rows follow),
+ * last (the count is known and non-zero: the page of this walk that holds the last row).
+ */
+export function offsetLinks(
+  path: string,
+  query: readonly [string, string][],
+  limit: number,
+  offset: number,
+  total: number | null,
+  hasMore: boolean,
+): Record<string, string> {
+  const at = (o: number) =>
+    href(path, query, [["limit", String(limit)], ["offset", String(o)], ["links", "true"]]);
+  const links: Record<string, string> = { self: at(offset), first: at(0) };
+  if (offset > 0) links.prev = at(Math.max(0, offset - limit));
+  if (hasMore) links.next = at(offset + limit);
+  if (total !== null && total > 0) {
+    links.last = at(
+      offset < total
+        ? offset + Math.floor((total - 1 - offset) / limit) * limit
+        : Math.max(0, total - limit),
+    );
+  }
   return links;
 }
 
@@ -95,7 +122,8 @@ export function pageMeta(
   const pagination: Record<string, unknown> = {};
   const headers: Record<string, string> = {};
   const totalPages = outcome.total === null ? null : Math.ceil(outcome.total / mode.limit);
-  if (mode.kind === "page") pagination.page = mode.page;
+  if (mode.kind === "page" && mode.byOffset) pagination.offset = mode.offset;
+  else if (mode.kind === "page") pagination.page = mode.page;
   pagination.limit = mode.limit;
   if (outcome.total !== null) {
     pagination.total_rows = outcome.total;
@@ -110,9 +138,18 @@ export function pageMeta(
   }
   const meta: Record<string, unknown> = { pagination };
   if (plan.links) {
-    const links = mode.kind === "page"
-      ? pageLinks(request.path, request.query, mode.limit, mode.page, totalPages, outcome.hasMore)
-      : cursorLinks(request.path, request.query, mode.limit, request.after, outcome.nextCursor);
+    const links = mode.kind === "cursor"
+      ? cursorLinks(request.path, request.query, mode.limit, request.after, outcome.nextCursor)
+      : mode.byOffset
+      ? offsetLinks(
+        request.path,
+        request.query,
+        mode.limit,
+        mode.offset,
+        outcome.total,
+        outcome.hasMore,
+      )
+      : pageLinks(request.path, request.query, mode.limit, mode.page, totalPages, outcome.hasMore);
     meta._links = links;
     headers.link = linkHeader(links);
   }

@@ -6,7 +6,8 @@
  * Query parameters:
  * - `filter=col:op:value,...` (see `filters.ts`), repeatable (all conditions ANDed);
  * - `sort=col[:asc|desc],...`; `select=col,...`;
- * - `page`, `limit` (positive integers; `limit` above `max_rows_per_page` is clamped and said so);
+ * - `page`, `limit` (positive integers; `limit` above `max_rows_per_page` is clamped and said so),
+ *   or `offset` (rows to skip, from 0) with `limit` instead of `page`;
  * - `after=<cursor>` keyset pagination (instead of `page`);
  * - `count=exact|none`; `links=true|false`; `format=` (handled by content negotiation).
  *
@@ -29,6 +30,7 @@ import { type ColumnInfo, type TableInfo, tableParts } from "../db/catalog.ts";
 import { quoteIdentifier } from "../sql/mod.ts";
 import {
   type Condition,
+  limitConditions,
   parseFilter,
   planCondition,
   splitEscaped,
@@ -52,6 +54,8 @@ export interface ReadRequest {
   select: string[] | null;
   page: number | null;
   limit: number | null;
+  /** Rows to skip (`offset`, instead of `page`), or null. */
+  offset: number | null;
   /** The `after` cursor ('' starts a cursor walk), or null. */
   after: string | null;
   count: "exact" | "none";
@@ -78,22 +82,41 @@ export function parseFlag(value: string | null, name: string): boolean {
   throw new ApiError("invalid_request", `Invalid ${name} "${value}": use true, 1, false or 0.`);
 }
 
-function positiveInteger(value: string | null, name: "page" | "limit"): number | null {
+function positiveInteger(
+  value: string | null,
+  name: "page" | "limit" | "offset",
+  least = 1,
+): number | null {
   if (value === null) return null;
   const n = /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1)) {
+  if (!(n >= least)) {
     throw new ApiError(
       "bad_pagination",
-      `Invalid ${name} "${value}": ${name} must be a positive integer.`,
+      `Invalid ${name} "${value}": ${name} must be a ` +
+        (least === 0 ? "non-negative integer." : "positive integer."),
     );
   }
   return n;
 }
 
-/** Parses `sort=col[:asc|desc],...` (escapes as in filters). */
+/** Most keys a `sort` may name (a cursor's keyset condition grows with their square). */
+export const MAX_SORT_KEYS = 32;
+
+/** Most columns a `select` may name (each at most once). */
+export const MAX_SELECT_COLUMNS = 1000;
+
+/** Parses `sort=col[:asc|desc],...` (escapes as in filters); at most {@link MAX_SORT_KEYS} keys. */
 export function parseSort(text: string | null): SortKey[] {
   if (text === null || text === "") return [];
-  return splitEscaped(text, ",").map((part) => {
+  const parts = splitEscaped(text, ",");
+  if (parts.length > MAX_SORT_KEYS) {
+    throw new ApiError(
+      "bad_sort",
+      `Invalid sort: ${parts.length} keys; a sort may name at most ${MAX_SORT_KEYS}.`,
+      { extra: { max_sort_keys: MAX_SORT_KEYS } },
+    );
+  }
+  return parts.map((part) => {
     const [column, direction = "asc"] = splitEscaped(part, ":", 2);
     const name = unescapeValue(column);
     if (name.trim() === "") {
@@ -110,10 +133,23 @@ export function parseSort(text: string | null): SortKey[] {
   });
 }
 
-/** Parses `select=col,...` (escapes as in filters); `*` or nothing means every column. */
+/**
+ * Parses `select=col,...` (escapes as in filters); `*` or nothing means every column. More than
+ * {@link MAX_SELECT_COLUMNS} names is a 400 `bad_select` (a repeated column is one too, found when
+ * the names are resolved: {@link planRead}).
+ */
 export function parseSelect(text: string | null): string[] | null {
   if (text === null || text.trim() === "" || text.trim() === "*") return null;
-  return splitEscaped(text, ",").map((part) => {
+  const parts = splitEscaped(text, ",");
+  if (parts.length > MAX_SELECT_COLUMNS) {
+    throw new ApiError(
+      "bad_select",
+      `Invalid select: ${parts.length} columns; a select may name at most ` +
+        `${MAX_SELECT_COLUMNS}, each once (leave select out for every column).`,
+      { extra: { max_select_columns: MAX_SELECT_COLUMNS } },
+    );
+  }
+  return parts.map((part) => {
     const name = unescapeValue(part);
     if (name.trim() === "") {
       throw new ApiError("invalid_request", `Invalid select "${text}": a column name is empty.`);
@@ -126,11 +162,19 @@ export function parseSelect(text: string | null): string[] | null {
 export function parseReadRequest(table: string, params: URLSearchParams): ReadRequest {
   const page = positiveInteger(singleParam(params, "page"), "page");
   const limit = positiveInteger(singleParam(params, "limit"), "limit");
+  const offset = positiveInteger(singleParam(params, "offset"), "offset", 0);
   const after = singleParam(params, "after");
   if (after !== null && page !== null) {
     throw new ApiError(
       "bad_pagination",
       "page and after cannot be combined: use page for offset pages or after for cursor pages.",
+    );
+  }
+  if (offset !== null && (page !== null || after !== null)) {
+    throw new ApiError(
+      "bad_pagination",
+      `offset cannot be combined with ${page !== null ? "page" : "after"}: ` +
+        "use offset (with limit), page (with limit) or after for cursor pages.",
     );
   }
   const count = (singleParam(params, "count") ?? "exact").trim().toLowerCase();
@@ -139,11 +183,12 @@ export function parseReadRequest(table: string, params: URLSearchParams): ReadRe
   }
   return {
     table: parseTableName(table),
-    filters: params.getAll("filter").flatMap((f) => parseFilter(f, "filter")),
+    filters: limitConditions(params.getAll("filter").flatMap((f) => parseFilter(f, "filter"))),
     sort: parseSort(singleParam(params, "sort")),
     select: parseSelect(singleParam(params, "select")),
     page,
     limit,
+    offset,
     after,
     count,
     links: parseFlag(singleParam(params, "links"), "links"),
@@ -165,7 +210,8 @@ export interface OrderKey {
 /** How a read is paged. */
 export type ReadMode =
   | { kind: "all"; cap: number }
-  | { kind: "page"; page: number; limit: number; offset: number }
+  /** Offset pages: by `page` (`offset` = (page - 1) × limit), or by `offset` (`byOffset`). */
+  | { kind: "page"; page: number; limit: number; offset: number; byOffset?: boolean }
   | { kind: "cursor"; limit: number; after: SqlFragment | null };
 
 /** A read planned against the live table. */
@@ -225,19 +271,27 @@ function orderKey(column: ColumnInfo, direction: "asc" | "desc"): OrderKey {
 
 /** Plans `request` against `table`; every problem is a 400 naming the offending part. */
 export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLimits): ReadPlan {
-  const columns = request.select
-    ? request.select.map((name) => requireColumn(table, name, "select"))
-    : table.columns;
+  const columns = request.select ? selectColumns(request.select, table) : table.columns;
   const where = request.filters.map((c) => planCondition(c, table));
-  const order = request.sort.map((key) =>
-    orderKey(requireColumn(table, key.column, `sort ${key.column}:${key.direction}`), key.direction)
-  );
-  const paged = request.page !== null || request.limit !== null || request.after !== null;
+  const sorted = new Set<ColumnInfo>();
+  const order = request.sort.map((key) => {
+    const source = `sort ${key.column}:${key.direction}`;
+    const column = requireColumn(table, key.column, source);
+    if (sorted.has(column)) {
+      throw new ApiError(
+        "bad_sort",
+        `Invalid ${source}: column "${column.name}" is already a sort key.`,
+        { extra: { column: column.name } },
+      );
+    }
+    sorted.add(column);
+    return orderKey(column, key.direction);
+  });
+  const paged = request.page !== null || request.limit !== null || request.after !== null ||
+    request.offset !== null;
   const ties = tieBreakers(table);
   if (ties && (paged || order.length)) {
-    for (const column of ties) {
-      if (!order.some((k) => k.column === column)) order.push(orderKey(column, "asc"));
-    }
+    for (const column of ties) if (!sorted.has(column)) order.push(orderKey(column, "asc"));
   }
   const cursorKeys = ties ? order : null;
 
@@ -260,6 +314,9 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
       ? null
       : keysetPredicate(cursorKeys, decodeCursor(request.after, table, cursorKeys));
     mode = { kind: "cursor", limit, after };
+  } else if (request.offset !== null) {
+    const offset = request.offset;
+    mode = { kind: "page", page: Math.floor(offset / limit) + 1, limit, offset, byOffset: true };
   } else if (paged) {
     const page = request.page ?? 1;
     const offset = (page - 1) * limit;
@@ -289,6 +346,23 @@ export function planRead(request: ReadRequest, table: TableInfo, limits: ReadLim
         )
       ),
   };
+}
+
+/** The columns of a `select`, resolved; a column named twice (in any spelling) is `bad_select`. */
+function selectColumns(names: readonly string[], table: TableInfo): ColumnInfo[] {
+  const seen = new Set<ColumnInfo>();
+  return names.map((name) => {
+    const column = requireColumn(table, name, "select");
+    if (seen.has(column)) {
+      throw new ApiError(
+        "bad_select",
+        `Invalid select: column "${column.name}" is named more than once.`,
+        { extra: { column: column.name } },
+      );
+    }
+    seen.add(column);
+    return column;
+  });
 }
 
 // --- cursors ---

@@ -26,6 +26,7 @@ import { JsonNumber, type JsonValue } from "../json.ts";
 import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
 import {
   type Condition,
+  limitConditions,
   parseFilter,
   parseWhereBody,
   planCondition,
@@ -317,7 +318,7 @@ export function parseDeleteRequest(
   params: URLSearchParams,
   prefer: WritePreferences,
 ): DeleteRequest {
-  const where = params.getAll("where").flatMap((w) => parseFilter(w, "where"));
+  const where = limitConditions(params.getAll("where").flatMap((w) => parseFilter(w, "where")));
   if (where.length === 0) {
     throw new ApiError(
       "where_required",

@@ -17,8 +17,8 @@
  */
 
 import { ApiError } from "../errors.ts";
-import type { JsonValue } from "../json.ts";
-import { bindParams, type Params } from "../db/bind.ts";
+import { JsonNumber, type JsonValue } from "../json.ts";
+import { bindParams, checkParams, type Params } from "../db/bind.ts";
 import { invalidateCatalog } from "../db/catalog.ts";
 import type { ConnectionPool, Lease } from "../db/pool.ts";
 import {
@@ -31,7 +31,7 @@ import {
   rollback,
 } from "../db/run.ts";
 import { leasedSource } from "../db/leased.ts";
-import type { ResultSource } from "../db/rows.ts";
+import { type ResultSource, rowsAffectedOf } from "../db/rows.ts";
 import {
   type DuckDBExtractedStatements,
   type DuckDBPreparedStatement,
@@ -67,8 +67,12 @@ export interface RawQuery {
   params?: Params;
 }
 
-/** Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`. */
-export function parseRawQuery(body: JsonValue): RawQuery {
+/**
+ * Validates a `POST /query` body: `{"sql": string, "params"?: array | object}`; the params are
+ * converted for binding here (at most 64 levels deep and 10,000 values, see `checkParams`), under
+ * the request's `guard` when given (the conversion counts against `query_timeout`).
+ */
+export function parseRawQuery(body: JsonValue, guard?: Guard): RawQuery {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ApiError("invalid_request", 'The body must be a JSON object like {"sql": "..."}.');
   }
@@ -84,9 +88,13 @@ export function parseRawQuery(body: JsonValue): RawQuery {
     throw new ApiError("sql_required", 'SQL query is required: send {"sql": "..."}.');
   }
   if (typeof sql !== "string") throw new ApiError("invalid_request", '"sql" must be a string.');
-  if (params !== undefined && params !== null && typeof params !== "object") {
+  if (
+    params !== undefined && params !== null &&
+    (typeof params !== "object" || params instanceof JsonNumber)
+  ) {
     throw new ApiError("invalid_request", '"params" must be an array or an object.');
   }
+  if (params !== undefined && params !== null) checkParams(params as Params, guard);
   return { sql, params: (params ?? undefined) as Params | undefined };
 }
 
@@ -305,7 +313,7 @@ async function runSingle(
     return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   const result = await retryOnConflict(() => guarded(lease, guard, () => statement.run()));
-  return changesOrRows(result, lease, guard, started, dirty);
+  return await changesOrRows(result, lease, guard, started, dirty);
 }
 
 /**
@@ -340,19 +348,19 @@ function readOnlyErrors(source: ResultSource): ResultSource {
   };
 }
 
-function changesOrRows(
+async function changesOrRows(
   result: DuckDBResult,
   lease: Lease,
   guard: Guard,
   started: number,
   dirty: boolean,
-): Outcome {
+): Promise<Outcome> {
   if (result.returnType === ResultReturnType.QUERY_RESULT) {
     return { kind: "rows", source: leasedSource(result, lease, guard, { dirty }), dirty };
   }
   return {
     kind: "changes",
-    rowsAffected: result.returnType === ResultReturnType.CHANGED_ROWS ? result.rowsChanged : 0,
+    rowsAffected: await rowsAffectedOf(result),
     elapsedMs: Math.round((performance.now() - started) * 1000) / 1000,
     dirty,
   };
@@ -457,8 +465,8 @@ async function runWritingScript(script: Script): Promise<Outcome> {
           await authorizeStatement(script, i, type);
           if (statement.parameterCount > 0) bindParams(statement, query.params);
           const result = await guarded(lease, guard, () => statement.run());
-          if (result.returnType === ResultReturnType.CHANGED_ROWS) {
-            rowsAffected += result.rowsChanged;
+          if (result.returnType !== ResultReturnType.QUERY_RESULT) {
+            rowsAffected += await rowsAffectedOf(result);
           }
           last = result;
         } finally {

@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { JsonNumber, parseJson, readBodyText } from "../../lib/http/body.ts";
+import { JsonNumber, MAX_JSON_DEPTH, parseJson, readBodyText } from "../../lib/http/body.ts";
+import { jsonDepth } from "../../lib/json.ts";
 import { ApiError } from "../../lib/errors.ts";
 
 Deno.test("parseJson() keeps integers beyond 2^53 and inexact decimals exactly", () => {
@@ -37,4 +38,22 @@ Deno.test("readBodyText() refuses bodies above the limit, declared or streamed",
   );
   const invalid = new Request("http://x/", { method: "POST", body: new Uint8Array([0xff, 0xfe]) });
   await rejects(readBodyText(invalid, 10), (err: ApiError) => err.code === "invalid_json");
+});
+
+Deno.test("parseJson() refuses arrays and objects nested deeper than MAX_JSON_DEPTH, in one scan", () => {
+  const nest = (depth: number) => "[".repeat(depth) + "1" + "]".repeat(depth);
+  deepEqual(parseJson(nest(MAX_JSON_DEPTH)), JSON.parse(nest(MAX_JSON_DEPTH)));
+  for (const depth of [MAX_JSON_DEPTH + 1, 1000, 100_000]) {
+    throws(
+      () => parseJson(nest(depth)),
+      (err: ApiError) =>
+        err.code === "invalid_request" && err.status === 400 &&
+        err.message.includes(`${MAX_JSON_DEPTH}`) && err.extra.max_depth === MAX_JSON_DEPTH,
+    );
+  }
+  // brackets inside strings do not count; objects count like arrays
+  deepEqual(parseJson(`{"a": "${"[".repeat(500)}"}`), { a: "[".repeat(500) });
+  const objects = '{"a":'.repeat(MAX_JSON_DEPTH + 1) + "1" + "}".repeat(MAX_JSON_DEPTH + 1);
+  throws(() => parseJson(objects), (err: ApiError) => err.code === "invalid_request");
+  equal(jsonDepth(`["\\"[", {"b": [[]]}]`), 4);
 });

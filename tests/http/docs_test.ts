@@ -83,3 +83,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: 'GET /docs: "Try it out" on a table\'s read sends its own examples, encoded once',
+  ignore: Deno.env.get("CI") !== "true" &&
+    !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using t = await startAuthServer();
+    const admin = t.as(t.keys.admin);
+    const sql = `CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR);
+      INSERT INTO users VALUES (1, '100%'), (2, NULL);
+      CREATE TABLE "a%b" ("v,1" VARCHAR, n INTEGER); INSERT INTO "a%b" VALUES ('x%41', 1)`;
+    equal((await t.query(sql, undefined, admin)).status, 200);
+    const profile = await Deno.makeTempDir({ prefix: "duckserve-chromium-" });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+      timeout: 30_000,
+    });
+    try {
+      const sent: string[] = [];
+      context.on("request", (r) => r.url().includes("/api/") && sent.push(r.url()));
+      const page = context.pages()[0] ?? await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${t.url}/docs`);
+      await page.fill("#api-key", t.keys.admin);
+      await page.click("#key-form button[type=submit]");
+      await page.getByText("Using your key").waitFor();
+      // Swagger UI escapes the operation ids in element ids (CSS.escape).
+      const cases = [
+        ["operations-users-readRows\\.users", '"name": "100%"', "/api/users?"],
+        ["operations-a\\%b-readRows\\.a\\%b", '"v,1": "x%41"', "/api/a%25b?"],
+      ];
+      for (const [id, row, path] of cases) {
+        const operation = page.locator(`xpath=//*[@id="${id}"]`);
+        await operation.locator(".opblock-summary").click();
+        await operation.locator(".try-out__btn").click();
+        await operation.locator("button.execute").click();
+        const status = operation.locator(".live-responses-table tr.response .response-col_status");
+        await status.waitFor();
+        const body = await operation.locator(".live-responses-table .microlight").first()
+          .innerText();
+        equal((await status.innerText()).trim(), "200", body);
+        ok(body.includes(row), body);
+        const url = sent.find((u) => u.includes(path))!;
+        ok(url, `${path} in ${sent.join(" ")}`);
+        match(url, /filter=[^&]*%3Alike%3A%25(&|$)/, "the % of the example encoded once");
+        ok(!url.includes("%2525"), url);
+      }
+    } finally {
+      await context.close();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});

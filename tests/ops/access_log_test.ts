@@ -29,14 +29,19 @@ Deno.test("the access log writes one Caddy-shaped line per request, keys never i
     });
     // The key everywhere a client might put it: headers, a query parameter, the SQL of the URI.
     const sql = `SELECT id, '${key}' AS leaked FROM t WHERE name = 'a'`;
-    const get = await t.request(`${sqlPath(sql, "csv")}?api_key=${key}&token=x`, {
-      headers: { authorization: `Bearer ${key}`, cookie: `session=${key}` },
-    });
+    const headers = { authorization: `Bearer ${key}`, cookie: `session=${key}` };
+    const get = await t.request(sqlPath(sql, "csv"), { headers });
     equal(get.status, 200);
+    // Unknown query parameters are refused (issue 17), and logged with key-like values redacted.
+    const withSecrets = await t.request(`${sqlPath(sql, "csv")}?api_key=${key}&token=x`, {
+      headers,
+    });
+    equal(withSecrets.status, 400);
+    equal(withSecrets.body.code, "unknown_parameter");
     await t.request("/api/t?limit=5", { headers: t.as(key) });
     await t.request("/api/t?limit=5", { headers: t.as(key) });
     await t.request("/tables", { headers: { "x-api-key": "dsk_wrongwro_" + "x".repeat(43) } });
-    const lines = await readLines(log, 6);
+    const lines = await readLines(log, 7);
     const text = Deno.readTextFileSync(log);
     equal(text.includes(key), false, "the key appears in the access log");
     equal(text.includes(key.slice(13)), false, "the key's secret part appears");
@@ -56,14 +61,18 @@ Deno.test("the access log writes one Caddy-shaped line per request, keys never i
       match(line.request.host, /^127\.0\.0\.1:\d+$/);
       ok(line.request_id);
     }
-    const csv = lines.find((l) => l.route === "/duckdb/query/*")!;
+    const csv = lines.find((l) => l.route === "/duckdb/query/*" && l.status === 200)!;
     equal(csv.status, 200);
     equal(csv.key_id, key.split("_")[1]);
     equal(csv.role, "admin");
     equal(csv.rows, 1);
     equal(csv.sql, "SELECT id, ? AS leaked FROM t WHERE name = ?");
     match(csv.request.uri, /^\/duckdb\/query\/SELECT%20id%2C%20%3F%20AS%20leaked/);
-    match(csv.request.uri, /\/result\.csv\?api_key=REDACTED&token=REDACTED$/);
+    match(csv.request.uri, /\/result\.csv$/);
+    const secrets = lines.find((l) => l.route === "/duckdb/query/*" && l.status === 400)!;
+    equal(secrets.error_code, "unknown_parameter");
+    match(secrets.request.uri, /\/result\.csv\?api_key=REDACTED&token=REDACTED$/);
+    deepEqual(secrets.request.headers.Authorization, ["REDACTED"]);
     deepEqual(csv.request.headers.Authorization, ["REDACTED"]);
     deepEqual(csv.request.headers.Cookie, ["REDACTED"]);
     ok(csv.size > 0);
@@ -177,4 +186,32 @@ Deno.test("access_log stdout writes the lines on the process's stdout", async ()
   equal(lines.length, 1);
   equal(lines[0].request.uri, "/duckdb/livez");
   equal(lines[0].status, 200);
+});
+
+Deno.test("a GET query refused before it runs logs its SQL as log_sql says, not as sent", async () => {
+  const dir = await Deno.makeTempDir();
+  const log = `${dir}/access.log`;
+  try {
+    await using t = await startAuthServer({ flags: { access_log: log, log_sql: "redacted" } });
+    const sql = "SELECT 'topsecret' AS s";
+    // Refused by the key check, by an unknown parameter, by a bad format parameter.
+    const wrongKey = { "x-api-key": "dsk_wrongwro_" + "x".repeat(43) };
+    equal((await t.request(sqlPath(sql, "csv"), { headers: wrongKey })).status, 401);
+    const own = t.as(t.keys.admin);
+    equal((await t.request(`${sqlPath(sql, "csv")}?nope=1`, { headers: own })).status, 400);
+    equal((await t.request(`${sqlPath(sql, "csv")}?delimiter=xyz`, { headers: own })).status, 400);
+    // Not valid percent-encoding: shown as REDACTED.
+    equal((await t.request("/query/SELECT%20'%zz'/result.json", { headers: own })).status, 400);
+    const lines = await readLines(log, 4);
+    equal(Deno.readTextFileSync(log).includes("topsecret"), false, "a literal was logged");
+    deepEqual(
+      lines.map((l) => l.request.uri.replace(/\?.*$/, "")),
+      [
+        ...Array(3).fill("/duckdb/query/SELECT%20%3F%20AS%20s/result.csv"),
+        "/duckdb/query/REDACTED/result.json",
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
