@@ -24,7 +24,8 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { parseKindValue } from "./config_kinds.ts";
-import { reservedCatalogClash } from "./catalog_name.ts";
+import { catalogNameOf, reservedCatalogClash } from "./catalog_name.ts";
+import { describeDatabases, finishDatabases } from "./config_databases.ts";
 import { ConfigDocumentError, readConfigDocument } from "./config_file.ts";
 import { type Config, CONFIG_KEYS, type ConfigKey } from "./config_keys.ts";
 import { finishNetConfig } from "./config_net.ts";
@@ -147,6 +148,20 @@ function finish(config: Config, cwd: string, report: (line: string) => void): vo
   checkCatalogName(config.database_path, report);
   checkAllowedDirectories(config, report);
   checkExtensions(config, report);
+  config.databases = finishDatabases(
+    config.databases,
+    {
+      mainCatalog: catalogNameOf(config.database_path),
+      database_path: config.database_path,
+      auth_database_path: config.auth_database_path,
+      open: [
+        ...config.allowed_directories,
+        ...(config.temp_directory ? [config.temp_directory] : []),
+      ],
+    },
+    cwd,
+    report,
+  );
   if (config.access_mode === "read_only" && config.database_path === ":memory:") {
     report(
       'invalid access_mode = "read_only": an in-memory database cannot be read-only; set database_path',
@@ -256,7 +271,8 @@ function finishStreamsPrefix(
 /**
  * The configuration as printed by `serve --print-config`, `duckserve config` and
  * `GET {prefix}/admin/config`: durations and sizes as text. No key holds a secret (API keys live
- * hashed in the auth database; TLS keys and the first admin key are files named by path).
+ * hashed in the auth database; TLS keys and the first admin key are files named by path; secret
+ * `databases` options are shown redacted).
  */
 export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
@@ -264,6 +280,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       const value = config[spec.key];
       if (spec.kind === "duration") return [spec.key, formatDuration(value as number)];
       if (spec.key === "route_prefix") return [spec.key, value === "" ? "/" : value];
+      if (spec.key === "databases") return [spec.key, describeDatabases(config.databases)];
       return [spec.key, value];
     }),
   );

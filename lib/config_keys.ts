@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { DatabaseMap } from "./config_databases.ts";
 import type { Kind, KindRule } from "./config_kinds.ts";
 import { NET_KEYS, type NetConfig } from "./config_net.ts";
 import { OPS_KEYS, type OpsConfig } from "./config_ops.ts";
@@ -28,6 +29,7 @@ export interface Config extends NetConfig, OpsConfig {
   port: number;
   route_prefix: string;
   database_path: string;
+  databases: DatabaseMap;
   auth_database_path: string;
   admin_key_file: string | null;
   auth_enabled: boolean;
@@ -94,6 +96,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     "Main database file (relative paths are resolved against the working directory; its " +
       "directory is created), or `:memory:` for a database lost at exit. Names like `Main.db` " +
       "that DuckDB cannot use as a catalog are refused.",
+    { restart: true },
+  ),
+  row(
+    "databases",
+    "map",
+    {},
+    "More databases attached beside the main one, by name: `{path, access_mode, options, " +
+      "hosts, rate_limit}` (JSON in `DUCKDB_DATABASES` and `--databases`; see Several " +
+      "databases). Their tables are `{db}.{table}` and `{db}.{schema}.{table}`. While serving, " +
+      "`POST {prefix}/admin/databases` attaches and detaches.",
     { restart: true },
   ),
   row(

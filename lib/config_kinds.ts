@@ -27,7 +27,8 @@ export type Kind =
   | "enum"
   | "path"
   | "memory"
-  | "rate";
+  | "rate"
+  | "map";
 
 /** What a value must be: its kind and the limits that apply to it. */
 export interface KindRule {
@@ -83,6 +84,8 @@ export function parseKindValue(rule: KindRule, value: unknown): KindResult {
         : accept(value.replace(/\s+/g, ""));
     case "list":
       return parseList(value);
+    case "map":
+      return parseMap(value);
   }
 }
 
@@ -123,4 +126,20 @@ function parseList(value: unknown): KindResult {
     return refuse("a list of non-empty strings");
   }
   return accept(items);
+}
+
+/** A mapping: an object from a document, or the same object as JSON text (env and flags). */
+function parseMap(value: unknown): KindResult {
+  let parsed = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return refuse('a JSON object such as {"sales": {"path": "sales.duckdb"}}');
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return refuse("a mapping of names to entries (JSON in the environment and flags)");
+  }
+  return accept({ ...(parsed as Record<string, unknown>) });
 }

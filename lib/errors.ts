@@ -89,6 +89,11 @@ export const ERROR_CODES = {
   fork_source_gone: [409, "The stream named by Stream-Forked-From was deleted."],
   restart_required: [409, "The configuration changes keys that need a restart (`keys`)."],
   query_canceled: [409, "The query was canceled (`DELETE {prefix}/queries/{request_id}`)."],
+  attach_failed: [
+    409,
+    "The database could not be attached (another process holds its file, the sandbox does " +
+    "not admit its path, or DuckDB refused it) or detached.",
+  ],
   stream_gone: [410, "The stream was deleted (its forks still hold its data)."],
   payload_too_large: [413, "The request body exceeds max_body_size (files: max_upload_size)."],
   uri_too_long: [414, "The request URL is longer than 64 KiB (send SQL in a POST body)."],

@@ -69,6 +69,8 @@ export interface RequestDone {
   readonly sql: string | null;
   /** The error code of a problem answer. */
   readonly error_code: string | null;
+  /** The tenant (the attached database whose `hosts` name the request's `Host`), if any. */
+  readonly tenant?: string | null;
 }
 
 /** One query run on the database for a request (not a read-cache hit). */
@@ -99,7 +101,7 @@ export interface AuthFailed {
 export interface RateLimited {
   readonly request_id: string;
   /** `key`: the role's `rate_limit`; `address`: `anonymous_rate_limit`. */
-  readonly scope: "key" | "address";
+  readonly scope: "key" | "address" | "tenant";
   readonly key_id: string | null;
   readonly role: string | null;
   readonly client_ip: string;

@@ -246,7 +246,7 @@ Deno.test("every auth verb has --help; bad input gives one error line and a non-
         ["permission", "add", "-d", db, "-r", "admin", "-t", "x", "-o", "write"],
         /unknown operation/,
       ],
-      [["permission", "add", "-d", db, "-r", "admin", "-t", "a.b.c", "-o", "r"], /invalid table/],
+      [["permission", "add", "-d", db, "-r", "admin", "-t", "a.b.c.d", "-o", "r"], /invalid table/],
       [
         ["permission", "remove", "-d", db, "-r", "reader", "-t", "nothing"],
         /no permission on table nothing/,

@@ -19,6 +19,8 @@
  *   functions that read the catalog or sequences need `q` and `r` on `*`: they can reach any
  *   table or file. So do calls that resolve to user-defined macros (checked against the live
  *   catalog at decision time, since a macro may shadow a built-in name).
+ * - With a tenant's default catalog ({@link PlanContext.qualify}), names are read in it:
+ *   `orders` is `{db}.orders`, and needs the grant on that.
  * - Every other statement type (CREATE, DROP, ALTER, SET, USE, COPY, ATTACH, PRAGMA, CALL,
  *   MERGE …), and any statement whose parts cannot be analysed, needs every operation on `*`.
  * @module
@@ -84,6 +86,11 @@ export interface PlanContext {
    * owner of the pooled connection), e.g. `read_stream`: calling them needs only `q`.
    */
   selfAuthorizing: ReadonlySet<string>;
+  /**
+   * How table names read when the request's default catalog is a tenant's database (see
+   * `lib/query/default_catalog.ts`); absent: unqualified names are the main database's.
+   */
+  qualify?: (parts: readonly string[]) => string[];
 }
 
 /** Table functions that only generate values and can reach no table or file. */
@@ -168,7 +175,7 @@ async function planStatement(
   const write = dissectWrite(text);
   if (write) {
     plan.kind = write.kind;
-    const target = tableKeyOf(write.target, context.mainCatalog);
+    const target = tableKeyOf(qualified(write.target, context), context.mainCatalog);
     const ops: Operation[] = ["q", write.kind === "insert" ? "c" : write.kind[0] as Operation];
     if (write.upsert) ops.push("u");
     if (write.returning) ops.push("r");
@@ -196,7 +203,7 @@ async function planStatement(
 
 function addReads(plan: StatementPlan, found: TreeFindings, context: PlanContext): void {
   for (const parts of found.tables) {
-    const table = tableKeyOf(parts, context.mainCatalog);
+    const table = tableKeyOf(qualified(parts, context), context.mainCatalog);
     plan.needs.push({ operation: "q", table }, { operation: "r", table });
   }
   for (const fn of found.tableFunctions) {
@@ -212,6 +219,10 @@ function addReads(plan: StatementPlan, found: TreeFindings, context: PlanContext
   }
   if (found.catalogListing) plan.readAll ??= "listing the catalog";
   if (found.unknown.length) plan.readAll ??= `a construct this server cannot analyse`;
+}
+
+function qualified(parts: readonly string[], context: PlanContext): readonly string[] {
+  return context.qualify ? context.qualify(parts) : parts;
 }
 
 function plainFunction(fn: FunctionRef): boolean {

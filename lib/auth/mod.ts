@@ -304,7 +304,8 @@ class KeyAuth implements Auth {
   async authorizeSql(principal: Principal, info: SqlInfo): Promise<void> {
     const policy = this.#rawSqlPolicy(principal);
     if (!policy) return;
-    await this.#decide(`sql\0${principal.role}\0${info.sql}`, info, async (plans) => {
+    const scope = info.catalog?.key ?? "";
+    await this.#decide(`sql\0${principal.role}\0${scope}\0${info.sql}`, info, async (plans) => {
       for (const plan of plans ?? []) {
         // Statements DuckDB cannot parse fail before it reads the catalog; statements that are
         // neither queries nor writes are judged again once DuckDB has typed them.
@@ -323,8 +324,8 @@ class KeyAuth implements Auth {
     const policy = this.#rawSqlPolicy(principal);
     if (!policy) return;
     if (typeName === "SELECT" && readsEverything(policy)) return;
-    const key =
-      `statement\0${principal.role}\0${info.index}\0${info.count}\0${typeName}\0${info.sql}`;
+    const key = `statement\0${principal.role}\0${info.catalog?.key ?? ""}\0${info.index}\0` +
+      `${info.count}\0${typeName}\0${info.sql}`;
     await this.#decide(key, info, (plans) => {
       const usable = plans !== null && plans.length === info.count ? plans : null;
       return this.#check(policy, usable?.[info.index], typeName, info);
@@ -386,10 +387,11 @@ class KeyAuth implements Auth {
   }
 
   #plan(info: SqlInfo): Promise<StatementPlan[] | null> {
-    const cached = this.#plans.get(info.sql);
+    const key = info.catalog ? `${info.catalog.key}\0${info.sql}` : info.sql;
+    const cached = this.#plans.get(key);
     if (cached) {
-      this.#plans.delete(info.sql);
-      this.#plans.set(info.sql, cached);
+      this.#plans.delete(key);
+      this.#plans.set(key, cached);
       return cached;
     }
     const serialize = (text: string) =>
@@ -399,10 +401,13 @@ class KeyAuth implements Auth {
         const reader = await statement.runAndReadAll();
         return JSON.parse(String(reader.getRows()[0][0]));
       });
-    const planned = planScript(info.sql, serialize, this.#planContext);
+    const context = info.catalog
+      ? { ...this.#planContext, qualify: info.catalog.qualify }
+      : this.#planContext;
+    const planned = planScript(info.sql, serialize, context);
     if (info.sql.length <= MAX_CACHED_SQL) {
-      this.#plans.set(info.sql, planned);
-      planned.catch(() => this.#plans.delete(info.sql));
+      this.#plans.set(key, planned);
+      planned.catch(() => this.#plans.delete(key));
       if (this.#plans.size > MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value!);
     }
     return planned;

@@ -46,7 +46,9 @@ function quotePart(part: string): string {
 /**
  * The canonical key of a table for permission checks: identifiers case-folded, schema `main`
  * made explicit (`main.reports`, `sales.orders`). Three-part names keep their catalog
- * (`memory.main.reports`); pass `mainCatalog` to fold the main database's own catalog away.
+ * (`archive.s1.events`, `archive.main.events`: {@link can} also finds the grant on
+ * `archive.events`, as requests name it); pass `mainCatalog` to fold the main database's own
+ * catalog away.
  */
 export function tableKeyOf(parts: readonly string[], mainCatalog?: string): string {
   let folded = parts.map(foldCase);
@@ -55,6 +57,13 @@ export function tableKeyOf(parts: readonly string[], mainCatalog?: string): stri
   }
   if (folded.length === 1) folded = ["main", folded[0]];
   return folded.map(quotePart).join(".");
+}
+
+/** A grant's key: like {@link tableKeyOf}, with the schema `main` of `db.main.table` dropped. */
+function grantKeyOf(parts: readonly string[]): string {
+  return tableKeyOf(
+    parts.length === 3 && foldCase(parts[1]) === "main" ? [parts[0], parts[2]] : parts,
+  );
 }
 
 /**
@@ -67,10 +76,14 @@ export function tableKey(name: string, mainCatalog?: string): string {
   return tableKeyOf(parts, mainCatalog);
 }
 
+/** The suffix of a grant on every table under a prefix (`sales.*`, `archive.s1.*`). */
+const PREFIX_GLOB = ".*";
+
 /**
- * Parses the table of a grant: `*`, `table`, `schema.table` or `stream:<name or glob>`. Returns
- * the canonical key (`*`, `main.reports`; a stream grant unchanged); throws
- * {@link AuthInputError} otherwise.
+ * Parses the table of a grant: `*`, `table`, `schema.table`, `db.table`, `db.schema.table`,
+ * `prefix.*` (every table of the attached database or main-database schema `prefix`, or of
+ * `db.schema.*`) or `stream:<name or glob>`. Returns the canonical key (`*`, `main.reports`,
+ * `sales.*`; a stream grant unchanged); throws {@link AuthInputError} otherwise.
  */
 export function parseGrantTable(text: string): string {
   if (isStreamTable(text)) {
@@ -83,17 +96,24 @@ export function parseGrantTable(text: string): string {
   const trimmed = text.trim();
   if (trimmed === ALL_TABLES) return ALL_TABLES;
   const parts = splitName(trimmed);
-  if (!parts || parts.length > 2) {
+  if (!parts || parts.length > 3) {
     throw new AuthInputError(
-      `invalid table "${text}": expected *, a table name, or schema.table`,
+      `invalid table "${text}": expected *, a table name, schema.table or db.schema.table`,
     );
+  }
+  if (parts.length >= 2 && parts.length <= 3 && trimmed.endsWith(PREFIX_GLOB)) {
+    const prefix = parts.slice(0, -1);
+    if (prefix.some((p) => p === "*")) {
+      throw new AuthInputError(`invalid table "${text}": only the last part may be *`);
+    }
+    return prefix.map(foldCase).map(quotePart).join(".") + PREFIX_GLOB;
   }
   if (parts.some((p) => p === "*")) {
     throw new AuthInputError(
       `invalid table "${text}": only a lone * (every table) is a wildcard`,
     );
   }
-  return tableKeyOf(parts);
+  return grantKeyOf(parts);
 }
 
 /**
@@ -136,6 +156,8 @@ export interface RolePolicy {
   readonly everywhere: ReadonlySet<Operation>;
   /** Operations granted per table key (not including those on `*`). */
   readonly tables: ReadonlyMap<string, ReadonlySet<Operation>>;
+  /** Operations granted per prefix of table keys (`sales` for the grant `sales.*`). */
+  readonly prefixes: ReadonlyMap<string, ReadonlySet<Operation>>;
   /** Operations granted per stream grant (`stream:<glob>`, as written). */
   readonly streams: ReadonlyMap<string, ReadonlySet<Operation>>;
   /** Every operation granted anywhere. */
@@ -147,6 +169,7 @@ export function compilePolicy(grants: Iterable<Grant>): RolePolicy {
   const everywhere = new Set<Operation>();
   const tables = new Map<string, Set<Operation>>();
   const streams = new Map<string, Set<Operation>>();
+  const prefixes = new Map<string, Set<Operation>>();
   const anywhere = new Set<Operation>();
   for (const grant of grants) {
     const ops = typeof grant.operations === "string"
@@ -154,21 +177,33 @@ export function compilePolicy(grants: Iterable<Grant>): RolePolicy {
       : [...grant.operations];
     const key = parseGrantTable(grant.table);
     checkGrantOperations(key, ops);
-    const map = isStreamTable(key) ? streams : tables;
+    const glob = !isStreamTable(key) && key.endsWith(PREFIX_GLOB);
+    const map = isStreamTable(key) ? streams : glob ? prefixes : tables;
+    const entry = glob ? key.slice(0, -PREFIX_GLOB.length) : key;
     const target = key === ALL_TABLES
       ? everywhere
-      : map.get(key) ?? map.set(key, new Set()).get(key)!;
+      : map.get(entry) ?? map.set(entry, new Set()).get(entry)!;
     for (const op of ops) {
       target.add(op);
       anywhere.add(op);
     }
   }
-  return { everywhere, tables, streams, anywhere };
+  return { everywhere, tables, prefixes, streams, anywhere };
 }
 
 /** True when the policy allows `operation` on the table with canonical key `key`. */
 export function can(policy: RolePolicy, operation: Operation, key: string): boolean {
-  return policy.everywhere.has(operation) || (policy.tables.get(key)?.has(operation) ?? false);
+  if (policy.everywhere.has(operation) || policy.tables.get(key)?.has(operation)) return true;
+  const parts = splitName(key);
+  if (parts?.length === 3 && parts[1] === "main") {
+    if (policy.tables.get(grantKeyOf(parts))?.has(operation)) return true;
+  }
+  if (policy.prefixes.size === 0) return false;
+  for (let n = 1; parts && n < parts.length; n++) {
+    const prefix = parts.slice(0, n).map(quotePart).join(".");
+    if (policy.prefixes.get(prefix)?.has(operation)) return true;
+  }
+  return false;
 }
 
 /**

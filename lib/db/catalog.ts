@@ -22,6 +22,8 @@ export interface ColumnInfo {
 
 /** A table or view. */
 export interface TableInfo {
+  /** The attached database (`databases`) it lives in; null (or absent) for the main database. */
+  database?: string | null;
   schema: string;
   name: string;
   kind: "table" | "view";
@@ -33,7 +35,8 @@ export interface TableInfo {
 }
 
 const CATALOG_SQL = `
-SELECT c.schema_name, c.table_name, (v.view_name IS NOT NULL) AS is_view,
+SELECT c.database_name = current_database() AS is_main, c.database_name,
+  c.schema_name, c.table_name, (v.view_name IS NOT NULL) AS is_view,
   coalesce(t.estimated_size, 0)::DOUBLE AS estimated_rows,
   c.column_name, c.data_type, c.is_nullable, c.column_default,
   coalesce(pk.cols, []) AS pk_cols
@@ -43,23 +46,33 @@ LEFT JOIN duckdb_tables() t
 LEFT JOIN duckdb_views() v
   ON v.database_oid = c.database_oid AND v.schema_oid = c.schema_oid AND v.view_oid = c.table_oid
 LEFT JOIN (
-  SELECT table_oid, any_value(constraint_column_names) AS cols
-  FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' GROUP BY table_oid
-) pk ON pk.table_oid = c.table_oid
-WHERE c.database_name = current_database() AND NOT c.internal
-ORDER BY c.schema_name, c.table_name, c.column_index`;
+  SELECT database_oid, table_oid, any_value(constraint_column_names) AS cols
+  FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'
+  GROUP BY database_oid, table_oid
+) pk ON pk.database_oid = c.database_oid AND pk.table_oid = c.table_oid
+WHERE c.database_name NOT IN ('system', 'temp') AND NOT c.internal
+  AND NOT starts_with(c.database_name, '__ducklake_metadata_')
+ORDER BY is_main DESC, c.database_name, c.schema_name, c.table_name, c.column_index`;
 
-/** Reads every user table and view of the main database, in schema and name order. */
+/**
+ * Reads every user table and view of the main database and the attached ones: the main
+ * database's first, then each attached database's, in schema and name order.
+ */
 export async function readCatalog(lease: Lease, guard: Guard): Promise<TableInfo[]> {
   const statement = await guarded(lease, guard, () => lease.prepare(CATALOG_SQL));
   const reader = await guarded(lease, guard, () => statement.runAndReadAll());
   const tables: TableInfo[] = [];
   let current: TableInfo | null = null;
   for (const row of reader.getRows()) {
-    const [schema, name, isView, estimated, column, type, nullable, dflt, pkCols] = row;
-    if (!current || current.schema !== schema || current.name !== name) {
+    const [isMain, db, schema, name, isView, estimated, column, type, nullable, dflt, pkCols] = row;
+    const database = isMain ? null : String(db);
+    if (
+      !current || current.database !== database || current.schema !== schema ||
+      current.name !== name
+    ) {
       const primaryKey = ((pkCols as { items: unknown[] }).items ?? []).map(String);
       current = {
+        database,
         schema: String(schema),
         name: String(name),
         kind: isView ? "view" : "table",
@@ -83,14 +96,19 @@ export async function readCatalog(lease: Lease, guard: Guard): Promise<TableInfo
 /**
  * Finds a table the way DuckDB resolves an identifier: an exact (case-sensitive) match first,
  * then a case-insensitive one; an unqualified name looks in `main` first, then in any schema
- * when exactly one schema has it.
+ * when exactly one schema has it. `database` names an attached database (matched without case);
+ * without it only the main database's tables are candidates.
  */
 export function findTable(
   tables: readonly TableInfo[],
   name: string,
   schema?: string,
+  database: string | null = null,
 ): TableInfo | null {
-  const candidates = tables.filter((t) => schema === undefined || same(t.schema, schema));
+  const candidates = tables.filter((t) =>
+    (database === null ? !t.database : !!t.database && same(t.database, database)) &&
+    (schema === undefined || same(t.schema, schema))
+  );
   const exact = candidates.filter((t) => t.name === name);
   const loose = exact.length ? exact : candidates.filter((t) => same(t.name, name));
   if (loose.length <= 1) return loose[0] ?? null;
@@ -102,9 +120,24 @@ function same(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-/** `"schema"."table"`. */
+/** `"schema"."table"`, or `"db"."schema"."table"` in an attached database. */
 export function qualifiedName(table: TableInfo): string {
-  return `${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)}`;
+  const name = `${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)}`;
+  return !table.database ? name : `${quoteIdentifier(table.database)}.${name}`;
+}
+
+/**
+ * How requests name a table: `users` for `main.users` and `sales.orders` otherwise in the main
+ * database; `{db}.{table}` (schema `main`) or `{db}.{schema}.{table}` in an attached database.
+ */
+export function tableDisplayName(table: Pick<TableInfo, "database" | "schema" | "name">): string {
+  const local = table.schema === "main" ? table.name : `${table.schema}.${table.name}`;
+  return !table.database ? local : `${table.database}.${local}`;
+}
+
+/** The identifier parts of a table (`[db?, schema, name]`), for keys and change events. */
+export function tableParts(table: Pick<TableInfo, "database" | "schema" | "name">): string[] {
+  return !table.database ? [table.schema, table.name] : [table.database, table.schema, table.name];
 }
 
 /**

@@ -2,15 +2,20 @@
  * Opens the main DuckDB instance inside its sandbox. Before any user statement runs, the instance
  * is configured so user SQL cannot reach the file system outside `allowed_directories` (plus the
  * server's own scratch directory), cannot install or load extensions from disk or network, and
- * cannot change any setting (`lock_configuration`). The operator's `extensions` are loaded just
- * before the sandbox closes (`extensions.ts`). The auth store never lives in this instance.
+ * cannot change any setting (`lock_configuration`). The operator's `extensions` are loaded and
+ * the configured `databases` attached just before the sandbox closes (`extensions.ts`,
+ * `attach.ts`). The auth store never lives in this instance.
  * @module
  */
 
 import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { Config } from "../config.ts";
-import { sqlString } from "../sql/mod.ts";
+import type { DatabaseSpec } from "../config_databases.ts";
+import { attachDatabase, detachDatabase } from "./attach.ts";
+import { invalidateCatalog } from "./catalog.ts";
+import { bumpDataVersion } from "./versions.ts";
+import { quoteIdentifier, sqlString } from "../sql/mod.ts";
 import { type LoadedExtension, loadExtensions } from "./extensions.ts";
 import { isLockError } from "./file.ts";
 import { ConnectionPool } from "./pool.ts";
@@ -41,6 +46,12 @@ export interface Engine {
    * system catalog, so once is enough; user SQL cannot drop or replace it).
    */
   registerTableFunction<B>(spec: TableFunctionSpec<B>): Promise<void>;
+  /** The attached databases (`databases`, and those attached while serving), by name. */
+  readonly databases: ReadonlyMap<string, DatabaseSpec>;
+  /** Attaches a database while serving (throws `AttachError`); see `attach.ts`. */
+  attach(name: string, spec: DatabaseSpec): Promise<void>;
+  /** Detaches the attached database `name` (checkpointed first when writable). */
+  detach(name: string): Promise<void>;
   /** Checkpoints (when writable and file-backed) and closes everything. */
   close(): Promise<void>;
 }
@@ -115,14 +126,7 @@ export async function openEngine(config: Config): Promise<Engine> {
   const setup = await instance.connect();
   let duckdbVersion: string, extensions: LoadedExtension[];
   try {
-    // Order matters: extensions and allowed paths before closing external access, lock last.
-    await setup.run("SET GLOBAL TimeZone = 'UTC'");
-    extensions = await loadExtensions(setup, config.extensions, config.extension_directory);
-    await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
-    await setup.run("SET enable_external_access = false");
-    await setup.run("SET lock_configuration = true");
-    const reader = await setup.runAndReadAll("SELECT version()");
-    duckdbVersion = String(reader.getRows()[0][0]);
+    ({ duckdbVersion, extensions } = await closeSandbox(setup, config, allowed));
   } catch (err) {
     setup.closeSync();
     instance.closeSync();
@@ -139,6 +143,7 @@ export async function openEngine(config: Config): Promise<Engine> {
   const uploads = await openUploads(config.threads, reachable);
   // Registered functions stay referenced for the instance's lifetime (their callbacks live in JS).
   const functions: unknown[] = [];
+  const attached = attachedDatabases(instance, pool, config);
 
   return {
     pool,
@@ -148,6 +153,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     extensions,
     ping: probe.ping,
     memoryStats: probe.memoryStats,
+    ...attached,
     async registerTableFunction(spec) {
       const connection = await instance.connect();
       try {
@@ -162,22 +168,54 @@ export async function openEngine(config: Config): Promise<Engine> {
       pool.close();
       await pool.settled();
       await probe.close();
-      if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
-        const connection = await instance.connect();
-        try {
-          await connection.run("CHECKPOINT");
-        } catch {
-          // A checkpoint can fail while other transactions are still open; closing still
-          // replays the WAL on the next start, so data is safe either way.
-        } finally {
-          connection.closeSync();
-        }
-      }
+      await onConnection(instance, (c) => checkpointAll(c, config, attached.databases));
       instance.closeSync();
       await uploads.close();
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Loads the operator's `extensions`, attaches the configured databases (an attach string such as
+ * `ducklake:…` needs its extension loaded first), then closes the sandbox; returns DuckDB's
+ * version and the loaded extensions. Order matters: extensions and databases while files
+ * anywhere can still be opened, allowed paths before closing external access, the lock last.
+ */
+async function closeSandbox(
+  setup: DuckDBConnection,
+  config: Config,
+  allowed: readonly string[],
+): Promise<{ duckdbVersion: string; extensions: LoadedExtension[] }> {
+  await setup.run("SET GLOBAL TimeZone = 'UTC'");
+  const extensions = await loadExtensions(setup, config.extensions, config.extension_directory);
+  for (const [name, spec] of Object.entries(config.databases)) {
+    await attachDatabase(setup, name, spec);
+  }
+  await setup.run(`SET allowed_directories = [${allowed.map(sqlString).join(", ")}]`);
+  await setup.run("SET enable_external_access = false");
+  await setup.run("SET lock_configuration = true");
+  const reader = await setup.runAndReadAll("SELECT version()");
+  return { duckdbVersion: String(reader.getRows()[0][0]), extensions };
+}
+
+/**
+ * Checkpoints the main database and every writable attached file before closing. A checkpoint
+ * can fail while other transactions are still open; closing still replays the WAL on the next
+ * start, so data is safe either way.
+ */
+async function checkpointAll(
+  connection: DuckDBConnection,
+  config: Config,
+  databases: ReadonlyMap<string, DatabaseSpec>,
+): Promise<void> {
+  if (config.database_path !== ":memory:" && config.access_mode === "read_write") {
+    await connection.run("CHECKPOINT").catch(() => {});
+  }
+  for (const [name, spec] of databases) {
+    if (spec.access_mode !== "read_write" || spec.path === ":memory:") continue;
+    await connection.run(`CHECKPOINT ${quoteIdentifier(name)}`).catch(() => {});
+  }
 }
 
 /**
@@ -220,6 +258,51 @@ function instanceOptions(config: Config, scratch: string): Record<string, string
     options.access_mode = config.access_mode === "read_only" ? "READ_ONLY" : "READ_WRITE";
   }
   return options;
+}
+
+/** Runs `work` on a connection of its own, closed afterwards. */
+async function onConnection<T>(
+  instance: DuckDBInstance,
+  work: (connection: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** The engine's attached databases, and attaching and detaching while serving. */
+function attachedDatabases(
+  instance: DuckDBInstance,
+  pool: ConnectionPool,
+  config: Config,
+): Pick<Engine, "databases" | "attach" | "detach"> & { databases: Map<string, DatabaseSpec> } {
+  const databases = new Map(Object.entries(config.databases));
+  return {
+    databases,
+    async attach(name, spec) {
+      await onConnection(instance, (c) => attachDatabase(c, name, spec));
+      databases.set(name, spec);
+      catalogChanged(pool);
+    },
+    async detach(name) {
+      const writable = databases.get(name)?.access_mode === "read_write";
+      try {
+        await onConnection(instance, (c) => detachDatabase(c, name, writable));
+        databases.delete(name);
+      } finally {
+        catalogChanged(pool);
+      }
+    },
+  };
+}
+
+/** The catalog and every cached answer of `pool`'s database are stale after an attach or detach. */
+function catalogChanged(pool: ConnectionPool): void {
+  invalidateCatalog(pool);
+  bumpDataVersion(pool);
 }
 
 /** `work`, or the abort reason of `signal` if that comes first. */

@@ -276,6 +276,7 @@ export async function parquetFromChunks(
     connection,
     prepare: (sql) => connection.prepare(sql),
     release: () => {},
+    taint: () => {},
     connectionId: -1,
     owner: null,
     closing: false,

@@ -23,6 +23,8 @@ export interface Lease {
   prepare(sql: string): Promise<DuckDBPreparedStatement>;
   /** Returns the connection; `dirty` closes it and opens a fresh one in its place. */
   release(dirty?: boolean): void;
+  /** Marks the connection's session as changed (`USE`): it is replaced at release. */
+  taint(): void;
   /** DuckDB's id of the connection (`current_connection_id()`). */
   readonly connectionId: number;
   /** Who the statements on this lease run for, until release (see the module doc). */
@@ -142,6 +144,7 @@ export class ConnectionPool {
 
   #lease(slot: Slot): Lease {
     let released = false;
+    let tainted = false;
     this.#leased.add(slot);
     const isClosed = () => this.#closed;
     return {
@@ -154,6 +157,7 @@ export class ConnectionPool {
         if (!released) slot.owner = owner;
       },
       prepare: (sql) => prepareCached(slot, sql, this.#generation),
+      taint: () => void (tainted = true),
       get closing() {
         return isClosed();
       },
@@ -162,7 +166,7 @@ export class ConnectionPool {
         released = true;
         slot.owner = undefined;
         this.#leased.delete(slot);
-        if (dirty || this.#closed) {
+        if (dirty || tainted || this.#closed) {
           this.#byId.delete(slot.id);
           closeSlot(slot);
           this.#open--;

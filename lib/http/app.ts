@@ -18,6 +18,7 @@ import type { DocumentPart } from "../openapi/mod.ts";
 import { createAnswerCache } from "../query/mod.ts";
 import { streamsDocumentPart } from "../streams/openapi_part.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminDatabaseRoutes } from "./admin_databases.ts";
 import { type AppContext, type AppEnv, assignRequestId, remoteAddressOf } from "./context.ts";
 import { dashboardFeedRoutes, dashboardPageRoutes } from "./dashboard.ts";
 import { docsRoutes } from "./docs.ts";
@@ -32,6 +33,7 @@ import { privateAnswers } from "./revalidate.ts";
 import { schemaRoutes } from "./schema.ts";
 import { streamRoutes } from "./streams.ts";
 import { tableRoutes } from "./tables.ts";
+import { selectTenant } from "./tenants.ts";
 
 /** Builds the Hono application for `ctx`. */
 export function createApp(appContext: AppContext): Hono<AppEnv> {
@@ -50,8 +52,16 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
   // Never limited or shed: the probes, the metrics, the admin endpoints, query management and
   // the dashboard.
   const exempt = new Set(
-    ["/health", "/livez", "/readyz", "/metrics", "/admin/config", "/queries", "/dashboard"]
-      .map((p) => `${prefix}${p}`),
+    [
+      "/health",
+      "/livez",
+      "/readyz",
+      "/metrics",
+      "/admin/config",
+      "/admin/databases",
+      "/queries",
+      "/dashboard",
+    ].map((p) => `${prefix}${p}`),
   );
   const isExempt = (path: string) =>
     exempt.has(path) || path.startsWith(`${prefix}/queries/`) ||
@@ -60,6 +70,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
   app.use(assignRequestId());
   app.use(trackRequests(ops, rules, config.auth_enabled));
   app.use(refuseWhileDraining(lifecycle, prefix));
+  app.use(selectTenant(ctx.engine.databases, ops, isExempt));
   if (rules.anonymous) {
     app.use(limitAnonymous(ops, rules.anonymous, config.auth_enabled, isExempt));
   }
@@ -80,6 +91,7 @@ export function createApp(appContext: AppContext): Hono<AppEnv> {
   mount(app, prefix, adminRoutes(ctx));
   mount(app, prefix, queryRoutes(ctx, ops));
   mount(app, prefix, dashboardFeedRoutes(ctx, ops, lifecycle));
+  mount(app, prefix, adminDatabaseRoutes(ctx));
   app.use(`${prefix}/*`, admitQueries(ops, rules, isExempt));
   mount(app, prefix, schemaRoutes(ctx));
   mount(app, prefix, rawSqlRoutes(ctx, cache));

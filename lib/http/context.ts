@@ -62,6 +62,8 @@ export type AppEnv = {
     principal: Principal;
     /** Headers a feature adds to its error answers (the streams protocol's CORS headers). */
     problemHeaders?: () => Iterable<[string, string]>;
+    /** The tenant database the `Host` selected: the request's default catalog (`tenants.ts`). */
+    database?: string;
     /** What the request tracker learns about the request (`lib/ops/tracker.ts`). */
     record?: RequestRecord;
   };

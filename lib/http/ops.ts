@@ -111,7 +111,7 @@ export function takeKeyToken(ops: Ops, principal: Principal): RateDecision | nul
 export async function applyDecision(
   c: Context<AppEnv>,
   ops: Ops,
-  scope: "key" | "address",
+  scope: "key" | "address" | "tenant",
   decision: RateDecision,
   next: () => Promise<void>,
 ): Promise<void> {
@@ -125,7 +125,7 @@ export async function applyDecision(
 export function refuse(
   c: Context<AppEnv>,
   ops: Ops,
-  scope: "key" | "address",
+  scope: "key" | "address" | "tenant",
   decision: RateDecision,
   headers: Record<string, string>,
 ): ApiError {
@@ -138,7 +138,11 @@ export function refuse(
     role: scope === "key" ? principal?.role ?? null : null,
     client_ip: record?.clientIp ?? peerAddressOf(c),
   });
-  const who = scope === "key" ? "this API key" : "this address";
+  const who = scope === "key"
+    ? "this API key"
+    : scope === "tenant"
+    ? "this tenant"
+    : "this address";
   return new ApiError(
     "rate_limited",
     `Rate limit exceeded for ${who} (${decision.limit.burst} requests at once, ` +

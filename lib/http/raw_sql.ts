@@ -13,6 +13,8 @@ import { type FormatName, parseFormatName } from "../encode/mod.ts";
 import { type Endpoint, queryParameterNames } from "../openapi/mod.ts";
 import {
   type AnswerCache,
+  type DefaultCatalog,
+  defaultCatalog,
   executeRaw,
   parseRawQuery,
   type RawOptions,
@@ -116,18 +118,27 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   /** Raw SQL runs as the caller, authorized per statement, answered in the requested format. */
   const rawOptions = (c: Context<AppEnv>, readOnly: boolean, output: OutputOptions): RawOptions => {
     const principal = c.get("principal");
+    const catalog = catalogOf(c);
+    // A tenant's SQL is neither cached nor tagged: the answer cache and ETags read names in
+    // the main database.
     return {
       readOnly,
+      catalog,
       // GET query URLs: a deterministic SELECT is tagged, and answered 304 while current.
-      revalidate: readOnly ? revalidationOf(c.req.raw, output) : undefined,
+      revalidate: readOnly && !catalog ? revalidationOf(c.req.raw, output) : undefined,
       owner: principal,
       authorizeSql: (info) => auth.authorizeSql(principal, info),
       authorize: (info) => auth.authorizeStatement(principal, info),
       answer: {
         ...encodeOptionsOf(output, engine.scratchDirectory),
-        cache: cacheSlotOf(cache, engine.pool, c.req.raw, output),
+        cache: catalog ? undefined : cacheSlotOf(cache, engine.pool, c.req.raw, output),
       },
     };
+  };
+  /** The request's default catalog: its tenant's database, if any. */
+  const catalogOf = (c: Context<AppEnv>): DefaultCatalog | undefined => {
+    const database = c.get("database");
+    return database ? defaultCatalog(database, [...engine.databases.keys()]) : undefined;
   };
 
   feature.route(QUERY, async (c) => {
@@ -145,6 +156,7 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
         sql: query.sql,
         rowsAffected: outcome.kind === "changes" ? outcome.rowsAffected : null,
         requestId: c.get("requestId"),
+        qualify: catalogOf(c)?.qualify,
       });
     }
     return answerRaw(ctx, c, outcome, output);

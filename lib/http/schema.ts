@@ -19,13 +19,15 @@
 
 import { ApiError } from "../errors.ts";
 import type { Auth, Principal } from "../auth/mod.ts";
-import { findTable, readCatalog, type TableInfo } from "../db/catalog.ts";
+import { readCatalog, type TableInfo } from "../db/catalog.ts";
+import { lookupTable } from "../query/mod.ts";
 import type { ConnectionPool } from "../db/pool.ts";
 import { acquire, createGuard, type Guard } from "../db/run.ts";
 import { type Endpoint, tableDisplayName } from "../openapi/mod.ts";
 import type { AppContext } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 import { jsonWithEtag } from "./revalidate.ts";
+import { tenantTable } from "./tenants.ts";
 
 const LIST_TABLES: Endpoint = {
   method: "GET",
@@ -78,7 +80,8 @@ export function schemaRoutes(ctx: AppContext): Feature {
       engine.pool,
       createGuard(config.query_timeout, c.req.raw.signal),
     );
-    const table = findReadableTable(catalog, c.req.param("table") ?? "", auth, c.get("principal"));
+    const requested = tenantTable(ctx, c, c.req.param("table") ?? "");
+    const table = findReadableTable(catalog, requested, auth, c.get("principal"));
     return jsonWithEtag(c, table);
   });
   return feature;
@@ -86,6 +89,8 @@ export function schemaRoutes(ctx: AppContext): Feature {
 
 /** A table as the schema endpoints show it. */
 export interface TableDescription {
+  /** The attached database (absent for the main database's tables). */
+  database?: string;
   schema: string;
   name: string;
   kind: "table" | "view";
@@ -104,6 +109,7 @@ export interface TableDescription {
 /** The wire shape of a catalog table. */
 export function describeTable(table: TableInfo): TableDescription {
   return {
+    ...(!table.database ? {} : { database: table.database }),
     schema: table.schema,
     name: table.name,
     kind: table.kind,
@@ -166,18 +172,10 @@ export function findReadableTable(
   auth: Auth,
   principal: Principal,
 ): TableDescription {
-  const table = lookup(catalog, requested);
+  const table = lookupTable(catalog, requested);
   auth.authorize(principal, "r", table ? tableDisplayName(table) : requested);
   if (!table) {
     throw new ApiError("unknown_table", `Table '${requested}' does not exist.`);
   }
   return describeTable(table);
-}
-
-function lookup(catalog: readonly TableInfo[], requested: string): TableInfo | null {
-  const plain = findTable(catalog, requested);
-  if (plain) return plain;
-  const dot = requested.indexOf(".");
-  if (dot <= 0) return null;
-  return findTable(catalog, requested.slice(dot + 1), requested.slice(0, dot));
 }

@@ -35,6 +35,7 @@ import { encodeOptionsOf, OUTPUT_PARAMETERS, parseOutputOptions } from "./output
 import { checkQueryParameters } from "./query_parameters.ts";
 import { insertBody, UPLOAD_PARAMETERS, UPLOAD_TYPES } from "./ingest.ts";
 import { revalidationOf } from "./revalidate.ts";
+import { tenantTable } from "./tenants.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -290,7 +291,8 @@ function tableAuthorizer(
     ]),
   );
   return (c, endpoint, ...ops) => {
-    const table = c.req.param("table") ?? "";
+    // A tenant's request names tables in its database (`tenants.ts`).
+    const table = tenantTable(ctx, c, c.req.param("table") ?? "");
     for (const op of ops) ctx.auth.authorize(c.get("principal"), op, table);
     checkQueryParameters(
       new URL(c.req.url).searchParams,

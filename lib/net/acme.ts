@@ -1,7 +1,8 @@
 /**
  * Automatic HTTPS (RFC 8555) with `acme-client`: an account key and the certificate of
- * `tls_domains` kept in `certs_dir`, HTTP-01 challenges answered by the `http_port` listener
- * from a shared table, and renewal in the background once two thirds of a certificate's lifetime
+ * `tls_domains` and of every tenant host (the `hosts` of `databases` entries) kept in
+ * `certs_dir`, HTTP-01 challenges answered by the `http_port` listener from a shared table, and
+ * renewal in the background once two thirds of a certificate's lifetime
  * have passed. A failed order is retried with back-off; the certificate already serving stays.
  * @module
  */
@@ -33,7 +34,16 @@ interface Issued {
 }
 
 /**
- * Loads the stored certificate of `config.tls_domains` when it is valid and covers them, else
+ * The names the automatic certificate covers: `tls_domains`, then every tenant host of
+ * `databases` (the first of `tls_domains` names the stored files).
+ */
+export function acmeDomains(config: Config): string[] {
+  const hosts = Object.values(config.databases).flatMap((d) => d.hosts);
+  return [...new Set([...config.tls_domains, ...hosts])];
+}
+
+/**
+ * Loads the stored certificate of {@link acmeDomains} when it is valid and covers them, else
  * orders one (the `http_port` listener must already answer `challenges`); then renews it in the
  * background. Throws {@link TlsError} when no certificate can be had at start-up.
  */
@@ -47,7 +57,7 @@ export async function openAcme(
   const client = await createClient(config, store.accountKey);
   const order = () => orderCertificate(client, config, challenges, log);
 
-  let current = await store.load(config.tls_domains);
+  let current = await store.load(acmeDomains(config));
   if (current) log.info("acme_certificate_loaded", describe(current));
   for (let attempt = 1; !current; attempt++) {
     try {
@@ -57,7 +67,7 @@ export async function openAcme(
       log.warn("acme_order_failed", { attempt, error: reasonOf(err) });
       if (attempt >= START_ATTEMPTS) {
         throw new TlsError(
-          `tls_auto: no certificate for ${config.tls_domains.join(", ")} from acme_directory ` +
+          `tls_auto: no certificate for ${acmeDomains(config).join(", ")} from acme_directory ` +
             `${config.acme_directory}: ${reasonOf(err)}`,
         );
       }
@@ -143,11 +153,12 @@ async function orderCertificate(
   challenges: ChallengeTable,
   log: Logger,
 ): Promise<Issued> {
+  const domains = acmeDomains(config);
   const [key, csr] = await acme.crypto.createCsr({
-    commonName: config.tls_domains[0],
-    altNames: config.tls_domains,
+    commonName: domains[0],
+    altNames: domains,
   }, await acme.crypto.createPrivateEcdsaKey());
-  log.info("acme_order", { domains: config.tls_domains, directory: config.acme_directory });
+  log.info("acme_order", { domains, directory: config.acme_directory });
   const cert = await client.auto({
     csr,
     email: config.acme_email ?? undefined,

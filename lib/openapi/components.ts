@@ -406,6 +406,10 @@ function catalogSchemas(): Record<string, unknown> {
       type: "object",
       required: ["schema", "name", "kind", "columns", "primary_key", "row_count_estimate"],
       properties: {
+        database: {
+          type: "string",
+          description: "The attached database (absent for the main database's tables).",
+        },
         schema: { type: "string" },
         name: { type: "string" },
         kind: { type: "string", enum: ["table", "view"] },
@@ -446,6 +450,31 @@ function configSchemas(): Record<string, unknown> {
           description: "The keys whose values changed.",
         },
         config: { $ref: "#/components/schemas/ConfigDocument" },
+      },
+    },
+    Databases: {
+      type: "object",
+      required: ["databases"],
+      properties: {
+        attached: { type: "array", items: { type: "string" } },
+        detached: { type: "array", items: { type: "string" } },
+        databases: {
+          type: "object",
+          description: "The attached databases by name: `{path, access_mode, options, hosts, " +
+            "rate_limit}`.",
+          additionalProperties: { type: "object" },
+        },
+      },
+    },
+    DatabaseChange: {
+      type: "object",
+      properties: {
+        attach: {
+          type: "object",
+          description: "Databases to attach, by name, as entries of the `databases` key.",
+          additionalProperties: { type: "object" },
+        },
+        detach: { type: "array", items: { type: "string" }, description: "Names to detach." },
       },
     },
   };

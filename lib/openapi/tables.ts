@@ -6,13 +6,10 @@
  */
 
 import type { Operation } from "../permissions.ts";
-import type { TableInfo } from "../db/catalog.ts";
+import { tableDisplayName, type TableInfo } from "../db/catalog.ts";
 import { columnSchema, type JsonSchema } from "./json_schema.ts";
 
-/** `users` for `main.users`, `sales.orders` otherwise: how requests name a table. */
-export function tableDisplayName(table: TableInfo): string {
-  return table.schema === "main" ? table.name : `${table.schema}.${table.name}`;
-}
+export { tableDisplayName } from "../db/catalog.ts";
 
 /** Component and path names of a table. */
 export interface TableNames {
@@ -123,7 +120,7 @@ export function tableTag(
 ): { name: string; description: string } {
   return {
     name: names.display,
-    description: `${table.kind === "view" ? "View" : "Table"} \`${table.schema}.${table.name}\`` +
+    description: `${table.kind === "view" ? "View" : "Table"} \`${fullName(table)}\`` +
       (table.kind === "table" ? ` (about ${table.estimatedRows} rows)` : ""),
   };
 }
@@ -134,7 +131,7 @@ export function rowSchema(table: TableInfo): JsonSchema {
   for (const column of table.columns) properties[column.name] = columnDoc(column);
   return {
     type: "object",
-    description: `A row of ${table.kind} \`${table.schema}.${table.name}\`` +
+    description: `A row of ${table.kind} \`${fullName(table)}\`` +
       (table.primaryKey.length ? `; primary key (${table.primaryKey.join(", ")})` : "") +
       ". Every column is present unless `select=` chose fewer.",
     properties,
@@ -152,7 +149,7 @@ export function insertSchema(table: TableInfo): JsonSchema {
   }
   return {
     type: "object",
-    description: `A new row of \`${table.schema}.${table.name}\`: omitted columns get their ` +
+    description: `A new row of \`${fullName(table)}\`: omitted columns get their ` +
       "DEFAULT (or NULL); unknown columns are refused.",
     properties,
     ...(required.length ? { required } : {}),
@@ -173,4 +170,10 @@ function columnDoc(column: TableInfo["columns"][number]): JsonSchema {
     "x-duckdb-type": column.type,
     ...(column.primaryKey ? { "x-primary-key": true } : {}),
   };
+}
+
+/** `schema.table`, or `db.schema.table` in an attached database. */
+function fullName(table: TableInfo): string {
+  const local = `${table.schema}.${table.name}`;
+  return !table.database ? local : `${table.database}.${local}`;
 }

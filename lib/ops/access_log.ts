@@ -3,7 +3,8 @@
  * `logger: "http.log.access"`, `msg: "handled request"`, `request` with `remote_ip`,
  * `remote_port`, `client_ip`, `proto`, `method`, `host`, `uri`, `headers`; `status`, `size`,
  * `duration`), plus duckserve's `request_id`, `route`, `key_id` and `role` when authenticated,
- * `rows`, `cache` and `sql` on SQL routes, and `error_code` on problem answers. The event comes
+ * `rows`, `cache` and `sql` on SQL routes, `error_code` on problem answers, and `tenant` when
+ * the request's `Host` selected a tenant database. The event comes
  * redacted (no key anywhere); this module only formats and writes.
  *
  * @example
@@ -47,5 +48,6 @@ export function formatAccessLine(done: RequestDone, ts = Date.now() / 1000): str
   const sql = done.sql;
   if (sql !== null) line += `,"sql":${q(sql)}`;
   if (done.error_code !== null) line += `,"error_code":${q(done.error_code)}`;
+  if (done.tenant) line += `,"tenant":${q(done.tenant)}`;
   return line + "}";
 }

@@ -82,6 +82,7 @@ export function createMetrics(events: Events, info: { version: string }): Metric
       m.requests.inc({ route, method, status: String(e.status) });
       m.duration.observe({ route }, e.duration);
       m.bytes.inc({ route }, e.bytes);
+      if (e.tenant) m.tenants.inc({ tenant: e.tenant, status: String(e.status) });
       if (e.cache === "hit") m.hits.inc();
       else if (e.cache === "miss") m.misses.inc();
     }),
@@ -135,6 +136,11 @@ function createInstruments(registry: Registry) {
       "Response body bytes sent, by route pattern.",
       ["route"],
     ),
+    tenants: counter(
+      "duckserve_tenant_requests_total",
+      "HTTP requests of tenants (the attached database whose hosts name the Host), by status.",
+      ["tenant", "status"],
+    ),
     hits: counter("duckserve_read_cache_hits_total", "Answers served from the read cache."),
     misses: counter(
       "duckserve_read_cache_misses_total",
@@ -157,7 +163,7 @@ function createInstruments(registry: Registry) {
     ),
     limited: counter(
       "duckserve_rate_limited_total",
-      "Requests refused by a rate limit, by scope (key, address).",
+      "Requests refused by a rate limit, by scope (key, address, tenant).",
       ["scope"],
     ),
     shed: counter(

@@ -54,7 +54,7 @@ import { createLiveStats, type LiveStats } from "./live.ts";
 export type { DuckdbStats, Metrics, MetricsSources } from "./metrics.ts";
 export type { AnswerInfo, PeerInfo, RequestRecord, SqlLogMode, Tracker } from "./tracker.ts";
 export { renderSql } from "./tracker.ts";
-export { type RateDecision, type RateLimit, rateLimitHeaders } from "./rate_limit.ts";
+export { defaultBurst, type RateDecision, type RateLimit, rateLimitHeaders } from "./rate_limit.ts";
 export type { Gate, GateLimits, Release } from "./admission.ts";
 export { formatAccessLine } from "./access_log.ts";
 export {

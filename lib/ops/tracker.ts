@@ -68,6 +68,8 @@ export interface RequestRecord {
     started: number;
   } | null;
   errorCode: string | null;
+  /** The tenant database the request's `Host` selected, or null. */
+  tenant: string | null;
   /** Called once when the request is over (releases its query slot). */
   onDone: (() => void) | null;
 }
@@ -135,6 +137,7 @@ export function createTracker(events: Events, sqlMode: () => SqlLogMode): Tracke
         cache: null,
         query: null,
         errorCode: null,
+        tenant: null,
         onDone: null,
       };
       records.set(request, record);
@@ -207,6 +210,7 @@ class Done implements RequestDone {
   readonly rows: number | null;
   readonly cache: "hit" | "miss" | null;
   readonly error_code: string | null;
+  readonly tenant: string | null;
   #request: Request;
   #record: RequestRecord | null;
   #mode: SqlLogMode;
@@ -241,6 +245,7 @@ class Done implements RequestDone {
     this.rows = record?.rows?.count ?? null;
     this.cache = record?.cache ?? null;
     this.error_code = record?.errorCode ?? null;
+    this.tenant = record?.tenant ?? null;
   }
 
   /** The key the request presented (looked up once). */

@@ -12,16 +12,17 @@ import { splitNameAsWritten } from "../sql/mod.ts";
 export interface TableRef {
   /** The name as written (what authorization sees). */
   text: string;
-  /** `{schema?, name}` readings, most specific first. */
-  candidates: { schema?: string; name: string }[];
+  /** `{database?, schema?, name}` readings, most specific first. */
+  candidates: { database?: string; schema?: string; name: string }[];
 }
 
 /**
  * Reads a table name from a URL path segment: `name`, `schema.name`, or with DuckDB-style double
  * quotes around either part (`"odd.name"`, `"my schema"."t"`, `""` for a quote inside quotes).
- * An unquoted `a.b` means schema `a`, table `b`, or else a table literally called `a.b`. The
- * name is read as written (`splitNameAsWritten`): no trimming, and anything that is not a one- or
- * two-part name is tried as one table name.
+ * An unquoted `a.b` means schema `a`, table `b` (of the main database, else table `b` in schema
+ * `main` of the attached database `a`: see {@link findCandidate}), or else a table literally
+ * called `a.b`; `a.b.c` means database `a`, schema `b`, table `c`. The name is read as written (`splitNameAsWritten`): no
+ * trimming, and anything that is not a one-, two- or three-part name is tried as one table name.
  */
 export function parseTableName(text: string): TableRef {
   if (text === "") {
@@ -30,18 +31,46 @@ export function parseTableName(text: string): TableRef {
   const parts = splitNameAsWritten(text);
   if (!parts) return { text, candidates: [{ name: text }] };
   if (parts.length === 1) return { text, candidates: [{ name: parts[0].value }] };
+  const anyQuoted = parts.some((p) => p.quoted);
+  const literal = anyQuoted ? [] : [{ name: text }];
   if (parts.length === 2 && parts.every((p) => p.value !== "")) {
-    const qualified = { schema: parts[0].value, name: parts[1].value };
-    const anyQuoted = parts.some((p) => p.quoted);
-    return { text, candidates: anyQuoted ? [qualified] : [qualified, { name: text }] };
+    return { text, candidates: [{ schema: parts[0].value, name: parts[1].value }, ...literal] };
+  }
+  if (parts.length === 3 && parts.every((p) => p.value !== "")) {
+    const [database, schema, name] = parts.map((p) => p.value);
+    return { text, candidates: [{ database, schema, name }, ...literal] };
   }
   return { text, candidates: [{ name: text }] };
 }
 
+/** The table a request names (`orders`, `sales.orders`, `archive.s1.events`), or null. */
+export function lookupTable(tables: readonly TableInfo[], text: string): TableInfo | null {
+  if (text === "") return null;
+  for (const candidate of parseTableName(text).candidates) {
+    const table = findCandidate(tables, candidate);
+    if (table) return table;
+  }
+  return null;
+}
+
+/**
+ * The table of one reading: `{schema, name}` is looked up in the main database's schema, then
+ * as `{database: schema, schema: "main", name}` (`sales.orders` in the attached `sales`).
+ */
+export function findCandidate(
+  tables: readonly TableInfo[],
+  { database, schema, name }: TableRef["candidates"][number],
+): TableInfo | null {
+  if (database !== undefined) return findTable(tables, name, schema, database);
+  const local = findTable(tables, name, schema);
+  if (local || schema === undefined) return local;
+  return findTable(tables, name, "main", schema);
+}
+
 /** The table `ref` names in `tables`, or 404 `unknown_table`. */
 export function requireTable(tables: readonly TableInfo[], ref: TableRef): TableInfo {
-  for (const { schema, name } of ref.candidates) {
-    const table = findTable(tables, name, schema);
+  for (const candidate of ref.candidates) {
+    const table = findCandidate(tables, candidate);
     if (table) return table;
   }
   throw new ApiError("unknown_table", `Table '${ref.text}' does not exist.`);

@@ -72,4 +72,5 @@ export {
   type WriteResult,
 } from "./table_api.ts";
 export { createTurns, turnKey, type Turns } from "./table_turns.ts";
-export type { TableRef } from "./_resolve.ts";
+export { lookupTable, type TableRef } from "./_resolve.ts";
+export { type DefaultCatalog, defaultCatalog } from "./default_catalog.ts";

@@ -26,7 +26,7 @@
 
 import { base64url } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
-import type { ColumnInfo, TableInfo } from "../db/catalog.ts";
+import { type ColumnInfo, type TableInfo, tableParts } from "../db/catalog.ts";
 import { quoteIdentifier } from "../sql/mod.ts";
 import {
   type Condition,
@@ -399,7 +399,7 @@ export function encodeCursor(
 ): string {
   const body: CursorBody = {
     v: CURSOR_VERSION,
-    t: `${table.schema}.${table.name}`,
+    t: tableParts(table).join("."),
     o: orderSignature(keys),
     k: values,
   };
@@ -426,7 +426,7 @@ export function decodeCursor(
   ) {
     throw new ApiError("bad_pagination", "Invalid after cursor: it is not a cursor of this API.");
   }
-  if (body.t !== `${table.schema}.${table.name}` || body.o.join(",") !== signature.join(",")) {
+  if (body.t !== tableParts(table).join(".") || body.o.join(",") !== signature.join(",")) {
     throw new ApiError(
       "bad_pagination",
       `The after cursor was made for another table or sort (${body.o.join(",")}); ` +

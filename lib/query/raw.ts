@@ -44,8 +44,13 @@ import { type Answer, bodyAnswer } from "./answer.ts";
 import { notReadOnly, runSelect, type SelectOptions } from "./run_select.ts";
 import { liftDeadline } from "./_select.ts";
 import { bumpAfterRaw } from "./write_versions.ts";
+import { type DefaultCatalog, useCatalog } from "./default_catalog.ts";
 import { matchesTag, type Revalidation, selectTag } from "./validators.ts";
-import { checkPragmas, writesTransactionStatements } from "./statement_rules.ts";
+import {
+  checkPragmas,
+  checkReservedCatalogs,
+  writesTransactionStatements,
+} from "./statement_rules.ts";
 import {
   checkType,
   CLEAN_TYPES,
@@ -97,6 +102,8 @@ export function parseRawQuery(body: JsonValue, guard?: Guard): RawQuery {
 export interface SqlInfo {
   /** The request's SQL text (all statements). */
   sql: string;
+  /** The request's default catalog (a tenant's database), when it is not the main one. */
+  catalog?: DefaultCatalog;
   lease: Lease;
   guard: Guard;
 }
@@ -128,6 +135,8 @@ export interface RawOptions {
   authorize?: (info: StatementInfo) => void | Promise<void>;
   /** Who the request runs for: set as the lease's owner (seen by table functions). */
   owner?: unknown;
+  /** The default catalog the statements run in (a tenant's database; default: the main one). */
+  catalog?: DefaultCatalog;
   /** How rows are answered: the encoding, and the answer cache for a single SELECT. */
   answer: SelectOptions;
   /**
@@ -197,10 +206,13 @@ async function execute(
   query: RawQuery,
   options: RawOptions,
 ): Promise<Executed> {
+  checkReservedCatalogs(query.sql);
   const lease = await acquire(pool, guard);
   lease.owner = options.owner;
+  const catalog = options.catalog;
   try {
-    await options.authorizeSql?.({ sql: query.sql, lease, guard });
+    if (catalog) await useCatalog(lease, guard, catalog);
+    await options.authorizeSql?.({ sql: query.sql, catalog, lease, guard });
   } catch (err) {
     // A refusal leaves the connection as it was; anything else may not have.
     lease.release(!(err instanceof ApiError && err.code === "forbidden"));
@@ -278,6 +290,7 @@ async function runSingle(
     count: 1,
     type,
     sql: query.sql,
+    catalog: options.catalog,
     lease,
     guard,
     settled,
@@ -402,6 +415,7 @@ function authorizeStatement(
     count,
     type,
     sql: query.sql,
+    catalog: script.options.catalog,
     lease,
     guard,
     settled,

@@ -116,6 +116,7 @@ async function runStreamed(
       if (ahead) parked = dirty;
       else lease.release(dirty);
     },
+    taint: () => lease.taint(),
     get closing() {
       return lease.closing;
     },

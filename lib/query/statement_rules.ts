@@ -64,6 +64,23 @@ export function checkPragmas(sql: string): void {
   }
 }
 
+/** The prefix of the catalogs where DuckLake keeps a lake's metadata (`__ducklake_metadata_x`). */
+export const DUCKLAKE_METADATA_PREFIX = "__ducklake_metadata_";
+
+/**
+ * Throws `sandbox_violation` when the SQL text names a DuckLake metadata catalog anywhere (in a
+ * name, a string, or a comment): DuckLake alone may write it, and writing it around DuckLake's
+ * snapshots would corrupt the lake. No role may, admin included.
+ */
+export function checkReservedCatalogs(sql: string): void {
+  if (!sql.toLowerCase().includes(DUCKLAKE_METADATA_PREFIX)) return;
+  throw new ApiError(
+    "sandbox_violation",
+    `SQL may not name DuckLake's metadata catalogs (${DUCKLAKE_METADATA_PREFIX}…): only DuckLake ` +
+      "itself reads and writes them.",
+  );
+}
+
 /** Leading keywords of the transaction statements a user may write. */
 const TRANSACTION_KEYWORDS = new Set(["begin", "start", "commit", "end", "rollback", "abort"]);
 

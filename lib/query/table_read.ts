@@ -13,6 +13,7 @@
  * @module
  */
 
+import { tableParts } from "../db/catalog.ts";
 import { bindScalars } from "../db/bind.ts";
 import { materializedCell, materializedSource } from "../db/materialized.ts";
 import type { Lease } from "../db/pool.ts";
@@ -88,8 +89,9 @@ export async function readTable(
     const table = await resolveTable(ctx, guard, request.table);
     if (table.kind === "table") {
       const { ifNoneMatch, variant } = options.revalidate;
-      const read = ["api", table.schema, table.name, request.query];
-      etag = readTag(ctx.pool, generation, [[table.schema, table.name]], read, variant);
+      const parts = tableParts(table);
+      const read = ["api", ...parts, request.query];
+      etag = readTag(ctx.pool, generation, [parts], read, variant);
       if (matchesTag(ifNoneMatch, etag)) return { kind: "not_modified", etag };
     }
   }

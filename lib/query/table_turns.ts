@@ -33,8 +33,10 @@ export interface Turns {
 }
 
 /** The key of a table's turn among writers: its identity as DuckDB matches names. */
-export function turnKey(table: { schema?: string; name: string }): string {
-  return `${table.schema ?? "main"}\0${table.name}`.toLowerCase();
+export function turnKey(
+  table: { database?: string | null; schema?: string; name: string },
+): string {
+  return `${table.database ?? ""}\0${table.schema ?? "main"}\0${table.name}`.toLowerCase();
 }
 
 /** Creates an empty set of turns. */

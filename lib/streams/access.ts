@@ -31,14 +31,21 @@ const OPERATIONS: Record<StreamAction, Operation> = {
 
 /**
  * The canonical name of a table in change-feed paths: case-folded, schema `main` left out
- * (`orders`, `sales.orders`). Accepts `name`, `schema.name` or identifier parts (a catalog part
- * is dropped). Null for temporary or system tables, which have no feed.
+ * (`orders`, `sales.orders`; in an attached database `archive.events`, `archive.s1.events`).
+ * Accepts `name`, `schema.name` or identifier parts. A catalog part is dropped when it is
+ * `mainCatalog`, or always when `mainCatalog` is not given; other catalogs are attached
+ * databases. Null for temporary or system tables, which have no feed.
  */
-export function feedTableName(table: string | readonly string[]): string | null {
+export function feedTableName(
+  table: string | readonly string[],
+  mainCatalog?: string,
+): string | null {
   let parts = (typeof table === "string" ? table.split(".") : [...table]).map(foldCase);
   if (parts.length === 3) {
     if (parts[0] === "temp" || parts[0] === "system") return null;
-    parts = parts.slice(1);
+    if (mainCatalog === undefined || parts[0] === foldCase(mainCatalog)) parts = parts.slice(1);
+    else if (parts[1] === "main") parts = [parts[0], parts[2]];
+    else return parts.every((p) => p !== "") ? parts.join(".") : null;
   }
   if (parts.length === 2) {
     if (parts[0] === "temp" || parts[0] === "pg_temp" || parts[0] === "pg_catalog") return null;
@@ -50,8 +57,8 @@ export function feedTableName(table: string | readonly string[]): string | null 
 }
 
 /** The stream path of a table's change feed (`_changes/orders`). */
-export function changeFeedPath(table: string | readonly string[]): string {
-  const name = feedTableName(table);
+export function changeFeedPath(table: string | readonly string[], mainCatalog?: string): string {
+  const name = feedTableName(table, mainCatalog);
   if (name === null) throw new TypeError(`no change feed for table ${String(table)}`);
   return CHANGES_PREFIX + name;
 }
@@ -59,7 +66,8 @@ export function changeFeedPath(table: string | readonly string[]): string {
 /** The table a change-feed path belongs to (canonical), or null for other streams. */
 export function feedTableOf(path: string): string | null {
   if (!path.startsWith(CHANGES_PREFIX)) return null;
-  return feedTableName(path.slice(CHANGES_PREFIX.length));
+  // Names in paths are canonical already: a three-part name is an attached database's table.
+  return feedTableName(path.slice(CHANGES_PREFIX.length), "");
 }
 
 /**

@@ -27,7 +27,7 @@
  * @module
  */
 
-import type { TableInfo } from "../db/catalog.ts";
+import { type TableInfo, tableParts } from "../db/catalog.ts";
 import { type DuckDBMaterializedResult, type DuckDBType, DuckDBTypeId } from "../db/types.ts";
 import { jsonFragment } from "../encode/mod.ts";
 import type { Capture } from "../query/mod.ts";
@@ -64,7 +64,7 @@ export function describeChange(
   count: number,
   requestId: string,
 ): TableChange {
-  const change: TableChange = { op, table: [table.schema, table.name], count, requestId };
+  const change: TableChange = { op, table: tableParts(table), count, requestId };
   if (returned === null || returned.length === 0) return change;
   const names = returned[0].columnNames();
   const keyIndexes = table.primaryKey.map((k) => names.indexOf(k));

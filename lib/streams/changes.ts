@@ -54,6 +54,8 @@ export interface SqlChange {
   /** Total rows affected, or null when the request answered with rows. */
   rowsAffected: number | null;
   requestId: string;
+  /** How the request's table names read (a tenant's default catalog); absent: as written. */
+  qualify?: (parts: readonly string[]) => readonly string[];
 }
 
 /** What the change feed reports (logging decides what to print). */
@@ -79,11 +81,15 @@ const DML = new Set<WriteTarget["statement"]>(["INSERT", "UPDATE", "DELETE", "ME
 export function planSqlEvents(
   targets: readonly WriteTarget[],
   rowsAffected: number | null,
+  mainCatalog?: string,
+  qualify: (parts: readonly string[]) => readonly string[] = (parts) => parts,
 ): { table: string; statements: string[]; tables: string[] }[] {
   // DML that changed no rows changed nothing; DDL always changes something. Temporary tables
   // (also unqualified names the same script created as temporary) have no feed.
   const temporary = new Set(
-    targets.filter((t) => t.temporary).flatMap((t) => t.tables.map((p) => feedTableName(p))),
+    targets.filter((t) => t.temporary).flatMap((t) =>
+      t.tables.map((p) => feedTableName(p, mainCatalog))
+    ),
   );
   const effective = targets.filter((t) =>
     !t.temporary && !(rowsAffected === 0 && DML.has(t.statement))
@@ -91,8 +97,10 @@ export function planSqlEvents(
   const byTable = new Map<string, string[]>();
   for (const target of effective) {
     for (const parts of target.tables) {
-      const table = feedTableName(parts);
-      if (table === null || (parts.length === 1 && temporary.has(table))) continue;
+      const local = feedTableName(parts, mainCatalog);
+      if (local === null || (parts.length === 1 && temporary.has(local))) continue;
+      const table = feedTableName(qualify(parts), mainCatalog);
+      if (table === null) continue;
       const statements = byTable.get(table) ?? [];
       if (!statements.includes(target.statement)) statements.push(target.statement);
       byTable.set(table, statements);
@@ -102,14 +110,18 @@ export function planSqlEvents(
   return tables.map((table) => ({ table, statements: byTable.get(table)!, tables }));
 }
 
-/** Creates the change feed over `streams`. */
+/**
+ * Creates the change feed over `streams`; `mainCatalog` (the main database's catalog name) tells
+ * its three-part names from those of attached databases.
+ */
 export function createChangeFeed(
   streams: StreamsService,
   onEvent: (event: ChangeFeedEvent) => void = () => {},
+  mainCatalog?: string,
 ): ChangeFeed {
   const append = async (table: string, event: Record<string, unknown>, requestId: string) => {
     try {
-      await streams.appendJson(changeFeedPath(table), event);
+      await streams.appendJson(changeFeedPath(table, ""), event);
     } catch (err) {
       onEvent({
         type: "change_feed_failed",
@@ -122,7 +134,7 @@ export function createChangeFeed(
 
   return {
     recordChange(change) {
-      const table = feedTableName(change.table);
+      const table = feedTableName(change.table, mainCatalog);
       if (table === null) return Promise.resolve();
       const event: Record<string, unknown> = { op: change.op, table };
       if (change.rows) event.rows = change.rows;
@@ -141,7 +153,7 @@ export function createChangeFeed(
       const time = new Date().toISOString();
       // Started in one synchronous loop: every feed gets its event in commit order.
       await Promise.all(
-        planSqlEvents(targets, change.rowsAffected).map((e) =>
+        planSqlEvents(targets, change.rowsAffected, mainCatalog, change.qualify).map((e) =>
           append(e.table, {
             op: "sql",
             table: e.table,

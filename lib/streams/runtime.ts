@@ -8,6 +8,7 @@
  * @module
  */
 
+import { catalogNameOf } from "../catalog_name.ts";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -108,7 +109,7 @@ export async function openStreamsRuntime(
     ? createChangeFeed(service, (event) => {
       const { type, ...fields } = event;
       log.warn(type, fields);
-    })
+    }, catalogNameOf(config.database_path))
     : null;
   const open = !config.auth_enabled || config.streams_auth === "none";
   return {

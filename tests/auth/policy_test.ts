@@ -32,8 +32,12 @@ Deno.test("parseGrantTable() accepts *, table and schema.table", () => {
   equal(parseGrantTable(" Reports "), "main.reports");
   equal(parseGrantTable("main.reports"), "main.reports");
   equal(parseGrantTable("sales.ORDERS"), "sales.orders");
-  throws(() => parseGrantTable("sales.*"), /lone \*/);
-  throws(() => parseGrantTable("a.b.c"), /schema.table/);
+  // issue 18: `db.*` covers a database (or schema), `db.schema.table` names a table in it.
+  equal(parseGrantTable("Sales.*"), "sales.*");
+  equal(parseGrantTable("a.b.c"), "a.b.c");
+  equal(parseGrantTable("archive.main.events"), "archive.events");
+  throws(() => parseGrantTable("*.orders"), /lone \*|last part/);
+  throws(() => parseGrantTable("a.b.c.d"), /schema.table/);
   throws(() => parseGrantTable(""), AuthInputError);
   equal(displayTable("main.reports"), "reports");
   equal(displayTable("sales.orders"), "sales.orders");

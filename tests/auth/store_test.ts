@@ -123,7 +123,7 @@ Deno.test("setPermission() replaces a role's grant on the same table however it 
       [["main.reports", "rq"], ["sales.orders", "c"]],
     );
     await rejects(setPermission(path, "nobody", "t", ["r"]), /does not exist/);
-    await rejects(setPermission(path, "analyst", "a.b.c", ["r"]), /schema.table/);
+    await rejects(setPermission(path, "analyst", "a.b.c.d", ["r"]), /schema.table/);
     await removePermission(path, "analyst", '"reports"');
     await rejects(removePermission(path, "analyst", "reports"), /no permission on table reports/);
     equal((await readAuthData(path)).permissions.length, 1);

@@ -122,9 +122,11 @@ async function startAuto(
   ca: TestCa,
   httpPort: number,
   certsDir: string,
+  flags: Record<string, string> = {},
 ) {
   const logs: string[] = [];
   const config = await testConfig({
+    ...flags,
     tls_auto: "true",
     tls_domains: "localhost",
     acme_email: "ops@example.com",
@@ -221,6 +223,33 @@ Deno.test({
       equal(failed?.level, "warn");
       // (By now the 6 s certificate may have expired: compare serials without verifying.)
       equal((await servedCertificate(t.server.port, root, false)).serialNumber, after);
+    } finally {
+      await t.server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "tls_auto: the certificate also covers every tenant host of databases (issue 18)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await using ca = await createTestCa();
+    const httpPort = freePort();
+    await using pebble = await startPebble(ca, { httpPort, alwaysValid: true });
+    const databases = JSON.stringify({
+      shop: { path: ":memory:", hosts: ["shop.localhost", "Shop2.localhost"] },
+    });
+    const t = await startAuto(pebble, ca, httpPort, `${ca.dir}/certs`, { databases });
+    try {
+      const served = await servedCertificate(t.server.port, await pebble.issuingRoot());
+      const names = served.subjectaltname ?? "";
+      for (const name of ["localhost", "shop.localhost", "shop2.localhost"]) {
+        ok(names.includes(`DNS:${name}`), names);
+      }
+      const order = t.events().find((e) => e.event === "acme_order");
+      equal(order?.domains.join(","), "localhost,shop.localhost,shop2.localhost");
     } finally {
       await t.server.shutdown();
     }
