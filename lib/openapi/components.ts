@@ -11,6 +11,7 @@ import { ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { FORMATS } from "../encode/formats.ts";
 import { MAX_CONDITIONS, MAX_LIST_VALUES, OPERATORS } from "../query/filters.ts";
 import { MAX_SELECT_COLUMNS, MAX_SORT_KEYS } from "../query/plan_read.ts";
+import { adminSchemas } from "./admin_schemas.ts";
 import type { Tag } from "./part.ts";
 
 /** The generic tags, in document order (the features' tags and the per-table tags follow). */
@@ -268,8 +269,7 @@ export function baseSchemas(): Record<string, unknown> {
     ...probeSchemas(),
     ...querySchemas(),
     ...catalogSchemas(),
-    ...configSchemas(),
-    ...runningQuerySchemas(),
+    ...adminSchemas(),
   };
 }
 
@@ -426,94 +426,6 @@ function catalogSchemas(): Record<string, unknown> {
       required: ["tables"],
       properties: {
         tables: { type: "array", items: { $ref: "#/components/schemas/TableInfo" } },
-      },
-    },
-  };
-}
-
-function configSchemas(): Record<string, unknown> {
-  return {
-    ConfigDocument: {
-      type: "object",
-      description: "A whole configuration document: `key: value` pairs of the configuration " +
-        "table (durations and sizes as text, as in a config file).",
-      additionalProperties: true,
-    },
-    ConfigReload: {
-      type: "object",
-      required: ["status", "changed", "config"],
-      properties: {
-        status: { type: "string", const: "ok" },
-        changed: {
-          type: "array",
-          items: { type: "string" },
-          description: "The keys whose values changed.",
-        },
-        config: { $ref: "#/components/schemas/ConfigDocument" },
-      },
-    },
-    Databases: {
-      type: "object",
-      required: ["databases"],
-      properties: {
-        attached: { type: "array", items: { type: "string" } },
-        detached: { type: "array", items: { type: "string" } },
-        databases: {
-          type: "object",
-          description: "The attached databases by name: `{path, access_mode, options, hosts, " +
-            "rate_limit}`.",
-          additionalProperties: { type: "object" },
-        },
-      },
-    },
-    DatabaseChange: {
-      type: "object",
-      properties: {
-        attach: {
-          type: "object",
-          description: "Databases to attach, by name, as entries of the `databases` key.",
-          additionalProperties: { type: "object" },
-        },
-        detach: { type: "array", items: { type: "string" }, description: "Names to detach." },
-      },
-    },
-  };
-}
-
-function runningQuerySchemas(): Record<string, unknown> {
-  const nullable = (type: string) => ({ type: [type, "null"] });
-  return {
-    RunningQuery: {
-      type: "object",
-      required: ["request_id", "route", "started_at", "elapsed", "progress", "canceled"],
-      properties: {
-        request_id: { type: "string" },
-        key_id: nullable("string"),
-        role: nullable("string"),
-        route: { type: "string" },
-        kind: { type: "string", enum: ["raw", "crud", "export"] },
-        started_at: { type: "string", format: "date-time" },
-        elapsed: { type: "number", description: "Seconds since the start." },
-        sql: { ...nullable("string"), description: "As `log_sql` shows it." },
-        rows: { ...nullable("integer"), description: "Rows sent so far, when known." },
-        progress: { ...nullable("number"), description: "DuckDB's progress, 0..1." },
-        canceled: { type: "boolean" },
-      },
-    },
-    RunningQueries: {
-      type: "object",
-      required: ["queries"],
-      properties: {
-        queries: { type: "array", items: { $ref: "#/components/schemas/RunningQuery" } },
-      },
-    },
-    QueryCancel: {
-      type: "object",
-      required: ["status", "request_id", "canceled"],
-      properties: {
-        status: { type: "string", const: "canceling" },
-        request_id: { type: "string" },
-        canceled: { type: "integer", description: "Running queries with this id interrupted." },
       },
     },
   };
