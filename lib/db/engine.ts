@@ -124,10 +124,16 @@ export async function openEngine(config: Config): Promise<Engine> {
   });
   const allowed = [`${scratch}/`, ...config.allowed_directories.map((d) => d.replace(/\/?$/, "/"))];
   const setup = await instance.connect();
-  let duckdbVersion: string, extensions: LoadedExtension[];
+  let duckdbVersion: string, extensions: LoadedExtension[], pool: ConnectionPool | undefined;
   try {
+    // Opened before the lock: DuckDB's query progress is a per-connection setting.
+    pool = await ConnectionPool.open(instance, config.threads, {
+      spares: config.threads * SPARES_PER_THREAD,
+      onConnect: reportProgress,
+    });
     ({ duckdbVersion, extensions } = await closeSandbox(setup, config, allowed));
   } catch (err) {
+    pool?.close();
     setup.closeSync();
     instance.closeSync();
     if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
@@ -136,7 +142,6 @@ export async function openEngine(config: Config): Promise<Engine> {
   // The set-up connection stays open as the probe connection: health checks never wait behind
   // user queries for a pooled connection.
   const probe = createProbe(setup);
-  const pool = await ConnectionPool.open(instance, config.threads);
   const reachable = await Promise.all(
     allowed.map((d) => Deno.realPath(d).then((real) => `${real.replace(/\/$/, "")}/`, () => d)),
   );
@@ -174,6 +179,23 @@ export async function openEngine(config: Config): Promise<Engine> {
       if (ownScratch) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Connections kept aside per worker thread to replace dirty ones with progress reporting on
+ * (connections opened after the configuration is locked cannot turn it on).
+ */
+const SPARES_PER_THREAD = 16;
+
+/**
+ * Turns on DuckDB's query progress for `connection` (read by `GET /queries`), without its
+ * terminal bar; fails once the configuration is locked.
+ */
+async function reportProgress(connection: DuckDBConnection): Promise<void> {
+  await connection.run(
+    "SET enable_progress_bar = true; SET enable_progress_bar_print = false; " +
+      "SET progress_bar_time = 0",
+  );
 }
 
 /**

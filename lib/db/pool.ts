@@ -55,12 +55,32 @@ export class ConnectionPool {
   /** Moves on when the catalog changed: statements prepared before are prepared again. */
   #generation = 0;
 
-  private constructor(private readonly instance: DuckDBInstance, readonly size: number) {}
+  /** Connections opened up front (prepared by `onConnect`) that replace dirty ones first. */
+  #spares: DuckDBConnection[] = [];
 
-  /** Opens `size` connections up front so the first requests do not pay for them. */
-  static async open(instance: DuckDBInstance, size: number): Promise<ConnectionPool> {
-    const pool = new ConnectionPool(instance, size);
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly size: number,
+    private readonly onConnect?: (connection: DuckDBConnection) => Promise<void>,
+  ) {}
+
+  /**
+   * Opens `size` connections up front so the first requests do not pay for them, and `spares`
+   * more kept aside to replace dirty ones. `onConnect` prepares every new connection (session
+   * settings); where it fails (settings locked since), the connection is used as it is.
+   */
+  static async open(
+    instance: DuckDBInstance,
+    size: number,
+    options: { spares?: number; onConnect?: (connection: DuckDBConnection) => Promise<void> } = {},
+  ): Promise<ConnectionPool> {
+    const pool = new ConnectionPool(instance, size, options.onConnect);
     for (let i = 0; i < size; i++) pool.#idle.push(await pool.#connect());
+    for (let i = 0; i < (options.spares ?? 0); i++) {
+      const spare = await instance.connect();
+      await options.onConnect?.(spare);
+      pool.#spares.push(spare);
+    }
     return pool;
   }
 
@@ -75,7 +95,9 @@ export class ConnectionPool {
   async #openSlot(): Promise<Slot> {
     this.#open++;
     try {
-      const connection = await this.instance.connect();
+      const spare = this.#spares.pop();
+      const connection = spare ?? await this.instance.connect();
+      if (!spare) await this.onConnect?.(connection).catch(() => {});
       const reader = await connection.runAndReadAll("SELECT current_connection_id()");
       const slot: Slot = {
         connection,
@@ -218,6 +240,7 @@ export class ConnectionPool {
       closeSlot(slot);
       this.#open--;
     }
+    for (const spare of this.#spares.splice(0)) spare.closeSync();
   }
 }
 
