@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS, loadConfig } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
-import { runDeno, spawnMain, startTestServer } from "./_helpers.ts";
+import { LOOPBACK_FLAGS, runDeno, spawnMain, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BINDINGS =
@@ -16,16 +16,7 @@ const CONFIG_ENVS = new Set(CONFIG_KEYS.map((k) => k.env));
 const run = runDeno;
 
 /** `serve` flags of a server on a free loopback port, keys off, database in memory. */
-const LOOPBACK = [
-  "--host",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--auth-enabled",
-  "false",
-  "--database-path",
-  ":memory:",
-];
+const LOOPBACK = [...LOOPBACK_FLAGS, "--auth-enabled", "false", "--database-path", ":memory:"];
 
 /** True when 64 bytes from the middle of `file` (and its first 4 KiB) are inside `haystack`. */
 async function embedded(haystack: Buffer, file: string): Promise<boolean> {

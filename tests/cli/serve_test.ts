@@ -1,14 +1,11 @@
 import { equal, ok } from "node:assert/strict";
-import { consume, spawnMain, sqlPath } from "../_helpers.ts";
+import { consume, LOOPBACK_FLAGS, spawnMain, sqlPath } from "../_helpers.ts";
 
 /** `deno run -A main.ts serve ...` on an in-memory database as a child process. */
 async function spawnServe(args: string[]) {
   const spawned = await spawnMain([
     "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+    ...LOOPBACK_FLAGS,
     "--database-path",
     ":memory:",
     ...args,
