@@ -16,7 +16,7 @@
  */
 
 import type { DatabaseMap } from "./config_databases.ts";
-import type { Kind, KindRule } from "./config_kinds.ts";
+import { type KeyRow, keyRow } from "./config_kinds.ts";
 import { NET_KEYS, type NetConfig } from "./config_net.ts";
 import { OPS_KEYS, type OpsConfig } from "./config_ops.ts";
 
@@ -71,17 +71,9 @@ export interface Config extends NetConfig, OpsConfig {
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 /** One configuration key: its type, default, sources and README description. */
-export interface ConfigKey extends KindRule {
-  key: keyof Config;
-  default: Config[keyof Config];
-  /** Environment variable (reference names where the reference had one). */
-  env: string;
-  /** Long command-line flag, without the leading `--`. */
-  flag: string;
-  description: string;
-  /** A change needs a restart (a reload naming it answers 409 `restart_required`). */
-  restart?: boolean;
-}
+export type ConfigKey = KeyRow<keyof Config & string, Config[keyof Config]>;
+
+const row = keyRow<Config>;
 
 /** Every configuration key, in README order. */
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -344,21 +336,3 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ),
   ...OPS_KEYS,
 ];
-
-function row(
-  key: keyof Config,
-  kind: Kind,
-  defaultValue: Config[keyof Config],
-  description: string,
-  extra: Partial<ConfigKey> = {},
-): ConfigKey {
-  return {
-    key,
-    kind,
-    default: defaultValue,
-    env: `DUCKDB_${key.toUpperCase()}`,
-    flag: key.replaceAll("_", "-"),
-    description,
-    ...extra,
-  };
-}

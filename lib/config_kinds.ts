@@ -1,7 +1,8 @@
 /**
  * The kinds of configuration values and how one raw value of each kind parses: a string from the
  * environment or a flag, or a JSON value from the config file. `lib/config.ts` gives every key a
- * kind and turns a refusal into its one-line `ConfigError`.
+ * kind and turns a refusal into its one-line `ConfigError`. {@link keyRow} builds a row of the key
+ * tables (`config_keys.ts`, `config_net.ts`, `config_ops.ts`).
  *
  * @example
  * ```ts
@@ -41,6 +42,38 @@ export interface KindRule {
   max?: number;
   /** The key may be unset (`null`). */
   nullable?: boolean;
+}
+
+/** One configuration key (of the names `K`, values `V`): rule, default, variable, flag, text. */
+export interface KeyRow<K extends string, V> extends KindRule {
+  key: K;
+  default: V;
+  /** Environment variable (reference names where the reference had one). */
+  env: string;
+  /** Long command-line flag, without the leading `--`. */
+  flag: string;
+  description: string;
+  /** A change needs a restart (a reload naming it answers 409 `restart_required`). */
+  restart?: boolean;
+}
+
+/** The row of `key`: its variable is `DUCKDB_<KEY>`, its flag `--<key-with-dashes>`. */
+export function keyRow<C>(
+  key: keyof C & string,
+  kind: Kind,
+  defaultValue: C[keyof C],
+  description: string,
+  extra: Partial<KindRule> & { restart?: boolean } = {},
+): KeyRow<keyof C & string, C[keyof C]> {
+  return {
+    key,
+    kind,
+    default: defaultValue,
+    env: `DUCKDB_${key.toUpperCase()}`,
+    flag: key.replaceAll("_", "-"),
+    description,
+    ...extra,
+  };
 }
 
 /** A parsed value, or what was expected instead (`an integer >= 1`). */

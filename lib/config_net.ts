@@ -17,7 +17,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import type { Kind, KindRule } from "./config_kinds.ts";
+import { type KeyRow, keyRow } from "./config_kinds.ts";
 
 /** The listener part of the configuration (`Config` in `lib/config.ts` extends it). */
 export interface NetConfig {
@@ -50,31 +50,9 @@ export interface NetView extends NetConfig {
 export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
 
 /** One listener key: the shape of `config.ts`'s `ConfigKey` for the keys of {@link NetConfig}. */
-export interface NetKey extends KindRule {
-  key: keyof NetConfig;
-  default: NetConfig[keyof NetConfig];
-  env: string;
-  flag: string;
-  description: string;
-}
+export type NetKey = KeyRow<keyof NetConfig & string, NetConfig[keyof NetConfig]>;
 
-function row(
-  key: keyof NetConfig,
-  kind: Kind,
-  defaultValue: NetConfig[keyof NetConfig],
-  description: string,
-  extra: Partial<KindRule> = {},
-): NetKey {
-  return {
-    key,
-    kind,
-    default: defaultValue,
-    env: `DUCKDB_${key.toUpperCase()}`,
-    flag: key.replaceAll("_", "-"),
-    description,
-    ...extra,
-  };
-}
+const row = keyRow<NetConfig>;
 
 /** The listener keys, in README order (after `route_prefix`). */
 export const NET_KEYS: readonly NetKey[] = [

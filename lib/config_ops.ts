@@ -20,7 +20,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { parseCidr } from "./cidr.ts";
-import type { Kind, KindRule } from "./config_kinds.ts";
+import { type KeyRow, keyRow } from "./config_kinds.ts";
 
 /** Where access log lines go: a stream of the process, nowhere, or a file path. */
 export type AccessLogTarget = "stderr" | "stdout" | "off" | string;
@@ -42,32 +42,9 @@ export interface OpsConfig {
 }
 
 /** One operations key: the shape of `ConfigKey` for the keys of {@link OpsConfig}. */
-export interface OpsKey extends KindRule {
-  key: keyof OpsConfig;
-  default: OpsConfig[keyof OpsConfig];
-  env: string;
-  flag: string;
-  description: string;
-  restart?: boolean;
-}
+export type OpsKey = KeyRow<keyof OpsConfig & string, OpsConfig[keyof OpsConfig]>;
 
-function row(
-  key: keyof OpsConfig,
-  kind: Kind,
-  defaultValue: OpsConfig[keyof OpsConfig],
-  description: string,
-  extra: Partial<KindRule> & { restart?: boolean } = {},
-): OpsKey {
-  return {
-    key,
-    kind,
-    default: defaultValue,
-    env: `DUCKDB_${key.toUpperCase()}`,
-    flag: key.replaceAll("_", "-"),
-    description,
-    ...extra,
-  };
-}
+const row = keyRow<OpsConfig>;
 
 /** The operations keys, in README order (at the end of the table). */
 export const OPS_KEYS: readonly OpsKey[] = [

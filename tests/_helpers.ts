@@ -242,6 +242,9 @@ export function sqlPath(sql: string, format = "json"): string {
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
+/** The `serve` flags of a spawned test server: loopback, a free port. */
+export const LOOPBACK_FLAGS: readonly string[] = ["--host", "127.0.0.1", "--port", "0"];
+
 /** A duckserve child process started by {@link spawnMain}. */
 export interface Spawned {
   /** Base URL, once `server_started` was logged (null when the process exited first). */

@@ -73,11 +73,7 @@ Deno.test("databases: the same table name in two databases, addressed as {db}.{t
     const three = await s.request("/api/sales.main.orders?filter=id:eq:2", { headers: admin });
     deepEqual(three.body.data, [{ id: 2, note: "sale two" }]);
     // Writes go to the named database only.
-    const insert = await s.request("/api/sales.orders", {
-      method: "POST",
-      headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ id: 3, note: "sale three" }),
-    });
+    const insert = await api(s).post("sales.orders", { id: 3, note: "sale three" }, admin);
     equal(insert.status, 201, insert.text);
     const counts = await s.query(
       "SELECT (SELECT count(*) FROM orders)::INT AS m, (SELECT count(*) FROM sales.orders)::INT AS s",
@@ -165,11 +161,7 @@ Deno.test("databases: a read-only database refuses writes with 403 read_only", a
     const admin = s.as(s.keys.admin);
     const rows = await s.request("/api/archive.orders", { headers: admin });
     deepEqual(rows.body.data, [{ id: 9, note: "old" }]);
-    const insert = await s.request("/api/archive.orders", {
-      method: "POST",
-      headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ id: 10, note: "new" }),
-    });
+    const insert = await api(s).post("archive.orders", { id: 10, note: "new" }, admin);
     equal(insert.status, 403, insert.text);
     equal(insert.body.code, "read_only");
     const sql = await s.query("DELETE FROM archive.orders", undefined, admin);
@@ -268,11 +260,7 @@ Deno.test("databases: change feeds and streams SQL name the database", async () 
   await withDir(async (dir) => {
     await using s = await startTwo(dir);
     const admin = s.as(s.keys.admin);
-    const insert = await s.request("/api/sales.orders", {
-      method: "POST",
-      headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ id: 5, note: "rest" }),
-    });
+    const insert = await api(s).post("sales.orders", { id: 5, note: "rest" }, admin);
     equal(insert.status, 201, insert.text);
     const sql = await s.query(
       "UPDATE sales.main.orders SET note = 'sql' WHERE id = 5",

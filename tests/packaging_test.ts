@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CONFIG_KEYS, loadConfig } from "../lib/config.ts";
 import { VERSION } from "../lib/version.ts";
 import { PERMISSIONS } from "../tools/compile.ts";
-import { runDeno, spawnMain, startTestServer } from "./_helpers.ts";
+import { LOOPBACK_FLAGS, runDeno, spawnMain, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BINDINGS =
@@ -14,6 +14,9 @@ const SWAGGER = "node_modules/.deno/swagger-ui-dist@5.35.0/node_modules/swagger-
 const CONFIG_ENVS = new Set(CONFIG_KEYS.map((k) => k.env));
 
 const run = runDeno;
+
+/** `serve` flags of a server on a free loopback port, keys off, database in memory. */
+const LOOPBACK = [...LOOPBACK_FLAGS, "--auth-enabled", "false", "--database-path", ":memory:"];
 
 /** True when 64 bytes from the middle of `file` (and its first 4 KiB) are inside `haystack`. */
 async function embedded(haystack: Buffer, file: string): Promise<boolean> {
@@ -103,20 +106,7 @@ Deno.test("deno task start bounds the JS heap at 512 MB of old space; dev and th
   match(dockerfile, /deno task compile --output \/out\/duckserve --max-heap "\$\{MAX_HEAP_MB\}"/);
   // The running server reports V8's limit: old space plus the young generation.
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "start",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--auth-enabled",
-      "false",
-      "--database-path",
-      ":memory:",
-      "--streams-storage",
-      "memory",
-    ],
+    args: ["task", "start", ...LOOPBACK, "--streams-storage", "memory"],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdout: "null",
@@ -143,22 +133,7 @@ Deno.test("deno task start bounds the JS heap at 512 MB of old space; dev and th
 });
 
 Deno.test("the compiled binary's permissions are enough to serve", async () => {
-  const server = await spawnMain(
-    [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--auth-enabled",
-      "false",
-      "--database-path",
-      ":memory:",
-    ],
-    {},
-    ROOT,
-    PERMISSIONS,
-  );
+  const server = await spawnMain(["serve", ...LOOPBACK], {}, ROOT, PERMISSIONS);
   const url = server.url;
   ok(url, `server did not start: ${server.stderr()}`);
   const health = await fetch(`${url}/health`);

@@ -23,6 +23,7 @@ import type { LiveTick, Ops } from "../ops/mod.ts";
 import { VERSION } from "../version.ts";
 import { requireAdmin } from "./admin.ts";
 import type { AppContext } from "./context.ts";
+import { createAssetServer, type EmbeddedAsset, pageResponse } from "./embedded.ts";
 import { createFeature, type Feature } from "./feature.ts";
 
 const PAGE: Endpoint = {
@@ -70,37 +71,12 @@ const FEED: Endpoint = {
   errors: [],
 };
 
-/** A file served under `{prefix}/dashboard/assets/`. */
-interface Asset {
-  contentType: string;
-  text: string;
-}
-
-/** Every asset of the page by file name. */
-export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = {
+/** Every asset of the page by file name (served under `{prefix}/dashboard/assets/`). */
+export const DASHBOARD_ASSETS: Readonly<Record<string, EmbeddedAsset>> = {
   "uPlot.min.js": { contentType: "text/javascript; charset=utf-8", text: uplotJs },
   "uPlot.min.css": { contentType: "text/css; charset=utf-8", text: uplotCss },
   "dashboard.js": { contentType: "text/javascript; charset=utf-8", text: pageJs },
   "dashboard.css": { contentType: "text/css; charset=utf-8", text: pageCss },
-};
-
-/** The page's Content-Security-Policy: nothing but this origin. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-const SECURITY_HEADERS = {
-  "content-security-policy": CSP,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
 };
 
 /** Ticks a slow viewer may fall behind before ticks are skipped for it. */
@@ -109,19 +85,10 @@ const MAX_BEHIND = 8;
 /** The dashboard page and its assets (relative to the route prefix, public). */
 export function dashboardPageRoutes(): Feature {
   const feature = createFeature();
-  feature.route(PAGE, () =>
-    new Response(pageHtml, {
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-cache",
-        ...SECURITY_HEADERS,
-      },
-    }));
-  for (const [name, asset] of Object.entries(DASHBOARD_ASSETS)) {
-    feature.route(assetRow(name), () =>
-      new Response(asset.text, {
-        headers: { "content-type": asset.contentType, "cache-control": "no-cache" },
-      }));
+  feature.route(PAGE, () => pageResponse(pageHtml));
+  const serveAsset = createAssetServer(DASHBOARD_ASSETS);
+  for (const name of Object.keys(DASHBOARD_ASSETS)) {
+    feature.route(assetRow(name), async (c) => (await serveAsset(name, c.req.raw))!);
   }
   return feature;
 }

@@ -20,6 +20,7 @@ import { createGuard } from "../db/run.ts";
 import { type ApiRoutes, buildOpenApi, type DocumentPart, type Endpoint } from "../openapi/mod.ts";
 import { VERSION } from "../version.ts";
 import { type AppContext, type AppEnv, remoteAddressOf } from "./context.ts";
+import { createAssetServer, type EmbeddedAsset, pageResponse } from "./embedded.ts";
 import { createFeature, documentRoutes, type Feature, type RegisteredRoute } from "./feature.ts";
 import { allowed, loadCatalog } from "./schema.ts";
 
@@ -119,39 +120,16 @@ function optionalPrincipal(
   return principal;
 }
 
-/** A file served under `{prefix}/docs/`. */
-interface Asset {
-  contentType: string;
-  text: string;
-}
-
-/** Every asset of the page by file name. */
-export const DOC_ASSETS: Readonly<Record<string, Asset>> = {
+/** Every asset of the page by file name (served under `{prefix}/docs/`). */
+export const DOC_ASSETS: Readonly<Record<string, EmbeddedAsset>> = {
   "swagger-ui-bundle.js": { contentType: "text/javascript; charset=utf-8", text: swaggerJs },
   "swagger-ui.css": { contentType: "text/css; charset=utf-8", text: swaggerCss },
   "docs.js": { contentType: "text/javascript; charset=utf-8", text: initJs },
   "docs.css": { contentType: "text/css; charset=utf-8", text: pageCss },
 };
 
-/** The page's Content-Security-Policy: nothing but this origin (Swagger UI needs inline styles). */
-const DOCS_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
-const SECURITY_HEADERS = {
-  "content-security-policy": DOCS_CSP,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-};
+/** What the page's Content-Security-Policy adds for Swagger UI: its inline fonts. */
+const DOCS_CSP = ["font-src 'self' data:"];
 
 /** Options of {@link createDocs}. */
 export interface DocsOptions {
@@ -176,42 +154,13 @@ function escapeHtml(text: string): string {
 /** Builds the page once for `options`; asset digests and gzip bodies are computed on first use. */
 export function createDocs(options: DocsOptions): Docs {
   const html = pageHtml(options);
-  const prepared = new Map<string, Promise<PreparedAsset>>();
-  const prepare = (name: string, asset: Asset) => {
-    let entry = prepared.get(name);
-    if (!entry) prepared.set(name, entry = prepareAsset(asset));
-    return entry;
-  };
-
+  const serveAsset = createAssetServer(DOC_ASSETS);
   return {
-    page: () =>
-      new Response(html, {
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "cache-control": "no-cache",
-          ...SECURITY_HEADERS,
-        },
-      }),
+    page: () => pageResponse(html, DOCS_CSP),
     async asset(name, request) {
-      const asset = Object.hasOwn(DOC_ASSETS, name) ? DOC_ASSETS[name] : undefined;
-      if (!asset) throw new ApiError("route_not_found", `No documentation asset "${name}".`);
-      const { etag, gzip } = await prepare(name, asset);
-      const headers: Record<string, string> = {
-        "content-type": asset.contentType,
-        "cache-control": "no-cache",
-        etag,
-        vary: "accept-encoding",
-        "x-content-type-options": "nosniff",
-      };
-      if (matchesEtag(request.headers.get("if-none-match"), etag)) {
-        return new Response(null, { status: 304, headers });
-      }
-      if (/\bgzip\b/i.test(request.headers.get("accept-encoding") ?? "")) {
-        return new Response(gzip.slice(), {
-          headers: { ...headers, "content-encoding": "gzip" },
-        });
-      }
-      return new Response(asset.text, { headers });
+      const response = await serveAsset(name, request);
+      if (!response) throw new ApiError("route_not_found", `No documentation asset "${name}".`);
+      return response;
     },
   };
 }
@@ -252,30 +201,4 @@ function pageHtml(options: DocsOptions): string {
 </body>
 </html>
 `;
-}
-
-/** An asset's ETag and gzip body, computed on first use. */
-interface PreparedAsset {
-  etag: string;
-  gzip: Uint8Array;
-}
-
-async function prepareAsset(asset: Asset): Promise<PreparedAsset> {
-  const bytes = new TextEncoder().encode(asset.text);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const etag = `"${
-    Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
-      .join("")
-  }"`;
-  const gzip = new Uint8Array(
-    await new Response(
-      new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
-    ).arrayBuffer(),
-  );
-  return { etag, gzip };
-}
-
-function matchesEtag(header: string | null, etag: string): boolean {
-  if (!header) return false;
-  return header.split(",").some((t) => t.trim() === etag || t.trim() === "*");
 }

@@ -23,7 +23,7 @@ import {
 } from "../query/mod.ts";
 import type { Guard } from "../db/run.ts";
 import { decodeBody, hasLongNumber, parseJsonBody, readBody } from "./body.ts";
-import { parseDelimiter } from "./output.ts";
+import { parseDelimiter, parseNullMarker } from "./output.ts";
 import type { Context } from "hono";
 import type { AppContext, AppEnv } from "./context.ts";
 
@@ -56,14 +56,7 @@ export function uploadFormatOf(contentType: string | undefined): UploadFormat | 
 /** The CSV spelling of an upload from the query string. */
 export function csvInputOf(params: URLSearchParams): CsvInput {
   const delimiter = parseDelimiter(params.get("delimiter"));
-  const nullMarker = params.get("null") ?? "";
-  if (/["\r\n]/.test(nullMarker) || nullMarker.includes(delimiter) || nullMarker.length > 64) {
-    throw new ApiError(
-      "invalid_request",
-      `Invalid null=${JSON.stringify(nullMarker)}: the NULL marker must be at most 64 ` +
-        "characters without quotes, line breaks or the delimiter.",
-    );
-  }
+  const nullMarker = parseNullMarker(params.get("null"), delimiter);
   const header = params.get("header");
   if (header !== null && !/^(1|0|true|false|yes|no|)$/i.test(header)) {
     throw new ApiError("invalid_request", `Invalid header=${header}: expected true or false.`);

@@ -86,6 +86,19 @@ export function parseDelimiter(value: string | null): string {
   return delimiter;
 }
 
+/** Parses `null=` (CSV's NULL marker, empty by default) for CSV with `delimiter`. */
+export function parseNullMarker(value: string | null, delimiter: string): string {
+  const nullMarker = value ?? "";
+  if (/["\r\n]/.test(nullMarker) || nullMarker.includes(delimiter) || nullMarker.length > 64) {
+    throw new ApiError(
+      "invalid_request",
+      `Invalid null=${JSON.stringify(nullMarker)}: the NULL marker must be at most 64 ` +
+        "characters without quotes, line breaks or the delimiter.",
+    );
+  }
+  return nullMarker;
+}
+
 /** Reads the output options of `request` under `config`. */
 export function parseOutputOptions(
   request: Request,
@@ -100,14 +113,7 @@ export function parseOutputOptions(
   const isExport = download || format !== "json";
 
   const delimiter = parseDelimiter(params.get("delimiter"));
-  const nullMarker = params.get("null") ?? "";
-  if (/["\r\n]/.test(nullMarker) || nullMarker.includes(delimiter) || nullMarker.length > 64) {
-    throw new ApiError(
-      "invalid_request",
-      `Invalid null=${JSON.stringify(nullMarker)}: the NULL marker must be at most 64 ` +
-        "characters without quotes, line breaks or the delimiter.",
-    );
-  }
+  const nullMarker = parseNullMarker(params.get("null"), delimiter);
   const bigNumbersParam = params.get("big_numbers");
   if (bigNumbersParam !== null && bigNumbersParam !== "number" && bigNumbersParam !== "string") {
     throw new ApiError(

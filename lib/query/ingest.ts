@@ -29,14 +29,13 @@ import {
   type InsertGroup,
   type InsertPlan,
   type InsertRequest,
+  parseConflict,
   planConflict,
   requireWritable,
   type WritePreferences,
 } from "./plan_write.ts";
 import { findColumn, parseTableName, requireColumn, type TableRef } from "./_resolve.ts";
 import { classifyType } from "./values.ts";
-import { singleParam } from "./plan_read.ts";
-import { splitEscaped, unescapeValue } from "./filters.ts";
 
 /** The file formats an insert may upload. */
 export type UploadFormat = "csv" | "ndjson" | "parquet";
@@ -83,18 +82,11 @@ export function parseIngestRequest(
     rows?: readonly JsonValue[];
   },
 ): IngestRequest {
-  const onConflict = singleParam(params, "on_conflict");
-  const target = onConflict === null || onConflict === ""
-    ? null
-    : splitEscaped(onConflict, ",").map(unescapeValue);
-  const upsert = target !== null || prefer.resolution !== null;
   return {
     table: parseTableName(table),
     ...upload,
     returning: prefer.returning,
-    conflict: upsert
-      ? { target, action: prefer.resolution === "ignore" ? "nothing" : "update" }
-      : null,
+    conflict: parseConflict(params, prefer),
   };
 }
 

@@ -121,20 +121,29 @@ export function parseInsertRequest(
       "The body must be a JSON object of column values, or an array of such objects.",
     );
   }
-  const onConflict = singleParam(params, "on_conflict");
-  const target = onConflict === null || onConflict === ""
-    ? null
-    : splitEscaped(onConflict, ",").map(unescapeValue);
-  const upsert = target !== null || prefer.resolution !== null;
   return {
     table: parseTableName(table),
     rows,
     many: Array.isArray(body),
     returning: prefer.returning,
-    conflict: upsert
-      ? { target, action: prefer.resolution === "ignore" ? "nothing" : "update" }
-      : null,
+    conflict: parseConflict(params, prefer),
   };
+}
+
+/**
+ * An insert's upsert from `on_conflict` (the conflict target; empty: the primary key) and
+ * `Prefer: resolution=...`: `null` when neither asks for one.
+ */
+export function parseConflict(
+  params: URLSearchParams,
+  prefer: WritePreferences,
+): InsertRequest["conflict"] {
+  const onConflict = singleParam(params, "on_conflict");
+  const target = onConflict === null || onConflict === ""
+    ? null
+    : splitEscaped(onConflict, ",").map(unescapeValue);
+  if (target === null && prefer.resolution === null) return null;
+  return { target, action: prefer.resolution === "ignore" ? "nothing" : "update" };
 }
 
 /** Consecutive rows writing the same columns: one statement. */

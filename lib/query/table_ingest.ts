@@ -8,8 +8,8 @@
 import type { Guard } from "../db/run.ts";
 import type { Uploads } from "../db/upload.ts";
 import { dropUploadStage, type IngestRequest, insertStaged, stageUpload } from "./ingest.ts";
-import { type TableCaller, type TableContext, withTable } from "./table_context.ts";
-import { commit, type WriteHooks, type WriteResult, writing } from "./table_write.ts";
+import type { TableCaller, TableContext } from "./table_context.ts";
+import { commit, type WriteHooks, type WriteResult, writeTable } from "./table_write.ts";
 
 /** Inserts the rows of the uploaded file of `request`. */
 export function ingestRows(
@@ -20,21 +20,16 @@ export function ingestRows(
   caller: TableCaller,
   hooks?: WriteHooks,
 ): Promise<WriteResult> {
-  return writing(
-    ctx,
-    request.table,
-    () =>
-      withTable(ctx, guard, request.table, caller, async ({ lease, table, dirty }) => {
-        try {
-          const staged = await stageUpload(uploads, lease, guard, table, request);
-          const plan = { ...staged.plan, capture: hooks?.capture(table, staged.rows) ?? null };
-          const op = plan.conflict?.action === "update" ? "upsert" : "insert";
-          return await commit({ op, table, plan }, hooks, async () => [
-            await insertStaged(lease, guard, plan, staged.group),
-          ]);
-        } finally {
-          if (!(await dropUploadStage(lease))) dirty();
-        }
-      }),
-  );
+  return writeTable(ctx, guard, request.table, caller, async ({ lease, table, dirty }) => {
+    try {
+      const staged = await stageUpload(uploads, lease, guard, table, request);
+      const plan = { ...staged.plan, capture: hooks?.capture(table, staged.rows) ?? null };
+      const op = plan.conflict?.action === "update" ? "upsert" : "insert";
+      return await commit({ op, table, plan }, hooks, async () => [
+        await insertStaged(lease, guard, plan, staged.group),
+      ]);
+    } finally {
+      if (!(await dropUploadStage(lease))) dirty();
+    }
+  });
 }

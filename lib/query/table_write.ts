@@ -47,6 +47,7 @@ import {
   runStatement,
   type TableCaller,
   type TableContext,
+  type TableWork,
   textOf,
   withTable,
 } from "./table_context.ts";
@@ -96,50 +97,45 @@ export function insertRows(
   caller: TableCaller,
   hooks?: WriteHooks,
 ): Promise<WriteResult> {
-  return writing(
-    ctx,
-    request.table,
-    () =>
-      withTable(ctx, guard, request.table, caller, async ({ lease, table, dirty }) => {
-        const planned = planInsert(request, table);
-        const plan = { ...planned, capture: hooks?.capture(table, planned.rowCount) ?? null };
-        const results: DuckDBMaterializedResult[] = [];
-        let staged = false;
-        const statements = plan.groups.reduce(
-          (n, g) => n + (g.columns.length === 0 ? g.rows.length : 1),
-          0,
-        );
-        const attempt = async () => {
-          results.length = 0;
-          for (const group of plan.groups) {
-            if (group.columns.length > 0 && group.rows.length > 1) {
-              staged = true;
-              await stage(lease, guard, group);
-              results.push(await runStatement(lease, guard, buildInsertStagedSql(plan, group)));
-            } else {
-              for (let r = 0; r < group.rows.length; r++) {
-                results.push(
-                  await runStatement(lease, guard, buildInsertValuesSql(plan, group, r)),
-                );
-              }
-            }
-          }
-        };
-        const op = plan.conflict?.action === "update" ? "upsert" : "insert";
-        return await commit({ op, table, plan }, hooks, async () => {
-          try {
-            await retryOnConflict(() =>
-              statements > 1 ? inTransaction(lease, guard, attempt) : attempt()
+  return writeTable(ctx, guard, request.table, caller, async ({ lease, table, dirty }) => {
+    const planned = planInsert(request, table);
+    const plan = { ...planned, capture: hooks?.capture(table, planned.rowCount) ?? null };
+    const results: DuckDBMaterializedResult[] = [];
+    let staged = false;
+    const statements = plan.groups.reduce(
+      (n, g) => n + (g.columns.length === 0 ? g.rows.length : 1),
+      0,
+    );
+    const attempt = async () => {
+      results.length = 0;
+      for (const group of plan.groups) {
+        if (group.columns.length > 0 && group.rows.length > 1) {
+          staged = true;
+          await stage(lease, guard, group);
+          results.push(await runStatement(lease, guard, buildInsertStagedSql(plan, group)));
+        } else {
+          for (let r = 0; r < group.rows.length; r++) {
+            results.push(
+              await runStatement(lease, guard, buildInsertValuesSql(plan, group, r)),
             );
-          } catch (err) {
-            throw explain(err, insertTexts(request));
-          } finally {
-            if (staged && !(await dropStage(lease))) dirty();
           }
-          return results;
-        });
-      }),
-  );
+        }
+      }
+    };
+    const op = plan.conflict?.action === "update" ? "upsert" : "insert";
+    return await commit({ op, table, plan }, hooks, async () => {
+      try {
+        await retryOnConflict(() =>
+          statements > 1 ? inTransaction(lease, guard, attempt) : attempt()
+        );
+      } catch (err) {
+        throw explain(err, insertTexts(request));
+      } finally {
+        if (staged && !(await dropStage(lease))) dirty();
+      }
+      return results;
+    });
+  });
 }
 
 /** Updates the rows `request` selects. */
@@ -150,25 +146,20 @@ export function updateRows(
   caller: TableCaller,
   hooks?: WriteHooks,
 ): Promise<WriteResult> {
-  return writing(
-    ctx,
-    request.table,
-    () =>
-      withTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
-        const plan = {
-          ...planUpdate(request, table),
-          capture: hooks?.capture(table, null) ?? null,
-        };
-        const texts = [
-          ...request.where.flatMap(conditionTexts),
-          ...Object.entries(request.set).map(([k, v]) => ({ label: `set.${k}`, text: textOf(v) })),
-        ];
-        return await commit({ op: "update", table, plan }, hooks, async () => [
-          await retryOnConflict(() => runStatement(lease, guard, buildUpdateSql(plan)))
-            .catch((err) => Promise.reject(explain(err, texts))),
-        ]);
-      }),
-  );
+  return writeTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
+    const plan = {
+      ...planUpdate(request, table),
+      capture: hooks?.capture(table, null) ?? null,
+    };
+    const texts = [
+      ...request.where.flatMap(conditionTexts),
+      ...Object.entries(request.set).map(([k, v]) => ({ label: `set.${k}`, text: textOf(v) })),
+    ];
+    return await commit({ op: "update", table, plan }, hooks, async () => [
+      await retryOnConflict(() => runStatement(lease, guard, buildUpdateSql(plan)))
+        .catch((err) => Promise.reject(explain(err, texts))),
+    ]);
+  });
 }
 
 /** Deletes the rows `request` selects (or counts them, for a dry run). */
@@ -189,34 +180,34 @@ export function deleteRows(
       return { kind: "dry_run", affectedRows: Number(materializedCell(counted, 0, 0)) };
     });
   }
-  return writing(
-    ctx,
-    request.table,
-    () =>
-      withTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
-        const plan = {
-          ...planDelete(request, table),
-          capture: hooks?.capture(table, null) ?? null,
-        };
-        return await commit(
-          { op: "delete", table, plan },
-          hooks,
-          async () => [await execute(lease, plan)],
-        );
-      }),
-  );
+  return writeTable(ctx, guard, request.table, caller, async ({ lease, table }) => {
+    const plan = {
+      ...planDelete(request, table),
+      capture: hooks?.capture(table, null) ?? null,
+    };
+    return await commit(
+      { op: "delete", table, plan },
+      hooks,
+      async () => [await execute(lease, plan)],
+    );
+  });
 }
 
-/** Runs a write; the table's data version is bumped when it has ended, committed or not. */
-export async function writing<T>(
+/**
+ * Runs a write's `work` on the table `ref` names (leased and resolved by `withTable`); the
+ * table's data version is bumped when it has ended, committed or not.
+ */
+export async function writeTable<T>(
   ctx: TableContext,
-  table: TableRef,
-  body: () => Promise<T>,
+  guard: Guard,
+  ref: TableRef,
+  caller: TableCaller,
+  work: (on: TableWork) => Promise<T>,
 ): Promise<T> {
   try {
-    return await body();
+    return await withTable(ctx, guard, ref, caller, work);
   } finally {
-    bumpTableOf(ctx.pool, table);
+    bumpTableOf(ctx.pool, ref);
   }
 }
 

@@ -1,14 +1,11 @@
 import { equal, match, ok } from "node:assert/strict";
-import { spawnMain } from "../_helpers.ts";
+import { LOOPBACK_FLAGS, spawnMain } from "../_helpers.ts";
 
 /** `serve` flags for a server on `dir`'s files, on a free loopback port. */
 function serveArgs(dir: string, extra: string[] = []): string[] {
   return [
     "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
+    ...LOOPBACK_FLAGS,
     "--database-path",
     `${dir}/main.duckdb`,
     "--auth-database-path",

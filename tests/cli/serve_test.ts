@@ -1,63 +1,24 @@
 import { equal, ok } from "node:assert/strict";
-import { consume, sqlPath } from "../_helpers.ts";
+import { consume, LOOPBACK_FLAGS, spawnMain, sqlPath } from "../_helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-/** `deno run -A main.ts serve ...` as a child process, with its JSON log events. */
+/** `deno run -A main.ts serve ...` on an in-memory database as a child process. */
 async function spawnServe(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--database-path",
-      ":memory:",
-      ...args,
-    ],
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const events: Record<string, unknown>[] = [];
-  const started = Promise.withResolvers<string>();
-  const reading = (async () => {
-    let buffered = "";
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buffered += text;
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const event = JSON.parse(line);
-          events.push(event);
-          if (event.event === "server_started") started.resolve(event.url);
-        } catch {
-          events.push({ text: line });
-        }
-      }
-    }
-    started.reject(new Error(`server exited before starting: ${JSON.stringify(events)}`));
-  })();
-  const url = await started.promise;
+  const spawned = await spawnMain([
+    "serve",
+    ...LOOPBACK_FLAGS,
+    "--database-path",
+    ":memory:",
+    ...args,
+  ]);
+  ok(spawned.url, `server exited before starting: ${spawned.stderr()}`);
+  const url = spawned.url;
   return {
+    ...spawned,
     url,
-    events,
-    child,
     query: async (sql: string) =>
       await consume(
         await fetch(`${url}/query`, { method: "POST", body: JSON.stringify({ sql }) }),
       ),
-    async exit(): Promise<number> {
-      const { code } = await child.status;
-      await reading;
-      return code;
-    },
   };
 }
 
@@ -137,5 +98,5 @@ Deno.test("a repeated signal within a second (Ctrl+C under deno task) still drai
   equal(reply.body.code, "unavailable");
   equal(await server.exit(), 0);
   ok(server.events.some((e) => e.event === "server_stopped"), "the drain ran to its end");
-  ok(!server.events.some((e) => String(e.text ?? "").includes("second signal")));
+  ok(!server.stderr().includes("second signal"));
 });

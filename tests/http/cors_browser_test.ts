@@ -1,31 +1,15 @@
 // CORS from a real browser (issue 13): a page of another origin calls the API with fetch and a
 // key; an allowed origin reads the answer, a disallowed one is blocked by Chromium itself.
 import { deepEqual, equal, match } from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { BROWSER_TEST, openBrowser } from "../_browser.ts";
 import { startAuthServer } from "../_helpers.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 Deno.test({
   name: "Chromium: an allowed origin calls the API with a key; a disallowed origin is blocked",
-  // Outside CI a machine without Chromium skips this test; CI installs it (.ci/run) and runs it.
-  ignore: Deno.env.get("CI") !== "true" &&
-    !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...BROWSER_TEST,
   async fn() {
     // The page's own server: another port, so another origin than the API.
-    const page = Deno.serve(
+    await using page = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       () =>
         new Response("<!doctype html><title>app</title>", {
@@ -36,43 +20,30 @@ Deno.test({
     await using t = await startAuthServer({
       flags: { cors_origins: `http://127.0.0.1:${pagePort}` },
     });
-    const profile = await Deno.makeTempDir({ prefix: "duckserve-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-      timeout: 30_000,
-    });
-    try {
-      const tab = context.pages()[0] ?? await context.newPage();
-      tab.setDefaultTimeout(20_000);
-      const call = (key: string) =>
-        tab.evaluate(async ({ url, key }) => {
-          try {
-            const r = await fetch(url, {
-              method: "POST",
-              headers: { "content-type": "application/json", "x-api-key": key },
-              body: JSON.stringify({ sql: "SELECT 42 AS answer" }),
-            });
-            return { status: r.status, body: await r.json(), id: r.headers.get("x-request-id") };
-          } catch (err) {
-            return { error: String(err) };
-          }
-        }, { url: `${t.url}/query`, key });
+    await using browser = await openBrowser();
+    const tab = browser.page;
+    const call = (key: string) =>
+      tab.evaluate(async ({ url, key }) => {
+        try {
+          const r = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-api-key": key },
+            body: JSON.stringify({ sql: "SELECT 42 AS answer" }),
+          });
+          return { status: r.status, body: await r.json(), id: r.headers.get("x-request-id") };
+        } catch (err) {
+          return { error: String(err) };
+        }
+      }, { url: `${t.url}/query`, key });
 
-      await tab.goto(`http://127.0.0.1:${pagePort}/`);
-      const allowed = await call(t.keys.admin);
-      equal(allowed.status, 200, JSON.stringify(allowed));
-      deepEqual(allowed.body.data, [{ answer: 42 }]);
-      match(String(allowed.id), /^[0-9a-f-]{36}$/, "exposed X-Request-ID is readable");
+    await tab.goto(`http://127.0.0.1:${pagePort}/`);
+    const allowed = await call(t.keys.admin);
+    equal(allowed.status, 200, JSON.stringify(allowed));
+    deepEqual(allowed.body.data, [{ answer: 42 }]);
+    match(String(allowed.id), /^[0-9a-f-]{36}$/, "exposed X-Request-ID is readable");
 
-      await tab.goto(`http://localhost:${pagePort}/`);
-      const blocked = await call(t.keys.admin);
-      match(String(blocked.error), /TypeError|Failed to fetch/, JSON.stringify(blocked));
-    } finally {
-      await context.close();
-      await page.shutdown();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-    }
+    await tab.goto(`http://localhost:${pagePort}/`);
+    const blocked = await call(t.keys.admin);
+    match(String(blocked.error), /TypeError|Failed to fetch/, JSON.stringify(blocked));
   },
 });

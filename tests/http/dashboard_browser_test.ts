@@ -1,18 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { BROWSER_TEST, openBrowser } from "../_browser.ts";
 import { startAuthServer } from "../_helpers.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Where the screenshots go: `tests/output/` (ignored by git). */
 const OUTPUT = new URL("../output/", import.meta.url);
@@ -22,24 +10,14 @@ const LONG_SQL = "SELECT sum(a.range * b.range) AS s FROM range(200000) a, range
 
 Deno.test({
   name: "GET /dashboard in Chromium: logs in, charts fill under load, cancels a running query",
-  // Outside CI a machine without Chromium skips this test; CI installs it (.ci/run) and runs it.
-  ignore: Deno.env.get("CI") !== "true" &&
-    !(await Deno.stat(CHROMIUM).then(() => true, () => false)),
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...BROWSER_TEST,
   async fn() {
     await using t = await startAuthServer();
     const admin = t.as(t.keys.admin);
     const origin = new URL(t.url).origin;
     await Deno.mkdir(OUTPUT, { recursive: true });
-    const profile = await Deno.makeTempDir({ prefix: "duckserve-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-      timeout: 30_000,
-      viewport: { width: 1400, height: 1000 },
-    });
+    await using browser = await openBrowser({ viewport: { width: 1400, height: 1000 } });
+    const { context, page, problems } = browser;
     let load = true;
     const loader = (async () => {
       // A load script: cached and uncached queries, a few errors.
@@ -51,12 +29,7 @@ Deno.test({
     })();
     try {
       const requests: string[] = [];
-      const problems: string[] = [];
       context.on("request", (r) => requests.push(r.url()));
-      const page = context.pages()[0] ?? await context.newPage();
-      page.setDefaultTimeout(20_000);
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-      page.on("pageerror", (e) => problems.push(e.message));
 
       await page.goto(`${t.url}/dashboard`);
       await page.locator("#key-form").waitFor();
@@ -124,8 +97,6 @@ Deno.test({
     } finally {
       load = false;
       await loader;
-      await context.close();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
     }
   },
 });

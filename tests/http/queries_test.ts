@@ -36,6 +36,46 @@ async function waitListed(t: AuthTestServer, key: string, id: string) {
   return found;
 }
 
+/**
+ * Starts a streamed export of `sql` as `key` (request id `id`) and reads its first 256 KiB:
+ * `text`; `readAll()` reads on to the end and returns the whole text.
+ */
+async function startExport(
+  t: AuthTestServer,
+  key: string,
+  id: string,
+  format: "csv" | "ndjson",
+  sql: string,
+) {
+  const response = await fetch(`${t.url}/query?format=${format}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-request-id": id,
+      "accept-encoding": "identity",
+      ...t.as(key),
+    },
+    body: JSON.stringify({ sql }),
+  });
+  equal(response.status, 200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (text.length < 256 * 1024) {
+    const { value, done } = await reader.read();
+    ok(!done, "the export ended before the cancel");
+    text += decoder.decode(value, { stream: true });
+  }
+  const readAll = async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += decoder.decode(value, { stream: true });
+    }
+  };
+  return { text, readAll };
+}
+
 const cancel = (t: AuthTestServer, key: string, id: string) =>
   t.request(`/queries/${encodeURIComponent(id)}`, { method: "DELETE", headers: t.as(key) });
 
@@ -126,39 +166,15 @@ Deno.test("queries: a finished query cannot be canceled (404)", async () => {
 
 Deno.test("queries: canceling a streamed CSV export ends it with a last line saying so", async () => {
   await using t = await startAuthServer({ roles: ROLES });
-  const response = await fetch(`${t.url}/query?format=csv`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-request-id": "export-1",
-      "accept-encoding": "identity",
-      ...t.as(t.keys.analyst),
-    },
-    body: JSON.stringify({
-      sql: "SELECT i, repeat('x', 200) AS pad FROM range(50000000) t(i)",
-    }),
-  });
-  equal(response.status, 200);
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (text.length < 256 * 1024) {
-    const { value, done } = await reader.read();
-    ok(!done, "the export ended before the cancel");
-    text += decoder.decode(value, { stream: true });
-  }
+  const sql = "SELECT i, repeat('x', 200) AS pad FROM range(50000000) t(i)";
+  const { text, readAll } = await startExport(t, t.keys.analyst, "export-1", "csv", sql);
   const listed = await waitListed(t, t.keys.analyst, "export-1");
   equal(listed.kind, "export");
   // Rows sent so far: at least the rows the client has read.
   ok(listed.rows >= text.split("\r\n").length - 2, `rows ${listed.rows}`);
   const accepted = await cancel(t, t.keys.analyst, "export-1");
   equal(accepted.status, 202);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  const lines = text.trimEnd().split("\r\n");
+  const lines = (await readAll()).trimEnd().split("\r\n");
   equal(lines[0], "i,pad");
   const last = JSON.parse(lines[lines.length - 1]);
   equal(last.error, "query_canceled");
@@ -193,32 +209,10 @@ Deno.test("queries: with auth off every caller sees and cancels every query", as
 
 Deno.test("queries: an NDJSON export canceled mid-stream ends with a JSON line saying so", async () => {
   await using t = await startAuthServer({ roles: ROLES });
-  const response = await fetch(`${t.url}/query?format=ndjson`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-request-id": "export-nd",
-      "accept-encoding": "identity",
-      ...t.as(t.keys.analyst),
-    },
-    body: JSON.stringify({ sql: "SELECT i, repeat('y', 100) AS pad FROM range(50000000) t(i)" }),
-  });
-  equal(response.status, 200);
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (text.length < 256 * 1024) {
-    const { value, done } = await reader.read();
-    ok(!done, "the export ended before the cancel");
-    text += decoder.decode(value, { stream: true });
-  }
+  const sql = "SELECT i, repeat('y', 100) AS pad FROM range(50000000) t(i)";
+  const { readAll } = await startExport(t, t.keys.analyst, "export-nd", "ndjson", sql);
   equal((await cancel(t, t.keys.analyst, "export-nd")).status, 202);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line));
+  const lines = (await readAll()).trimEnd().split("\n").map((line) => JSON.parse(line));
   const last = lines.pop();
   equal(last.error, "query_canceled");
   equal(last.request_id, "export-nd");

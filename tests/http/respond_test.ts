@@ -1,5 +1,4 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
-import { openEngine } from "../../lib/db/engine.ts";
 import { leasedSource } from "../../lib/db/leased.ts";
 import { acquire, createGuard } from "../../lib/db/run.ts";
 import { createLogger, SILENT } from "../../lib/log.ts";
@@ -8,23 +7,14 @@ import { type EncodedBody, producerOf } from "../../lib/encode/byte_producer.ts"
 import type { FormatName } from "../../lib/encode/formats.ts";
 import { bodyAnswer, type StoredAnswer } from "../../lib/query/answer.ts";
 import { respondAnswer, type ResponseOptions } from "../../lib/http/respond.ts";
-import { testConfig } from "../_helpers.ts";
+import { encodeOptions, openTestEngine } from "../_engine.ts";
 
-const engine = await openEngine(await testConfig());
-const setup = await acquire(engine.pool, createGuard(0));
-await setup.connection.run(
+const engine = await openTestEngine(
   "CREATE TABLE r AS SELECT range AS id, 'n' || range AS name FROM range(10)",
 );
-setup.release();
 
-const encoding = (format: FormatName, extra: Partial<EncodeOptions> = {}): EncodeOptions => ({
-  format,
-  cap: 0,
-  json: { bigNumbers: "number" as const },
-  csv: { delimiter: ",", nullMarker: "" },
-  scratchDirectory: engine.scratchDirectory,
-  ...extra,
-});
+const encoding = (format: FormatName, extra: Partial<EncodeOptions> = {}) =>
+  encodeOptions(engine, format, extra);
 
 const sending = (format: FormatName, extra: Partial<ResponseOptions> = {}): ResponseOptions => ({
   format,

@@ -11,7 +11,11 @@ import { createTestCa, hasOpenssl, type TestCa } from "./_certs.ts";
 const PEBBLE = "/usr/bin/pebble";
 const hasPebble = await Deno.stat(PEBBLE).then(() => true, () => false);
 // Outside CI a machine without pebble skips these tests; CI installs it (.ci/run) and runs them.
-const ignore = Deno.env.get("CI") !== "true" && (!hasPebble || !(await hasOpenssl()));
+const PEBBLE_TEST = {
+  ignore: Deno.env.get("CI") !== "true" && (!hasPebble || !(await hasOpenssl())),
+  sanitizeResources: false,
+  sanitizeOps: false,
+};
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -143,9 +147,7 @@ async function startAuto(
 Deno.test({
   name:
     "tls_auto: a real HTTP-01 challenge on http_port, the issued chain serves HTTPS, a restart reuses it",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...PEBBLE_TEST,
   fn: async () => {
     await using ca = await createTestCa();
     const httpPort = freePort();
@@ -189,9 +191,7 @@ Deno.test({
 
 Deno.test({
   name: "tls_auto: a short-lived certificate is renewed and swapped in without a restart",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...PEBBLE_TEST,
   fn: async () => {
     await using ca = await createTestCa();
     const httpPort = freePort();
@@ -231,9 +231,7 @@ Deno.test({
 
 Deno.test({
   name: "tls_auto: the certificate also covers every tenant host of databases (issue 18)",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...PEBBLE_TEST,
   fn: async () => {
     await using ca = await createTestCa();
     const httpPort = freePort();

@@ -1,28 +1,20 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { tableFromIPC } from "apache-arrow";
 import { concatBytes } from "../../lib/bytes.ts";
-import { openEngine } from "../../lib/db/engine.ts";
 import { acquire, createGuard } from "../../lib/db/run.ts";
 import type { FormatName } from "../../lib/encode/formats.ts";
 import type { Answer, StoredAnswer } from "../../lib/query/answer.ts";
 import { createAnswerCache } from "../../lib/query/answer_cache.ts";
 import { runSelect, type SelectOptions, type SelectPlan } from "../../lib/query/run_select.ts";
-import { testConfig } from "../_helpers.ts";
+import { encodeOptions, openTestEngine } from "../_engine.ts";
 
-const engine = await openEngine(await testConfig());
-const setup = await acquire(engine.pool, createGuard(0));
-await setup.connection.run(
+const engine = await openTestEngine(
   "CREATE TABLE r AS SELECT range AS id, 'n' || range AS name FROM range(10); " +
     "CREATE SEQUENCE seq",
 );
-setup.release();
 
 const options = (format: FormatName, extra: Partial<SelectOptions> = {}): SelectOptions => ({
-  format,
-  cap: 0,
-  json: { bigNumbers: "number" as const },
-  csv: { delimiter: ",", nullMarker: "" },
-  scratchDirectory: engine.scratchDirectory,
+  ...encodeOptions(engine, format),
   ...extra,
 });
 
