@@ -38,9 +38,13 @@ const KEY_SHAPE = /dsk_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43}/g;
 
 /** The key a request presents (`X-API-Key`, or `Authorization: Bearer`), or null. */
 export function presentedSecret(headers: Headers): string | null {
-  const header = headers.get("x-api-key");
-  if (header) return header.trim() || null;
-  const bearer = /^Bearer\s+(.+)$/i.exec(headers.get("authorization") ?? "");
+  return secretOf(headers.get("x-api-key"), headers.get("authorization"));
+}
+
+/** The key presented by these header values (`X-API-Key` first, then a Bearer token), or null. */
+function secretOf(apiKey: string | null, authorization: string | null): string | null {
+  if (apiKey) return apiKey.trim() || null;
+  const bearer = /^Bearer\s+(.+)$/i.exec(authorization ?? "");
   return bearer ? bearer[1].trim() || null : null;
 }
 
@@ -91,28 +95,50 @@ export function redactHeaders(headers: Headers, secret: string | null): Record<s
 const HEADERS_JSON = new Map<string, string>();
 const MAX_HEADERS_JSON = 256;
 
+/** What a log line needs of a request's headers, read in one pass. */
+export interface HeaderFacts {
+  /** The `Host` header, or null. */
+  host: string | null;
+  /** The key the request presents ({@link presentedSecret}), or null. */
+  secret: string | null;
+  /** {@link redactHeaders} as JSON text. */
+  json: string;
+}
+
 /**
- * {@link redactHeaders} as JSON text, cached by the header set: the cache is keyed by names and
- * values with credentials headers' values left out, and a set holding the presented key anywhere
- * else is never cached (no key is kept in memory beyond the request).
+ * The `Host` header, the presented key and the redacted headers as JSON, from one walk over the
+ * headers. The JSON is cached by the header set: the cache is keyed by names and values with
+ * credentials headers' values left out, and a set holding the presented key anywhere else is
+ * never cached (no key is kept in memory beyond the request).
  */
-export function redactedHeadersJson(headers: Headers, secret: string | null): string {
+export function headerFacts(headers: Headers): HeaderFacts {
   let key = "";
+  let host: string | null = null;
+  let apiKey: string | null = null;
+  let authorization: string | null = null;
   headers.forEach((value, name) => {
-    key += SECRET_HEADERS.has(name) ? `${name}\n` : `${name}\n${value}\n`;
+    if (SECRET_HEADERS.has(name)) {
+      key += `${name}\n`;
+      if (name === "x-api-key") apiKey = value;
+      else if (name === "authorization") authorization = value;
+    } else {
+      key += `${name}\n${value}\n`;
+      if (name === "host") host = value;
+    }
   });
+  const secret = secretOf(apiKey, authorization);
   const cacheable = key.length <= 8192 && !(secret && key.includes(secret)) &&
     !key.includes("dsk_");
   if (cacheable) {
     const cached = HEADERS_JSON.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return { host, secret, json: cached };
   }
   const json = JSON.stringify(redactHeaders(headers, secret));
   if (cacheable) {
     if (HEADERS_JSON.size >= MAX_HEADERS_JSON) HEADERS_JSON.clear();
     HEADERS_JSON.set(key, json);
   }
-  return json;
+  return { host, secret, json };
 }
 
 const CANONICAL = new Map<string, string>();
