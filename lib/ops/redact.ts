@@ -77,11 +77,29 @@ export function redactUri(pathAndQuery: string, secret: string | null): string {
   return scrubSecret(uri, secret);
 }
 
+/**
+ * A request's headers: a `Headers` object, or the names and values in turn as the client sent
+ * them (Node's `rawHeaders`, which the listener reports: cheaper to walk than `Headers`).
+ */
+export type RequestHeaders = Headers | readonly string[];
+
+/** Calls `fn` with each header's value and lower-case name. */
+function eachHeader(headers: RequestHeaders, fn: (value: string, name: string) => void): void {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) fn(headers[i + 1], headers[i].toLowerCase());
+  } else {
+    // forEach: several times faster than iterating Deno's Headers.
+    (headers as Headers).forEach(fn);
+  }
+}
+
 /** Request headers by canonical name (`X-Api-Key`), credentials redacted, the key cut out. */
-export function redactHeaders(headers: Headers, secret: string | null): Record<string, string[]> {
+export function redactHeaders(
+  headers: RequestHeaders,
+  secret: string | null,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  // forEach: several times faster than iterating Deno's Headers.
-  headers.forEach((value, name) => {
+  eachHeader(headers, (value, name) => {
     const shown = SECRET_HEADERS.has(name) ? REDACTED : scrubSecret(value, secret);
     const canonical = canonicalName(name);
     const list = out[canonical];
@@ -111,16 +129,19 @@ export interface HeaderFacts {
  * credentials headers' values left out, and a set holding the presented key anywhere else is
  * never cached (no key is kept in memory beyond the request).
  */
-export function headerFacts(headers: Headers): HeaderFacts {
+export function headerFacts(headers: RequestHeaders): HeaderFacts {
   let key = "";
   let host: string | null = null;
   let apiKey: string | null = null;
   let authorization: string | null = null;
-  headers.forEach((value, name) => {
+  eachHeader(headers, (value, name) => {
     if (SECRET_HEADERS.has(name)) {
       key += `${name}\n`;
-      if (name === "x-api-key") apiKey = value;
-      else if (name === "authorization") authorization = value;
+      // Repeated headers read as `Headers.get` reads them: joined with ", ".
+      if (name === "x-api-key") apiKey = apiKey === null ? value : `${apiKey}, ${value}`;
+      else if (name === "authorization") {
+        authorization = authorization === null ? value : `${authorization}, ${value}`;
+      }
     } else {
       key += `${name}\n${value}\n`;
       if (name === "host") host = value;

@@ -85,6 +85,11 @@ export interface AnswerInfo {
   bytes: number;
   started: number;
   aborted: boolean;
+  /**
+   * The request's header names and values in turn as received (Node's `rawHeaders`), when the
+   * listener has them: the log reads them instead of the `Headers` object.
+   */
+  rawHeaders?: readonly string[];
 }
 
 /** The request tracker (see the module documentation). */
@@ -232,6 +237,7 @@ class Done implements RequestDone {
   #mode: SqlLogMode;
   #uri: string | null = null;
   #headerFacts: HeaderFacts | null = null;
+  #rawHeaders: readonly string[] | undefined;
 
   constructor(
     request: Request,
@@ -244,6 +250,7 @@ class Done implements RequestDone {
     this.#request = request;
     this.#record = record;
     this.#mode = mode;
+    this.#rawHeaders = answer.rawHeaders;
     this.time = record?.time ?? Date.now() - (now - answer.started);
     this.request_id = record?.requestId ?? null;
     this.method = request.method;
@@ -265,7 +272,7 @@ class Done implements RequestDone {
 
   /** The host, the presented key and the headers' JSON (read once, in one pass). */
   get #facts(): HeaderFacts {
-    return this.#headerFacts ??= headerFacts(this.#request.headers);
+    return this.#headerFacts ??= headerFacts(this.#rawHeaders ?? this.#request.headers);
   }
 
   get host(): string {
@@ -277,7 +284,7 @@ class Done implements RequestDone {
   }
 
   get headers(): Record<string, string[]> {
-    return redactHeaders(this.#request.headers, this.#facts.secret);
+    return redactHeaders(this.#rawHeaders ?? this.#request.headers, this.#facts.secret);
   }
 
   get headers_json(): string {
