@@ -130,6 +130,74 @@ export interface HeaderFacts {
  * never cached (no key is kept in memory beyond the request).
  */
 export function headerFacts(headers: RequestHeaders): HeaderFacts {
+  if (!Array.isArray(headers)) return walkHeaders(headers).facts;
+  const raw = headers as readonly string[];
+  const repeated = previousRaw === null ? null : repeatedFacts(raw, previousRaw);
+  if (repeated) return repeated;
+  const { facts, cacheable } = walkHeaders(raw);
+  previousRaw = cacheable ? rawMemo(raw, facts) : null;
+  return facts;
+}
+
+/** A raw header list whose facts were cached: names and plain values as sent. */
+interface RawMemo {
+  /** Names and values in turn; a credentials header's value left out (""). */
+  raw: string[];
+  /** Per header: 0 plain, 1 `X-API-Key`, 2 `Authorization`, 3 another credentials header. */
+  kinds: Uint8Array;
+  host: string | null;
+  json: string;
+}
+
+/**
+ * The previous request's raw header list, when its facts were cacheable: most clients send the
+ * same headers each time, and comparing them with the previous list is cheaper than building
+ * the cache key.
+ */
+let previousRaw: RawMemo | null = null;
+
+/** The facts of `raw` when it repeats `memo` but for credentials values, else null. */
+function repeatedFacts(raw: readonly string[], memo: RawMemo): HeaderFacts | null {
+  if (raw.length !== memo.raw.length) return null;
+  let apiKey: string | null = null;
+  let authorization: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i] !== memo.raw[i]) return null;
+    const kind = memo.kinds[i >> 1];
+    if (kind === 0) {
+      if (raw[i + 1] !== memo.raw[i + 1]) return null;
+    } else if (kind === 1) apiKey = apiKey === null ? raw[i + 1] : `${apiKey}, ${raw[i + 1]}`;
+    else if (kind === 2) {
+      authorization = authorization === null ? raw[i + 1] : `${authorization}, ${raw[i + 1]}`;
+    }
+  }
+  const secret = secretOf(apiKey, authorization);
+  if (secret) {
+    // The key shown anywhere else: not the cached JSON.
+    for (let i = 0; i < raw.length; i++) {
+      if ((i & 1) === 0 || memo.kinds[i >> 1] === 0) {
+        if (raw[i].includes(secret)) return null;
+      }
+    }
+  }
+  return { host: memo.host, secret, json: memo.json };
+}
+
+/** The memo of `raw` (credentials values left out). */
+function rawMemo(raw: readonly string[], facts: HeaderFacts): RawMemo {
+  const kinds = new Uint8Array(raw.length >> 1);
+  const kept = [...raw];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (!SECRET_HEADERS.has(name)) continue;
+    kinds[i >> 1] = name === "x-api-key" ? 1 : name === "authorization" ? 2 : 3;
+    kept[i + 1] = "";
+  }
+  return { raw: kept, kinds, host: facts.host, json: facts.json };
+}
+
+/** {@link headerFacts} by walking the headers (and the JSON cache); whether it may be cached. */
+function walkHeaders(headers: RequestHeaders): { facts: HeaderFacts; cacheable: boolean } {
   let key = "";
   let host: string | null = null;
   let apiKey: string | null = null;
@@ -152,14 +220,14 @@ export function headerFacts(headers: RequestHeaders): HeaderFacts {
     !key.includes("dsk_");
   if (cacheable) {
     const cached = HEADERS_JSON.get(key);
-    if (cached !== undefined) return { host, secret, json: cached };
+    if (cached !== undefined) return { facts: { host, secret, json: cached }, cacheable };
   }
   const json = JSON.stringify(redactHeaders(headers, secret));
   if (cacheable) {
     if (HEADERS_JSON.size >= MAX_HEADERS_JSON) HEADERS_JSON.clear();
     HEADERS_JSON.set(key, json);
   }
-  return { host, secret, json };
+  return { facts: { host, secret, json }, cacheable };
 }
 
 const CANONICAL = new Map<string, string>();
