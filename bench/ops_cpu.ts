@@ -8,7 +8,8 @@
  *   deno run -A bench/ops_cpu.ts [--rounds 5] [--seconds 3] [--variants off,both] [--prof DIR]
  *
  * `--prof DIR` runs the servers under `--cpu-prof` and leaves one `.cpuprofile` per server in DIR
- * (written when the server exits).
+ * (written when the server exits). `--base DIR` runs the variants named `base-<variant>` from
+ * another checkout (say, the commit before a change) for a before/after comparison.
  * @module
  */
 
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     variants: { type: "string", default: "off,both" },
     connections: { type: "string", default: "32" },
     prof: { type: "string", default: "" },
+    base: { type: "string", default: "" },
   },
 });
 
@@ -45,7 +47,9 @@ interface Server {
   requests: number;
 }
 
-async function start(name: string, flags: Record<string, string>): Promise<Server> {
+async function start(name: string): Promise<Server> {
+  const base = name.startsWith("base-");
+  const flags = VARIANTS[base ? name.slice(5) : name];
   const port = freePort();
   const all: Record<string, string> = {
     database_path: ":memory:",
@@ -65,7 +69,9 @@ async function start(name: string, flags: Record<string, string>): Promise<Serve
   for (const [key, value] of Object.entries(all)) {
     args.push(`--${key.replaceAll("_", "-")}`, value);
   }
-  const child = new Deno.Command("taskset", { args, stdout: "null", stderr: "inherit" }).spawn();
+  const cwd = base ? values.base : undefined;
+  const child = new Deno.Command("taskset", { args, cwd, stdout: "null", stderr: "inherit" })
+    .spawn();
   const url = `http://127.0.0.1:${port}/duckdb`;
   for (let tries = 0;; tries++) {
     try {
@@ -114,12 +120,12 @@ async function load(url: string, seconds: number): Promise<{ requests: number; r
 
 const servers: Server[] = [];
 try {
-  for (const name of values.variants.split(",")) servers.push(await start(name, VARIANTS[name]));
+  for (const name of values.variants.split(",")) servers.push(await start(name));
   if (values.prof) { for (const s of servers) console.log(`${s.name}: pid ${s.pid}`); }
   for (const s of servers) s.requests += (await load(s.url, 1)).requests; // warm up: JIT, cache
   const scraper = setInterval(() => {
     for (const s of servers) {
-      if (s.name !== "off" && s.name !== "log") {
+      if (!s.name.endsWith("off") && !s.name.endsWith("log")) {
         fetch(`${s.url}/metrics`).then((r) => r.body?.cancel()).catch(() => {});
       }
     }
