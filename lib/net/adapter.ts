@@ -45,6 +45,8 @@ export interface Answered {
   started: number;
   /** The client went away (or the body failed) before the answer was complete. */
   aborted: boolean;
+  /** The request's header names and values in turn as received (HTTP/1.1: Node's `rawHeaders`). */
+  rawHeaders?: readonly string[];
 }
 
 /** Told about every answered request, with the request the handler got. */
@@ -103,7 +105,7 @@ export function serveHttp1<T>(
   const request = new NodeRequest(method, url, raw, body, abort);
   const sink = new Http1Sink(res, options.closing);
   const info = (req.socket as Carrier)[INFO] ??= infoOf(req.socket, "http/1.1", options.secure);
-  return answer(handler, request, info, sink, abort, method === "HEAD", options, started);
+  return answer(handler, request, info, sink, abort, method === "HEAD", options, started, raw);
 }
 
 /** Serves one HTTP/2 stream with `handler`; resolves when answered or the stream has closed. */
@@ -266,6 +268,7 @@ async function answer(
   head: boolean,
   options: Pick<ServeOptions, "extra" | "onAnswered">,
   started: number,
+  rawHeaders?: readonly string[],
 ): Promise<void> {
   let response: Response;
   try {
@@ -295,6 +298,7 @@ async function answer(
       bytes: broke ? brokenOffBytes(sent) : sent,
       started,
       aborted: broke || abort.aborted,
+      rawHeaders,
     });
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Where log lines go: stderr, stdout, or a file that rolls like Caddy's log files (at
  * `rollSize` bytes the file is renamed `name-<UTC timestamp>.ext` and a new one started; only the
- * newest `rollKeep` rolled files are kept). Lines are buffered and written together at most
- * {@link FLUSH_MS} later (or at once past {@link FLUSH_BYTES}), so a busy server makes one write
- * per batch instead of one per request; {@link LineSink.close} writes what is left.
+ * newest `rollKeep` rolled files are kept). Lines are encoded into one buffer as they come and
+ * written together at most {@link FLUSH_MS} later (or at once past {@link FLUSH_BYTES}), so a busy
+ * server makes one write per batch instead of one per request; {@link LineSink.close} writes what
+ * is left.
  *
  * @example
  * ```ts
@@ -57,25 +58,43 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     : target === "stdout"
     ? streamWriter(Deno.stdout)
     : fileWriter(target, roll);
-  let queued: string[] = [];
-  let size = 0;
+  // Lines are encoded as they come into one buffer (no joined string, no new array per batch);
+  // `ends` marks where each line ends, so a file rolls between lines.
+  const buffer = new Uint8Array(2 * FLUSH_BYTES);
+  let used = 0;
+  let ends: number[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (queued.length === 0) return;
-    const lines = queued;
-    queued = [];
-    size = 0;
-    out.write(lines);
+    if (used === 0) return;
+    const lines = ends;
+    ends = [];
+    out.write(buffer.subarray(0, used), lines);
+    used = 0;
+  };
+  const append = (line: string): boolean => {
+    const { read, written } = encoder.encodeInto(line, buffer.subarray(used, buffer.length - 1));
+    if (read < line.length) return false;
+    used += written;
+    buffer[used++] = NEWLINE;
+    ends.push(used);
+    return true;
   };
   return {
     write(line) {
       if (closed) return; // a request answered after the server closed its log
-      queued.push(line);
-      size += line.length;
-      if (size >= FLUSH_BYTES) flush();
+      if (!append(line)) {
+        flush();
+        if (!append(line)) {
+          // Longer than the buffer: written on its own.
+          const bytes = encoder.encode(line + "\n");
+          out.write(bytes, [bytes.length]);
+          return;
+        }
+      }
+      if (used >= FLUSH_BYTES) flush();
       else if (timer === undefined) {
         timer = setTimeout(flush, FLUSH_MS);
         Deno.unrefTimer(timer);
@@ -91,15 +110,17 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
   };
 }
 
+/** Writes encoded lines (`ends`: the offset after each line's line break). */
 interface Writer {
-  write(lines: string[]): void;
+  write(bytes: Uint8Array, ends: readonly number[]): void;
   close(): void;
 }
 
+const NEWLINE = 10;
+
 function streamWriter(stream: { writeSync(bytes: Uint8Array): number }): Writer {
   return {
-    write(lines) {
-      const bytes = encoder.encode(lines.join("\n") + "\n");
+    write(bytes) {
       try {
         for (let at = 0; at < bytes.length;) at += stream.writeSync(bytes.subarray(at));
       } catch {
@@ -124,21 +145,18 @@ function fileWriter(path: string, { rollSize, rollKeep }: RollOptions): Writer {
     size += bytes.length;
   };
   return {
-    write(lines) {
+    write(bytes, ends) {
       try {
         if (!file) open();
-        // Usually the batch fits: one encoding, one write.
-        const all = encoder.encode(lines.join("\n") + "\n");
-        if (size + all.length <= rollSize) return writeAll(all);
+        // Usually the batch fits: one write.
+        if (size + bytes.length <= rollSize) return writeAll(bytes);
         // Lines are written in runs that fit; the file rolls between lines, never inside one.
-        let run: Uint8Array[] = [];
-        let runSize = 0;
-        for (const line of lines) {
-          const bytes = encoder.encode(line + "\n");
-          if (size + runSize > 0 && size + runSize + bytes.length > rollSize) {
-            writeAll(concat(run, runSize));
-            run = [];
-            runSize = 0;
+        let run = 0; // where the run not written yet starts
+        let line = 0; // where the next line starts
+        for (const end of ends) {
+          if (size + line - run > 0 && size + end - run > rollSize) {
+            writeAll(bytes.subarray(run, line));
+            run = line;
             if (size > 0) {
               file!.close();
               file = null;
@@ -146,10 +164,9 @@ function fileWriter(path: string, { rollSize, rollKeep }: RollOptions): Writer {
               open();
             }
           }
-          run.push(bytes);
-          runSize += bytes.length;
+          line = end;
         }
-        writeAll(concat(run, runSize));
+        writeAll(bytes.subarray(run, line));
       } catch {
         // A full disk or a removed directory: lines are dropped rather than failing requests.
         file?.close();
@@ -181,16 +198,6 @@ export function rollFile(path: string, keep: number): void {
   for (const name of old.slice(0, Math.max(0, old.length - keep))) {
     Deno.removeSync(join(dirname(path), name));
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function exists(path: string): boolean {

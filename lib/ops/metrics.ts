@@ -11,7 +11,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Events } from "../events.ts";
+import type { Events, RequestDone } from "../events.ts";
 import { registerProcessMetrics } from "./process_metrics.ts";
 
 /** How long a scrape waits for DuckDB's memory figures before leaving them out. */
@@ -48,8 +48,6 @@ export interface Metrics {
   close(): void;
 }
 
-const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
-
 /** Request durations: cached answers take well under a millisecond, exports minutes. */
 const DURATION_BUCKETS = [
   0.0005,
@@ -75,16 +73,11 @@ export function createMetrics(events: Events, info: { version: string }): Metric
   const registry = new Registry();
   let sources: MetricsSources = {};
   const m = createInstruments(registry);
+  const requests = createRequestTally();
   const unsubscribe = [
     events.on("request_done", (e) => {
-      const route = e.route ?? "none";
-      const method = METHODS.has(e.method) ? e.method : "OTHER";
-      m.requests.inc({ route, method, status: String(e.status) });
-      m.duration.observe({ route }, e.duration);
-      m.bytes.inc({ route }, e.bytes);
+      requests.add(e);
       if (e.tenant) m.tenants.inc({ tenant: e.tenant, status: String(e.status) });
-      if (e.cache === "hit") m.hits.inc();
-      else if (e.cache === "miss") m.misses.inc();
     }),
     events.on("query_done", (e) => {
       m.queries.observe({ kind: e.kind }, e.duration);
@@ -99,6 +92,7 @@ export function createMetrics(events: Events, info: { version: string }): Metric
   const stopProcess = registerProcessMetrics(registry);
   return {
     text() {
+      requests.fold(m);
       newScrape();
       return registry.metrics();
     },
@@ -112,6 +106,125 @@ export function createMetrics(events: Events, info: { version: string }): Metric
     },
   };
 }
+
+/** One route's requests since the last scrape. */
+interface RouteTally {
+  labels: { route: string };
+  /** Requests by method index × 1000 + status. */
+  answers: Map<number, { labels: { route: string; method: string; status: string }; n: number }>;
+  bytes: number;
+  /** Durations: count per bucket of {@link DURATION_BUCKETS} (beyond the last: none), sum, count. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * The `request_done` metrics tallied in plain numbers per route and folded into the prom-client
+ * instruments when Prometheus scrapes: a request costs a map lookup and a few additions instead
+ * of prom-client's label validation, hashing and objects for each of four instruments.
+ */
+function createRequestTally() {
+  const routes = new Map<string, RouteTally>();
+  let hits = 0;
+  let misses = 0;
+  return {
+    add(e: RequestDone) {
+      const route = e.route ?? "none";
+      let tally = routes.get(route);
+      if (tally === undefined) {
+        tally = {
+          labels: { route },
+          answers: new Map(),
+          bytes: 0,
+          buckets: new Float64Array(DURATION_BUCKETS.length),
+          sum: 0,
+          count: 0,
+        };
+        routes.set(route, tally);
+      }
+      const method = METHOD_INDEX.get(e.method) ?? 0;
+      const key = method * 1000 + e.status;
+      const answer = tally.answers.get(key);
+      if (answer) answer.n++;
+      else {
+        const labels = { route, method: METHOD_NAMES[method], status: String(e.status) };
+        tally.answers.set(key, { labels, n: 1 });
+      }
+      tally.bytes += e.bytes;
+      const duration = e.duration;
+      if (!(duration >= 0 && duration < Infinity)) return;
+      for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+        if (duration <= DURATION_BUCKETS[i]) {
+          tally.buckets[i]++;
+          break;
+        }
+      }
+      tally.sum += duration;
+      tally.count++;
+      if (e.cache === "hit") hits++;
+      else if (e.cache === "miss") misses++;
+    },
+    /** Adds what was tallied since the last call to the instruments. */
+    fold(m: Instruments) {
+      for (const tally of routes.values()) {
+        if (tally.count === 0) continue;
+        for (const answer of tally.answers.values()) {
+          if (answer.n > 0) m.requests.inc(answer.labels, answer.n);
+          answer.n = 0;
+        }
+        m.bytes.inc(tally.labels, tally.bytes);
+        addObservations(m.duration, tally.labels, tally.buckets, tally.sum, tally.count);
+        tally.bytes = tally.sum = tally.count = 0;
+        tally.buckets.fill(0);
+      }
+      if (hits > 0) m.hits.inc(hits);
+      if (misses > 0) m.misses.inc(misses);
+      hits = misses = 0;
+    },
+  };
+}
+
+/** A prom-client 15 histogram series as it keeps it (`hashMap` values). */
+interface HistogramSeries {
+  labels: Record<string, string>;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * Adds `count` observations (per-bucket `buckets` of {@link DURATION_BUCKETS}, their `sum`) to
+ * the series `labels` of `histogram`. prom-client has no bulk observe, so this adds to the
+ * series it keeps (prom-client is pinned; tests/ops/metrics_test.ts reads the counts back).
+ */
+function addObservations(
+  histogram: Histogram,
+  labels: { route: string },
+  buckets: Float64Array,
+  sum: number,
+  count: number,
+): void {
+  const all = () =>
+    Object.values((histogram as unknown as { hashMap: Record<string, HistogramSeries> }).hashMap);
+  let series = all().find((s) => s.labels.route === labels.route);
+  if (!series) {
+    histogram.zero(labels);
+    series = all().find((s) => s.labels.route === labels.route)!;
+  }
+  for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+    series.bucketValues[DURATION_BUCKETS[i]] += buckets[i];
+  }
+  series.sum += sum;
+  series.count += count;
+}
+
+/** The method label's values; anything else is `OTHER` (index 0). */
+const METHOD_NAMES = ["OTHER", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+const METHOD_INDEX = new Map(METHOD_NAMES.map((name, i) => [name, i]));
+METHOD_INDEX.delete("OTHER");
+
+type Instruments = ReturnType<typeof createInstruments>;
 
 /** The counters and histograms the events move. */
 function createInstruments(registry: Registry) {

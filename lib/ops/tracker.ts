@@ -32,9 +32,10 @@
 import type { EventMap, Events, QueryDone, QueryKind, RequestDone } from "../events.ts";
 import { redactSql } from "../sql/mod.ts";
 import {
+  type HeaderFacts,
+  headerFacts,
   presentedSecret,
   REDACTED,
-  redactedHeadersJson,
   redactHeaders,
   redactUri,
   scrubSecret,
@@ -86,6 +87,11 @@ export interface AnswerInfo {
   bytes: number;
   started: number;
   aborted: boolean;
+  /**
+   * The request's header names and values in turn as received (Node's `rawHeaders`), when the
+   * listener has them: the log reads them instead of the `Headers` object.
+   */
+  rawHeaders?: readonly string[];
 }
 
 /** The request tracker (see the module documentation). */
@@ -187,8 +193,27 @@ export function renderSql(
   secret: string | null,
 ): string | null {
   if (sql === null || mode === "false") return null;
-  const shown = scrubSecret(mode === "redacted" ? redactSql(sql) : sql, secret);
+  const shown = scrubSecret(mode === "redacted" ? redactedSql(sql, secret) : sql, secret);
   return shown.length > MAX_LOGGED_SQL ? `${shown.slice(0, MAX_LOGGED_SQL)}…` : shown;
+}
+
+/** Redacted texts of recent SQL (most traffic repeats a few statements). */
+const REDACTED_SQL = new Map<string, string>();
+const MAX_REDACTED_SQL = 256;
+
+/**
+ * {@link redactSql} of `sql`, cached by the text; a text holding the presented key (or one
+ * shaped like a key) is never cached (no key is kept in memory beyond the request).
+ */
+function redactedSql(sql: string, secret: string | null): string {
+  let redacted = REDACTED_SQL.get(sql);
+  if (redacted !== undefined) return redacted;
+  redacted = redactSql(sql);
+  if (sql.length <= MAX_LOGGED_SQL && !(secret && sql.includes(secret)) && !sql.includes("dsk_")) {
+    if (REDACTED_SQL.size >= MAX_REDACTED_SQL) REDACTED_SQL.clear();
+    REDACTED_SQL.set(sql, redacted);
+  }
+  return redacted;
 }
 
 /** A `request_done` event whose URI, headers and SQL are computed when first read. */
@@ -215,7 +240,8 @@ class Done implements RequestDone {
   #record: RequestRecord | null;
   #mode: SqlLogMode;
   #uri: string | null = null;
-  #secret: string | null | undefined = undefined;
+  #headerFacts: HeaderFacts | null = null;
+  #rawHeaders: readonly string[] | undefined;
 
   constructor(
     request: Request,
@@ -228,6 +254,7 @@ class Done implements RequestDone {
     this.#request = request;
     this.#record = record;
     this.#mode = mode;
+    this.#rawHeaders = answer.rawHeaders;
     this.time = record?.time ?? Date.now() - (now - answer.started);
     this.request_id = record?.requestId ?? null;
     this.method = request.method;
@@ -248,32 +275,31 @@ class Done implements RequestDone {
     this.tenant = record?.tenant ?? null;
   }
 
-  /** The key the request presented (looked up once). */
-  get #presented(): string | null {
-    if (this.#secret === undefined) this.#secret = presentedSecret(this.#request.headers);
-    return this.#secret;
+  /** The host, the presented key and the headers' JSON (read once, in one pass). */
+  get #facts(): HeaderFacts {
+    return this.#headerFacts ??= headerFacts(this.#rawHeaders ?? this.#request.headers);
   }
 
   get host(): string {
-    return this.#request.headers.get("host") ?? new URL(this.#request.url).host;
+    return this.#facts.host ?? new URL(this.#request.url).host;
   }
 
   get uri(): string {
-    return this.#uri ??= uriOf(this.#request, this.#record, this.#mode, this.#presented);
+    return this.#uri ??= uriOf(this.#request, this.#record, this.#mode, this.#facts.secret);
   }
 
   get headers(): Record<string, string[]> {
-    return redactHeaders(this.#request.headers, this.#presented);
+    return redactHeaders(this.#rawHeaders ?? this.#request.headers, this.#facts.secret);
   }
 
   get headers_json(): string {
-    return redactedHeadersJson(this.#request.headers, this.#presented);
+    return this.#facts.json;
   }
 
   get sql(): string | null {
     const query = this.#record?.query;
     if (!query) return null;
-    return renderSql(query.sql, this.#mode, this.#presented);
+    return renderSql(query.sql, this.#mode, this.#facts.secret);
   }
 
   /** A plain object of every field (what `JSON.stringify` of the event gives). */
