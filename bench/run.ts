@@ -449,6 +449,47 @@ const WRK_CASES: WrkCase[] = [
 
 for (const c of WRK_CASES) await throughputCase(c);
 
+/** The req/s of two servers under the same load, alternating: one pair per repeat. */
+interface Pairs {
+  bases: number[];
+  targets: number[];
+  errors: number;
+}
+
+/**
+ * Warms both servers up, then alternates `SECONDS` of wrk load (32 connections) between the base
+ * and the target `REPEATS` times, so drift of the machine hits both sides of a pair alike.
+ */
+async function interleaved(
+  base: { url: string; script: string },
+  target: { url: string; script: string },
+): Promise<Pairs> {
+  await wrk(base.url, base.script, { connections: 32, seconds: 1 });
+  await wrk(target.url, target.script, { connections: 32, seconds: 1 });
+  const pairs: Pairs = { bases: [], targets: [], errors: 0 };
+  for (let i = 0; i < REPEATS; i++) {
+    const a = await wrk(base.url, base.script, { connections: 32, seconds: SECONDS });
+    const b = await wrk(target.url, target.script, { connections: 32, seconds: SECONDS });
+    pairs.bases.push(a.requestsPerSecond);
+    pairs.targets.push(b.requestsPerSecond);
+    pairs.errors += a.non2xx + b.non2xx;
+  }
+  return pairs;
+}
+
+/** The result row of an interleaved case (`note` when every answer was 2xx). */
+function pairedResult(name: string, goal: string, pairs: Pairs, note: string): CaseResult {
+  return {
+    name,
+    goal,
+    ratio: pairedRatio(pairs.targets, pairs.bases),
+    target: summarize(pairs.targets),
+    base: summarize(pairs.bases),
+    unit: "req/s",
+    note: pairs.errors ? `${pairs.errors} non-2xx responses` : note,
+  };
+}
+
 /**
  * Auth on vs off: two servers (one with keys, one without) run side by side and the load
  * alternates between them, so drift of this shared machine hits both alike; each on/off pair
@@ -463,31 +504,13 @@ async function authCase(authDb: string): Promise<void> {
     await using on = await startServer({ threads: THREADS, auth_database_path: authDb });
     const script = (key?: string) =>
       lua.post("/duckdb/query", '{"sql":"SELECT 1"}', key ? { "X-API-Key": key } : {});
-    const offUrl = `${off.url}/query`;
-    const onUrl = `${on.url}/query`;
-    await wrk(offUrl, script(), { connections: 32, seconds: 1 });
-    await wrk(onUrl, script(ADMIN_KEY), { connections: 32, seconds: 1 });
-    const offs: number[] = [];
-    const ons: number[] = [];
-    let errors = 0;
-    for (let i = 0; i < REPEATS; i++) {
-      const a = await wrk(offUrl, script(), { connections: 32, seconds: SECONDS });
-      const b = await wrk(onUrl, script(ADMIN_KEY), { connections: 32, seconds: SECONDS });
-      offs.push(a.requestsPerSecond);
-      ons.push(b.requestsPerSecond);
-      errors += a.non2xx + b.non2xx;
-    }
-    results.push({
-      name,
-      goal: ">= 0.95",
-      ratio: summarize(ons.map((v, i) => v / offs[i])),
-      target: summarize(ons),
-      base: summarize(offs),
-      unit: "req/s",
-      note: errors
-        ? `${errors} non-2xx responses`
-        : "baseline: duckserve with auth off, interleaved",
-    });
+    const pairs = await interleaved(
+      { url: `${off.url}/query`, script: script() },
+      { url: `${on.url}/query`, script: script(ADMIN_KEY) },
+    );
+    results.push(
+      pairedResult(name, ">= 0.95", pairs, "baseline: duckserve with auth off, interleaved"),
+    );
   } catch (err) {
     results.push(failedCase(name, ">= 0.95", "req/s", err));
   }
@@ -512,39 +535,27 @@ async function telemetryCase(): Promise<void> {
       access_log: `${work}/access.log`,
     });
     const script = lua.post("/duckdb/query", '{"sql":"SELECT 1"}');
-    const offUrl = `${off.url}/query`;
-    const onUrl = `${on.url}/query`;
-    await wrk(offUrl, script, { connections: 32, seconds: 1 });
-    await wrk(onUrl, script, { connections: 32, seconds: 1 });
     const scraper = setInterval(() => {
       fetch(`${on.url}/metrics`).then((r) => r.body?.cancel()).catch(() => {});
     }, 1000);
-    const offs: number[] = [];
-    const ons: number[] = [];
-    let errors = 0;
+    let pairs: Pairs;
     try {
-      for (let i = 0; i < REPEATS; i++) {
-        const a = await wrk(offUrl, script, { connections: 32, seconds: SECONDS });
-        const b = await wrk(onUrl, script, { connections: 32, seconds: SECONDS });
-        offs.push(a.requestsPerSecond);
-        ons.push(b.requestsPerSecond);
-        errors += a.non2xx + b.non2xx;
-      }
+      pairs = await interleaved(
+        { url: `${off.url}/query`, script },
+        { url: `${on.url}/query`, script },
+      );
     } finally {
       clearInterval(scraper);
     }
     const logged = (await Deno.readTextFile(`${work}/access.log`)).split("\n").length - 1;
-    results.push({
-      name,
-      goal: ">= 0.95",
-      ratio: summarize(ons.map((v, i) => v / offs[i])),
-      target: summarize(ons),
-      base: summarize(offs),
-      unit: "req/s",
-      note: errors
-        ? `${errors} non-2xx responses`
-        : `baseline: access_log off, metrics false, interleaved; ${logged} lines logged`,
-    });
+    results.push(
+      pairedResult(
+        name,
+        ">= 0.95",
+        pairs,
+        `baseline: access_log off, metrics false, interleaved; ${logged} lines logged`,
+      ),
+    );
   } catch (err) {
     results.push(failedCase(name, ">= 0.95", "req/s", err));
   }
@@ -577,36 +588,24 @@ async function dashboardCase(): Promise<void> {
       }
     })().catch(() => {});
     const script = lua.post("/duckdb/query", '{"sql":"SELECT 1"}');
-    const noneUrl = `${none.url}/query`;
-    const watchedUrl = `${watched.url}/query`;
-    await wrk(noneUrl, script, { connections: 32, seconds: 1 });
-    await wrk(watchedUrl, script, { connections: 32, seconds: 1 });
-    const nones: number[] = [];
-    const watcheds: number[] = [];
-    let errors = 0;
+    let pairs: Pairs;
     try {
-      for (let i = 0; i < REPEATS; i++) {
-        const a = await wrk(noneUrl, script, { connections: 32, seconds: SECONDS });
-        const b = await wrk(watchedUrl, script, { connections: 32, seconds: SECONDS });
-        nones.push(a.requestsPerSecond);
-        watcheds.push(b.requestsPerSecond);
-        errors += a.non2xx + b.non2xx;
-      }
+      pairs = await interleaved(
+        { url: `${none.url}/query`, script },
+        { url: `${watched.url}/query`, script },
+      );
     } finally {
       viewer.abort();
       await reading;
     }
-    results.push({
-      name,
-      goal: ">= 0.95",
-      ratio: summarize(watcheds.map((v, i) => v / nones[i])),
-      target: summarize(watcheds),
-      base: summarize(nones),
-      unit: "req/s",
-      note: errors
-        ? `${errors} non-2xx responses`
-        : `baseline: the same server without a viewer, interleaved; ${ticks} ticks read`,
-    });
+    results.push(
+      pairedResult(
+        name,
+        ">= 0.95",
+        pairs,
+        `baseline: the same server without a viewer, interleaved; ${ticks} ticks read`,
+      ),
+    );
   } catch (err) {
     results.push(failedCase(name, ">= 0.95", "req/s", err));
   }
