@@ -52,18 +52,10 @@ export interface Percentiles {
   p99: number | null;
 }
 
-/** One second of the server. */
-export interface LiveFrame {
+/** One second of the server: its counts, gauges and latencies. */
+export interface LiveFrame extends Counters {
   /** Epoch milliseconds at the end of the second. */
   t: number;
-  requests: number;
-  /** Answers with a 5xx status, and with a 4xx status. */
-  errors: number;
-  client_errors: number;
-  rate_limited: number;
-  shed: number;
-  cache_hits: number;
-  cache_misses: number;
   in_flight: number;
   running: number;
   queued: number;
@@ -136,8 +128,9 @@ interface RouteSlots {
 }
 
 /** Counts of the current second. */
-interface Counters {
+export interface Counters {
   requests: number;
+  /** Answers with a 5xx status, and with a 4xx status. */
   errors: number;
   client_errors: number;
   rate_limited: number;
