@@ -144,6 +144,28 @@ export async function wrk(
   }
 }
 
+/**
+ * One `curl` request pinned to the load core, the body read and thrown away: its seconds
+ * (`time_total`). `args` are curl's options before the URL; a status other than `status` throws.
+ */
+export async function timedCurl(url: string, args: string[], status: string): Promise<number> {
+  const out = await sh("taskset", [
+    "-c",
+    LOAD_CORE,
+    "curl",
+    "-s",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code} %{time_total}",
+    ...args,
+    url,
+  ]);
+  const [code, seconds] = out.trim().split(" ");
+  if (code !== status) throw new Error(`HTTP ${code}`);
+  return Number(seconds);
+}
+
 /** Runs `bench/baseline.ts <args>` pinned to the server core and returns its JSON output. */
 export async function baseline(args: string[]): Promise<Record<string, number>> {
   const out = await sh("taskset", [

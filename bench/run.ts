@@ -21,6 +21,7 @@ import {
   startServer,
   summarize,
   type Summary,
+  timedCurl,
   wrk,
 } from "./_lib.ts";
 
@@ -275,21 +276,10 @@ async function exportCase(
     absolute_max_rows: "0",
   });
   const target = await repeat(async () => {
-    const args = [
-      "-c",
-      LOAD_CORE,
-      "curl",
-      "-s",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code} %{time_total}",
-    ];
-    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
-    args.push(url(server.url));
-    const [code, seconds] = (await sh("taskset", args)).trim().split(" ");
-    if (code !== "200") throw new Error(`${name}: HTTP ${code}`);
-    return Number(seconds);
+    const args = Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+    return await timedCurl(url(server.url), args, "200").catch((err) => {
+      throw new Error(`${name}: ${err.message}`);
+    });
   }).catch((err) => {
     results.push({
       name,
@@ -715,26 +705,12 @@ async function bulkCase(bulk: (typeof BULK)[number]): Promise<void> {
     next += 1_000_000;
     return path;
   };
-  const post = async (url: string, path: string) => {
-    const out = await sh("taskset", [
-      "-c",
-      LOAD_CORE,
-      "curl",
-      "-s",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code} %{time_total}",
-      "-H",
-      `Content-Type: ${bulk.type}`,
-      "--data-binary",
-      `@${path}`,
+  const post = (url: string, path: string) =>
+    timedCurl(
       `${url}/api/users`,
-    ]);
-    const [code, seconds] = out.trim().split(" ");
-    if (code !== "201") throw new Error(`HTTP ${code}`);
-    return Number(seconds);
-  };
+      ["-H", `Content-Type: ${bulk.type}`, "--data-binary", `@${path}`],
+      "201",
+    );
   try {
     // Each repeat: DuckDB's reader in process, then a fresh server (the file has one owner).
     const bases: number[] = [];
