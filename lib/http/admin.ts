@@ -53,13 +53,21 @@ const POST_CONFIG: Endpoint = {
   errors: ["invalid_json", "invalid_config", "restart_required", "payload_too_large"],
 };
 
-/** Throws 403 `forbidden` unless `principal`'s role may do every operation on every table. */
-export function requireAdmin(auth: Auth, principal: Principal | undefined): void {
+/** True when `principal`'s role may do every operation on every table (an admin key). */
+export function isAdmin(auth: Auth, principal: Principal | undefined): boolean {
+  if (!principal) return false;
   try {
-    if (!principal) throw new ApiError("forbidden");
     for (const op of OPERATIONS) auth.authorize(principal, op, "*");
+    return true;
   } catch (err) {
-    if (!(err instanceof ApiError) || err.code !== "forbidden") throw err;
+    if (err instanceof ApiError && err.code === "forbidden") return false;
+    throw err;
+  }
+}
+
+/** Throws 403 `forbidden` unless `principal` holds an admin key ({@link isAdmin}). */
+export function requireAdmin(auth: Auth, principal: Principal | undefined): void {
+  if (!isAdmin(auth, principal)) {
     throw new ApiError(
       "forbidden",
       "Forbidden: this endpoint needs an admin key (every operation on every table).",

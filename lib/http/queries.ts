@@ -11,13 +11,13 @@
  */
 
 import type { Context } from "hono";
-import type { Auth, Principal } from "../auth/mod.ts";
+import type { Principal } from "../auth/mod.ts";
 import { createGuard, type Guard, progressOf } from "../db/run.ts";
 import { ApiError } from "../errors.ts";
 import type { QueryKind } from "../events.ts";
 import type { DocumentPart, Endpoint } from "../openapi/mod.ts";
 import { type Ops, presentedSecret, renderSql, type RunningQuery, viewOf } from "../ops/mod.ts";
-import { requireAdmin } from "./admin.ts";
+import { isAdmin } from "./admin.ts";
 import { type AppContext, type AppEnv, noteQuery } from "./context.ts";
 import { createFeature, type Feature } from "./feature.ts";
 
@@ -127,17 +127,6 @@ export function queryGuard(
     previous?.();
   };
   return guard;
-}
-
-/** True when `principal` holds an admin key (every operation on every table). */
-function isAdmin(auth: Auth, principal: Principal | undefined): boolean {
-  try {
-    requireAdmin(auth, principal);
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.code === "forbidden") return false;
-    throw err;
-  }
 }
 
 /** The query management routes (relative to the route prefix, behind the key check). */
