@@ -165,8 +165,8 @@ export function rawSqlRoutes(ctx: AppContext, cache: AnswerCache): Feature {
   feature.route(QUERY_GET, async (c) => {
     const url = new URL(c.req.url);
     const { sql, format } = parseQueryPath(url.pathname, prefix);
-    // Noted first, so the access log shows the SQL of the path as log_sql says even when a
-    // parameter is refused.
+    // Noted first, so the access log's `sql` field carries the path's SQL (as log_sql says)
+    // even when a parameter is refused; the logged URI is redacted by the tracker either way.
     noteQuery(c, "raw", sql, true);
     checkQueryParameters(url.searchParams, knownGet, "GET /query/{sql}/result.{format}");
     const output = parseOutputOptions(c.req.raw, config, {
