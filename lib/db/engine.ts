@@ -9,7 +9,11 @@
  */
 
 import { dirname } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+} from "@duckdb/node-api";
 import type { Config } from "../config.ts";
 import type { DatabaseSpec } from "../config_databases.ts";
 import { attachDatabase, detachDatabase } from "./attach.ts";
@@ -63,10 +67,13 @@ export interface EngineMemory {
   temporaryFileBytes: number;
 }
 
+/**
+ * `duckdb_memory()` by tag, and a last row without a tag holding the count and bytes of
+ * `duckdb_temporary_files()`: one prepared statement, so a scrape is one short query.
+ */
 const MEMORY_SQL = "SELECT tag, memory_usage_bytes, temporary_storage_bytes " +
-  "FROM duckdb_memory() ORDER BY tag";
-const TEMP_FILES_SQL = "SELECT count(*)::BIGINT, coalesce(sum(size), 0)::BIGINT " +
-  "FROM duckdb_temporary_files()";
+  "FROM duckdb_memory() UNION ALL " +
+  "SELECT NULL, count(*)::BIGINT, coalesce(sum(size), 0)::BIGINT FROM duckdb_temporary_files()";
 
 /**
  * The probe connection's work: pings (concurrent ones share one `SELECT 1`) and DuckDB's memory
@@ -76,6 +83,7 @@ const TEMP_FILES_SQL = "SELECT count(*)::BIGINT, coalesce(sum(size), 0)::BIGINT 
 function createProbe(probe: DuckDBConnection) {
   let probing: Promise<void> | null = null;
   let turn: Promise<unknown> = Promise.resolve();
+  let memorySql: Promise<DuckDBPreparedStatement> | null = null;
   const onProbe = <T>(work: () => Promise<T>): Promise<T> => {
     const result = turn.then(work, work);
     turn = result.catch(() => {});
@@ -86,12 +94,17 @@ function createProbe(probe: DuckDBConnection) {
     const onAbort = () => probe.interrupt();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const memory = (await probe.runAndReadAll(MEMORY_SQL)).getRows().map((row) => ({
+      memorySql ??= probe.prepare(MEMORY_SQL).catch((err) => {
+        memorySql = null; // tried again at the next scrape
+        throw err;
+      });
+      const rows = (await (await memorySql).runAndReadAll()).getRows();
+      const [, files, bytes] = rows.find((row) => row[0] === null)!;
+      const memory = rows.filter((row) => row[0] !== null).map((row) => ({
         tag: String(row[0]),
         memoryBytes: Number(row[1]),
         temporaryBytes: Number(row[2]),
       }));
-      const [files, bytes] = (await probe.runAndReadAll(TEMP_FILES_SQL)).getRows()[0];
       return { memory, temporaryFiles: Number(files), temporaryFileBytes: Number(bytes) };
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -105,6 +118,7 @@ function createProbe(probe: DuckDBConnection) {
     memoryStats: (signal: AbortSignal) => untilAborted(onProbe(() => readMemory(signal)), signal),
     async close(): Promise<void> {
       await turn;
+      if (memorySql) (await memorySql.catch(() => null))?.destroySync();
       probe.closeSync();
     },
   };

@@ -31,10 +31,52 @@ export const FLUSH_MS = 20;
 /** Buffered text that is written at once. */
 export const FLUSH_BYTES = 64 * 1024;
 
+/**
+ * Where a line is written piece by piece ({@link LineSink.writeWith}): straight into the sink's
+ * buffer, so a line per request makes no string of its own.
+ */
+export interface LineOut {
+  /** A fixed piece of every line (see {@link linePiece}). */
+  piece(piece: LinePiece): void;
+  /** ASCII text written as it is (JSON punctuation, field names, finite numbers). */
+  ascii(text: string): void;
+  /** Any text written as it is (UTF-8). */
+  text(text: string): void;
+  /**
+   * Text that repeats from one line to the next: its UTF-8 bytes are kept with the last few such
+   * runs and copied when the same run comes again.
+   */
+  run(text: string): void;
+  /** `text` as a JSON string (quoted and escaped as `JSON.stringify` does). */
+  string(text: string): void;
+  /**
+   * A number of at least 0 as a JSON number rounded to `places` decimals (at most 9; trailing
+   * zeros left out): written digit by digit, without a string per number.
+   */
+  decimal(value: number, places: number): void;
+}
+
+/** A fixed piece of text and its UTF-8 bytes. */
+export interface LinePiece {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+
+/** `text` as a {@link LinePiece}: encoded once, copied into each line. */
+export function linePiece(text: string): LinePiece {
+  return { text, bytes: encoder.encode(text) };
+}
+
 /** A buffered destination of lines. */
 export interface LineSink {
   /** Queues one line (without its line break). */
   write(line: string): void;
+  /**
+   * Queues the line `fill` writes for `arg` (without its line break). `fill` may be called a
+   * second time for the same line (when the first try did not fit the buffer), so it must write
+   * the same line each time.
+   */
+  writeWith<T>(fill: (out: LineOut, arg: T) => void, arg: T): void;
   /** Writes the queued lines now. */
   flush(): void;
   /** Writes what is queued and closes the file; later lines are dropped. */
@@ -58,9 +100,10 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     : target === "stdout"
     ? streamWriter(Deno.stdout)
     : fileWriter(target, roll);
-  // Lines are encoded as they come into one buffer (no joined string, no new array per batch);
+  // Lines are written as they come into one buffer (no joined string, no new array per batch);
   // `ends` marks where each line ends, so a file rolls between lines.
   const buffer = new Uint8Array(2 * FLUSH_BYTES);
+  const line = new BufferOut(buffer);
   let used = 0;
   let ends: number[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,32 +117,31 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     out.write(buffer.subarray(0, used), lines);
     used = 0;
   };
-  const append = (line: string): boolean => {
-    const { read, written } = encoder.encodeInto(line, buffer.subarray(used, buffer.length - 1));
-    if (read < line.length) return false;
-    used += written;
+  const writeWith = <T>(fill: (out: LineOut, arg: T) => void, arg: T) => {
+    if (closed) return; // a request answered after the server closed its log
+    if (!line.fill(used, fill, arg)) {
+      flush();
+      if (!line.fill(0, fill, arg)) {
+        // Longer than the buffer: written on its own.
+        const text = new StringOut();
+        fill(text, arg);
+        const bytes = encoder.encode(text.line + "\n");
+        out.write(bytes, [bytes.length]);
+        return;
+      }
+    }
+    used = line.at;
     buffer[used++] = NEWLINE;
     ends.push(used);
-    return true;
+    if (used >= FLUSH_BYTES) flush();
+    else if (timer === undefined) {
+      timer = setTimeout(flush, FLUSH_MS);
+      Deno.unrefTimer(timer);
+    }
   };
   return {
-    write(line) {
-      if (closed) return; // a request answered after the server closed its log
-      if (!append(line)) {
-        flush();
-        if (!append(line)) {
-          // Longer than the buffer: written on its own.
-          const bytes = encoder.encode(line + "\n");
-          out.write(bytes, [bytes.length]);
-          return;
-        }
-      }
-      if (used >= FLUSH_BYTES) flush();
-      else if (timer === undefined) {
-        timer = setTimeout(flush, FLUSH_MS);
-        Deno.unrefTimer(timer);
-      }
-    },
+    write: (text) => writeWith(writeText, text),
+    writeWith,
     flush,
     close() {
       flush();
@@ -108,6 +150,195 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
       return Promise.resolve();
     },
   };
+}
+
+function writeText(out: LineOut, text: string): void {
+  out.text(text);
+}
+
+/** Runs whose bytes a {@link BufferOut} keeps. */
+const KEPT_RUNS = 8;
+
+/** A {@link LineOut} writing into a buffer (one byte short of its end: the line break's). */
+class BufferOut implements LineOut {
+  readonly #buffer: Uint8Array;
+  readonly #end: number;
+  /** Where the next byte goes. */
+  at = 0;
+  /** A piece did not fit: the line is incomplete. */
+  #full = false;
+  readonly #runs: string[] = [];
+  readonly #runBytes: Uint8Array[] = [];
+  #nextRun = 0;
+
+  constructor(buffer: Uint8Array) {
+    this.#buffer = buffer;
+    this.#end = buffer.length - 1;
+  }
+
+  /** Writes the line of `fill` from `at`; false when it does not fit. */
+  fill<T>(at: number, fill: (out: LineOut, arg: T) => void, arg: T): boolean {
+    this.at = at;
+    this.#full = false;
+    fill(this, arg);
+    return !this.#full;
+  }
+
+  piece(piece: LinePiece): void {
+    this.#copy(piece.bytes);
+  }
+
+  ascii(text: string): void {
+    const n = text.length;
+    let at = this.at;
+    if (at + n > this.#end) {
+      this.#full = true;
+      return;
+    }
+    const buffer = this.#buffer;
+    for (let i = 0; i < n; i++) buffer[at++] = text.charCodeAt(i);
+    this.at = at;
+  }
+
+  text(text: string): void {
+    if (this.#full) return;
+    const { read, written } = encoder.encodeInto(text, this.#buffer.subarray(this.at, this.#end));
+    if (read < text.length) this.#full = true;
+    else this.at += written;
+  }
+
+  run(text: string): void {
+    let bytes: Uint8Array | undefined;
+    const runs = this.#runs;
+    for (let i = 0; i < runs.length; i++) {
+      if (runs[i] === text) {
+        bytes = this.#runBytes[i];
+        break;
+      }
+    }
+    if (bytes === undefined) {
+      bytes = encoder.encode(text);
+      this.#runs[this.#nextRun] = text;
+      this.#runBytes[this.#nextRun] = bytes;
+      this.#nextRun = (this.#nextRun + 1) % KEPT_RUNS;
+    }
+    this.#copy(bytes);
+  }
+
+  #copy(bytes: Uint8Array): void {
+    const n = bytes.length;
+    const at = this.at;
+    if (at + n > this.#end) {
+      this.#full = true;
+      return;
+    }
+    const buffer = this.#buffer;
+    if (n > SHORT_COPY) buffer.set(bytes, at);
+    else for (let i = 0; i < n; i++) buffer[at + i] = bytes[i];
+    this.at = at + n;
+  }
+
+  decimal(value: number, places: number): void {
+    const scale = SCALES[places];
+    const scaled = Math.round(value * scale);
+    if (!(scaled >= 0 && scaled <= Number.MAX_SAFE_INTEGER)) {
+      return this.ascii(decimalText(value, places));
+    }
+    const whole = Math.floor(scaled / scale);
+    let fraction = scaled - whole * scale;
+    let digits = places;
+    while (fraction > 0 && fraction % 10 === 0) {
+      fraction /= 10;
+      digits--;
+    }
+    this.#digits(whole, 1);
+    if (fraction > 0) {
+      this.ascii(".");
+      this.#digits(fraction, digits);
+    }
+  }
+
+  /** The digits of the whole number `n` (at least 0), zero-padded to `width`. */
+  #digits(n: number, width: number): void {
+    let length = 1;
+    for (let ten = 10; ten <= n; ten *= 10) length++;
+    if (length < width) length = width;
+    if (this.at + length > this.#end) {
+      this.#full = true;
+      return;
+    }
+    const buffer = this.#buffer;
+    let at = this.at + length;
+    for (let i = 0; i < length; i++) {
+      const rest = Math.floor(n / 10);
+      buffer[--at] = ZERO + n - rest * 10;
+      n = rest;
+    }
+    this.at += length;
+  }
+
+  /** Printable ASCII with nothing to escape is copied in one pass; other text is escaped. */
+  string(text: string): void {
+    const n = text.length;
+    const start = this.at;
+    if (start + n + 2 > this.#end) return this.text(JSON.stringify(text));
+    const buffer = this.#buffer;
+    let at = start;
+    buffer[at++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+        return this.text(JSON.stringify(text));
+      }
+      buffer[at++] = c;
+    }
+    buffer[at++] = QUOTE;
+    this.at = at;
+  }
+}
+
+/** Pieces up to this many bytes are copied byte by byte (cheaper than `set` for a few). */
+const SHORT_COPY = 32;
+/** 10 to the power of each number of decimal places. */
+const SCALES = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+const ZERO = 0x30;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** A {@link LineOut} building the line as a string (for lines longer than the buffer). */
+export class StringOut implements LineOut {
+  line = "";
+  piece(piece: LinePiece): void {
+    this.line += piece.text;
+  }
+  ascii(text: string): void {
+    this.line += text;
+  }
+  text(text: string): void {
+    this.line += text;
+  }
+  run(text: string): void {
+    this.line += text;
+  }
+  string(text: string): void {
+    this.line += JSON.stringify(text);
+  }
+  decimal(value: number, places: number): void {
+    this.line += decimalText(value, places);
+  }
+}
+
+/** {@link LineOut.decimal} as text (`null` for what JSON has no number for). */
+function decimalText(value: number, places: number): string {
+  const scale = SCALES[places];
+  const scaled = Math.round(value * scale);
+  if (!(scaled >= 0 && scaled <= Number.MAX_SAFE_INTEGER)) {
+    return Number.isFinite(value) ? String(value) : "null";
+  }
+  const whole = Math.floor(scaled / scale);
+  const fraction = scaled - whole * scale;
+  if (fraction === 0) return String(whole);
+  return `${whole}.${String(fraction).padStart(places, "0").replace(/0+$/, "")}`;
 }
 
 /** Writes encoded lines (`ends`: the offset after each line's line break). */

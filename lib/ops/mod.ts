@@ -41,7 +41,7 @@ import type { Config } from "../config.ts";
 import { createEvents, type Events } from "../events.ts";
 import type { Logger } from "../log.ts";
 import { parseRate } from "../units.ts";
-import { formatAccessLine } from "./access_log.ts";
+import { writeAccessLine } from "./access_log.ts";
 import { createGate, type Gate, type GateLimits } from "./admission.ts";
 import { type ClientIp, createClientIp } from "./client_ip.ts";
 import { type LineSink, openLineSink } from "./line_sink.ts";
@@ -144,7 +144,7 @@ export function createOps(config: Config, options: OpsOptions): Ops {
         rollSize: next.access_log_roll_size,
         rollKeep: next.access_log_roll_keep,
       });
-      const off = events.on("request_done", (done) => sink.write(formatAccessLine(done)));
+      const off = events.on("request_done", (done) => sink.writeWith(writeAccessLine, done));
       accessLog = { sink, key, off };
     }
     previous?.off();

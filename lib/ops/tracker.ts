@@ -216,32 +216,20 @@ function redactedSql(sql: string, secret: string | null): string {
   return redacted;
 }
 
-/** A `request_done` event whose URI, headers and SQL are computed when first read. */
+/**
+ * A `request_done` event read from the request's record and the listener's report: each field
+ * is computed when read (a handful of references per request instead of a copy of every field),
+ * and the costly ones (URI, headers, SQL) once.
+ */
 class Done implements RequestDone {
-  readonly time: number;
-  readonly request_id: string | null;
-  readonly method: string;
-  readonly route: string | null;
-  readonly status: number;
-  readonly bytes: number;
-  readonly duration: number;
-  readonly aborted: boolean;
-  readonly key_id: string | null;
-  readonly role: string | null;
-  readonly remote_ip: string;
-  readonly remote_port: number;
-  readonly client_ip: string;
-  readonly proto: string;
-  readonly rows: number | null;
-  readonly cache: "hit" | "miss" | null;
-  readonly error_code: string | null;
-  readonly tenant: string | null;
   #request: Request;
+  #info: PeerInfo | null;
+  #answer: AnswerInfo;
   #record: RequestRecord | null;
+  #now: number;
   #mode: SqlLogMode;
   #uri: string | null = null;
   #headerFacts: HeaderFacts | null = null;
-  #rawHeaders: readonly string[] | undefined;
 
   constructor(
     request: Request,
@@ -252,32 +240,71 @@ class Done implements RequestDone {
     mode: SqlLogMode,
   ) {
     this.#request = request;
+    this.#info = info;
+    this.#answer = answer;
     this.#record = record;
+    this.#now = now;
     this.#mode = mode;
-    this.#rawHeaders = answer.rawHeaders;
-    this.time = record?.time ?? Date.now() - (now - answer.started);
-    this.request_id = record?.requestId ?? null;
-    this.method = request.method;
-    this.route = record?.route ?? null;
-    this.status = answer.status;
-    this.bytes = answer.bytes;
-    this.duration = (now - answer.started) / 1000;
-    this.aborted = answer.aborted;
-    this.key_id = record?.keyId ?? null;
-    this.role = record?.role ?? null;
-    this.remote_ip = info?.remoteAddr.hostname ?? "";
-    this.remote_port = info?.remoteAddr.port ?? 0;
-    this.client_ip = record?.clientIp ?? this.remote_ip;
-    this.proto = info?.proto === "h2" ? "HTTP/2.0" : "HTTP/1.1";
-    this.rows = record?.rows?.count ?? null;
-    this.cache = record?.cache ?? null;
-    this.error_code = record?.errorCode ?? null;
-    this.tenant = record?.tenant ?? null;
+  }
+
+  get time(): number {
+    return this.#record?.time ?? Date.now() - (this.#now - this.#answer.started);
+  }
+  get request_id(): string | null {
+    return this.#record?.requestId ?? null;
+  }
+  get method(): string {
+    return this.#request.method;
+  }
+  get route(): string | null {
+    return this.#record?.route ?? null;
+  }
+  get status(): number {
+    return this.#answer.status;
+  }
+  get bytes(): number {
+    return this.#answer.bytes;
+  }
+  get duration(): number {
+    return (this.#now - this.#answer.started) / 1000;
+  }
+  get aborted(): boolean {
+    return this.#answer.aborted;
+  }
+  get key_id(): string | null {
+    return this.#record?.keyId ?? null;
+  }
+  get role(): string | null {
+    return this.#record?.role ?? null;
+  }
+  get remote_ip(): string {
+    return this.#info?.remoteAddr.hostname ?? "";
+  }
+  get remote_port(): number {
+    return this.#info?.remoteAddr.port ?? 0;
+  }
+  get client_ip(): string {
+    return this.#record?.clientIp ?? this.remote_ip;
+  }
+  get proto(): string {
+    return this.#info?.proto === "h2" ? "HTTP/2.0" : "HTTP/1.1";
+  }
+  get rows(): number | null {
+    return this.#record?.rows?.count ?? null;
+  }
+  get cache(): "hit" | "miss" | null {
+    return this.#record?.cache ?? null;
+  }
+  get error_code(): string | null {
+    return this.#record?.errorCode ?? null;
+  }
+  get tenant(): string | null {
+    return this.#record?.tenant ?? null;
   }
 
   /** The host, the presented key and the headers' JSON (read once, in one pass). */
   get #facts(): HeaderFacts {
-    return this.#headerFacts ??= headerFacts(this.#rawHeaders ?? this.#request.headers);
+    return this.#headerFacts ??= headerFacts(this.#answer.rawHeaders ?? this.#request.headers);
   }
 
   get host(): string {
@@ -289,7 +316,7 @@ class Done implements RequestDone {
   }
 
   get headers(): Record<string, string[]> {
-    return redactHeaders(this.#rawHeaders ?? this.#request.headers, this.#facts.secret);
+    return redactHeaders(this.#answer.rawHeaders ?? this.#request.headers, this.#facts.secret);
   }
 
   get headers_json(): string {
@@ -304,10 +331,39 @@ class Done implements RequestDone {
 
   /** A plain object of every field (what `JSON.stringify` of the event gives). */
   toJSON(): EventMap["request_done"] {
-    const { host, uri, headers, headers_json, sql } = this;
-    return { ...this, host, uri, headers, headers_json, sql };
+    return {
+      time: this.time,
+      request_id: this.request_id,
+      method: this.method,
+      route: this.route,
+      status: this.status,
+      bytes: this.bytes,
+      duration: this.duration,
+      aborted: this.aborted,
+      key_id: this.key_id,
+      role: this.role,
+      remote_ip: this.remote_ip,
+      remote_port: this.remote_port,
+      client_ip: this.client_ip,
+      proto: this.proto,
+      host: this.host,
+      uri: this.uri,
+      headers: this.headers,
+      headers_json: this.headers_json,
+      rows: this.rows,
+      cache: this.cache,
+      sql: this.sql,
+      error_code: this.error_code,
+      tenant: this.tenant,
+    };
   }
 }
+
+/**
+ * The previous request's URL and its URI for logs, when that URI depended on nothing else (no
+ * SQL in the path, no key in the URL): most traffic repeats a few URLs.
+ */
+let previousUri = { url: "", uri: "" };
 
 /** The request's path and query for logs; a GET query's SQL path shown as `log_sql` says. */
 function uriOf(
@@ -316,8 +372,28 @@ function uriOf(
   mode: SqlLogMode,
   secret: string | null,
 ): string {
-  // The path and query as sent: everything after the origin (`scheme://host`).
   const url = request.url;
+  if (url === previousUri.url && !(secret && mayShow(url, secret))) return previousUri.uri;
+  const uri = logUri(url, record, mode, secret);
+  if (!url.includes("/query/") && !url.includes("dsk_") && !(secret && mayShow(url, secret))) {
+    previousUri = { url, uri };
+  }
+  return uri;
+}
+
+/** `url` may hold `secret` as sent or percent-encoded. */
+function mayShow(url: string, secret: string): boolean {
+  return url.includes(secret) || url.includes(encodeURIComponent(secret));
+}
+
+/** {@link uriOf} computed. */
+function logUri(
+  url: string,
+  record: RequestRecord | null,
+  mode: SqlLogMode,
+  secret: string | null,
+): string {
+  // The path and query as sent: everything after the origin (`scheme://host`).
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   const target = slash < 0 ? "/" : url.slice(slash);
   const q = target.indexOf("?");
