@@ -132,7 +132,9 @@ try {
   }, 1000);
   try {
     for (let round = 0; round < Number(values.rounds); round++) {
-      for (const s of servers) {
+      // Every other round in reverse order (A B, B A, ...): what one run leaves behind (the
+      // collector's clean-up after a load, the scrape) falls on each side alike.
+      for (const s of round % 2 ? [...servers].reverse() : servers) {
         const before = await cpuSeconds(s.pid);
         const { requests, rps } = await load(s.url, Number(values.seconds));
         const used = await cpuSeconds(s.pid) - before;
@@ -156,6 +158,9 @@ try {
         `${rps.max.toFixed(0)}   req/s ratio to ${base.name} ${ratios.min.toFixed(2)} / ` +
         `${ratios.median.toFixed(2)} / ${ratios.max.toFixed(2)}   CPU ratio ` +
         `${cpuRatio.min.toFixed(2)} / ${cpuRatio.median.toFixed(2)} / ${cpuRatio.max.toFixed(2)}` +
+        `   geometric mean ratio ${
+          geometricMean(s.rps.map((v, i) => v / base.rps[i])).toFixed(3)
+        }` +
         (values.prof ? `   requests ${s.requests}` : ""),
     );
   }
@@ -165,4 +170,8 @@ try {
     await s.child.status;
   }
   await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+function geometricMean(values: number[]): number {
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
 }

@@ -439,7 +439,7 @@ const WRK_CASES: WrkCase[] = [
 
 for (const c of WRK_CASES) await throughputCase(c);
 
-/** The req/s of two servers under the same load, alternating: one pair per repeat. */
+/** The req/s of two servers under the same load, alternating: {@link PAIRS_PER_REPEAT} pairs per repeat. */
 interface Pairs {
   bases: number[];
   targets: number[];
@@ -447,19 +447,34 @@ interface Pairs {
 }
 
 /**
- * Warms both servers up, then alternates `SECONDS` of wrk load (32 connections) between the base
- * and the target `REPEATS` times, so drift of the machine hits both sides of a pair alike.
+ * Pairs of short runs per repeat in {@link interleaved}: the same time under load as one pair of
+ * `SECONDS` runs, in more, shorter pairs, so a pair's two runs are closer in time and its median
+ * rests on more pairs.
+ */
+const PAIRS_PER_REPEAT = 3;
+
+/**
+ * Warms both servers up, then alternates wrk load (32 connections) between the base and the
+ * target: `REPEATS` × {@link PAIRS_PER_REPEAT} pairs of `SECONDS` / {@link PAIRS_PER_REPEAT}
+ * seconds (at least one) each, every other pair in reverse order (base, target; target, base),
+ * so drift of the machine and what one run leaves behind (the collector's clean-up after a
+ * load) hit both sides alike.
  */
 async function interleaved(
   base: { url: string; script: string },
   target: { url: string; script: string },
 ): Promise<Pairs> {
-  await wrk(base.url, base.script, { connections: 32, seconds: 1 });
-  await wrk(target.url, target.script, { connections: 32, seconds: 1 });
+  const run = (side: { url: string; script: string }, seconds: number) =>
+    wrk(side.url, side.script, { connections: 32, seconds });
+  await run(base, 1);
+  await run(target, 1);
+  const seconds = Math.max(1, Math.round(SECONDS / PAIRS_PER_REPEAT));
   const pairs: Pairs = { bases: [], targets: [], errors: 0 };
-  for (let i = 0; i < REPEATS; i++) {
-    const a = await wrk(base.url, base.script, { connections: 32, seconds: SECONDS });
-    const b = await wrk(target.url, target.script, { connections: 32, seconds: SECONDS });
+  for (let i = 0; i < REPEATS * PAIRS_PER_REPEAT; i++) {
+    const first = i % 2 ? target : base;
+    const one = await run(first, seconds);
+    const other = await run(first === base ? target : base, seconds);
+    const [a, b] = first === base ? [one, other] : [other, one];
     pairs.bases.push(a.requestsPerSecond);
     pairs.targets.push(b.requestsPerSecond);
     pairs.errors += a.non2xx + b.non2xx;

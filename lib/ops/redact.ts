@@ -147,6 +147,8 @@ interface RawMemo {
   kinds: Uint8Array;
   host: string | null;
   json: string;
+  /** The facts of a request without credentials headers. */
+  facts: HeaderFacts;
 }
 
 /**
@@ -171,6 +173,7 @@ function repeatedFacts(raw: readonly string[], memo: RawMemo): HeaderFacts | nul
       authorization = authorization === null ? raw[i + 1] : `${authorization}, ${raw[i + 1]}`;
     }
   }
+  if (apiKey === null && authorization === null) return memo.facts;
   const secret = secretOf(apiKey, authorization);
   if (secret) {
     // The key shown anywhere else: not the cached JSON.
@@ -193,7 +196,13 @@ function rawMemo(raw: readonly string[], facts: HeaderFacts): RawMemo {
     kinds[i >> 1] = name === "x-api-key" ? 1 : name === "authorization" ? 2 : 3;
     kept[i + 1] = "";
   }
-  return { raw: kept, kinds, host: facts.host, json: facts.json };
+  return {
+    raw: kept,
+    kinds,
+    host: facts.host,
+    json: facts.json,
+    facts: { host: facts.host, secret: null, json: facts.json },
+  };
 }
 
 /** {@link headerFacts} by walking the headers (and the JSON cache); whether it may be cached. */
