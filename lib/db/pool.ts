@@ -33,6 +33,20 @@ export interface Lease {
   readonly closing: boolean;
 }
 
+/** How {@link ConnectionPool.acquire} waits (no signals, no timeout: until a connection frees). */
+export interface AcquireWait {
+  /** Stop waiting when one of these aborts (undefined entries are skipped). */
+  signals?: readonly (AbortSignal | undefined)[];
+  /** Stop waiting after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** A caller waiting for a connection. */
+interface Waiter {
+  resolve: (slot: Slot) => void;
+  reject: (err: unknown) => void;
+}
+
 interface Slot {
   connection: DuckDBConnection;
   statements: Map<string, DuckDBPreparedStatement>;
@@ -45,7 +59,7 @@ interface Slot {
 /** A bounded pool of connections to one DuckDB instance. */
 export class ConnectionPool {
   #idle: Slot[] = [];
-  #waiters: { resolve: (slot: Slot) => void; reject: (err: unknown) => void }[] = [];
+  #waiters: Waiter[] = [];
   #closed = false;
   #open = 0;
   #byId = new Map<number, Slot>();
@@ -149,17 +163,43 @@ export class ConnectionPool {
     return slot ? this.#lease(slot) : null;
   }
 
-  /** Waits for a free connection; rejects when `signal` aborts or the pool closes. */
-  async acquire(signal?: AbortSignal): Promise<Lease> {
+  /**
+   * Waits for a free connection; rejects with the reason of the first of `signals` to abort, with
+   * a `TimeoutError` `DOMException` after `timeoutMs`, or when the pool closes. Its listeners and
+   * timer go as soon as the wait ends: a busy server queues many short waits, and a timer or
+   * listener left behind per wait (an `AbortSignal.timeout` of the query timeout, say) would keep
+   * each request's objects alive long after it was answered.
+   */
+  async acquire(wait: AcquireWait = {}): Promise<Lease> {
     if (this.#closed) throw new ApiError("unavailable", "The server is shutting down.");
-    const slot = this.#idle.pop() ?? await new Promise<Slot>((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener("abort", () => {
+    const idle = this.#idle.pop();
+    if (idle) return this.#lease(idle);
+    const signals = (wait.signals ?? []).filter((s) => s !== undefined);
+    for (const signal of signals) if (signal.aborted) throw signal.reason;
+    const slot = await new Promise<Slot>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (event: Event) => drop((event.target as AbortSignal).reason);
+      const settle = () => {
+        clearTimeout(timer);
+        for (const signal of signals) signal.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        resolve: (slot) => (settle(), resolve(slot)),
+        reject: (err) => (settle(), reject(err)),
+      };
+      const drop = (reason: unknown) => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
-        reject(signal.reason);
-      }, { once: true });
+        waiter.reject(reason);
+      };
+      for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
+      if (wait.timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => drop(new DOMException("No connection came free in time.", "TimeoutError")),
+          Math.min(wait.timeoutMs, 2 ** 31 - 1),
+        );
+      }
+      this.#waiters.push(waiter);
     });
     return this.#lease(slot);
   }

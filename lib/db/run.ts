@@ -91,11 +91,8 @@ export async function acquire(pool: ConnectionPool, guard: Guard): Promise<Lease
   if (guard.cancel?.aborted) throw canceledError(guard.cancel);
   const free = pool.tryAcquire();
   if (free) return free;
-  const timer = AbortSignal.timeout(Math.min(remaining, 2 ** 31 - 1));
-  const signals = [guard.signal, guard.cancel, timer].filter((s) => s !== undefined);
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : timer;
   try {
-    return await pool.acquire(signal);
+    return await pool.acquire({ signals: [guard.signal, guard.cancel], timeoutMs: remaining });
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (guard.signal?.aborted) throw closedError();
