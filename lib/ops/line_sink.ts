@@ -1,10 +1,10 @@
 /**
  * Where log lines go: stderr, stdout, or a file that rolls like Caddy's log files (at
  * `rollSize` bytes the file is renamed `name-<UTC timestamp>.ext` and a new one started; only the
- * newest `rollKeep` rolled files are kept). Lines are encoded into one buffer as they come and
- * written together at most {@link FLUSH_MS} later (or at once past {@link FLUSH_BYTES}), so a busy
- * server makes one write per batch instead of one per request; {@link LineSink.close} writes what
- * is left.
+ * newest `rollKeep` rolled files are kept). Lines are queued as they come and written together
+ * at most {@link FLUSH_MS} later (or at once past {@link MAX_QUEUED} lines), so a busy server
+ * formats its lines in one batch and makes one write per batch instead of one per request;
+ * {@link LineSink.close} writes what is left.
  *
  * @example
  * ```ts
@@ -30,6 +30,8 @@ import { basename, dirname, extname, join } from "node:path";
 export const FLUSH_MS = 20;
 /** Buffered text that is written at once. */
 export const FLUSH_BYTES = 64 * 1024;
+/** Lines queued before they are written at once. */
+export const MAX_QUEUED = 256;
 
 /**
  * Where a line is written piece by piece ({@link LineSink.writeWith}): straight into the sink's
@@ -72,9 +74,10 @@ export interface LineSink {
   /** Queues one line (without its line break). */
   write(line: string): void;
   /**
-   * Queues the line `fill` writes for `arg` (without its line break). `fill` may be called a
-   * second time for the same line (when the first try did not fit the buffer), so it must write
-   * the same line each time.
+   * Queues the line `fill` writes for `arg` (without its line break). `fill` runs when the
+   * batch is written (at most {@link FLUSH_MS} later, so `arg` must not change meanwhile), and
+   * may run a second time for the same line (when the first try did not fit the buffer), so it
+   * must write the same line each time.
    */
   writeWith<T>(fill: (out: LineOut, arg: T) => void, arg: T): void;
   /** Writes the queued lines now. */
@@ -100,27 +103,29 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     : target === "stdout"
     ? streamWriter(Deno.stdout)
     : fileWriter(target, roll);
-  // Lines are written as they come into one buffer (no joined string, no new array per batch);
-  // `ends` marks where each line ends, so a file rolls between lines.
+  // Lines are queued as they come (their `fill` and its argument) and written together into one
+  // buffer when the batch is flushed: one tight loop over a batch instead of a line's worth of
+  // cold code and data after each request. `ends` marks where each line ends, so a file rolls
+  // between lines.
   const buffer = new Uint8Array(2 * FLUSH_BYTES);
   const line = new BufferOut(buffer);
   let used = 0;
   let ends: number[] = [];
+  // deno-lint-ignore no-explicit-any
+  const fills: ((out: LineOut, arg: any) => void)[] = [];
+  const args: unknown[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
+  const writeOut = () => {
     if (used === 0) return;
     const lines = ends;
     ends = [];
     out.write(buffer.subarray(0, used), lines);
     used = 0;
   };
-  const writeWith = <T>(fill: (out: LineOut, arg: T) => void, arg: T) => {
-    if (closed) return; // a request answered after the server closed its log
+  const put = <T>(fill: (out: LineOut, arg: T) => void, arg: T) => {
     if (!line.fill(used, fill, arg)) {
-      flush();
+      writeOut();
       if (!line.fill(0, fill, arg)) {
         // Longer than the buffer: written on its own.
         const text = new StringOut();
@@ -133,7 +138,21 @@ export function openLineSink(target: string, roll: RollOptions): LineSink {
     used = line.at;
     buffer[used++] = NEWLINE;
     ends.push(used);
-    if (used >= FLUSH_BYTES) flush();
+    if (used >= FLUSH_BYTES) writeOut();
+  };
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    for (let i = 0; i < fills.length; i++) put(fills[i], args[i]);
+    fills.length = 0;
+    args.length = 0;
+    writeOut();
+  };
+  const writeWith = <T>(fill: (out: LineOut, arg: T) => void, arg: T) => {
+    if (closed) return; // a request answered after the server closed its log
+    fills.push(fill);
+    args.push(arg);
+    if (fills.length >= MAX_QUEUED) flush();
     else if (timer === undefined) {
       timer = setTimeout(flush, FLUSH_MS);
       Deno.unrefTimer(timer);

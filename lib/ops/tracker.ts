@@ -219,7 +219,8 @@ function redactedSql(sql: string, secret: string | null): string {
 /**
  * A `request_done` event read from the request's record and the listener's report: each field
  * is computed when read (a handful of references per request instead of a copy of every field),
- * and the costly ones (URI, headers, SQL) once.
+ * and the costly ones (URI, headers, SQL) once. Nothing it reads changes once the request is
+ * answered, so a subscriber may read it later (the access log formats its lines in batches).
  */
 class Done implements RequestDone {
   #request: Request;
@@ -228,6 +229,7 @@ class Done implements RequestDone {
   #record: RequestRecord | null;
   #now: number;
   #mode: SqlLogMode;
+  #time: number;
   #uri: string | null = null;
   #headerFacts: HeaderFacts | null = null;
 
@@ -245,10 +247,11 @@ class Done implements RequestDone {
     this.#record = record;
     this.#now = now;
     this.#mode = mode;
+    this.#time = record ? record.time : Date.now() - (now - answer.started);
   }
 
   get time(): number {
-    return this.#record?.time ?? Date.now() - (this.#now - this.#answer.started);
+    return this.#time;
   }
   get request_id(): string | null {
     return this.#record?.requestId ?? null;

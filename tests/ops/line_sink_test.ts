@@ -1,5 +1,12 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { FLUSH_BYTES, type LineOut, openLineSink, StringOut } from "../../lib/ops/line_sink.ts";
+import {
+  FLUSH_BYTES,
+  FLUSH_MS,
+  type LineOut,
+  MAX_QUEUED,
+  openLineSink,
+  StringOut,
+} from "../../lib/ops/line_sink.ts";
 
 /** Writes each line with `fill` through a file sink and reads the file back. */
 async function written<T>(args: T[], fill: (out: LineOut, arg: T) => void): Promise<string[]> {
@@ -82,4 +89,32 @@ Deno.test("runs, pieces and text past the buffer's end make whole lines in order
   const lines = await written(sizes, fill);
   equal(lines.length, sizes.length);
   deepEqual(lines, sizes.map((size) => asString(size, fill)));
+});
+
+Deno.test("a full batch is written at once, a partial one after a short wait", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/lines.log`;
+  const sink = openLineSink(path, { rollSize: 1e12, rollKeep: 1 });
+  const lines = () => {
+    try {
+      return Deno.readTextFileSync(path).split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  try {
+    for (let i = 0; i < MAX_QUEUED - 1; i++) sink.write(`line ${i}`);
+    equal(lines().length, 0, "queued, not written yet");
+    sink.write(`line ${MAX_QUEUED - 1}`);
+    equal(lines().length, MAX_QUEUED, "the batch is full: written at once");
+    sink.write("last");
+    const until = Date.now() + 2000;
+    while (lines().length === MAX_QUEUED && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, FLUSH_MS));
+    }
+    deepEqual(lines(), [...Array.from({ length: MAX_QUEUED }, (_, i) => `line ${i}`), "last"]);
+  } finally {
+    await sink.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
