@@ -215,3 +215,25 @@ Deno.test("a GET query refused before it runs logs its SQL as log_sql says, not 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a URL logged once is logged again without the key a later request presents in it", async () => {
+  // The log's URI is reused for a repeated URL only when that URL holds no presented key: the
+  // first request presents none (its URI is kept), the second presents the text of its path.
+  const dir = await Deno.makeTempDir();
+  const log = `${dir}/access.log`;
+  try {
+    await using t = await startAuthServer({ flags: { access_log: log } });
+    const secret = "my-own-secret-token-123";
+    const path = `/api/${secret}`;
+    equal((await t.request(path)).status, 401);
+    equal((await t.request(path, { headers: { "x-api-key": secret } })).status, 401);
+    const lines = await readLines(log, 2);
+    deepEqual(lines.map((l) => l.request.uri), [
+      `/duckdb/api/${secret}`,
+      "/duckdb/api/REDACTED",
+    ]);
+    ok(!JSON.stringify(lines[1]).includes(secret), "the presented key is in no field");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
