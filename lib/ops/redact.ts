@@ -145,9 +145,7 @@ interface RawMemo {
   raw: string[];
   /** Per header: 0 plain, 1 `X-API-Key`, 2 `Authorization`, 3 another credentials header. */
   kinds: Uint8Array;
-  host: string | null;
-  json: string;
-  /** The facts of a request without credentials headers. */
+  /** The facts of this list when it presents no key (`secret` null). */
   facts: HeaderFacts;
 }
 
@@ -183,7 +181,7 @@ function repeatedFacts(raw: readonly string[], memo: RawMemo): HeaderFacts | nul
       }
     }
   }
-  return { host: memo.host, secret, json: memo.json };
+  return { ...memo.facts, secret };
 }
 
 /** The memo of `raw` (credentials values left out). */
@@ -196,13 +194,7 @@ function rawMemo(raw: readonly string[], facts: HeaderFacts): RawMemo {
     kinds[i >> 1] = name === "x-api-key" ? 1 : name === "authorization" ? 2 : 3;
     kept[i + 1] = "";
   }
-  return {
-    raw: kept,
-    kinds,
-    host: facts.host,
-    json: facts.json,
-    facts: { host: facts.host, secret: null, json: facts.json },
-  };
+  return { raw: kept, kinds, facts: { ...facts, secret: null } };
 }
 
 /** {@link headerFacts} by walking the headers (and the JSON cache); whether it may be cached. */
