@@ -258,22 +258,11 @@ class BufferOut implements LineOut {
   }
 
   decimal(value: number, places: number): void {
-    const scale = SCALES[places];
-    const scaled = Math.round(value * scale);
-    if (!(scaled >= 0 && scaled <= Number.MAX_SAFE_INTEGER)) {
-      return this.ascii(decimalText(value, places));
-    }
-    const whole = Math.floor(scaled / scale);
-    let fraction = scaled - whole * scale;
-    let digits = places;
-    while (fraction > 0 && fraction % 10 === 0) {
-      fraction /= 10;
-      digits--;
-    }
-    this.#digits(whole, 1);
-    if (fraction > 0) {
+    if (!decimalParts(value, places)) return this.ascii(decimalText(value, places));
+    this.#digits(parts.whole, 1);
+    if (parts.fraction > 0) {
       this.ascii(".");
-      this.#digits(fraction, digits);
+      this.#digits(parts.fraction, parts.digits);
     }
   }
 
@@ -347,17 +336,36 @@ export class StringOut implements LineOut {
   }
 }
 
-/** {@link LineOut.decimal} as text (`null` for what JSON has no number for). */
-function decimalText(value: number, places: number): string {
+/**
+ * {@link LineOut.decimal}'s number split by {@link decimalParts}: the whole part, and the
+ * fraction's digits without trailing zeros (`digits` of them, leading zeros included). One
+ * object reused, so a number written costs no allocation.
+ */
+const parts = { whole: 0, fraction: 0, digits: 0 };
+
+/**
+ * Splits `value` rounded to `places` decimals into {@link parts}; false when it is not a number
+ * of at least 0 below 2^53 at that scale (written by `String` instead).
+ */
+function decimalParts(value: number, places: number): boolean {
   const scale = SCALES[places];
   const scaled = Math.round(value * scale);
-  if (!(scaled >= 0 && scaled <= Number.MAX_SAFE_INTEGER)) {
-    return Number.isFinite(value) ? String(value) : "null";
+  if (!(scaled >= 0 && scaled <= Number.MAX_SAFE_INTEGER)) return false;
+  parts.whole = Math.floor(scaled / scale);
+  parts.fraction = scaled - parts.whole * scale;
+  parts.digits = places;
+  while (parts.fraction > 0 && parts.fraction % 10 === 0) {
+    parts.fraction /= 10;
+    parts.digits--;
   }
-  const whole = Math.floor(scaled / scale);
-  const fraction = scaled - whole * scale;
-  if (fraction === 0) return String(whole);
-  return `${whole}.${String(fraction).padStart(places, "0").replace(/0+$/, "")}`;
+  return true;
+}
+
+/** {@link LineOut.decimal} as text (`null` for what JSON has no number for). */
+function decimalText(value: number, places: number): string {
+  if (!decimalParts(value, places)) return Number.isFinite(value) ? String(value) : "null";
+  const { whole, fraction, digits } = parts;
+  return fraction === 0 ? String(whole) : `${whole}.${String(fraction).padStart(digits, "0")}`;
 }
 
 /** Writes encoded lines (`ends`: the offset after each line's line break). */
