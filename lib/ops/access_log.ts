@@ -25,7 +25,7 @@
  */
 
 import type { RequestDone } from "../events.ts";
-import { type LineOut, linePiece, StringOut } from "./line_sink.ts";
+import { type LineOut, linePiece, StringOut } from "./line_out.ts";
 
 const q = JSON.stringify;
 

@@ -13,6 +13,7 @@
  * | `tracker.ts`        | request records, `request_done` and `query_done` events, log_sql   |
  * | `redact.ts`         | URIs and headers without secrets                                   |
  * | `access_log.ts`     | the access log line (Caddy's shape)                                |
+ * | `line_out.ts`       | one line written piece by piece into a buffer or a string          |
  * | `line_sink.ts`      | buffered stderr/stdout/file output, rolling                        |
  * | `metrics.ts`        | the Prometheus registry (`prom-client`)                            |
  * | `process_metrics.ts`| CPU, memory, descriptors, event loop lag                           |

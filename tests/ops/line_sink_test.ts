@@ -1,12 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
-import {
-  FLUSH_BYTES,
-  FLUSH_MS,
-  type LineOut,
-  MAX_QUEUED,
-  openLineSink,
-  StringOut,
-} from "../../lib/ops/line_sink.ts";
+import { type LineOut, StringOut } from "../../lib/ops/line_out.ts";
+import { FLUSH_BYTES, FLUSH_MS, MAX_QUEUED, openLineSink } from "../../lib/ops/line_sink.ts";
 
 /** Writes each line with `fill` through a file sink and reads the file back. */
 async function written<T>(args: T[], fill: (out: LineOut, arg: T) => void): Promise<string[]> {
