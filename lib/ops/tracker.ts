@@ -376,11 +376,10 @@ function uriOf(
   secret: string | null,
 ): string {
   const url = request.url;
-  if (url === previousUri.url && !(secret && mayShow(url, secret))) return previousUri.uri;
+  const showsKey = secret !== null && mayShow(url, secret);
+  if (url === previousUri.url && !showsKey) return previousUri.uri;
   const uri = logUri(url, record, mode, secret);
-  if (!url.includes("/query/") && !url.includes("dsk_") && !(secret && mayShow(url, secret))) {
-    previousUri = { url, uri };
-  }
+  if (!showsKey && !url.includes("/query/") && !url.includes("dsk_")) previousUri = { url, uri };
   return uri;
 }
 
