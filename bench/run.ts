@@ -14,7 +14,6 @@ import {
   baseline,
   ensureWrk,
   h2load,
-  LOAD_CORE,
   memoryOf,
   resetPeak,
   sh,
@@ -310,15 +309,7 @@ async function memoryCase(name: string, format: string): Promise<void> {
   const growth = await repeat(async () => {
     const before = await memoryOf(server.pid);
     await resetPeak(server.pid);
-    await sh("taskset", [
-      "-c",
-      LOAD_CORE,
-      "curl",
-      "-s",
-      "-o",
-      "/dev/null",
-      `${server.url}/query/${encodeURIComponent(sql)}/result.${format}`,
-    ]);
+    await timedCurl(`${server.url}/query/${encodeURIComponent(sql)}/result.${format}`, [], "200");
     const after = await memoryOf(server.pid);
     return (after.peak - before.rss) / 1024 / 1024;
   });
